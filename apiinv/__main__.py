@@ -1,0 +1,3 @@
+from apiinv.cli import main
+
+main()

@@ -1,0 +1,189 @@
+"""The apiinv command line: parse, call the library, map the outcome to an exit code.
+
+Heavy libraries (requests, pandas, openpyxl, jsonschema) are imported inside the commands, so that
+``apiinv --help`` starts as fast as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from apiinv import __version__
+from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
+from apiinv.runtime import Runtime
+
+app = typer.Typer(
+    name="apiinv",
+    help="Collect, normalize and report the API inventory held by API-security and API-management tools.",
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _echo_error(message: str) -> None:
+    typer.echo(f"apiinv: {message}", err=True)
+
+
+def command(fn):
+    """Wrap a command: the one place where outcomes and exceptions become exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from apiinv.logs import get_logger
+
+        log = get_logger("cli")
+        try:
+            runtime = getattr(kwargs.get("ctx"), "obj", None)
+            if isinstance(runtime, Runtime):
+                runtime.start_logging()
+            status = fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ConfigurationError as exc:
+            log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
+            for problem in exc.problems:
+                typer.echo(problem, err=True)
+            if exc.problems != [exc.message]:
+                _echo_error(f"{exc} [{exc.code} {exc.error_id}]")
+            raise typer.Exit(exit_status_for(exc)) from None
+        except ApiInvError as exc:
+            log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
+            _echo_error(f"{exc} [{exc.code} {exc.error_id}]")
+            raise typer.Exit(exit_status_for(exc)) from None
+        except KeyboardInterrupt:
+            _echo_error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            log.error(
+                "unexpected error %s",
+                error_id,
+                exc_info=True,
+                extra={"error_id": error_id, "file_only": True},
+            )
+            from apiinv.redact import redact
+
+            _echo_error(
+                f"unexpected error: {type(exc).__name__}: {redact(str(exc))[:300]} [{error_id}; "
+                "traceback in the log]"
+            )
+            raise typer.Exit(ExitStatus.ERROR) from None
+        raise typer.Exit(int(status or 0))
+
+    return wrapper
+
+
+def _runtime(ctx: typer.Context) -> Runtime:
+    return ctx.ensure_object(Runtime)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"apiinv {__version__}")
+        raise typer.Exit()
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config_dir: Annotated[Path, typer.Option(help="Folder of planner.yaml and tools.yaml.")] = Path("."),
+    output: Annotated[Path, typer.Option(help="Output root (dated folders, logs, cache).")] = Path("output"),
+    env_file: Annotated[
+        Path | None,
+        typer.Option(help="File of secrets (default: .env in the config dir or here, if present)."),
+    ] = None,
+    run_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Run date YYYY-MM-DD (default: today in the planner's time zone)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR on the console.")] = "INFO",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on the console.")] = False,
+    log_json: Annotated[bool, typer.Option(help="JSON lines on the console too.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise typer.BadParameter(
+            f"{log_level!r} is not one of DEBUG, INFO, WARNING, ERROR", param_hint="--log-level"
+        )
+    runtime = Runtime(
+        config_dir=config_dir,
+        output=output,
+        env_file=env_file,
+        run_date=_parse_date(run_date),
+        log_level=log_level.upper(),
+        quiet=quiet,
+        log_json=log_json,
+    )
+    ctx.obj = runtime
+
+
+@app.command("validate-config")
+@command
+def validate_config(ctx: typer.Context) -> int:
+    """Validate planner.yaml and tools.yaml: schemas, cron expressions, tool names, secrets."""
+    from apiinv import config
+
+    runtime = _runtime(ctx)
+    loaded, report = config.validate(runtime.config_dir, runtime.env_file, require_planner=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if loaded is None:
+        for problem in report.problems:
+            typer.echo(problem, err=True)
+        _echo_error(f"{len(report.problems)} problem(s) in {runtime.config_dir}")
+        return ExitStatus.CONFIGURATION
+    schedules = loaded.planner.schedules if loaded.planner else {}
+    typer.echo(f"{runtime.config_dir / config.PLANNER_FILE}: ok ({len(schedules)} schedules)")
+    typer.echo(f"{runtime.config_dir / config.TOOLS_FILE}: ok ({len(loaded.tools)} tools)")
+    return ExitStatus.OK
+
+
+@app.command("tools")
+@command
+def tools(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Make one authenticated call per enabled tool.")
+    ] = False,
+) -> int:
+    """List configured tools: type, base URL, auth kind, whether credentials are present."""
+    from apiinv import toolcheck
+
+    runtime = _runtime(ctx)
+    cfg = runtime.config()
+    rows = toolcheck.describe(cfg)
+    typer.echo(toolcheck.format_table(rows))
+    if not check:
+        return ExitStatus.OK
+    results = toolcheck.check_all(cfg)
+    for result in results:
+        typer.echo(result.line())
+    return toolcheck.exit_status([r.ok for r in results])
+
+
+def main() -> None:
+    app(prog_name="apiinv")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,514 @@
+"""planner.yaml and tools.yaml: read, validated against the packaged JSON Schemas, checked for meaning,
+and turned into typed objects. Every problem of a file is collected, so one run names them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from apiinv import sources
+from apiinv.errors import ConfigurationError, MissingSecretError
+from apiinv.redact import register_secret
+
+PLANNER_FILE = "planner.yaml"
+TOOLS_FILE = "tools.yaml"
+
+ACTIONS = ("collect", "process", "export", "run", "generate_reports")
+JOB_TYPE_ACTIONS = {"collection": "collect", "processing": "process", "report": "generate_reports"}
+AUTH_FIELDS: dict[str, tuple[str, ...]] = {
+    "api_key": ("api_key",),
+    "bearer": ("token",),
+    "basic": ("username", "password"),
+    "oauth": ("client_id", "client_secret"),
+    "service_account": ("key_file", "token"),  # either one
+    "none": (),
+}
+SECRET_FIELDS = frozenset({"api_key", "token", "password", "client_secret"})
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_SCHEMA_ENV_REF = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"  # tools.schema.json $defs.envref
+
+TOOL_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "rate_limit": None,
+    "timeout": 30.0,
+    "max_retries": 5,
+    "max_retry_wait": 300.0,
+    "retry_after_cap": 120.0,
+    "retry_backoff": 0.5,
+    "page_size": 100,
+    "max_pages": 10_000,
+    "verify_tls": True,
+    "cache_ttl": 12 * 3600,
+    "concurrency": 4,
+    "api_key_header": "X-API-KEY",
+    "auth_type": "none",
+}
+_COMMON_KEYS = frozenset(TOOL_DEFAULTS) | {
+    "type",
+    "description",
+    "api_base_url",
+    "credentials",
+    "token_url",
+    "scope",
+    "ca_bundle",
+}
+
+
+@dataclass
+class ToolConfig:
+    name: str
+    type: str
+    base_url: str
+    auth_type: str
+    enabled: bool = True
+    rate_limit: float | None = None
+    timeout: float = 30.0
+    max_retries: int = 5
+    max_retry_wait: float = 300.0
+    retry_after_cap: float = 120.0
+    retry_backoff: float = 0.5
+    page_size: int = 100
+    max_pages: int = 10_000
+    verify: bool | str = True
+    cache_ttl: int = 12 * 3600
+    concurrency: int = 4
+    api_key_header: str = "X-API-KEY"
+    token_url: str | None = None
+    scope: str | None = None
+    description: str = ""
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    credential_vars: dict[str, str] = field(default_factory=dict)
+    missing_vars: list[str] = field(default_factory=list)
+    missing_settings: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_credentials(self) -> bool:
+        return not self.missing_vars
+
+    def require_ready(self) -> None:
+        """Raise unless the tool has what a collection needs: its settings and its secrets."""
+        if self.missing_settings:
+            raise ConfigurationError(
+                f"tools.yaml: {', '.join(self.missing_settings)} not set (required for type {self.type})",
+                tool=self.name,
+            )
+        if self.missing_vars:
+            raise MissingSecretError(
+                f"credentials missing: set {', '.join(self.missing_vars)} in the environment or .env",
+                tool=self.name,
+            )
+
+
+@dataclass
+class Schedule:
+    name: str
+    cron: str
+    tools: list[str]
+    action: str = "run"
+    enabled: bool = True
+    workers: int = 4
+    formats: list[str] = field(default_factory=lambda: ["xlsx", "json"])
+    mail_to: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class Planner:
+    schedules: dict[str, Schedule]
+    timezone: str | None = None
+
+    def tzinfo(self) -> zoneinfo.ZoneInfo | None:
+        return zoneinfo.ZoneInfo(self.timezone) if self.timezone else None
+
+    def today(self) -> date:
+        return datetime.now(self.tzinfo()).date() if self.timezone else datetime.now().astimezone().date()
+
+
+@dataclass
+class Validation:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def load_env(env_file: Path | None) -> dict[str, str]:
+    """The process environment over the .env file: a variable set for real wins over the file."""
+    values: dict[str, str] = {}
+    if env_file is not None:
+        if not env_file.is_file():
+            raise ConfigurationError(f"{env_file}: env file not found")
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def default_env_file(config_dir: Path) -> Path | None:
+    for candidate in (config_dir / ".env", Path(".env")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_yaml(path: Path) -> Any:
+    """The document of a YAML file, or a ConfigurationError that names the file (and line, column)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigurationError(f"{path}: {where}YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: YAML error: {exc}") from None
+    if document is None:
+        raise ConfigurationError(f"{path}: file is empty")
+    return document
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    return json.loads(resources.files("apiinv.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
+
+
+def _format_path(parts: list[Any] | Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def schema_problems(document: Any, schema_name: str, file_label: str) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema(schema_name))
+    problems = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - allowed, key=str):
+                problems.append(f"{file_label}: {_format_path([*path, key])}: unknown key")
+            continue
+        if error.validator == "anyOf" and error.schema.get("anyOf", [{}])[0].get("required") == ["cron"]:
+            problems.append(f"{file_label}: {_format_path(path)}: cron (or cron_expression) is required")
+            continue
+        if error.validator == "pattern" and error.schema.get("pattern") == _SCHEMA_ENV_REF:
+            problems.append(
+                f"{file_label}: {_format_path(path)}: must name an environment variable as ${{VAR}};"
+                " secrets never live in YAML"
+            )
+            continue
+        if "propertyNames" in error.schema_path:
+            problems.append(
+                f"{file_label}: {_format_path(path)}: invalid name {error.instance!r}: "
+                "letters, digits, '_', '.' and '-' only"
+            )
+            continue
+        problems.append(f"{file_label}: {_format_path(path)}: {error.message}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- tools
+
+
+def env_var_name(tool_name: str, field_name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", f"APIINV_{tool_name}_{field_name}".upper())
+
+
+def _expand(value: str, env: dict[str, str]) -> tuple[str | None, str | None]:
+    """(value, variable name) of a possibly ${VAR} string; value None when the variable is unset."""
+    match = _ENV_REF.match(value)
+    if not match:
+        return value, None
+    var = match.group(1)
+    return env.get(var) or None, var
+
+
+def _build_tool(
+    name: str, entry: dict[str, Any], env: dict[str, str], config_dir: Path, label: str, report: Validation
+) -> ToolConfig | None:
+    tool_type = entry.get("type", name)
+    try:
+        module = sources.load(tool_type)
+    except KeyError as exc:
+        hint = "" if "type" in entry else "; set type: to one of them"
+        report.problems.append(f"{label}: {name}.type: {exc.args[0]}{hint}")
+        return None
+    merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
+    missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
+    for setting in missing_settings:
+        report.warnings.append(
+            f"{label}: {name}.{setting}: not set (needed before collecting from {tool_type})"
+        )
+    auth_type = merged["auth_type"]
+
+    base_url, base_var = _expand(entry["api_base_url"], env)
+    if base_url is None:
+        report.problems.append(f"{label}: {name}.api_base_url: environment variable {base_var} is not set")
+        base_url = ""
+    token_url = merged.get("token_url")
+    if token_url:
+        token_url, token_var = _expand(token_url, env)
+        if token_url is None:
+            report.problems.append(f"{label}: {name}.token_url: environment variable {token_var} is not set")
+    if auth_type == "oauth" and not merged.get("token_url"):
+        report.problems.append(f"{label}: {name}.token_url: required for auth_type oauth")
+
+    credentials: dict[str, str] = {}
+    credential_vars: dict[str, str] = {}
+    missing: list[str] = []
+    declared = entry.get("credentials") or {}
+    wanted = AUTH_FIELDS[auth_type]
+    for field_name in sorted(set(wanted) | set(declared)):
+        raw = declared.get(field_name)
+        if raw is None:
+            var = env_var_name(name, field_name)
+            value = env.get(var) or None
+        else:
+            value, var = _expand(raw, env)
+            if value is None:
+                report.problems.append(
+                    f"{label}: {name}.credentials.{field_name}: environment variable {var} is not set"
+                )
+        if var:
+            credential_vars[field_name] = var
+        if value is not None:
+            credentials[field_name] = value
+            if field_name in SECRET_FIELDS:
+                register_secret(value)
+    if auth_type == "service_account":
+        if not credentials.get("key_file") and not credentials.get("token"):
+            missing = [credential_vars["key_file"], credential_vars["token"]]
+            missing = [f"{missing[0]} or {missing[1]}"]
+    else:
+        missing = [credential_vars[f] for f in wanted if f not in credentials]
+    if missing:
+        report.warnings.append(
+            f"{label}: {name}: credentials not set: {', '.join(missing)} (needed before collecting)"
+        )
+    key_file = credentials.get("key_file")
+    if key_file:
+        key_path = Path(key_file).expanduser()
+        if not key_path.is_absolute():
+            key_path = config_dir / key_path
+        credentials["key_file"] = str(key_path)
+        if not key_path.is_file():
+            report.problems.append(f"{label}: {name}.credentials.key_file: file not found: {key_path}")
+
+    verify: bool | str = bool(merged["verify_tls"])
+    if merged.get("ca_bundle"):
+        bundle = Path(merged["ca_bundle"]).expanduser()
+        bundle = bundle if bundle.is_absolute() else config_dir / bundle
+        if not bundle.is_file():
+            report.problems.append(f"{label}: {name}.ca_bundle: file not found: {bundle}")
+        verify = str(bundle)
+
+    return ToolConfig(
+        name=name,
+        type=tool_type,
+        base_url=base_url.rstrip("/"),
+        auth_type=auth_type,
+        enabled=bool(merged["enabled"]),
+        rate_limit=merged["rate_limit"],
+        timeout=float(merged["timeout"]),
+        max_retries=int(merged["max_retries"]),
+        max_retry_wait=float(merged["max_retry_wait"]),
+        retry_after_cap=float(merged["retry_after_cap"]),
+        retry_backoff=float(merged["retry_backoff"]),
+        page_size=int(merged["page_size"]),
+        max_pages=int(merged["max_pages"]),
+        verify=verify,
+        cache_ttl=int(merged["cache_ttl"]),
+        concurrency=int(merged["concurrency"]),
+        api_key_header=merged["api_key_header"],
+        token_url=token_url or None,
+        scope=merged.get("scope"),
+        description=merged.get("description", ""),
+        credentials=credentials,
+        credential_vars=credential_vars,
+        missing_vars=missing,
+        missing_settings=missing_settings,
+        settings={k: v for k, v in merged.items() if k not in _COMMON_KEYS},
+    )
+
+
+def check_tools(
+    document: Any, env: dict[str, str], config_dir: Path, label: str, report: Validation
+) -> dict[str, ToolConfig]:
+    problems = schema_problems(document, "tools", label)
+    report.problems.extend(problems)
+    if not isinstance(document, dict):
+        return {}
+    tools = {}
+    for name, entry in document.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("api_base_url"), str):
+            continue
+        if any(p.startswith(f"{label}: {name}.") or p.startswith(f"{label}: {name}:") for p in problems):
+            continue
+        tool = _build_tool(str(name), entry, env, config_dir, label, report)
+        if tool is not None:
+            tools[tool.name] = tool
+    return tools
+
+
+# ---------------------------------------------------------------------------------------------- planner
+
+
+def _cron_problem(expression: str) -> str | None:
+    from croniter import croniter
+
+    fields = expression.split()
+    if not expression.startswith("@") and len(fields) != 5:
+        return f"{expression!r} is not a five-field cron expression"
+    if not croniter.is_valid(expression):
+        return f"{expression!r} is not a valid cron expression"
+    return None
+
+
+def check_planner(
+    document: Any, tool_names: set[str] | None, label: str, report: Validation
+) -> Planner | None:
+    problems = schema_problems(document, "planner", label)
+    report.problems.extend(problems)
+    if not isinstance(document, dict) or not isinstance(document.get("schedules"), dict):
+        return None
+    timezone = document.get("timezone")
+    if isinstance(timezone, str) and timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            report.problems.append(f"{label}: timezone: unknown time zone {timezone!r}")
+    defaults = document.get("defaults") or {}
+    schedules: dict[str, Schedule] = {}
+    for name, entry in document["schedules"].items():
+        where = f"{label}: schedules.{name}"
+        if not isinstance(entry, dict):
+            continue
+        cron = entry.get("cron", entry.get("cron_expression"))
+        if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
+            report.problems.append(f"{where}: cron and cron_expression disagree; give one")
+        problem = _cron_problem(cron) if isinstance(cron, str) else None
+        if problem:
+            key = "cron" if "cron" in entry else "cron_expression"
+            report.problems.append(f"{where}.{key}: {problem}")
+        action = entry.get("action")
+        alias = JOB_TYPE_ACTIONS.get(entry.get("job_type", ""))
+        if action and alias and action != alias:
+            report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
+        tools = entry.get("tools") or ["all"]
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            continue
+        if "all" in tools and len(tools) > 1:
+            report.problems.append(f"{where}.tools: 'all' stands alone")
+        if tool_names is not None:
+            for index, tool in enumerate(tools):
+                if tool != "all" and tool not in tool_names:
+                    known = ", ".join(sorted(tool_names)) or "none"
+                    report.problems.append(
+                        f"{where}.tools[{index}]: unknown tool {tool!r} (tools.yaml has: {known})"
+                    )
+        schedules[name] = Schedule(
+            name=name,
+            cron=cron,
+            tools=tools,
+            action=action or alias or "run",
+            enabled=entry.get("enabled", True),
+            workers=entry.get("workers", defaults.get("workers", 4)),
+            formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
+            mail_to=entry.get("mail_to", defaults.get("mail_to", [])),
+            description=entry.get("description", ""),
+        )
+    if problems:
+        return None
+    return Planner(schedules=schedules, timezone=timezone)
+
+
+# ---------------------------------------------------------------------------------------------- entry points
+
+
+@dataclass
+class Config:
+    config_dir: Path
+    tools: dict[str, ToolConfig]
+    planner: Planner | None
+    warnings: list[str]
+
+    def select(self, names: list[str], *, all_tools: bool = False) -> list[ToolConfig]:
+        """Tools named on the command line (or every enabled one for ``all``), in tools.yaml order."""
+        if all_tools or names == ["all"] or "all" in names:
+            selected = [t for t in self.tools.values() if t.enabled]
+            if not selected:
+                raise ConfigurationError(f"{self.config_dir / TOOLS_FILE}: no enabled tools")
+            return selected
+        if not names:
+            raise ConfigurationError("name at least one tool, or use --all")
+        unknown = [n for n in names if n not in self.tools]
+        if unknown:
+            raise ConfigurationError(
+                f"unknown tool {', '.join(map(repr, unknown))} (tools.yaml has: {', '.join(self.tools)})"
+            )
+        return [self.tools[n] for n in dict.fromkeys(names)]
+
+    def today(self) -> date:
+        return self.planner.today() if self.planner else datetime.now().astimezone().date()
+
+
+def validate(
+    config_dir: Path, env_file: Path | None = None, *, require_planner: bool = True
+) -> tuple[Config | None, Validation]:
+    """Every problem of both files, without raising; the Config only when there is none."""
+    report = Validation()
+    tools_path, planner_path = config_dir / TOOLS_FILE, config_dir / PLANNER_FILE
+    try:
+        env = load_env(env_file if env_file is not None else default_env_file(config_dir))
+    except ConfigurationError as exc:
+        report.problems.append(str(exc))
+        env = dict(os.environ)
+    tools: dict[str, ToolConfig] = {}
+    tool_names: set[str] | None = None
+    try:
+        tools_doc = read_yaml(tools_path)
+        tools = check_tools(tools_doc, env, config_dir, str(tools_path), report)
+        tool_names = {str(k) for k in tools_doc} if isinstance(tools_doc, dict) else None
+    except ConfigurationError as exc:
+        report.problems.append(str(exc))
+    planner = None
+    if require_planner or planner_path.exists():
+        try:
+            planner = check_planner(read_yaml(planner_path), tool_names, str(planner_path), report)
+        except ConfigurationError as exc:
+            report.problems.append(str(exc))
+    if report.problems:
+        return None, report
+    return Config(config_dir=config_dir, tools=tools, planner=planner, warnings=report.warnings), report
+
+
+def load(config_dir: Path, env_file: Path | None = None, *, require_planner: bool = False) -> Config:
+    config, report = validate(config_dir, env_file, require_planner=require_planner)
+    if config is None:
+        raise ConfigurationError(
+            f"invalid configuration in {config_dir} ({len(report.problems)} problem(s))",
+            problems=report.problems,
+        )
+    return config

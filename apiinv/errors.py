@@ -1,0 +1,121 @@
+"""The one exception tree of apiinv and the exit codes it maps to.
+
+Library code raises these; only ``cli.py`` turns them into an exit status, through ``exit_status_for``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import IntEnum
+from typing import Any
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFIGURATION = 3
+    ALL_FAILED = 4
+    PARTIAL = 5
+    VALIDATION = 6
+    LOCKED = 75
+
+
+class ApiInvError(Exception):
+    """Base of every error apiinv reports on purpose.
+
+    Each instance carries an ``error_id`` that appears in the console line, the log and the manifest,
+    so that an operator can find one failure in all three.
+    """
+
+    code = "APIINV_ERROR"
+    exit_status = ExitStatus.ERROR
+
+    def __init__(self, message: str, *, tool: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tool = tool
+        self.context = context
+        self.error_id = uuid.uuid4().hex[:12]
+
+    def __str__(self) -> str:
+        from apiinv.redact import redact
+
+        prefix = f"{self.tool}: " if self.tool else ""
+        return redact(prefix + self.message)
+
+    def as_record(self) -> dict[str, Any]:
+        from apiinv.redact import redact
+
+        return {
+            "id": self.error_id,
+            "code": self.code,
+            "tool": self.tool,
+            "message": redact(self.message),
+            "context": {k: redact(str(v)) for k, v in self.context.items()},
+        }
+
+
+class ConfigurationError(ApiInvError):
+    """planner.yaml or tools.yaml is unreadable, invalid or refers to something that is not there."""
+
+    code = "CONFIGURATION_ERROR"
+    exit_status = ExitStatus.CONFIGURATION
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.problems = problems or [message]
+
+
+class MissingSecretError(ConfigurationError):
+    code = "MISSING_SECRET"
+
+
+class CollectionError(ApiInvError):
+    """A tool's inventory could not be fetched."""
+
+    code = "DATA_COLLECTION_ERROR"
+    exit_status = ExitStatus.ALL_FAILED
+
+
+class AuthenticationError(CollectionError):
+    code = "AUTHENTICATION_ERROR"
+
+
+class RetriesExhaustedError(CollectionError):
+    code = "RETRIES_EXHAUSTED"
+
+
+class MalformedResponseError(CollectionError):
+    code = "MALFORMED_RESPONSE"
+
+
+class PaginationError(CollectionError):
+    code = "PAGINATION_ERROR"
+
+
+class DataValidationError(ApiInvError):
+    code = "DATA_VALIDATION_ERROR"
+    exit_status = ExitStatus.VALIDATION
+
+
+class StoreError(ApiInvError):
+    code = "OUTPUT_ERROR"
+
+
+class LockHeldError(ApiInvError):
+    code = "LOCK_HELD"
+    exit_status = ExitStatus.LOCKED
+
+
+def exit_status_for(exc: BaseException) -> ExitStatus:
+    if isinstance(exc, ApiInvError):
+        return exc.exit_status
+    return ExitStatus.ERROR
+
+
+def status_for_outcomes(succeeded: int, failed: int) -> ExitStatus:
+    """Exit status of a step over several tools: all well, some failed (partial), or all failed."""
+    if failed == 0:
+        return ExitStatus.OK
+    return ExitStatus.PARTIAL if succeeded else ExitStatus.ALL_FAILED

@@ -1,0 +1,1 @@
+"""The shared HTTP layer: client, auth kinds, rate limiter and pagination strategies."""

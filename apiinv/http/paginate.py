@@ -1,0 +1,225 @@
+"""Pagination strategies, chosen by name in a source or in tools.yaml.
+
+A paginator gives the query parameters of the first page, then, from each page, those of the next
+one or None; when it returns None, ``stop_reason`` says why (empty page, short page, no next token,
+a repeated token, ...). The client enforces the page cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+
+def dig(document: Any, dotted: str | None) -> Any:
+    """The value at a dotted path such as ``meta.next`` (None when any step is missing)."""
+    if not dotted:
+        return document
+    for part in dotted.split("."):
+        if not isinstance(document, dict):
+            return None
+        document = document.get(part)
+    return document
+
+
+class Paginator:
+    name: ClassVar[str]
+    #: True when the next page is a URL given by the server rather than parameters.
+    follows_links: ClassVar[bool] = False
+
+    def __init__(self, page_size: int, **options: Any) -> None:
+        self.page_size = page_size
+        self.options = options
+        self.stop_reason: str | None = None
+        self.warning = False
+
+    def opt(self, key: str, default: Any) -> Any:
+        return self.options.get(key) or default
+
+    def first(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def keep(self, items: list[Any]) -> list[Any]:
+        """Items of a page that are new (start_key drops the repeated first one)."""
+        return items
+
+    def stop(self, reason: str, *, warning: bool = False) -> None:
+        self.stop_reason = reason
+        self.warning = warning
+        return None
+
+    def _repeated(self, token: Any, seen: set[Any]) -> bool:
+        if token in seen:
+            self.stop(f"repeated token {str(token)[:40]!r}: the server is cycling", warning=True)
+            return True
+        seen.add(token)
+        return False
+
+
+class PageNumberPaginator(Paginator):
+    """page / perPage (42Crunch style)."""
+
+    name = "page"
+
+    def first(self) -> dict[str, Any]:
+        self._page = int(self.options.get("first_page", 1))
+        return {self.opt("page_param", "page"): self._page, self.opt("size_param", "perPage"): self.page_size}
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        if not items:
+            return self.stop("empty page")
+        if len(items) < self.page_size:
+            return self.stop("short page")
+        self._page += 1
+        return {self.opt("page_param", "page"): self._page, self.opt("size_param", "perPage"): self.page_size}
+
+
+class OffsetPaginator(Paginator):
+    """offset / limit."""
+
+    name = "offset"
+
+    def first(self) -> dict[str, Any]:
+        self._offset = 0
+        return {self.opt("offset_param", "offset"): 0, self.opt("size_param", "limit"): self.page_size}
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        if not items:
+            return self.stop("empty page")
+        self._offset += len(items)
+        total = dig(document, self.options.get("total_key"))
+        if isinstance(total, int) and self._offset >= total:
+            return self.stop("total reached")
+        if total is None and len(items) < self.page_size:
+            return self.stop("short page")
+        return {
+            self.opt("offset_param", "offset"): self._offset,
+            self.opt("size_param", "limit"): self.page_size,
+        }
+
+
+class TokenPaginator(Paginator):
+    """pageToken / nextPageToken (Google style)."""
+
+    name = "token"
+
+    def first(self) -> dict[str, Any]:
+        self._seen: set[Any] = set()
+        return {self.opt("size_param", "pageSize"): self.page_size}
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        token = dig(document, self.opt("token_key", "nextPageToken"))
+        if not token:
+            return self.stop("no next token")
+        if not items:
+            return self.stop("empty page")
+        if self._repeated(token, self._seen):
+            return None
+        return {
+            self.opt("size_param", "pageSize"): self.page_size,
+            self.opt("token_param", "pageToken"): token,
+        }
+
+
+class CursorPaginator(TokenPaginator):
+    """A cursor taken from a JSON field (``cursor_key``) and sent back as ``cursor_param``."""
+
+    name = "cursor"
+
+    def first(self) -> dict[str, Any]:
+        self._seen = set()
+        return {self.opt("size_param", "limit"): self.page_size}
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        cursor = dig(document, self.opt("cursor_key", "cursor"))
+        if not cursor:
+            return self.stop("no next cursor")
+        if not items:
+            return self.stop("empty page")
+        if self._repeated(cursor, self._seen):
+            return None
+        return {self.opt("size_param", "limit"): self.page_size, self.opt("cursor_param", "cursor"): cursor}
+
+
+class StartKeyPaginator(Paginator):
+    """Apigee ``count`` + ``startKey``: the next page starts at the last key and repeats it first."""
+
+    name = "start_key"
+
+    def first(self) -> dict[str, Any]:
+        self._seen: set[Any] = set()
+        self._start: Any = None
+        return {self.opt("size_param", "count"): self.page_size}
+
+    def _key(self, item: Any) -> Any:
+        return item.get(self.opt("key_field", "name")) if isinstance(item, dict) else item
+
+    def keep(self, items: list[Any]) -> list[Any]:
+        if self._start is not None and items and self._key(items[0]) == self._start:
+            return items[1:]
+        return items
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        if not items:
+            return self.stop("empty page")
+        if len(items) < self.page_size:
+            return self.stop("short page")
+        last = self._key(items[-1])
+        if self._repeated(last, self._seen):
+            return None
+        self._start = last
+        return {self.opt("size_param", "count"): self.page_size, self.opt("start_param", "startKey"): last}
+
+
+class NextLinkPaginator(Paginator):
+    """Kong: ``next`` (a path or URL) and ``offset`` (an opaque token); either one continues."""
+
+    name = "next_link"
+    follows_links = True
+
+    def first(self) -> dict[str, Any]:
+        self._seen: set[Any] = set()
+        self.next_url: str | None = None
+        return {self.opt("size_param", "size"): self.page_size}
+
+    def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        link = dig(document, self.opt("next_key", "next"))
+        token = dig(document, self.opt("offset_key", "offset"))
+        if not link and not token:
+            return self.stop("no next link")
+        if not items:
+            return self.stop("empty page")
+        if self._repeated(token or link, self._seen):
+            return None
+        if token:
+            # The offset keeps our page size; Kong's own next link would fall back to its default.
+            self.next_url = None
+            return {self.opt("size_param", "size"): self.page_size, self.opt("offset_param", "offset"): token}
+        self.next_url = link
+        return {}
+
+
+PAGINATORS: dict[str, type[Paginator]] = {
+    cls.name: cls
+    for cls in (
+        PageNumberPaginator,
+        OffsetPaginator,
+        TokenPaginator,
+        CursorPaginator,
+        StartKeyPaginator,
+        NextLinkPaginator,
+    )
+}
+
+ItemsGetter = Callable[[Any], list[Any]]
+
+
+def make_paginator(name: str, page_size: int, **options: Any) -> Paginator:
+    try:
+        cls = PAGINATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown pagination {name!r} (known: {', '.join(sorted(PAGINATORS))})") from None
+    return cls(page_size, **options)

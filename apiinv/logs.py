@@ -1,0 +1,105 @@
+"""Logging: short lines for people on stderr, JSON lines for cron in output/logs/apiinv.log.
+
+Both handlers pass through the redaction filter, so no handler can leak a secret that a message or a
+traceback happened to carry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apiinv.redact import RedactingFilter
+
+LOGGER_NAME = "apiinv"
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonLinesFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+            "thread": record.threadName,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        tool = getattr(record, "tool", None)
+        prefix = f"{tool}: " if tool else ""
+        line = f"{record.levelname.lower():7} {prefix}{record.getMessage()}"
+        if (
+            record.exc_text
+            and record.levelno >= logging.ERROR
+            and logging.getLogger(LOGGER_NAME).isEnabledFor(logging.DEBUG)
+        ):
+            line += "\n" + record.exc_text
+        return line
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    """Records logged with ``extra={"file_only": True}`` were already told to the person another way."""
+    return not getattr(record, "file_only", False)
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Creates the log owner-readable only: the log names hosts and endpoints of the attack surface."""
+
+    def _open(self):  # type: ignore[override]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding, errors=self.errors)
+
+
+def setup_logging(
+    log_dir: Path | None,
+    *,
+    level: str = "INFO",
+    quiet: bool = False,
+    console_json: bool = False,
+) -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    redacting = RedactingFilter()
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.ERROR if quiet else level.upper())
+    console.setFormatter(JsonLinesFormatter() if console_json else ConsoleFormatter())
+    console.addFilter(redacting)
+    console.addFilter(_not_file_only)
+    logger.addHandler(console)
+
+    if log_dir is not None:
+        from apiinv.store import make_dirs
+
+        make_dirs(log_dir)
+        file_handler = _PrivateRotatingFileHandler(
+            log_dir / "apiinv.log", maxBytes=10 * 1024 * 1024, backupCount=5, delay=True, encoding="utf-8"
+        )
+        file_handler.setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.INFO)
+        file_handler.setFormatter(JsonLinesFormatter())
+        file_handler.addFilter(redacting)
+        logger.addHandler(file_handler)
+    return logger
+
+
+def get_logger(name: str = "") -> logging.Logger:
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from apiinv.cli import app
+
+
+def command_names() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)
+
+
+@pytest.mark.parametrize("name", command_names())
+def test_every_command_has_help(cli, name: str) -> None:
+    result = cli(name, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_top_level_help_lists_commands_without_importing_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from apiinv.cli import app\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0 and 'validate-config' in result.output\n"
+        "heavy = ('pandas', 'openpyxl', 'requests_cache', 'requests', 'jsonschema')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    heavy = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert heavy == ""
+
+
+def test_version(cli) -> None:
+    from apiinv import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_exit_0_validate_config_on_the_plans_files(cli, plan_dir: Path) -> None:
+    result = cli("validate-config", config_dir=plan_dir)
+    assert result.exit_code == 0, result.output
+    assert "planner.yaml: ok (3 schedules)" in result.output
+    assert "tools.yaml: ok (3 tools)" in result.output
+
+
+def test_exit_2_on_usage_errors(cli, plan_dir: Path) -> None:
+    assert cli("no-such-command").exit_code == 2
+    assert cli("--date", "23/11/2026", "tools", config_dir=plan_dir).exit_code == 2
+    assert cli("--log-level", "LOUD", "tools", config_dir=plan_dir).exit_code == 2
+
+
+def test_exit_3_validate_config_names_every_fault(cli, plan_dir: Path) -> None:
+    (plan_dir / "planner.yaml").write_text(
+        'schedules:\n  daily:\n    cron: "0 25 * * *"\n    tools: ["ghost"]\n'
+    )
+    (plan_dir / "tools.yaml").write_text('kong:\n  api_base_url: "ftp://nope"\n  rate_limit: -1\n')
+    result = cli("validate-config", config_dir=plan_dir)
+    assert result.exit_code == 3
+    for fragment in (
+        "schedules.daily.cron: '0 25 * * *' is not a valid cron expression",
+        "schedules.daily.tools[0]: unknown tool 'ghost'",
+        "kong.api_base_url: 'ftp://nope' does not match",
+        "kong.rate_limit: -1 is less than or equal to the minimum of 0",
+    ):
+        assert fragment in result.output, result.output
+
+
+def test_exit_3_when_a_command_meets_a_broken_config(cli, plan_dir: Path) -> None:
+    (plan_dir / "tools.yaml").write_text("cequence: [unclosed\n")
+    result = cli("tools", config_dir=plan_dir)
+    assert result.exit_code == 3
+    assert f"{plan_dir / 'tools.yaml'}: line 2, column 1: YAML syntax error" in result.output
+
+
+def test_exit_1_on_an_unexpected_environment_error(cli, plan_dir: Path, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = cli("tools", config_dir=plan_dir, output=not_a_folder)
+    assert result.exit_code == 1
+    assert "cannot create the log folder" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_tools_lists_types_auth_and_missing_credentials(cli, plan_dir: Path) -> None:
+    result = cli("tools", config_dir=plan_dir)
+    assert result.exit_code == 0
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    assert "api_key" in lines["cequence"] and "missing: APIINV_CEQUENCE_API_KEY" in lines["cequence"]
+    assert "missing: APIINV_APIGEE_KEY_FILE or APIINV_APIGEE_TOKEN" in lines["apigee"]
+
+
+def test_tools_shows_present_credentials_from_the_env_file(cli, plan_dir: Path) -> None:
+    (plan_dir / ".env").write_text("APIINV_CEQUENCE_API_KEY=api_1234\n")
+    result = cli("tools", config_dir=plan_dir)
+    line = next(line for line in result.output.splitlines() if line.startswith("cequence"))
+    assert line.endswith("present")
+    assert "api_1234" not in result.output

@@ -1,0 +1,347 @@
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, ITEMS, PASSWORD, STATIC_TOKEN, USER, GenericApi
+
+from apiinv.config import ToolConfig
+from apiinv.errors import AuthenticationError, MalformedResponseError, PaginationError, RetriesExhaustedError
+from apiinv.http.client import HttpClient, parse_retry_after
+from apiinv.sandbox.server import SimServer
+
+NAMES = [i["name"] for i in ITEMS]
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(app: GenericApi) -> SimServer:
+        server = SimServer(app).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def tool_for(url: str, **overrides) -> ToolConfig:
+    values = dict(
+        name="generic",
+        type="kong",
+        base_url=url,
+        auth_type="none",
+        max_retries=5,
+        max_retry_wait=30,
+        timeout=5,
+        retry_after_cap=10,
+        retry_backoff=0.01,
+    )
+    values.update(overrides)
+    return ToolConfig(**values)
+
+
+def credentials_for(kind: str, server: SimServer, tmp_path: Path) -> dict:
+    if kind == "api_key":
+        return {"credentials": {"api_key": API_KEY}}
+    if kind == "bearer":
+        return {"credentials": {"token": STATIC_TOKEN}}
+    if kind == "basic":
+        return {"credentials": {"username": USER, "password": PASSWORD}}
+    if kind == "oauth":
+        return {
+            "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+            "token_url": server.url + "/token",
+        }
+    key_file = server.app.accounts.write_key_file(tmp_path / "sa.json", server.url + "/google/token")
+    return {"credentials": {"key_file": str(key_file)}}
+
+
+AUTH_KINDS = ["api_key", "bearer", "basic", "oauth", "service_account"]
+
+
+@pytest.mark.parametrize("kind", AUTH_KINDS)
+def test_every_auth_kind_reaches_protected_data(kind: str, serve, tmp_path: Path) -> None:
+    server = serve(GenericApi(auth=kind))
+    tool = tool_for(server.url, auth_type=kind, **credentials_for(kind, server, tmp_path))
+    with HttpClient(tool) as client:
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert client.get_json("/items/all")["list"] == ITEMS
+    if kind in ("oauth", "service_account"):
+        assert server.app.tokens.issued == 1  # the token is cached between requests
+
+
+@pytest.mark.parametrize("kind", ["api_key", "basic", "oauth"])
+def test_refused_credentials_are_an_authentication_error(kind: str, serve, tmp_path: Path) -> None:
+    server = serve(GenericApi(auth=kind))
+    values = credentials_for(kind, server, tmp_path)
+    values["credentials"] = {
+        k: v + "-wrong" if k != "client_id" else v for k, v in values["credentials"].items()
+    }
+    with (
+        HttpClient(tool_for(server.url, auth_type=kind, **values)) as client,
+        pytest.raises(AuthenticationError),
+    ):
+        client.get_json("/items/all")
+
+
+@pytest.mark.parametrize("kind", ["oauth", "service_account"])
+def test_token_revoked_mid_run_is_fetched_again_once(kind: str, serve, tmp_path: Path) -> None:
+    server = serve(GenericApi(auth=kind))
+    tool = tool_for(server.url, auth_type=kind, **credentials_for(kind, server, tmp_path))
+    with HttpClient(tool) as client:
+        client.get_json("/items/all")
+        server.app.inject("expire_tokens")
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert client.stats.auth_refreshes == 1
+    assert server.app.tokens.issued == 2
+
+
+def test_oauth_token_is_refreshed_before_it_expires(serve, tmp_path: Path) -> None:
+    app = GenericApi(auth="oauth")
+    app.tokens.lifetime = 1.0
+    server = serve(app)
+    refused = []
+    original = app.authenticate
+    app.authenticate = lambda r: refused.append(r) or original(r) if original(r) else None
+    with HttpClient(
+        tool_for(server.url, auth_type="oauth", **credentials_for("oauth", server, tmp_path))
+    ) as client:
+        client.get_json("/items/all")
+        time.sleep(1.0)
+        client.get_json("/items/all")
+    assert app.tokens.issued == 2
+    assert refused == []  # the new token came before the old one was refused
+
+
+PAGINATION_CASES = [
+    ("/items/page", "page", "list", {}, 5, "short page"),
+    ("/items/offset", "offset", "data", {"total_key": "total"}, 10, "total reached"),
+    ("/items/token", "token", "things", {}, 10, "no next token"),
+    ("/items/cursor", "cursor", "items", {"cursor_key": "meta.next"}, 10, "no next cursor"),
+    ("/items/startkey", "start_key", "apiProduct", {}, 10, "short page"),
+    ("/items/next", "next_link", "data", {}, 4, "no next link"),
+]
+
+
+@pytest.mark.parametrize("path, strategy, key, options, size, reason", PAGINATION_CASES)
+def test_every_pagination_style_yields_each_item_once(
+    path, strategy, key, options, size, reason, serve
+) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client:
+        items = client.paginate_all(path, strategy=strategy, items_key=key, page_size=size, **options)
+        assert [i["name"] for i in items] == NAMES
+        assert client.stats.stops == {reason: 1}
+
+
+def test_page_sized_exactly_to_the_estate_stops_on_the_empty_page(serve) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client:
+        items = client.paginate_all("/items/page", strategy="page", items_key="list", page_size=23)
+        assert len(items) == 23 and client.stats.stops == {"empty page": 1} and client.stats.pages == 2
+
+
+def test_cycling_token_stops_and_says_so(serve, caplog) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client, caplog.at_level(logging.WARNING, "apiinv"):
+        logging.getLogger("apiinv").propagate = True
+        items = client.paginate_all("/items/cycle", strategy="token", items_key="things", page_size=5)
+    assert len(items) == 10  # the first page, then the repeat that revealed the cycle
+    assert any("repeated token" in r.getMessage() for r in caplog.records)
+
+
+def test_page_cap_stops_and_says_so(serve) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url, max_pages=2)) as client:
+        items = client.paginate_all("/items/page", strategy="page", items_key="list", page_size=5)
+        assert len(items) == 10
+        assert client.stats.stops == {"page cap 2 reached": 1}
+
+
+def test_a_non_list_where_items_belong_is_a_pagination_error(serve) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client, pytest.raises(PaginationError, match="expected a list"):
+        client.paginate_all("/scalar", strategy="page", items_key="list")
+
+
+def test_429_with_retry_after_seconds_is_honoured(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("status", status=429, retry_after="1", times=2)
+    with HttpClient(tool_for(server.url)) as client:
+        started = time.monotonic()
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert time.monotonic() - started >= 1.9
+        assert client.stats.retries == 2
+
+
+def test_429_with_retry_after_http_date_is_honoured(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("status", status=429, retry_after=formatdate(time.time() + 2, usegmt=True))
+    with HttpClient(tool_for(server.url)) as client:
+        started = time.monotonic()
+        client.get_json("/items/all")
+        assert time.monotonic() - started >= 0.9
+        assert client.stats.retries == 1
+
+
+def test_retry_after_is_capped(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("status", status=503, retry_after="3600")
+    with HttpClient(tool_for(server.url, retry_after_cap=0.1)) as client:
+        client.get_json("/items/all")
+        assert client.stats.retries == 1
+
+
+@pytest.mark.parametrize(
+    "kind, status", [("status", 503), ("status", 502), ("status", 504), ("html502", 502)]
+)
+def test_5xx_bursts_are_retried(kind: str, status: int, serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject(kind, status=status, times=3)
+    with HttpClient(tool_for(server.url, retry_after_cap=0.05)) as client:
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert client.stats.retries == 3
+
+
+def test_a_500_storm_beyond_the_retries_fails_with_a_clear_error(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("status", status=503, times=1000, retry_after="0")
+    with (
+        HttpClient(tool_for(server.url, max_retries=2)) as client,
+        pytest.raises(RetriesExhaustedError) as caught,
+    ):
+        client.get_json("/items/all")
+    message = str(caught.value)
+    assert "HTTP 503 after 2 retries" in message and "/items/all" in message
+    assert server.app.hits["/items/all"] == 3
+
+
+def test_total_retry_wait_is_capped(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("status", status=503, times=1000, retry_after="1")
+    with HttpClient(tool_for(server.url, max_retries=50, max_retry_wait=1.5)) as client:
+        started = time.monotonic()
+        with pytest.raises(RetriesExhaustedError):
+            client.get_json("/items/all")
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("kind", ["reset", "cut"])
+def test_connection_resets_and_cut_bodies_are_retried(kind: str, serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject(kind, times=2)
+    with HttpClient(tool_for(server.url)) as client:
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert client.stats.retries == 2
+
+
+def test_a_response_slower_than_the_timeout_is_retried(serve) -> None:
+    server = serve(GenericApi())
+    server.app.inject("slow", delay=1.5)
+    with HttpClient(tool_for(server.url, timeout=0.5)) as client:
+        assert client.get_json("/items/all")["list"] == ITEMS
+        assert client.stats.retries == 1
+
+
+def test_truncated_json_is_fetched_again(serve, tmp_path: Path) -> None:
+    server = serve(GenericApi())
+    server.app.inject("truncate", path="/items/all")
+    tool = tool_for(server.url)
+    with HttpClient(tool, cache_dir=tmp_path / "cache", cache_namespace="d") as client:
+        assert client.get_json("/items/all")["list"] == ITEMS
+    assert server.app.hits["/items/all"] == 2
+
+
+def test_malformed_json_is_a_clear_error(serve) -> None:
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client, pytest.raises(MalformedResponseError) as caught:
+        client.get_json("/malformed")
+    assert "generic: GET http://127.0.0.1" in str(caught.value) and "malformed JSON" in str(caught.value)
+
+
+def test_eight_threads_share_one_rate_limit(serve) -> None:
+    app = GenericApi(rate_limit=600)  # the server itself answers 429 past 10 requests a second
+    server = serve(app)
+    with HttpClient(tool_for(server.url, rate_limit=600, concurrency=8)) as client:
+        threads = [
+            threading.Thread(target=lambda: [client.get_json("/items/all") for _ in range(5)])
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert client.stats.requests == 40
+    assert app.throttled == 0
+    assert app.max_in_window(1.0) <= 11
+
+
+def test_cache_answers_repeats_within_a_run_date_only(serve, tmp_path: Path) -> None:
+    server = serve(GenericApi())
+    tool = tool_for(server.url, rate_limit=6000)
+    with HttpClient(tool, cache_dir=tmp_path, cache_namespace="2026-11-23") as client:
+        client.get_json("/items/all")
+        client.get_json("/items/all")
+        assert (client.stats.requests, client.stats.cache_hits) == (1, 1)
+    with HttpClient(tool, cache_dir=tmp_path, cache_namespace="2026-11-23") as client:
+        client.get_json("/items/all")
+        assert client.stats.cache_hits == 1  # a re-run of the date re-fetches nothing
+    with HttpClient(tool, cache_dir=tmp_path, cache_namespace="2026-11-24") as client:
+        client.get_json("/items/all")
+        assert client.stats.cache_hits == 0
+    with HttpClient(tool, cache_dir=tmp_path, cache_namespace="2026-11-23", refresh=True) as client:
+        client.get_json("/items/all")
+        assert client.stats.cache_hits == 0
+    assert server.app.hits["/items/all"] == 3
+    assert oct((tmp_path / "generic.sqlite").stat().st_mode & 0o777) == "0o600"
+
+
+def test_secrets_reach_no_log_error_or_cache(serve, tmp_path: Path) -> None:
+    from apiinv.logs import setup_logging
+
+    setup_logging(tmp_path / "logs", level="DEBUG")
+    secrets = [API_KEY, PASSWORD, CLIENT_SECRET, STATIC_TOKEN]
+    for kind in ["api_key", "basic", "oauth", "bearer"]:
+        server = serve(GenericApi(auth=kind))
+        values = credentials_for(kind, server, tmp_path)
+        tool = tool_for(server.url, name=f"t-{kind}", auth_type=kind, **values)
+        with HttpClient(tool, cache_dir=tmp_path / "cache", cache_namespace="d") as client:
+            client.get_json("/items/all")
+            try:
+                client.get_json(f"/items/all?access_token={STATIC_TOKEN}&api_key={API_KEY}")
+            except Exception as exc:
+                (tmp_path / f"error-{kind}.txt").write_text(str(exc))
+            server.app.inject("status", status=503, times=100, retry_after="0")
+            with pytest.raises(RetriesExhaustedError) as caught:
+                client.get_json(f"/items/page?token={STATIC_TOKEN}")
+            (tmp_path / f"error2-{kind}.txt").write_text(str(caught.value) + repr(caught.value.as_record()))
+            logging.getLogger("apiinv.http").error("failed", exc_info=True)
+        if kind == "oauth":
+            secrets += list(server.app.tokens._tokens)
+    logging.getLogger("apiinv").handlers.clear()
+    blob = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "sa.json")
+    assert b"items/all" in blob  # the log and cache were written
+    for secret in secrets:
+        assert secret.encode() not in blob, secret
+
+
+@pytest.mark.parametrize(
+    "value, expected", [("120", 120.0), (" 3 ", 3.0), ("soon", None), ("", None), (None, None)]
+)
+def test_parse_retry_after_seconds(value, expected) -> None:
+    assert parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_http_date() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Mon, 23 Nov 2026 12:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Mon, 23 Nov 2026 11:00:00 GMT", now=now) == 0.0

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from apiinv.store import Store, read_json, write_atomic, write_json
+
+
+def test_files_and_folders_are_owner_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "output")
+    path = write_json(store.raw_path("2026-11-23", "kong"), {"ok": True})
+    assert path.stat().st_mode & 0o777 == 0o600
+    for folder in (path.parent, path.parent.parent, store.root):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_a_failed_write_leaves_the_previous_file_intact(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    write_json(target, {"version": 1})
+
+    def chunks():
+        yield b'{"version": 2, '
+        raise RuntimeError("the producer died")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(target, chunks())
+    assert read_json(target) == {"version": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary left behind
+
+
+def test_a_killed_writer_leaves_the_previous_file_intact(tmp_path: Path) -> None:
+    target = tmp_path / "raw.json"
+    write_json(target, {"good": "earlier run"})
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from apiinv.store import write_atomic
+        def chunks():
+            while True:
+                yield b"x" * 65536
+                sys.stdout.write("writing\\n"); sys.stdout.flush()
+                time.sleep(0.01)
+        write_atomic(Path({str(target)!r}), chunks())
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b"writing\n"
+    time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert read_json(target) == {"good": "earlier run"}
+
+
+def test_manifest_records_steps_from_many_threads(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    tools = [f"tool{i}" for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda t: store.record_step("2026-11-23", t, "collect", {"status": "ok"}), tools))
+    manifest = store.read_manifest("2026-11-23")
+    assert sorted(manifest["tools"]) == sorted(tools)
+
+
+def test_last_good_finds_the_newest_successful_earlier_date(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.record_step("2026-11-20", "kong", "collect", {"status": "ok"})
+    store.record_step("2026-11-21", "kong", "collect", {"status": "failed"})
+    store.record_step("2026-11-22", "kong", "collect", {"status": "ok"})
+    (tmp_path / "logs").mkdir()
+    assert store.dates() == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    assert store.last_good("kong", "collect", before="2026-11-22") == "2026-11-20"
+    assert store.last_good("kong", "collect") == "2026-11-22"
+    assert store.last_good("apigee", "collect") is None
