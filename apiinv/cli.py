@@ -181,6 +181,121 @@ def tools(
     return toolcheck.exit_status([r.ok for r in results])
 
 
+ToolsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Tool names from tools.yaml, or 'all'.", show_default=False)
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every enabled tool.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Tools in parallel, and parallel requests inside each tool (default: the tool's concurrency).",
+    ),
+]
+
+
+@app.command()
+@command
+def collect(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    workers: WorkersOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Ignore cached answers; store fresh ones.")
+    ] = False,
+) -> int:
+    """Fetch each tool's inventory over its REST API into output/DATE/raw/TOOL.json."""
+    from apiinv import collect as collecting
+    from apiinv.errors import status_for_outcomes
+    from apiinv.progress import ToolProgress
+
+    runtime = _runtime(ctx)
+    selected = runtime.config().select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    with ToolProgress("collecting", [t.name for t in selected], quiet=runtime.quiet) as progress:
+        outcomes = collecting.collect(
+            selected,
+            store,
+            day,
+            workers=workers,
+            use_cache=not no_cache,
+            refresh=refresh,
+            on_start=progress.start,
+            on_done=progress.done,
+        )
+    for outcome in outcomes:
+        typer.echo(outcome.summary())
+    typer.echo(f"raw files: {store.date_dir(day) / 'raw'}")
+    return status_for_outcomes(sum(o.ok for o in outcomes), sum(not o.ok for o in outcomes))
+
+
+sandbox_app = typer.Typer(
+    help="The bundled vendor simulators (tests, benchmarks, trying things).", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("serve")
+@command
+def sandbox_serve(
+    ctx: typer.Context,
+    size: Annotated[int, typer.Option(min=1, max=100_000, help="APIs in the generated estate.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the generated estate.")] = 7,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Added latency per response.")] = 0.0,
+    rate_limit: Annotated[
+        list[str] | None,
+        typer.Option(help="TOOL=RPM: answer 429 with Retry-After past RPM requests a minute."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="TOOL=KIND[,times=N][,status=S][,path=REGEX][,delay=SEC]; KIND is status, html502, "
+            "slow, reset, cut, truncate or expire_tokens."
+        ),
+    ] = None,
+    kong_admin_token: Annotated[
+        bool, typer.Option(help="Require Kong-Admin-Token (Enterprise RBAC).")
+    ] = False,
+    write_config: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the tools.yaml, .env and service-account key that point at the simulators."
+        ),
+    ] = Path("sandbox"),
+    serve_for: Annotated[
+        float | None,
+        typer.Option("--for", min=0, help="Stop after this many seconds (default: until Ctrl-C)."),
+    ] = None,
+) -> int:
+    """Run the vendor simulators on 127.0.0.1 and write a ready-to-use configuration for them."""
+    from apiinv.sandbox import launch
+
+    runtime = _runtime(ctx)
+    sandbox = launch.Sandbox(
+        size=size,
+        seed=seed,
+        day=runtime.run_date,
+        latency=latency_ms / 1000,
+        rate_limits=launch.parse_rate_limits(rate_limit or []),
+        kong_admin_token=kong_admin_token,
+    )
+    with sandbox:
+        for spec in fault or []:
+            launch.inject_fault(sandbox, spec)
+        folder = sandbox.write_config(write_config)
+        for tool in launch.TOOLS:
+            typer.echo(f"{tool:9} {sandbox.url(tool)}")
+        typer.echo(f"configuration: {folder / 'tools.yaml'} (secrets in {folder / '.env'})")
+        typer.echo(f"try: apiinv --config-dir {folder} collect --all")
+        launch.wait(serve_for)
+    return ExitStatus.OK
+
+
 def main() -> None:
     app(prog_name="apiinv")
 

@@ -83,3 +83,38 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("APIINV_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path):
+    """The four simulators over a small estate, with the configuration that points at them."""
+    from apiinv.sandbox.launch import Sandbox
+
+    with Sandbox(size=40, seed=11, day=RUN_DATE) as running:
+        running.config_dir = running.write_config(tmp_path / "sandbox")
+        yield running
+
+
+RUN_DATE = __import__("datetime").date(2026, 11, 23)
+
+
+def load_tool(sandbox, name: str, **overrides):
+    """The tool's configuration as apiinv loads it from the sandbox's files, with overrides."""
+    import dataclasses
+
+    from apiinv import config
+
+    tool = config.load(sandbox.config_dir).tools[name]
+    settings = {**tool.settings, **overrides.pop("settings", {})}
+    return dataclasses.replace(tool, settings=settings, retry_backoff=0.01, retry_after_cap=1.0, **overrides)
+
+
+def fetch(sandbox, name: str, tmp_path: Path, **overrides):
+    """Collect one tool through the real collector; (outcome, raw document or None)."""
+    from apiinv.collect import collect_tool
+    from apiinv.store import Store, read_json
+
+    store = Store(tmp_path / "output")
+    outcome = collect_tool(load_tool(sandbox, name, **overrides), store, RUN_DATE, use_cache=False)
+    raw_path = store.raw_path(RUN_DATE, name)
+    return outcome, (read_json(raw_path) if raw_path.exists() else None)

@@ -11,7 +11,8 @@ from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, ITEMS, PASSWORD, STAT
 
 from apiinv.config import ToolConfig
 from apiinv.errors import AuthenticationError, MalformedResponseError, PaginationError, RetriesExhaustedError
-from apiinv.http.client import HttpClient, parse_retry_after
+from apiinv.http.client import HttpClient
+from apiinv.http.retry import parse_retry_after
 from apiinv.sandbox.server import SimServer
 
 NAMES = [i["name"] for i in ITEMS]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from apiinv.errors import AuthenticationError, MalformedResponseError
+from apiinv.http.retry import RetryableResponse
 from apiinv.redact import redact, register_secret
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ class _RefreshingBearer(AuthBase):
     def token(self) -> str:
         raise NotImplementedError
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: str | None = None) -> bool:
         raise NotImplementedError
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -61,13 +63,11 @@ class ClientCredentialsAuth(_RefreshingBearer):
         client_secret: str,
         *,
         scope: str | None,
-        session: requests.Session,
-        timeout: float,
-        verify: bool | str,
+        post: Callable[..., requests.Response],
     ) -> None:
         super().__init__(tool)
         self.token_url, self.client_id, self.client_secret = token_url, client_id, client_secret
-        self.scope, self.session, self.timeout, self.verify = scope, session, timeout, verify
+        self.scope, self.post = scope, post
         self._token: str | None = None
         self._expires_at = 0.0
 
@@ -78,9 +78,13 @@ class ClientCredentialsAuth(_RefreshingBearer):
             assert self._token is not None
             return self._token
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: str | None = None) -> bool:
+        """Drop the token the server refused; False when another thread already replaced it."""
         with self._lock:
+            if self._token is None or (refused is not None and refused != f"Bearer {self._token}"):
+                return False
             self._token = None
+            return True
 
     def _fetch(self) -> None:
         form = {
@@ -90,30 +94,15 @@ class ClientCredentialsAuth(_RefreshingBearer):
         }
         if self.scope:
             form["scope"] = self.scope
-        last_error: Exception | None = None
-        for attempt in range(3):
-            try:
-                response = self.session.post(
-                    self.token_url,
-                    data=form,
-                    timeout=self.timeout,
-                    headers={"Accept": "application/json"},
-                    verify=self.verify,
-                )
-            except requests.RequestException as exc:
-                last_error = exc
-                time.sleep(0.2 * 2**attempt)
-                continue
-            if response.status_code >= 500 or response.status_code == 429:
-                last_error = AuthenticationError(
-                    f"token endpoint answered {response.status_code}", tool=self.tool
-                )
-                time.sleep(0.2 * 2**attempt)
-                continue
-            break
-        else:
+        try:
+            response = self.post(self.token_url, data=form, headers={"Accept": "application/json"})
+        except RetryableResponse as exc:
             raise AuthenticationError(
-                f"token endpoint unreachable: {redact(str(last_error))}", tool=self.tool
+                f"token endpoint still answered {exc.reason} after retries", tool=self.tool
+            ) from None
+        except requests.RequestException as exc:
+            raise AuthenticationError(
+                f"token endpoint unreachable: {type(exc).__name__}", tool=self.tool
             ) from None
         if response.status_code in (400, 401, 403):
             reason = _oauth_error(response)
@@ -179,12 +168,20 @@ class GoogleServiceAccountAuth(_RefreshingBearer):
                 self.refreshes += 1
             return self.credentials.token
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: str | None = None) -> bool:
+        """Drop the token the server refused; False when another thread already replaced it."""
         with self._lock:
+            token = self.credentials.token
+            if token is None or (refused is not None and refused != f"Bearer {token}"):
+                return False
             self.credentials.token = None
+            return True
 
 
-def make_auth(tool: ToolConfig, token_session: requests.Session) -> AuthBase | None:
+def make_auth(
+    tool: ToolConfig, token_session: requests.Session, *, post_token: Callable[..., requests.Response]
+) -> AuthBase | None:
+    """The auth object for a tool; ``post_token`` is the client's retrying POST for token endpoints."""
     tool.require_ready()
     creds: dict[str, Any] = tool.credentials
     kind = tool.auth_type
@@ -204,9 +201,7 @@ def make_auth(tool: ToolConfig, token_session: requests.Session) -> AuthBase | N
             creds["client_id"],
             creds["client_secret"],
             scope=tool.scope,
-            session=token_session,
-            timeout=tool.timeout,
-            verify=tool.verify,
+            post=post_token,
         )
     if kind == "service_account":
         if creds.get("token"):

@@ -5,18 +5,14 @@ headers are left out of cache keys and stored responses, and token endpoints are
 
 from __future__ import annotations
 
-import random
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import backoff
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,6 +27,7 @@ from apiinv.errors import (
 from apiinv.http.auth import make_auth
 from apiinv.http.paginate import Paginator, dig, make_paginator
 from apiinv.http.ratelimit import RateLimiter
+from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
 from apiinv.logs import get_logger
 from apiinv.redact import redact, redact_url
 
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 
 log = get_logger("http")
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SECRET_CACHE_PARAMS = (
     "Authorization",
     "Proxy-Authorization",
@@ -88,47 +84,6 @@ class RequestStats:
         }
 
 
-class RetryableResponse(Exception):
-    """A response worth another try (429, 502-504, a body cut short)."""
-
-    def __init__(self, response: requests.Response, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.response = response
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta seconds or an HTTP date; None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _retry_wait(*, retry_after_cap: float, base: float = 0.5, ceiling: float = 30.0):
-    """backoff wait generator: the server's Retry-After when it gave one, else jittered exponential."""
-    attempt = 0
-    outcome = yield
-    while True:
-        after = outcome.retry_after if isinstance(outcome, RetryableResponse) else None
-        if after is not None:
-            delay = min(after, retry_after_cap)
-        else:
-            top = min(ceiling, base * 2**attempt)
-            delay = top / 2 + random.uniform(0, top / 2)
-        attempt += 1
-        outcome = yield delay
-
-
 class _CountingAdapter(HTTPAdapter):
     """Only requests that reach the network pass here (cache hits do not): the place to rate-limit."""
 
@@ -173,24 +128,25 @@ class HttpClient:
         self.token_session = requests.Session()
         self.token_session.headers["User-Agent"] = USER_AGENT
         self.token_session.verify = tool.verify
-        self.auth = make_auth(tool, self.token_session)
+        post_token = self.retrying(self._token_request_once)
+        self.auth = make_auth(
+            tool, self.token_session, post_token=lambda url, **kw: post_token("POST", url, kw)
+        )
         self.session.auth = self.auth
         self.timeout = (min(10.0, tool.timeout), tool.timeout)
-        self._send_with_retries = backoff.on_exception(
-            _retry_wait,
-            (
-                RetryableResponse,
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ),
-            max_tries=tool.max_retries + 1,
-            max_time=tool.max_retry_wait or None,
-            jitter=None,
-            on_backoff=self._on_backoff,
+        self._send_with_retries = self.retrying(self._send_once)
+
+    def retrying(self, fn):
+        """``fn`` under this tool's retry policy (tries, total wait, Retry-After cap, backoff)."""
+        tool = self.tool
+        return retrying(
+            fn,
+            max_retries=tool.max_retries,
+            max_wait=tool.max_retry_wait,
             retry_after_cap=tool.retry_after_cap,
             base=tool.retry_backoff,
-        )(self._send_once)
+            on_backoff=self._on_backoff,
+        )
 
     @staticmethod
     def _make_session(tool: ToolConfig, cache_dir: Path | None, namespace: str) -> requests.Session:
@@ -236,6 +192,9 @@ class HttpClient:
             return path
         return self.tool.base_url + (path if path.startswith("/") else "/" + path)
 
+    def _token_request_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        return raise_for_retry(self.token_session.request(method, url, timeout=self.timeout, **kwargs))
+
     def _on_backoff(self, details: dict[str, Any]) -> None:
         self.stats.add("retries")
         exc = details.get("exception")
@@ -258,14 +217,12 @@ class HttpClient:
             "%s %s -> %s", method, redact_url(url), response.status_code, extra={"tool": self.tool.name}
         )
         if response.status_code == 401 and hasattr(self.auth, "invalidate"):
-            # An expired or revoked token: fetch a new one once, then let a second 401 stand.
-            self.auth.invalidate()
-            self.stats.add("auth_refreshes")
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        if response.status_code in RETRY_STATUSES:
-            after = parse_retry_after(response.headers.get("Retry-After"))
-            raise RetryableResponse(response, f"HTTP {response.status_code}", after)
-        return response
+            # An expired or revoked token: fetch a new one once, then let a second 401 stand. Threads that
+            # were refused the same token share one refresh.
+            if self.auth.invalidate(response.request.headers.get("Authorization")):
+                self.stats.add("auth_refreshes")
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs, **self._cache_kwargs)
+        return raise_for_retry(response)
 
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, **kwargs: Any
@@ -287,7 +244,7 @@ class HttpClient:
                 f"{method} {_short(url)} timed out after {self.tool.timeout:g}s on every try",
                 tool=self.tool.name,
             ) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        except RETRYABLE_ERRORS as exc:
             raise RetriesExhaustedError(
                 f"{method} {_short(url)} failed on every try: {_describe(exc)}", tool=self.tool.name
             ) from None

@@ -59,10 +59,9 @@ def json_response(document: Any, status: int = 200, headers: dict[str, str] | No
     return Response(status, body, {"Content-Type": JSON, **(headers or {})})
 
 
-def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    return json_response({"error": {"code": status, "message": message, **extra}}, status, headers)
+def error_response(code: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """A Google-style error body; ``extra`` adds fields such as status="RESOURCE_EXHAUSTED"."""
+    return json_response({"error": {"code": code, "message": message, **extra}}, code, headers)
 
 
 Handler = Callable[[Request], Response]
@@ -304,7 +303,12 @@ class SimServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start(self) -> SimServer:
-        self.thread = threading.Thread(target=self.serve_forever, name=f"sim-{self.app.name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sim-{self.app.name}",
+            daemon=True,
+        )
         self.thread.start()
         return self
 

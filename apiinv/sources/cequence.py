@@ -1,18 +1,79 @@
-"""Cequence Unified API Protection: the endpoints seen in traffic, configuration-driven."""
+"""Cequence Unified API Protection: the endpoints seen in traffic.
+
+Cequence does not publish its inventory API, so the paths, the pagination and the field names are
+configuration with documented defaults (which the bundled simulator serves); a customer fills them in
+from their tenant's API reference in tools.yaml without a code change:
+
+    cequence:
+      endpoints: {inventory: /apisec/api/v1/endpoints, hosts: /apisec/api/v1/hosts}
+      pagination: {strategy: offset, items_key: items, total_key: total, size_param: limit}
+      fields: {host: host, method: method, path: path, ...}
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from apiinv.collect import FetchContext
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
 
 DEFAULTS = {"auth_type": "oauth", "page_size": 500}
 ENDPOINTS = {"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"}
+PAGINATION = {"strategy": "offset", "items_key": "items", "total_key": "total"}
+FIELDS = {
+    "id": "id",
+    "host": "host",
+    "method": "method",
+    "path": "path",
+    "active": "active",
+    "transactions": "transactionCount",
+    "risk_score": "riskScore",
+    "risk_level": "riskLevel",
+    "sensitive_data": "sensitiveDataTypes",
+    "authenticated": "authenticated",
+    "auth_type": "authType",
+    "access_type": "accessType",
+    "api_name": "apiName",
+    "first_seen": "firstSeen",
+    "last_seen": "lastSeen",
+}
+
+
+def endpoints(tool: ToolConfig) -> dict[str, str]:
+    return {**ENDPOINTS, **(tool.settings.get("endpoints") or {})}
+
+
+def pagination(tool: ToolConfig) -> dict[str, Any]:
+    return {**PAGINATION, **(tool.settings.get("pagination") or {})}
+
+
+def fields(tool: ToolConfig) -> dict[str, str]:
+    return {**FIELDS, **(tool.settings.get("fields") or {})}
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
-    path = {**ENDPOINTS, **tool.settings.get("endpoints", {})}["inventory"]
-    client.get_json(path, params={"limit": 1})
+    client.get_json(endpoints(tool)["inventory"], params={"limit": 1})
     return "inventory readable"
+
+
+def fetch(ctx: FetchContext) -> dict[str, Any]:
+    paths = endpoints(ctx.tool)
+    options = pagination(ctx.tool)
+    strategy, items_key = options.pop("strategy"), options.pop("items_key")
+
+    def listing(path: str) -> list[Any]:
+        return ctx.client.paginate_all(path, strategy=strategy, items_key=items_key, **options)
+
+    wanted = [paths["inventory"]] + ([paths["hosts"]] if paths.get("hosts") else [])
+    results = ctx.map(listing, wanted)
+    return {
+        "fields": fields(ctx.tool),
+        "endpoints": results[0],
+        "hosts": results[1] if len(results) > 1 else [],
+    }
+
+
+def counts(raw: dict[str, Any]) -> dict[str, int]:
+    return {"endpoints": len(raw.get("endpoints") or []), "hosts": len(raw.get("hosts") or [])}

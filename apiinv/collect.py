@@ -1,0 +1,200 @@
+"""`apiinv collect`: fetch each tool's inventory into output/DATE/raw/TOOL.json.
+
+Tools run in parallel in a worker pool; inside a tool, independent per-item requests (per API, per
+revision) go through a second pool of that tool's own, all under the tool's one rate limiter. A tool
+that fails is recorded in the manifest and keeps whatever raw file the date already had; the others
+finish and are written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+from apiinv import sources
+from apiinv.config import ToolConfig
+from apiinv.errors import ApiInvError, CollectionError, MalformedResponseError
+from apiinv.http.client import HttpClient
+from apiinv.logs import get_logger
+from apiinv.redact import redact_url
+from apiinv.store import Store, now_iso, write_json
+
+log = get_logger("collect")
+RAW_VERSION = 1
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class FetchContext:
+    """What a source's ``fetch`` gets: the tool's client and settings, and its request pool."""
+
+    client: HttpClient
+    tool: ToolConfig
+    pool: ThreadPoolExecutor
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest."""
+        futures: list[Future[R]] = [self.pool.submit(fn, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def get_json_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A per-item document that may have been deleted since it was listed: None on 404."""
+        try:
+            return self.client.get_json(path, params=params)
+        except CollectionError as exc:
+            if exc.context.get("status") == 404:
+                log.warning("%s vanished during the crawl (404)", path, extra={"tool": self.tool.name})
+                return None
+            raise
+
+
+@dataclass
+class ToolOutcome:
+    tool: str
+    ok: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0
+    error: ApiInvError | None = None
+    kept_previous: bool = False
+
+    def summary(self) -> str:
+        if not self.ok:
+            kept = "; the earlier raw file of this date is kept" if self.kept_previous else ""
+            assert self.error is not None
+            return (
+                f"{self.tool}: FAILED: {self.error.message} [{self.error.code} {self.error.error_id}]{kept}"
+            )
+        counts = ", ".join(f"{v:,} {k}" for k, v in self.counts.items())
+        requests = self.stats.get("requests", 0)
+        cached = self.stats.get("cache_hits", 0)
+        cache_note = f", {cached:,} from cache" if cached else ""
+        retries = self.stats.get("retries", 0)
+        retry_note = f", {retries} retries" if retries else ""
+        return (
+            f"{self.tool}: ok: {counts} ({requests:,} requests{cache_note}{retry_note}, {self.duration:.1f}s)"
+        )
+
+
+def collect_tool(
+    tool: ToolConfig,
+    store: Store,
+    day: date,
+    *,
+    workers: int | None = None,
+    use_cache: bool = True,
+    refresh: bool = False,
+) -> ToolOutcome:
+    started_at, started = now_iso(), time.monotonic()
+    raw_path = store.raw_path(day, tool.name)
+    client: HttpClient | None = None
+    pool_size = workers or tool.concurrency
+    try:
+        tool.require_ready()
+        module = sources.load(tool.type)
+        client = HttpClient(
+            tool,
+            cache_dir=store.cache_dir if use_cache else None,
+            cache_namespace=str(day),
+            refresh=refresh,
+            pool_size=pool_size + 2,
+        )
+        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
+            try:
+                data = module.fetch(FetchContext(client, tool, pool))
+            except ApiInvError:
+                raise
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+                log.debug("unexpected response shape", exc_info=True, extra={"tool": tool.name})
+                raise MalformedResponseError(
+                    f"unexpected response shape: {type(exc).__name__}: {str(exc)[:120]}", tool=tool.name
+                ) from None
+        counts = module.counts(data)
+        stats = client.stats.as_dict()
+        write_json(
+            raw_path,
+            {
+                "schema_version": RAW_VERSION,
+                "tool": tool.name,
+                "type": tool.type,
+                "date": str(day),
+                "collected_at": now_iso(),
+                "source": {"base_url": redact_url(tool.base_url), "auth_type": tool.auth_type},
+                "requests": stats,
+                "counts": counts,
+                "data": data,
+            },
+        )
+        outcome = ToolOutcome(tool.name, True, counts, stats, time.monotonic() - started)
+    except ApiInvError as exc:
+        if exc.tool is None:
+            exc.tool = tool.name
+        outcome = ToolOutcome(
+            tool.name,
+            False,
+            stats=client.stats.as_dict() if client else {},
+            duration=time.monotonic() - started,
+            error=exc,
+            kept_previous=raw_path.exists(),
+        )
+        log.error(
+            "%s",
+            exc.message,
+            extra={"tool": tool.name, "error_id": exc.error_id, "code": exc.code, "file_only": True},
+        )
+    finally:
+        if client is not None:
+            client.close()
+    store.record_step(
+        day,
+        tool.name,
+        "collect",
+        {
+            "status": "ok" if outcome.ok else "failed",
+            "started_at": started_at,
+            "finished_at": now_iso(),
+            "duration_s": round(outcome.duration, 3),
+            "counts": outcome.counts,
+            **outcome.stats,
+            "errors": [outcome.error.as_record()] if outcome.error else [],
+            "kept_previous_raw": outcome.kept_previous,
+        },
+    )
+    return outcome
+
+
+def collect(
+    tools: list[ToolConfig],
+    store: Store,
+    day: date,
+    *,
+    workers: int | None = None,
+    use_cache: bool = True,
+    refresh: bool = False,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[ToolOutcome], None] | None = None,
+) -> list[ToolOutcome]:
+    """Collect every tool, in parallel; outcomes in the order the tools were given."""
+
+    def one(tool: ToolConfig) -> ToolOutcome:
+        if on_start:
+            on_start(tool.name)
+        outcome = collect_tool(tool, store, day, workers=workers, use_cache=use_cache, refresh=refresh)
+        if on_done:
+            on_done(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(len(tools), workers or 8)), thread_name_prefix="collect"
+    ) as pool:
+        return list(pool.map(one, tools))

@@ -1,0 +1,289 @@
+"""Apigee X / hybrid management API (v1): organization, proxies and revisions, deployments,
+environment groups with attachments, API products paged by startKey, and Google's token endpoint."""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from typing import Any
+
+from apiinv.sandbox.common import EstateApp, epoch_ms
+from apiinv.sandbox.estate import APIGEE_HOSTS, Api, EstateDay, Operation
+from apiinv.sandbox.server import Request, Response, error_response, json_response
+from apiinv.sandbox.tokens import ServiceAccounts, TokenRegistry, bearer
+
+AUTH_POLICIES = {
+    "apikey": "VerifyAPIKey-1",
+    "oauth2": "OAuthV2-VerifyAccessToken",
+    "jwt": "VerifyJWT-1",
+    "basic": "BasicAuthentication-Decode",
+}
+
+
+class ApigeeApp(EstateApp):
+    name = "apigee"
+
+    def __init__(
+        self,
+        estate,
+        *,
+        organization: str,
+        operator_token: str | None = None,
+        token_lifetime: float = 3600,
+        **kwargs,
+    ) -> None:
+        super().__init__(estate, **kwargs)
+        self.organization = organization
+        self.operator_token = operator_token
+        self.tokens = TokenRegistry(lifetime=token_lifetime)
+        self.accounts = ServiceAccounts()
+        self.route("POST", "/token", self.accounts.token_handler(self.tokens))
+        org = "/v1/organizations/{org}"
+        self.route("GET", org, self.get_organization)
+        self.route("GET", org + "/apis", self.list_proxies)
+        self.route("GET", org + "/apis/{api}/revisions/{rev}", self.get_revision)
+        self.route("GET", org + "/deployments", self.list_deployments)
+        self.route("GET", org + "/environments/{env}/deployments", self.list_deployments)
+        self.route("GET", org + "/envgroups", self.list_envgroups)
+        self.route("GET", org + "/envgroups/{group}/attachments", self.list_attachments)
+        self.route("GET", org + "/apiproducts", self.list_products)
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = bearer(request)
+        if self.tokens.valid(token) or (self.operator_token and token == self.operator_token):
+            return None
+        return error_response(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access "
+            "token, login cookie or other valid authentication credential.",
+            status="UNAUTHENTICATED",
+        )
+
+    def expire_tokens(self) -> None:
+        self.tokens.expire_all()
+
+    def _org_or_404(self, request: Request) -> Response | None:
+        if request.params["org"] != self.organization:
+            return error_response(
+                403,
+                f"Permission denied on resource organization {request.params['org']} (or it may not exist).",
+                status="PERMISSION_DENIED",
+            )
+        return None
+
+    # ---------------------------------------------------------------------------------------- model
+
+    def _build(self, day: EstateDay) -> dict[str, Any]:
+        proxies: dict[str, tuple[Api, tuple[Operation, ...]]] = {}
+        for api, ops in day.in_gateway("apigee"):
+            proxies[api.name] = (api, ops)
+        return {"proxies": proxies}
+
+    def _proxies(self) -> dict[str, tuple[Api, tuple[Operation, ...]]]:
+        return self.view(self._build)["proxies"]
+
+    @staticmethod
+    def _revisions(api: Api) -> list[str]:
+        return [str(r) for r in range(1, 2 + api.index % 4)]
+
+    def _deployed_revision(self, api: Api) -> str:
+        revisions = self._revisions(api)
+        return revisions[-2] if len(revisions) > 2 and api.index % 5 == 0 else revisions[-1]
+
+    # ---------------------------------------------------------------------------------------- routes
+
+    def get_organization(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        return json_response(
+            {
+                "name": self.organization,
+                "displayName": self.organization,
+                "projectId": self.organization,
+                "environments": sorted(APIGEE_HOSTS),
+                "runtimeType": "CLOUD",
+                "subscriptionType": "PAID",
+                "createdAt": epoch_ms(self.moment(900)),
+                "lastModifiedAt": epoch_ms(self.moment(30)),
+                "state": "ACTIVE",
+            }
+        )
+
+    def list_proxies(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        proxies = []
+        for name, (api, _ops) in sorted(self._proxies().items()):
+            revisions = self._revisions(api)
+            entry: dict[str, Any] = {"name": name}
+            if request.query.get("includeRevisions") == "true":
+                entry["revision"] = revisions
+            entry["latestRevisionId"] = revisions[-1]
+            if request.query.get("includeMetaData") == "true":
+                entry["metaData"] = {
+                    "createdAt": epoch_ms(self.moment(400 + api.index % 300)),
+                    "lastModifiedAt": epoch_ms(self.moment(api.index % 60)),
+                    "subType": "Proxy",
+                }
+            proxies.append(entry)
+        return json_response({"proxies": proxies})
+
+    def get_revision(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        found = self._proxies().get(request.params["api"])
+        if found is None or request.params["rev"] not in self._revisions(found[0]):
+            return error_response(
+                404, f"API proxy revision {request.params['rev']} not found", status="NOT_FOUND"
+            )
+        api, _ops = found
+        policies = ["AssignMessage-CORS", "SpikeArrest-1" if api.index % 3 else "Quota-1"]
+        auth = api.auth_on(self.date.toordinal())
+        if auth:
+            policies.insert(0, AUTH_POLICIES[auth])
+        return json_response(
+            {
+                "name": api.name,
+                "revision": request.params["rev"],
+                "displayName": api.title,
+                "description": api.description,
+                "basepaths": [api.base_path],
+                "proxyEndpoints": ["default"],
+                "targetEndpoints": ["default"],
+                "targetServers": [],
+                "policies": policies,
+                "resources": [],
+                "createdAt": epoch_ms(self.moment(200)),
+                "lastModifiedAt": epoch_ms(self.moment(api.index % 60)),
+                "configurationVersion": {"majorVersion": 4},
+                "type": "Application",
+                "entityMetaDataAsProperties": {
+                    "bundle_type": "zip",
+                    "subType": "Proxy",
+                    "lastModifiedAt": epoch_ms(self.moment(api.index % 60)),
+                },
+            }
+        )
+
+    def list_deployments(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        wanted = request.params.get("env")
+        deployments = []
+        for name, (api, _ops) in sorted(self._proxies().items()):
+            if not api.deployed:
+                continue
+            for env in api.environments:
+                if wanted and env != wanted:
+                    continue
+                deployments.append(
+                    {
+                        "environment": env,
+                        "apiProxy": name,
+                        "revision": self._deployed_revision(api),
+                        "deployStartTime": epoch_ms(self.moment(api.index % 45, hour=3)),
+                    }
+                )
+        return json_response({"deployments": deployments})
+
+    def _groups(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": f"{env}-group",
+                "hostnames": [host],
+                "state": "ACTIVE",
+                "createdAt": epoch_ms(self.moment(800)),
+                "lastModifiedAt": epoch_ms(self.moment(90)),
+            }
+            for env, host in sorted(APIGEE_HOSTS.items())
+        ]
+
+    def list_envgroups(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        groups = self._groups()
+        size = request.int_arg("pageSize", 1000) or 1000
+        start = int(request.query.get("pageToken") or 0)
+        following = start + size
+        return json_response(
+            {
+                "environmentGroups": groups[start:following],
+                "nextPageToken": str(following) if following < len(groups) else "",
+            }
+        )
+
+    def list_attachments(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        group = request.params["group"]
+        env = group.removesuffix("-group")
+        if env not in APIGEE_HOSTS:
+            return error_response(404, f"environment group {group} not found", status="NOT_FOUND")
+        return json_response(
+            {
+                "environmentGroupAttachments": [
+                    {
+                        "name": str(uuid.uuid5(uuid.NAMESPACE_DNS, group)),
+                        "environment": env,
+                        "createdAt": epoch_ms(self.moment(700)),
+                    }
+                ],
+                "nextPageToken": "",
+            }
+        )
+
+    def _products(self) -> list[dict[str, Any]]:
+        products = []
+        for name, (api, ops) in sorted(self._proxies().items()):
+            if api.index % 6 == 5:
+                continue  # a proxy in no product: only its base path is known
+            products.append(
+                {
+                    "name": f"{name}-product",
+                    "displayName": api.title,
+                    "description": api.description[:200],
+                    "approvalType": "auto" if api.index % 2 else "manual",
+                    "attributes": [{"name": "access", "value": "public" if api.index % 4 else "internal"}],
+                    "environments": list(api.environments),
+                    "proxies": [name],
+                    "quota": "1000",
+                    "quotaInterval": "1",
+                    "quotaTimeUnit": "minute",
+                    "createdAt": epoch_ms(self.moment(300)),
+                    "lastModifiedAt": epoch_ms(self.moment(api.index % 90)),
+                    "operationGroup": {
+                        "operationConfigs": [
+                            {
+                                "apiSource": name,
+                                "operations": [
+                                    {"resource": op.template, "methods": [op.method]} for op in ops
+                                ],
+                                "quota": {},
+                            }
+                        ],
+                        "operationConfigType": "proxy",
+                    },
+                }
+            )
+        return products
+
+    def list_products(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        products = self._products()
+        count = min(1000, request.int_arg("count", 1000) or 1000)
+        start = 0
+        if "startKey" in request.query:
+            # Real Apigee starts at the key itself, so the last item of a page comes back first.
+            start = bisect.bisect_left([p["name"] for p in products], request.query["startKey"])
+        page = products[start : start + count]
+        if request.query.get("expand") != "true":
+            return json_response({"apiProduct": [{"name": p["name"]} for p in page]})
+        return json_response({"apiProduct": page})

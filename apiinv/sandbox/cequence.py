@@ -1,0 +1,122 @@
+"""Cequence UAP as the Cequence adapter's documented defaults describe it: a Keycloak client-credentials
+token endpoint, and the traffic inventory of endpoints (offset/limit pages with a total) and hosts."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from apiinv.sandbox.common import EstateApp, iso
+from apiinv.sandbox.estate import Api, EstateDay, Operation
+from apiinv.sandbox.server import Request, Response, json_response
+from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_handler
+
+TOKEN_PATH = "/auth/realms/cequence/protocol/openid-connect/token"  # noqa: S105 - a path, not a secret
+AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "OAUTH2", "jwt": "JWT", "basic": "BASIC"}
+
+
+def risk_level(score: float) -> str:
+    return "CRITICAL" if score >= 9 else "HIGH" if score >= 7 else "MEDIUM" if score >= 4 else "LOW"
+
+
+class CequenceApp(EstateApp):
+    name = "cequence"
+
+    def __init__(
+        self, estate, *, client_id: str, client_secret: str, token_lifetime: float = 1800, **kwargs
+    ) -> None:
+        super().__init__(estate, **kwargs)
+        self.tokens = TokenRegistry(lifetime=token_lifetime)
+        self.route("POST", TOKEN_PATH, client_credentials_handler(self.tokens, {client_id: client_secret}))
+        self.route("GET", "/apisec/api/v1/endpoints", self.endpoints)
+        self.route("GET", "/apisec/api/v1/hosts", self.hosts)
+
+    def authenticate(self, request: Request) -> Response | None:
+        if self.tokens.valid(bearer(request)):
+            return None
+        return json_response({"error": "invalid_token", "error_description": "Token is not active"}, 401)
+
+    def expire_tokens(self) -> None:
+        self.tokens.expire_all()
+
+    def _observed_path(self, api: Api, op: Operation) -> str:
+        """The path as traffic shows it: concrete ids for some, a :param template for others."""
+        path = op.template
+        rng = random.Random(f"{api.id}:{op.template}")
+        for param in op.params:
+            if op.concrete_in_traffic:
+                value = (
+                    str(rng.randint(1000, 999_999))
+                    if rng.random() < 0.5
+                    else str(uuid.UUID(int=rng.getrandbits(128)))
+                )
+            else:
+                value = ":" + param
+            path = path.replace("{" + param + "}", value)
+        return api.base_path + path
+
+    @staticmethod
+    def _observed_host(api: Api, op: Operation) -> str:
+        if api.index % 5 == 0:
+            return api.host.upper()
+        if api.index % 7 == 0:
+            return api.host + ":443"
+        return api.host
+
+    def _build(self, day: EstateDay) -> list[dict[str, Any]]:
+        items = []
+        for api, op in day.in_traffic():
+            auth = None if op.public else api.auth_on(day.day)
+            score = api.risk_score(day.day, op)
+            rng = random.Random(f"traffic:{api.id}:{op.method}:{op.template}")
+            quiet = api.gateway is not None and api.index % 11 == 0  # deployed but no recent traffic
+            last_seen_days = rng.randint(45, 120) if quiet else rng.random()
+            items.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "host": self._observed_host(api, op),
+                    "method": op.method if api.index % 9 else op.method.lower(),
+                    "path": self._observed_path(api, op),
+                    "active": not quiet,
+                    "transactionCount": 0 if quiet else rng.randint(10, 2_000_000),
+                    "riskScore": score,
+                    "riskLevel": risk_level(score),
+                    "sensitiveDataTypes": list(op.sensitive),
+                    "authenticated": auth is not None,
+                    "authType": AUTH_TYPES.get(auth or ""),
+                    "accessType": "EXTERNAL" if api.index % 4 else "INTERNAL",
+                    "apiName": api.name if api.gateway or api.in_spec else None,
+                    "firstSeen": iso(self.moment(rng.randint(60, 500))),
+                    "lastSeen": iso(self.moment(last_seen_days)),
+                }
+            )
+        return items
+
+    def endpoints(self, request: Request) -> Response:
+        items = self.view(self._build)
+        offset = max(0, request.int_arg("offset", 0))
+        limit = min(1000, max(1, request.int_arg("limit", 100)))
+        return json_response(
+            {"items": items[offset : offset + limit], "total": len(items), "offset": offset, "limit": limit}
+        )
+
+    def hosts(self, request: Request) -> Response:
+        hosts: dict[str, dict[str, Any]] = {}
+        for item in self.view(self._build):
+            host = item["host"].lower().removesuffix(":443")
+            entry = hosts.setdefault(
+                host,
+                {
+                    "host": host,
+                    "endpoints": 0,
+                    "discoveredBy": "API Spyder",
+                    "findings": {"critical": 0, "high": 0, "medium": 0, "low": 0},
+                },
+            )
+            entry["endpoints"] += 1
+            entry["findings"][item["riskLevel"].lower()] += 1
+        listed = sorted(hosts.values(), key=lambda h: h["host"])
+        offset = max(0, request.int_arg("offset", 0))
+        limit = min(1000, max(1, request.int_arg("limit", 100)))
+        return json_response({"items": listed[offset : offset + limit], "total": len(listed)})

