@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/apiinv validate-config
-	$(BIN)/apiinv tools
+	$(BIN)/apiinv demo
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -27,6 +26,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/collect.py
 
 clean:
 	rm -rf $(VENV) output build *.egg-info

@@ -1,9 +1,9 @@
 """`apiinv collect`: fetch each tool's inventory into output/DATE/raw/TOOL.json.
 
 Tools run in parallel in a worker pool; inside a tool, independent per-item requests (per API, per
-revision) go through a second pool of that tool's own, all under the tool's one rate limiter. A tool
-that fails is recorded in the manifest and keeps whatever raw file the date already had; the others
-finish and are written.
+revision) go through a second pool of that tool's own (``--workers`` wide), all under the tool's one
+rate limiter. A tool that fails is recorded in the manifest and keeps whatever raw file the date
+already had; the others finish and are written.
 """
 
 from __future__ import annotations
@@ -194,7 +194,6 @@ def collect(
             on_done(outcome)
         return outcome
 
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(len(tools), workers or 8)), thread_name_prefix="collect"
-    ) as pool:
+    # Tools are independent vendors with their own rate limits: they always run side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tools), 16)), thread_name_prefix="collect") as pool:
         return list(pool.map(one, tools))

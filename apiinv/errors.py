@@ -56,6 +56,13 @@ class ApiInvError(Exception):
         }
 
 
+class UsageError(ApiInvError):
+    """A command-line value the library itself had to reject (a malformed TOOL=VALUE option, say)."""
+
+    code = "USAGE_ERROR"
+    exit_status = ExitStatus.USAGE
+
+
 class ConfigurationError(ApiInvError):
     """planner.yaml or tools.yaml is unreadable, invalid or refers to something that is not there."""
 

@@ -106,3 +106,22 @@ def test_tools_shows_present_credentials_from_the_env_file(cli, plan_dir: Path) 
     line = next(line for line in result.output.splitlines() if line.startswith("cequence"))
     assert line.endswith("present")
     assert "api_1234" not in result.output
+
+
+def test_demo_collects_two_consecutive_dates(cli) -> None:
+    result = cli("--date", "2026-11-23", "demo", "--size", "30")
+    assert result.exit_code == 0, result.output
+    assert "== 2026-11-22" in result.output and "== 2026-11-23" in result.output
+    assert result.output.count(": ok:") == 8
+    assert (cli.output / "2026-11-22" / "raw" / "kong.json").exists()
+    assert f"output: {(cli.output / '2026-11-23').resolve()}" in result.output
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--rate-limit=kong", "--rate-limit=nosuch=5", "--fault=kong=explode", "--fault=kong=status,times=many"],
+)
+def test_exit_2_for_malformed_sandbox_options(cli, option: str) -> None:
+    result = cli("sandbox", "serve", option, "--for", "0")
+    assert result.exit_code == 2, result.output
+    assert "apiinv: " in result.output

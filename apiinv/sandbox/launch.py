@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from apiinv.errors import ConfigurationError
+from apiinv.errors import UsageError
 from apiinv.sandbox.apigee import ApigeeApp
 from apiinv.sandbox.cequence import TOKEN_PATH, CequenceApp
 from apiinv.sandbox.common import EstateApp
@@ -180,7 +180,7 @@ def parse_rate_limits(specs: list[str]) -> dict[str, float]:
         try:
             limits[_known(tool)] = float(value)
         except ValueError:
-            raise ConfigurationError(f"--rate-limit {spec!r}: expected TOOL=REQUESTS_PER_MINUTE") from None
+            raise UsageError(f"--rate-limit {spec!r}: expected TOOL=REQUESTS_PER_MINUTE") from None
     return limits
 
 
@@ -193,22 +193,20 @@ def inject_fault(sandbox: Sandbox, spec: str) -> None:
     for option in options:
         key, _, value = option.partition("=")
         if key not in converters:
-            raise ConfigurationError(
-                f"--fault {spec!r}: unknown option {key!r} (known: {', '.join(converters)})"
-            )
+            raise UsageError(f"--fault {spec!r}: unknown option {key!r} (known: {', '.join(converters)})")
         try:
             values[key] = converters[key](value)
         except ValueError:
-            raise ConfigurationError(f"--fault {spec!r}: {key} must be a number") from None
+            raise UsageError(f"--fault {spec!r}: {key} must be a number") from None
     try:
         sandbox.apps[_known(tool)].inject(kind, **values)
     except ValueError as exc:
-        raise ConfigurationError(f"--fault {spec!r}: {exc}") from None
+        raise UsageError(f"--fault {spec!r}: {exc}") from None
 
 
 def _known(tool: str) -> str:
     if tool not in TOOLS:
-        raise ConfigurationError(f"unknown simulator {tool!r} (known: {', '.join(TOOLS)})")
+        raise UsageError(f"unknown simulator {tool!r} (known: {', '.join(TOOLS)})")
     return tool
 
 
