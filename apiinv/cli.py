@@ -178,7 +178,7 @@ def tools(
     results = toolcheck.check_all(cfg)
     for result in results:
         typer.echo(result.line())
-    return toolcheck.exit_status([r.ok for r in results])
+    return toolcheck.exit_status(results)
 
 
 ToolsArgument = Annotated[
@@ -232,7 +232,7 @@ def collect(
     for outcome in outcomes:
         typer.echo(outcome.summary())
     typer.echo(f"raw files: {store.date_dir(day) / 'raw'}")
-    return status_for_outcomes(sum(o.ok for o in outcomes), sum(not o.ok for o in outcomes))
+    return status_for_outcomes([o.error for o in outcomes])
 
 
 @app.command()
@@ -253,7 +253,88 @@ def demo(
     )
     outcomes = [o for day in days for o in day.collected]
     typer.echo(f"output: {store.date_dir(days[-1].day).resolve()}")
-    return status_for_outcomes(sum(o.ok for o in outcomes), sum(not o.ok for o in outcomes))
+    return status_for_outcomes([o.error for o in outcomes])
+
+
+@app.command()
+@command
+def process(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Tools processed in parallel.")] = None,
+) -> int:
+    """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
+    from apiinv import process as processing
+    from apiinv.errors import status_for_outcomes
+
+    runtime = _runtime(ctx)
+    cfg = runtime.config()
+    selected = cfg.select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    outcomes = processing.process(selected, store, day, cfg.analysis, owners=_owners(cfg), workers=workers)
+    for outcome in outcomes:
+        typer.echo(outcome.summary())
+    typer.echo(f"processed files: {store.date_dir(day) / 'processed'}")
+    return status_for_outcomes([o.error for o in outcomes])
+
+
+def _owners(cfg: Any):
+    if cfg.owners_file is None:
+        return None
+    from apiinv.excel_reader import load_owners
+
+    return load_owners(cfg.owners_file, cfg.owners_sheet)
+
+
+@app.command()
+@command
+def diff(
+    ctx: typer.Context,
+    from_date: Annotated[str, typer.Option("--from", help="The earlier date, YYYY-MM-DD.")],
+    to_date: Annotated[str, typer.Option("--to", help="The later date, YYYY-MM-DD.")],
+    tools: ToolsArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
+) -> int:
+    """New, removed and changed endpoints between two dates (from the processed files)."""
+    from apiinv import changes
+
+    runtime = _runtime(ctx)
+    before, after = _parse_date(from_date), _parse_date(to_date)
+    results = changes.diff_dates(runtime.store(), before, after, tools or None)
+    typer.echo(changes.render_json(results, before, after) if as_json else changes.render_text(results))
+    return ExitStatus.OK
+
+
+@app.command()
+@command
+def excel(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An .xlsx, .xlsm, .xlsb, .xls or .ods workbook.")],
+    sheet: Annotated[str | None, typer.Option(help="Only this sheet (default: every sheet).")] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Export as csv or json (default: describe the sheets).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (csv: one per sheet, named FILE-SHEET.csv when several).")
+    ] = None,
+) -> int:
+    """Read a workbook: every sheet, header row found, cells trimmed, empty rows dropped, types kept."""
+    from apiinv import excel_reader
+
+    if to not in (None, "csv", "json"):
+        raise typer.BadParameter("csv or json", param_hint="--to")
+    sheets = excel_reader.read_workbook(file, sheet=sheet)
+    if to is None:
+        for book_sheet in sheets:
+            typer.echo(
+                f"{book_sheet.name}: {len(book_sheet.rows)} rows, header on row {book_sheet.header_row}: "
+                f"{', '.join(book_sheet.headers)}"
+            )
+        return ExitStatus.OK
+    for line in excel_reader.export(sheets, to, out, source=file):
+        typer.echo(line, err=out is not None)
+    return ExitStatus.OK
 
 
 sandbox_app = typer.Typer(

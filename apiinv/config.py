@@ -21,6 +21,7 @@ from apiinv.redact import register_secret
 
 PLANNER_FILE = "planner.yaml"
 TOOLS_FILE = "tools.yaml"
+OWNERS_KEY = "owners"  # the one top-level key of tools.yaml that is not a tool
 
 ACTIONS = ("collect", "process", "export", "run", "generate_reports")
 JOB_TYPE_ACTIONS = {"collection": "collect", "processing": "process", "report": "generate_reports"}
@@ -122,10 +123,21 @@ class Schedule:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Analysis:
+    audit_max_age_days: int = 90
+    min_audit_grade: float = 70
+    orphan_after_days: int = 30
+    zombie_within_days: int = 30
+    drop_guard: float = 0.5
+    max_reject_share: float = 0.05
+
+
 @dataclass
 class Planner:
     schedules: dict[str, Schedule]
     timezone: str | None = None
+    analysis: Analysis = field(default_factory=Analysis)
 
     def tzinfo(self) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(self.timezone) if self.timezone else None
@@ -362,7 +374,11 @@ def check_tools(
         return {}
     tools = {}
     for name, entry in document.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("api_base_url"), str):
+        if (
+            name == OWNERS_KEY
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("api_base_url"), str)
+        ):
             continue
         if any(p.startswith(f"{label}: {name}.") or p.startswith(f"{label}: {name}:") for p in problems):
             continue
@@ -441,7 +457,9 @@ def check_planner(
         )
     if problems:
         return None
-    return Planner(schedules=schedules, timezone=timezone)
+    return Planner(
+        schedules=schedules, timezone=timezone, analysis=Analysis(**(document.get("analysis") or {}))
+    )
 
 
 # ---------------------------------------------------------------------------------------------- entry points
@@ -453,6 +471,12 @@ class Config:
     tools: dict[str, ToolConfig]
     planner: Planner | None
     warnings: list[str]
+    owners_file: Path | None = None
+    owners_sheet: str | None = None
+
+    @property
+    def analysis(self) -> Analysis:
+        return self.planner.analysis if self.planner else Analysis()
 
     def select(self, names: list[str], *, all_tools: bool = False) -> list[ToolConfig]:
         """Tools named on the command line (or every enabled one for ``all``), in tools.yaml order."""
@@ -487,10 +511,12 @@ def validate(
         env = dict(os.environ)
     tools: dict[str, ToolConfig] = {}
     tool_names: set[str] | None = None
+    owners: dict[str, Any] = {}
     try:
         tools_doc = read_yaml(tools_path)
         tools = check_tools(tools_doc, env, config_dir, str(tools_path), report)
-        tool_names = {str(k) for k in tools_doc} if isinstance(tools_doc, dict) else None
+        tool_names = {str(k) for k in tools_doc if k != OWNERS_KEY} if isinstance(tools_doc, dict) else None
+        owners = tools_doc.get(OWNERS_KEY) or {} if isinstance(tools_doc, dict) else {}
     except ConfigurationError as exc:
         report.problems.append(str(exc))
     planner = None
@@ -499,9 +525,23 @@ def validate(
             planner = check_planner(read_yaml(planner_path), tool_names, str(planner_path), report)
         except ConfigurationError as exc:
             report.problems.append(str(exc))
+    owners_file = None
+    if isinstance(owners, dict) and isinstance(owners.get("file"), str):
+        owners_file = Path(owners["file"]).expanduser()
+        owners_file = owners_file if owners_file.is_absolute() else config_dir / owners_file
+        if not owners_file.is_file():
+            report.problems.append(f"{tools_path}: owners.file: file not found: {owners_file}")
     if report.problems:
         return None, report
-    return Config(config_dir=config_dir, tools=tools, planner=planner, warnings=report.warnings), report
+    config = Config(
+        config_dir=config_dir,
+        tools=tools,
+        planner=planner,
+        warnings=report.warnings,
+        owners_file=owners_file,
+        owners_sheet=owners.get("sheet") if isinstance(owners, dict) else None,
+    )
+    return config, report
 
 
 def load(config_dir: Path, env_file: Path | None = None, *, require_planner: bool = False) -> Config:

@@ -121,8 +121,12 @@ def exit_status_for(exc: BaseException) -> ExitStatus:
     return ExitStatus.ERROR
 
 
-def status_for_outcomes(succeeded: int, failed: int) -> ExitStatus:
-    """Exit status of a step over several tools: all well, some failed (partial), or all failed."""
-    if failed == 0:
+def status_for_outcomes(errors: list[ApiInvError | None]) -> ExitStatus:
+    """Exit status of a step over several tools, from each tool's error (None when it went well):
+    invalid data wins (6), then all failed (4), some failed (5), all well (0)."""
+    failed = [e for e in errors if e is not None]
+    if any(isinstance(e, DataValidationError) for e in failed):
+        return ExitStatus.VALIDATION
+    if not failed:
         return ExitStatus.OK
-    return ExitStatus.PARTIAL if succeeded else ExitStatus.ALL_FAILED
+    return ExitStatus.PARTIAL if len(failed) < len(errors) else ExitStatus.ALL_FAILED

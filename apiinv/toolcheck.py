@@ -51,6 +51,7 @@ class CheckResult:
     ok: bool
     detail: str
     seconds: float
+    error: ApiInvError | None = None
 
     def line(self) -> str:
         verdict = "ok    " if self.ok else "FAILED"
@@ -66,9 +67,8 @@ def check_tool(tool: ToolConfig) -> CheckResult:
             detail = sources.load(tool.type).check(client, tool)
         return CheckResult(tool.name, True, detail, time.monotonic() - started)
     except ApiInvError as exc:
-        return CheckResult(
-            tool.name, False, f"{exc.message} [{exc.code} {exc.error_id}]", time.monotonic() - started
-        )
+        detail = f"{exc.message} [{exc.code} {exc.error_id}]"
+        return CheckResult(tool.name, False, detail, time.monotonic() - started, exc)
 
 
 def check_all(cfg: Config) -> list[CheckResult]:
@@ -77,5 +77,5 @@ def check_all(cfg: Config) -> list[CheckResult]:
         return list(pool.map(check_tool, tools))
 
 
-def exit_status(oks: list[bool]) -> ExitStatus:
-    return status_for_outcomes(sum(oks), len(oks) - sum(oks))
+def exit_status(results: list[CheckResult]) -> ExitStatus:
+    return status_for_outcomes([r.error for r in results])

@@ -67,3 +67,103 @@ def test_an_unknown_organization_is_a_clear_failure(sandbox, tmp_path: Path) -> 
 def test_environments_setting_limits_deployments(sandbox, tmp_path: Path) -> None:
     _, raw = fetch(sandbox, "apigee", tmp_path, settings={"environments": ["test"]})
     assert raw["data"]["deployments"] and {d["environment"] for d in raw["data"]["deployments"]} == {"test"}
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+RAW = {
+    "tool": "apigee-eu",
+    "type": "apigee",
+    "collected_at": "2026-11-23T02:00:00Z",
+    "data": {
+        "environments": ["prod", "test"],
+        "proxies": [
+            {
+                "name": "orders",
+                "revision": ["1", "2"],
+                "latestRevisionId": "2",
+                "metaData": {"createdAt": "1700000000000", "lastModifiedAt": "1763000000000"},
+            },
+            {"name": "legacy", "revision": ["3"], "latestRevisionId": "3", "metaData": {}},
+            {"name": "catchall", "revision": ["1"], "latestRevisionId": "1"},
+        ],
+        "deployments": [
+            {
+                "apiProxy": "orders",
+                "revision": "2",
+                "environment": "prod",
+                "deployStartTime": "1763000000000",
+            },
+            {"apiProxy": "catchall", "revision": "1", "environment": "test"},
+        ],
+        "revisions": [
+            {
+                "name": "orders",
+                "revision": "2",
+                "displayName": "Orders API",
+                "basepaths": ["/orders/v1"],
+                "policies": ["VerifyAPIKey-1", "SpikeArrest-1"],
+                "lastModifiedAt": "1763000000000",
+            },
+            {"name": "legacy", "revision": "3", "basepaths": ["/legacy"], "policies": ["AssignMessage-1"]},
+            {"name": "catchall", "revision": "1", "basepaths": ["/all"], "policies": ["OAuthV2-Verify"]},
+        ],
+        "envgroups": [
+            {
+                "name": "prod-group",
+                "hostnames": ["api.acme.example"],
+                "attachments": [{"environment": "prod"}],
+            },
+            {
+                "name": "test-group",
+                "hostnames": ["test.acme.example", "test2.acme.example"],
+                "attachments": [{"environment": "test"}],
+            },
+        ],
+        "products": [
+            {
+                "name": "orders-product",
+                "proxies": ["orders"],
+                "operationGroup": {
+                    "operationConfigs": [
+                        {
+                            "apiSource": "orders",
+                            "operations": [
+                                {"resource": "/orders/{id}", "methods": ["GET", "DELETE"]},
+                                {"resource": "/reports/**", "methods": ["GET"]},
+                            ],
+                        }
+                    ]
+                },
+            },
+            {"name": "legacy-product", "proxies": ["legacy"]},
+        ],
+    },
+}
+
+
+def test_normalize_gives_one_record_per_deployment_and_operation() -> None:
+    from apiinv.records import problems
+    from apiinv.sources import apigee
+
+    records = list(apigee.normalize(RAW))
+    by_key = {r["endpoint_key"]: r for r in records}
+    assert sorted(by_key) == [
+        "* /legacy",
+        "* test.acme.example/all",
+        "* test2.acme.example/all",
+        "DELETE api.acme.example/orders/v1/orders/{}",
+        "GET api.acme.example/orders/v1/orders/{}",
+        "GET api.acme.example/orders/v1/reports",
+    ]
+    get = by_key["GET api.acme.example/orders/v1/orders/{}"]
+    assert (get["status"], get["environment"], get["api_name"]) == ("deployed", "prod", "Orders API")
+    assert (get["auth_required"], get["auth_types"], get["tags"]) == (True, ["api_key"], ["rate_limited"])
+    assert get["products"] == ["orders-product"]
+    assert get["last_modified"] == "2025-11-13T02:13:20Z" and get["first_seen"] == "2023-11-14T22:13:20Z"
+    assert by_key["GET api.acme.example/orders/v1/reports"]["path_match"] == "prefix"
+    legacy = by_key["* /legacy"]
+    assert (legacy["status"], legacy["environment"], legacy["auth_required"]) == ("undeployed", None, False)
+    assert legacy["products"] == ["legacy-product"]
+    assert by_key["* test.acme.example/all"]["auth_types"] == ["oauth2"]
+    assert all(problems(r) == [] for r in records)

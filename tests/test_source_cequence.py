@@ -67,3 +67,68 @@ def test_refused_client_credentials_are_a_clear_failure(sandbox, tmp_path: Path)
     )
     assert not outcome.ok
     assert "token endpoint refused the client credentials (401: invalid_client)" in str(outcome.error)
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+RAW = {
+    "tool": "cequence",
+    "type": "cequence",
+    "collected_at": "2026-11-23T02:00:00Z",
+    "data": {
+        "fields": {"host": "hostname", "risk_score": "score"},
+        "endpoints": [
+            {
+                "id": "e1",
+                "hostname": "API.ACME.EXAMPLE:443",
+                "method": "get",
+                "path": "/orders/v1/orders/48213",
+                "active": True,
+                "score": 8.5,
+                "riskLevel": "HIGH",
+                "sensitiveDataTypes": ["PII", "PCI"],
+                "authenticated": False,
+                "authType": None,
+                "accessType": "EXTERNAL",
+                "apiName": None,
+                "firstSeen": "2026-01-02T03:04:05Z",
+                "lastSeen": "2026-11-22T23:59:59.123Z",
+            },
+            {
+                "id": "e2",
+                "hostname": "api.acme.example",
+                "method": "POST",
+                "path": "/orders/v1/orders",
+                "active": False,
+                "score": None,
+                "riskLevel": "weird",
+                "sensitiveDataTypes": [],
+                "authenticated": True,
+                "authType": "OAUTH2",
+                "firstSeen": "",
+                "lastSeen": None,
+            },
+        ],
+    },
+}
+
+
+def test_normalize_gives_one_record_per_traffic_endpoint() -> None:
+    from apiinv.records import problems
+    from apiinv.sources import cequence
+
+    first, second = cequence.normalize(RAW)
+    assert first["endpoint_key"] == "GET api.acme.example/orders/v1/orders/{}"
+    assert first["url"] == "https://api.acme.example/orders/v1/orders/48213"
+    assert (first["auth_required"], first["auth_types"], first["sensitive_data"]) == (
+        False,
+        [],
+        ["PII", "PCI"],
+    )
+    assert (first["risk_score"], first["risk_level"], first["status"]) == (8.5, "high", "active")
+    assert (first["first_seen"], first["last_seen"]) == ("2026-01-02T03:04:05Z", "2026-11-22T23:59:59Z")
+    assert first["tags"] == ["access:external"]
+    assert second["endpoint_key"] == "POST api.acme.example/orders/v1/orders"
+    assert (second["auth_types"], second["status"], second["risk_level"]) == (["oauth2"], "inactive", None)
+    assert second["first_seen"] is None
+    assert problems(first) == problems(second) == []

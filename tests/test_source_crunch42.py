@@ -67,3 +67,106 @@ def test_a_refused_key_fails_the_tool_clearly(sandbox, tmp_path: Path) -> None:
     assert not outcome.ok and raw is None
     assert outcome.error.code == "AUTHENTICATION_ERROR"
     assert "credentials refused (401)" in str(outcome.error)
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+RAW = {
+    "tool": "42c-prod",
+    "type": "42crunch",
+    "collected_at": "2026-11-23T02:00:00Z",
+    "data": {
+        "collections": [{"desc": {"id": "c1", "name": "Payments"}}],
+        "apis": [
+            {
+                "desc": {"id": "a1", "cid": "c1", "name": "=cmd|' /C calc'!A0"},
+                "assessment": {
+                    "isProcessed": True,
+                    "grade": 81.5,
+                    "last": "2026-11-20T10:00:00.000Z",
+                    "numCriticals": 1,
+                    "numHighs": 2,
+                    "numMediums": 3,
+                    "numLows": 4,
+                    "numInfos": 5,
+                },
+                "scan": {"isProcessed": True, "state": "done", "totalIssues": 7},
+                "tags": [{"tagName": "pci", "categoryName": "compliance"}],
+                "spec": {
+                    "openapi": "3.0.3",
+                    "servers": [
+                        {"url": "https://{env}.acme.example/pay/v1", "variables": {"env": {"default": "api"}}}
+                    ],
+                    "components": {
+                        "securitySchemes": {
+                            "key": {"type": "apiKey", "in": "header", "name": "X-Key"},
+                            "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                        }
+                    },
+                    "security": [{"key": []}],
+                    "paths": {
+                        "/payments/{paymentId}": {
+                            "get": {},
+                            "delete": {"security": [{"jwt": []}]},
+                            "parameters": [],
+                        },
+                        "/health": {"get": {"security": []}},
+                        "/optional": {"get": {"security": [{}, {"key": []}]}},
+                    },
+                },
+            },
+            {
+                "desc": {"id": "a2", "cid": "c1", "name": "Specless"},
+                "assessment": {"isProcessed": False, "last": ""},
+                "scan": {},
+                "spec": None,
+            },
+            {
+                "desc": {"id": "a3", "cid": "c9", "name": "Legacy"},
+                "assessment": {"isProcessed": False, "last": None},
+                "scan": {"state": "never"},
+                "spec": {
+                    "swagger": "2.0",
+                    "host": "legacy.acme.example",
+                    "basePath": "/v2",
+                    "schemes": ["http"],
+                    "securityDefinitions": {"basic": {"type": "basic"}},
+                    "security": [{"basic": []}],
+                    "paths": {"/users": {"post": {}}},
+                },
+            },
+        ],
+    },
+}
+
+
+def test_normalize_gives_one_record_per_operation() -> None:
+    from apiinv.records import problems
+    from apiinv.sources import crunch42
+
+    records = list(crunch42.normalize(RAW))
+    by_key = {r["endpoint_key"]: r for r in records}
+    assert sorted(by_key) == [
+        "* /",
+        "DELETE api.acme.example/pay/v1/payments/{}",
+        "GET api.acme.example/pay/v1/health",
+        "GET api.acme.example/pay/v1/optional",
+        "GET api.acme.example/pay/v1/payments/{}",
+        "POST legacy.acme.example/v2/users",
+    ]
+    get = by_key["GET api.acme.example/pay/v1/payments/{}"]
+    assert get["url"] == "https://api.acme.example/pay/v1/payments/{paymentId}"
+    assert (get["auth_required"], get["auth_types"]) == (True, ["api_key"])
+    assert by_key["DELETE api.acme.example/pay/v1/payments/{}"]["auth_types"] == ["jwt"]
+    assert by_key["GET api.acme.example/pay/v1/health"]["auth_required"] is False
+    assert by_key["GET api.acme.example/pay/v1/optional"]["auth_required"] is False
+    assert get["audit_score"] == 81.5 and get["audit_date"] == "2026-11-20T10:00:00Z"
+    assert get["audit_issues"] == {"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 5}
+    assert (get["scan_state"], get["scan_issues"]) == ("done", 7)
+    assert (get["collection"], get["tags"], get["api_name"]) == ("Payments", ["pci"], "=cmd|' /C calc'!A0")
+    assert (get["tool"], get["instance"], get["status"]) == ("42crunch", "42c-prod", "documented")
+    legacy = by_key["POST legacy.acme.example/v2/users"]
+    assert legacy["url"] == "http://legacy.acme.example/v2/users" and legacy["auth_types"] == ["basic"]
+    assert legacy["collection"] is None and legacy["audit_score"] is None
+    assert by_key["* /"]["path_match"] == "prefix" and by_key["* /"]["api_name"] == "Specless"
+    assert all(problems(r) == [] for r in records)

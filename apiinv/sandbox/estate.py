@@ -227,7 +227,7 @@ class Estate:
             team=TEAMS[i % len(TEAMS)],
             version=version,
             host=host,
-            base_path=f"/{domain}/{resource}/v{version}" if gateway != "kong" else f"/{name}/v{version}",
+            base_path=f"/{domain}/{resource}-{i}/v{version}" if gateway != "kong" else f"/{name}/v{version}",
             gateway=gateway,
             deployed=gateway != "apigee" or rng.random() < 0.93,
             environments=("prod", "test") if rng.random() < 0.4 else ("prod",),

@@ -8,9 +8,12 @@ Legacy Edge is not crawled: its paths differ and no customer of ours runs it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.errors import ConfigurationError
+from apiinv.records import make_record
+from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
     from apiinv.collect import FetchContext
@@ -90,3 +93,104 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
         key: len(raw.get(key) or [])
         for key in ("proxies", "deployments", "revisions", "envgroups", "products")
     }
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+AUTH_POLICIES = (
+    ("verifyapikey", "api_key"),
+    ("oauthv2", "oauth2"),
+    ("verifyjwt", "jwt"),
+    ("basicauthentication", "basic"),
+    ("verifysaml", "saml"),
+    ("hmac", "hmac"),
+)
+RATE_POLICIES = ("spikearrest", "quota")
+
+
+def policy_auth(policies: list[Any]) -> list[str]:
+    names = [str(p.get("name", p) if isinstance(p, dict) else p).lower() for p in policies or []]
+    return sorted(
+        {kind for name in names for marker, kind in AUTH_POLICIES if marker in name.replace("-", "")}
+    )
+
+
+def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
+    env_hosts: dict[str, list[str]] = {}
+    for group in data.get("envgroups") or []:
+        for attachment in group.get("attachments") or []:
+            env_hosts.setdefault(attachment.get("environment"), []).extend(group.get("hostnames") or [])
+    revisions = {(r.get("name"), str(r.get("revision"))): r for r in data.get("revisions") or []}
+    deployments: dict[str, list[tuple[str, str]]] = {}
+    for d in data.get("deployments") or []:
+        deployments.setdefault(d.get("apiProxy"), []).append((d.get("environment"), str(d.get("revision"))))
+    operations: dict[str, dict[tuple[str, str], set[str]]] = {}
+    products_of: dict[str, set[str]] = {}
+    for product in data.get("products") or []:
+        for proxy in product.get("proxies") or []:
+            products_of.setdefault(proxy, set()).add(product["name"])
+        for config in (product.get("operationGroup") or {}).get("operationConfigs") or []:
+            source = config.get("apiSource")
+            products_of.setdefault(source, set()).add(product["name"])
+            for op in config.get("operations") or []:
+                for method in op.get("methods") or ["*"]:
+                    operations.setdefault(source, {}).setdefault(
+                        (method.upper(), op.get("resource") or "/"), set()
+                    ).add(product["name"])
+    for proxy in data.get("proxies") or []:
+        name = proxy.get("name")
+        meta = proxy.get("metaData") or {}
+        targets = [(env, rev, "deployed") for env, rev in deployments.get(name, [])]
+        if not targets:
+            targets = [
+                (
+                    None,
+                    str(proxy.get("latestRevisionId") or (proxy.get("revision") or [""])[-1]),
+                    "undeployed",
+                )
+            ]
+        for env, rev, status in targets:
+            revision = revisions.get((name, rev)) or {}
+            auth = policy_auth(revision.get("policies") or [])
+            policies = " ".join(str(p).lower() for p in revision.get("policies") or [])
+            tags = ["rate_limited"] if any(marker in policies for marker in RATE_POLICIES) else []
+            common: dict[str, Any] = {
+                "tool": "apigee",
+                "instance": instance,
+                "collected_at": collected,
+                "api_id": name,
+                "api_name": revision.get("displayName") or name,
+                "environment": env,
+                "status": status,
+                "auth_required": bool(auth),
+                "auth_types": auth,
+                "tags": tags,
+                "last_modified": from_epoch_ms(revision.get("lastModifiedAt") or meta.get("lastModifiedAt")),
+                "first_seen": from_epoch_ms(meta.get("createdAt")),
+            }
+            hosts = sorted(set(env_hosts.get(env) or [])) or [""]
+            ops = operations.get(name) or {}
+            for host in hosts:
+                for base_path in revision.get("basepaths") or ["/"]:
+                    if not ops:
+                        yield make_record(
+                            **common,
+                            host=host,
+                            base_path=base_path,
+                            method="*",
+                            path="",
+                            path_match="prefix",
+                            products=sorted(products_of.get(name, ())),
+                        )
+                    for (method, resource), products in sorted(ops.items()):
+                        wildcard = resource.endswith("**")
+                        yield make_record(
+                            **common,
+                            host=host,
+                            base_path=base_path,
+                            method=method,
+                            path=resource.rstrip("*") if wildcard else resource,
+                            path_match="prefix" if wildcard else "exact",
+                            products=sorted(products),
+                        )

@@ -12,7 +12,11 @@ from their tenant's API reference in tools.yaml without a code change:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from apiinv.records import make_record, risk_level
+from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
     from apiinv.collect import FetchContext
@@ -77,3 +81,59 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
     return {"endpoints": len(raw.get("endpoints") or []), "hosts": len(raw.get("hosts") or [])}
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+AUTH_TYPES = {
+    "api_key": "api_key",
+    "apikey": "api_key",
+    "oauth2": "oauth2",
+    "oauth": "oauth2",
+    "jwt": "jwt",
+    "basic": "basic",
+    "bearer": "bearer",
+    "mtls": "mtls",
+}
+
+
+def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
+    names = {**FIELDS, **(data.get("fields") or {})}
+    for endpoint in data.get("endpoints") or []:
+
+        def get(meaning: str, endpoint: dict[str, Any] = endpoint) -> Any:
+            return endpoint.get(names[meaning])
+
+        authenticated = get("authenticated")
+        auth_type = str(get("auth_type") or "").lower()
+        access = get("access_type")
+        active = get("active")
+        sensitive = get("sensitive_data") or []
+        yield make_record(
+            tool="cequence",
+            instance=instance,
+            collected_at=collected,
+            api_id=get("id"),
+            api_name=get("api_name"),
+            host=get("host"),
+            base_path="",
+            method=get("method"),
+            path=get("path"),
+            status="inactive" if active is False else "active",
+            auth_required=authenticated if isinstance(authenticated, bool) else None,
+            auth_types=[AUTH_TYPES.get(auth_type, auth_type)] if auth_type else [],
+            sensitive_data=[str(s) for s in sensitive] if isinstance(sensitive, list) else [str(sensitive)],
+            risk_score=_number(get("risk_score")),
+            risk_level=risk_level(get("risk_level")),
+            first_seen=from_rfc3339(get("first_seen")),
+            last_seen=from_rfc3339(get("last_seen")),
+            tags=[f"access:{str(access).lower()}"] if access else [],
+        )
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

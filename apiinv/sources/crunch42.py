@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from apiinv.errors import MalformedResponseError
+from apiinv.records import make_record
+from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
     from apiinv.collect import FetchContext
@@ -102,3 +105,114 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
 
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+SCHEME_TYPES = {
+    "apikey": "api_key",
+    "oauth2": "oauth2",
+    "openidconnect": "oidc",
+    "mutualtls": "mtls",
+    "basic": "basic",
+}
+
+
+def _scheme_type(scheme: dict[str, Any]) -> str:
+    kind = str(scheme.get("type", "")).lower()
+    if kind == "http":
+        http = str(scheme.get("scheme", "")).lower()
+        if http == "bearer":
+            return "jwt" if str(scheme.get("bearerFormat", "")).upper() == "JWT" else "bearer"
+        return http or "http"
+    return SCHEME_TYPES.get(kind, kind or "unknown")
+
+
+def _servers(spec: dict[str, Any]) -> tuple[str, str, str]:
+    """(scheme, host, base path) from OpenAPI 3 servers or Swagger 2 host/basePath/schemes."""
+    from urllib.parse import urlsplit
+
+    if "swagger" in spec:
+        schemes = spec.get("schemes") or ["https"]
+        return schemes[0], str(spec.get("host") or ""), str(spec.get("basePath") or "")
+    servers = spec.get("servers") or []
+    if not servers or not isinstance(servers[0], dict):
+        return "https", "", ""
+    server = servers[0]
+    url = str(server.get("url") or "")
+    for name, variable in (server.get("variables") or {}).items():
+        url = url.replace("{" + name + "}", str((variable or {}).get("default", "")))
+    parts = urlsplit(url)
+    return parts.scheme or "https", parts.netloc, parts.path if parts.netloc else url
+
+
+def _auth(security: Any, schemes: dict[str, str]) -> tuple[bool, list[str]]:
+    """Required only when every alternative asks for something ([{}] makes auth optional)."""
+    if not isinstance(security, list) or not security:
+        return False, []
+    required = all(isinstance(req, dict) and req for req in security)
+    types = sorted(
+        {schemes.get(name, "unknown") for req in security if isinstance(req, dict) for name in req}
+    )
+    return required, types
+
+
+def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
+    collections = {
+        (c.get("desc") or {}).get("id"): (c.get("desc") or {}).get("name")
+        for c in data.get("collections") or []
+    }
+    for api in data.get("apis") or []:
+        desc = api.get("desc") or {}
+        assessment = api.get("assessment") or {}
+        scan = api.get("scan") or {}
+        audited = bool(assessment.get("isProcessed"))
+        common: dict[str, Any] = {
+            "tool": "42crunch",
+            "instance": instance,
+            "collected_at": collected,
+            "api_id": desc.get("id"),
+            "api_name": desc.get("name"),
+            "collection": collections.get(desc.get("cid")),
+            "status": "documented",
+            "tags": [t["tagName"] for t in api.get("tags") or [] if isinstance(t, dict) and t.get("tagName")],
+            "audit_score": assessment.get("grade") if audited else None,
+            "audit_issues": {
+                "critical": assessment.get("numCriticals") or 0,
+                "high": assessment.get("numHighs") or 0,
+                "medium": assessment.get("numMediums") or 0,
+                "low": assessment.get("numLows") or 0,
+                "info": assessment.get("numInfos") or 0,
+            }
+            if audited
+            else None,
+            "audit_date": from_rfc3339(assessment.get("last")) if audited else None,
+            "scan_state": scan.get("state"),
+            "scan_issues": scan.get("totalIssues") if scan.get("isProcessed") else None,
+        }
+        spec = api.get("spec")
+        if not isinstance(spec, dict) or not isinstance(spec.get("paths"), dict):
+            yield make_record(**common, host="", base_path="", method="*", path="", path_match="prefix")
+            continue
+        scheme, host, base_path = _servers(spec)
+        components = spec.get("components") or {}
+        definitions = components.get("securitySchemes") or spec.get("securityDefinitions") or {}
+        schemes = {name: _scheme_type(s) for name, s in definitions.items() if isinstance(s, dict)}
+        for path, item in spec["paths"].items():
+            if not isinstance(item, dict):
+                continue
+            for method, operation in item.items():
+                if method not in _METHODS or not isinstance(operation, dict):
+                    continue
+                required, types = _auth(operation.get("security", spec.get("security")), schemes)
+                yield make_record(
+                    **common,
+                    host=host,
+                    base_path=base_path,
+                    method=method,
+                    path=path,
+                    scheme=scheme,
+                    auth_required=required,
+                    auth_types=types,
+                )

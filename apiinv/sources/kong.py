@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from apiinv.records import make_record
+from apiinv.timefmt import from_epoch_s
 
 if TYPE_CHECKING:
     from apiinv.collect import FetchContext
@@ -45,3 +49,78 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
         for entity in ENTITIES:
             totals[entity] += len(lists.get(entity) or [])
     return totals
+
+
+# ---------------------------------------------------------------------------------------------- normalize
+
+AUTH_PLUGINS = {
+    "key-auth": "api_key",
+    "key-auth-enc": "api_key",
+    "jwt": "jwt",
+    "oauth2": "oauth2",
+    "basic-auth": "basic",
+    "hmac-auth": "hmac",
+    "openid-connect": "oidc",
+    "mtls-auth": "mtls",
+    "ldap-auth": "ldap",
+    "ldap-auth-advanced": "ldap",
+}
+RATE_PLUGINS = frozenset({"rate-limiting", "rate-limiting-advanced"})
+
+
+def _ref(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else None
+
+
+def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    instance, collected = raw["tool"], raw.get("collected_at")
+    for workspace, lists in (raw["data"].get("workspaces") or {}).items():
+        services = {s.get("id"): s for s in lists.get("services") or []}
+        scoped: dict[tuple[str | None, str | None], list[str]] = {}
+        for plugin in lists.get("plugins") or []:
+            if plugin.get("enabled") is False or _ref(plugin.get("consumer")):
+                continue
+            scoped.setdefault((_ref(plugin.get("service")), _ref(plugin.get("route"))), []).append(
+                plugin.get("name")
+            )
+        for route in lists.get("routes") or []:
+            service_id = _ref(route.get("service"))
+            service = services.get(service_id) or {}
+            # A route's effective plugins: global, its service's, its own.
+            names = (
+                scoped.get((None, None), [])
+                + scoped.get((service_id, None), [])
+                + scoped.get((None, route.get("id")), [])
+            )
+            auth = sorted({AUTH_PLUGINS[n] for n in names if n in AUTH_PLUGINS})
+            tags = sorted({*(route.get("tags") or []), *(service.get("tags") or [])})
+            if RATE_PLUGINS & set(names):
+                tags.append("rate_limited")
+            protocols = route.get("protocols") or ["https"]
+            common: dict[str, Any] = {
+                "tool": "kong",
+                "instance": instance,
+                "collected_at": collected,
+                "api_id": service_id or route.get("id"),
+                "api_name": service.get("name") or route.get("name"),
+                "environment": workspace,
+                "status": "deployed" if service.get("enabled", True) else "undeployed",
+                "auth_required": bool(auth),
+                "auth_types": auth,
+                "tags": tags,
+                "scheme": "https" if "https" in protocols else "http",
+                "last_modified": from_epoch_s(route.get("updated_at") or route.get("created_at")),
+                "first_seen": from_epoch_s(route.get("created_at")),
+            }
+            for host in route.get("hosts") or [""]:
+                for path in route.get("paths") or ["/"]:
+                    regex = path.startswith("~")
+                    for method in route.get("methods") or ["*"]:
+                        yield make_record(
+                            **common,
+                            host=host,
+                            base_path="",
+                            method=method,
+                            path=path,
+                            path_match="exact" if regex else "prefix",
+                        )

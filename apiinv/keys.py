@@ -1,0 +1,86 @@
+"""endpoint_key: one identity for the same endpoint as every tool spells it.
+
+Upper-case method, lower-case host without default port, base path joined with path, and every path
+parameter spelling ({id}, :id, <id>, Kong's (?<id>...) groups, numeric, UUID and long hex segments,
+Apigee's * wildcards) reduced to {}.
+"""
+
+from __future__ import annotations
+
+import re
+
+ANY_METHOD = "*"
+_PARAM_SEGMENT = re.compile(
+    r"""^(
+        \{[^{}/]*\}                       # {id}
+      | :[A-Za-z_][\w.-]*                 # :id
+      | <[^<>/]*>                         # <id>, <int:id>
+      | \(\?P?<[^>]+>[^)]*\)              # (?<id>[^/]+)
+      | \*{1,2}                           # * and ** (Apigee)
+      | \d+                               # 12345
+      | [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}  # UUID
+      | (?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}  # long hex ids (Mongo ObjectIds, hashes)
+    )$""",
+    re.VERBOSE,
+)
+_DEFAULT_PORTS = (":443", ":80")
+_REGEX_GROUP = re.compile(r"\(\?P?<[^>]+>[^)]*\)")  # Kong: (?<id>[^/]+), which itself holds a slash
+
+
+def strip_regex(path: str) -> str:
+    """A Kong regex route path (~/users/(?<id>\\d+)$) without its regex markers."""
+    return path[1:].removesuffix("$") if path.startswith("~") else path
+
+
+def normalize_method(method: str | None) -> str:
+    method = (method or "").strip().upper()
+    return ANY_METHOD if method in ("", "ANY", "ALL", ANY_METHOD) else method
+
+
+def normalize_host(host: str | None) -> str:
+    host = (host or "").strip().lower().rstrip(".")
+    if "://" in host:
+        host = host.split("://", 1)[1]
+    host = host.split("/", 1)[0]
+    for port in _DEFAULT_PORTS:
+        if host.endswith(port):
+            host = host[: -len(port)]
+    return host
+
+
+def join_path(base_path: str | None, path: str | None) -> str:
+    joined = "/".join(part.strip("/") for part in (base_path or "", path or "") if part and part.strip("/"))
+    return "/" + joined
+
+
+def normalize_path(path: str | None) -> str:
+    """The path with parameters reduced to {}; no query, no trailing or doubled slashes."""
+    path = _REGEX_GROUP.sub("{}", strip_regex(path or "")).split("?", 1)[0].split("#", 1)[0]
+    segments = [s for s in path.split("/") if s]
+    return "/" + "/".join("{}" if _PARAM_SEGMENT.match(s) else s for s in segments)
+
+
+def endpoint_key(method: str | None, host: str | None, base_path: str | None, path: str | None) -> str:
+    path = _REGEX_GROUP.sub("{}", strip_regex(path or ""))
+    return f"{normalize_method(method)} {normalize_host(host)}{normalize_path(join_path(base_path, path))}"
+
+
+def path_key(key: str) -> str:
+    """The key without its host: matches an endpoint whatever host it was seen on."""
+    method, _, rest = key.partition(" ")
+    slash = rest.find("/")
+    return f"{method} {rest[slash:] if slash >= 0 else '/'}"
+
+
+def split_key(key: str) -> tuple[str, str, str]:
+    """(method, host, path) of a key."""
+    method, _, rest = key.partition(" ")
+    slash = rest.find("/")
+    return (method, rest[:slash], rest[slash:]) if slash >= 0 else (method, rest, "/")
+
+
+def covers(prefix_path: str, path: str) -> bool:
+    """True when a prefix route (Kong plain path, Apigee base path) serves ``path``, on segment boundaries."""
+    if prefix_path in ("", "/"):
+        return True
+    return path == prefix_path or path.startswith(prefix_path.rstrip("/") + "/")
