@@ -46,7 +46,7 @@ def command(fn):
             if isinstance(runtime, Runtime):
                 runtime.start_logging()
             status = fn(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, typer.BadParameter):
             raise
         except ConfigurationError as exc:
             log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
@@ -242,18 +242,19 @@ def demo(
     size: Annotated[int, typer.Option(min=1, max=100_000, help="APIs in the simulated estate.")] = 200,
     workers: WorkersOption = None,
 ) -> int:
-    """Run the pipeline against the bundled simulators for two consecutive dates (no credentials needed)."""
+    """Run the whole pipeline against the bundled simulators for yesterday and today (no credentials)."""
     from apiinv.demo import run_demo
-    from apiinv.errors import status_for_outcomes
 
     runtime = _runtime(ctx)
     store = runtime.store()
-    days = run_demo(
+    results = run_demo(
         store, today=runtime.run_date or date.today(), size=size, workers=workers, echo=typer.echo
     )
-    outcomes = [o for day in days for o in day.collected]
-    typer.echo(f"output: {store.date_dir(days[-1].day).resolve()}")
-    return status_for_outcomes([o.error for o in outcomes])
+    _, last = results[-1]
+    if last.exported is not None and last.exported.workbook is not None:
+        typer.echo(f"workbook: {last.exported.workbook.resolve()}")
+    tools = [o.tool for o in last.collected]
+    return max((r.exit_status(tools) for _, r in results), key=int)
 
 
 @app.command()
@@ -334,6 +335,130 @@ def excel(
         return ExitStatus.OK
     for line in excel_reader.export(sheets, to, out, source=file):
         typer.echo(line, err=out is not None)
+    return ExitStatus.OK
+
+
+FormatsOption = Annotated[str, typer.Option("--format", help="Comma-separated: xlsx, json, csv.")]
+
+
+@app.command("export")
+@command
+def export_reports(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    formats: FormatsOption = "xlsx,json",
+) -> int:
+    """Write the dated reports: per tool and combined, with changes and findings."""
+    from apiinv.export import describe, export, parse_formats
+
+    runtime = _runtime(ctx)
+    cfg = runtime.config()
+    selected = cfg.select(tools or ["all"])
+    outcome = export(
+        runtime.store(),
+        runtime.date(),
+        [t.name for t in selected],
+        cfg.analysis,
+        formats=parse_formats(formats),
+    )
+    for line in describe(outcome):
+        typer.echo(line)
+    return ExitStatus.OK
+
+
+@app.command()
+@command
+def run(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    schedule: Annotated[
+        str | None, typer.Option(help="Run a schedule of planner.yaml (what cron calls).")
+    ] = None,
+    workers: WorkersOption = None,
+    formats: Annotated[str | None, typer.Option("--format", help="Comma-separated: xlsx, json, csv.")] = None,
+    mail_to: Annotated[
+        list[str] | None, typer.Option("--mail-to", help="Mail the workbook to this address.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")
+    ] = False,
+) -> int:
+    """Collect, process and export in one go (and mail when asked); one run per schedule at a time."""
+    from apiinv import locks, pipeline
+    from apiinv.config import load_env
+    from apiinv.export import parse_formats
+
+    runtime = _runtime(ctx)
+    cfg = runtime.config(require_planner=schedule is not None)
+    action, chosen_formats, recipients = "run", formats, list(mail_to or [])
+    if schedule is not None:
+        if tools or all_tools:
+            raise typer.BadParameter("give tools or --schedule, not both")
+        plan = cfg.planner.schedules.get(schedule) if cfg.planner else None
+        if plan is None:
+            known = ", ".join(cfg.planner.schedules) if cfg.planner else "none"
+            raise typer.BadParameter(f"no schedule {schedule!r} in planner.yaml (known: {known})")
+        tools, action = plan.tools, plan.action
+        workers = workers or plan.workers
+        chosen_formats = chosen_formats or ",".join(plan.formats)
+        recipients = recipients or plan.mail_to
+    selected = cfg.select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    with locks.hold(store.lock_dir, locks.lock_name(schedule, [t.name for t in selected])):
+        result = pipeline.run(
+            cfg,
+            store,
+            day,
+            selected,
+            action=action,
+            workers=workers,
+            formats=parse_formats(chosen_formats or "xlsx,json"),
+            mail_to=recipients,
+            env=load_env(runtime.env_file or _env_file(runtime)),
+            use_cache=not no_cache,
+            schedule=schedule,
+            echo=typer.echo,
+        )
+    return result.exit_status([t.name for t in selected])
+
+
+def _env_file(runtime: Runtime) -> Path | None:
+    from apiinv.config import default_env_file
+
+    return default_env_file(runtime.config_dir)
+
+
+@app.command()
+@command
+def mail(
+    ctx: typer.Context,
+    to: Annotated[list[str], typer.Option("--to", help="Recipient; repeat for several.")],
+    subject: Annotated[str | None, typer.Option(help="Subject (default: date and counts).")] = None,
+    only_on_change: Annotated[
+        bool, typer.Option(help="Send only when something is new, removed or changed.")
+    ] = False,
+) -> int:
+    """E-mail the dated combined workbook (SMTP settings from the environment or .env)."""
+    from apiinv import mail as mailing
+    from apiinv.config import load_env
+    from apiinv.errors import UsageError
+
+    runtime = _runtime(ctx)
+    day, store = runtime.date(), runtime.store()
+    report = store.read_manifest(day).get("report") or {}
+    workbook = store.date_dir(day) / report["workbook"] if report.get("workbook") else None
+    if workbook is None or not workbook.is_file():
+        raise UsageError(f"no workbook for {day} in {store.root}; run export first")
+    if only_on_change and not mailing.has_changes(report["summary"]):
+        typer.echo(f"nothing new, removed or changed on {day}: not sent")
+        return ExitStatus.OK
+    settings = mailing.SmtpSettings.from_env(load_env(runtime.env_file or _env_file(runtime)))
+    message = mailing.compose(
+        report["summary"], str(day), workbook, mailing.validate_addresses(to), settings.sender, subject
+    )
+    mailing.send(message, settings)
+    typer.echo(f"mailed {workbook.name} to {', '.join(to)}")
     return ExitStatus.OK
 
 

@@ -163,6 +163,9 @@ class Store:
         """Merge one step's outcome for one tool into the date's manifest (threads and processes safe)."""
         return self._update_manifest(day, lambda m: m["tools"].setdefault(tool, {}).__setitem__(step, entry))
 
+    def record_report(self, day: date | str, report: dict[str, Any]) -> dict[str, Any]:
+        return self._update_manifest(day, lambda m: m.__setitem__("report", report))
+
     def record_run(self, day: date | str, run: dict[str, Any]) -> dict[str, Any]:
         return self._update_manifest(day, lambda m: m.setdefault("runs", []).append(run))
 

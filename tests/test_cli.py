@@ -108,13 +108,14 @@ def test_tools_shows_present_credentials_from_the_env_file(cli, plan_dir: Path) 
     assert "api_1234" not in result.output
 
 
-def test_demo_collects_two_consecutive_dates(cli) -> None:
+def test_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
     result = cli("--date", "2026-11-23", "demo", "--size", "30")
     assert result.exit_code == 0, result.output
     assert "== 2026-11-22" in result.output and "== 2026-11-23" in result.output
-    assert result.output.count(": ok:") == 8
-    assert (cli.output / "2026-11-22" / "raw" / "kong.json").exists()
-    assert f"output: {(cli.output / '2026-11-23').resolve()}" in result.output
+    assert result.output.count(": ok:") == 16  # four tools collected and processed, twice
+    workbook = (cli.output / "2026-11-23" / "api-inventory-2026-11-23.xlsx").resolve()
+    assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
+    assert (cli.output / "2026-11-22" / "api-inventory-2026-11-22.xlsx").exists()
 
 
 @pytest.mark.parametrize(

@@ -160,6 +160,11 @@ class GoogleServiceAccountAuth(_RefreshingBearer):
             if not self.credentials.valid:
                 try:
                     self.credentials.refresh(self._request)
+                except google.auth.exceptions.TransportError:
+                    raise AuthenticationError(
+                        "the service account's token endpoint (token_uri of the key file) is unreachable",
+                        tool=self.tool,
+                    ) from None
                 except google.auth.exceptions.GoogleAuthError as exc:
                     raise AuthenticationError(
                         f"service-account token refused: {redact(str(exc))[:200]}", tool=self.tool

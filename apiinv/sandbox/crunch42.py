@@ -80,16 +80,16 @@ class Crunch42App(EstateApp):
             "last": iso(self.moment(api.audit_age_days)) if audited else ("" if api.index % 2 else None),
             "isValid": audited,
             "isProcessed": audited,
-            "grade": api.grade if audited else 0,
+            "grade": api.grade_on(self.date.toordinal()) if audited else 0,
             "numErrors": 0,
             "numInfos": rng_counts[0],
             "numLows": rng_counts[1],
             "numMediums": rng_counts[2],
-            "numHighs": rng_counts[3] if api.grade < 70 else 0,
-            "numCriticals": rng_counts[4] if api.grade < 40 else 0,
-            "releasable": audited and api.grade >= 70,
+            "numHighs": rng_counts[3] if api.grade_on(self.date.toordinal()) < 70 else 0,
+            "numCriticals": rng_counts[4] if api.grade_on(self.date.toordinal()) < 40 else 0,
+            "releasable": audited and api.grade_on(self.date.toordinal()) >= 70,
             "oasVersion": "3.0.3",
-            "sqgPass": audited and api.grade >= 70,
+            "sqgPass": audited and api.grade_on(self.date.toordinal()) >= 70,
         }
         scanned = audited and api.index % 3 == 0
         scan = {
@@ -202,7 +202,7 @@ class Crunch42App(EstateApp):
         unauthenticated = [f"{op.method.lower()} {op.template}" for op in ops if op.public or not auth]
         counts = self._api_summary(api, ops)["assessment"]
         report = {
-            "score": api.grade,
+            "score": api.grade_on(self.date.toordinal()),
             "valid": True,
             "openapiState": "valid",
             "criticality": counts["numCriticals"],
@@ -214,8 +214,8 @@ class Crunch42App(EstateApp):
                 "high": counts["numHighs"],
                 "critical": counts["numCriticals"],
             },
-            "security": {"score": round(api.grade * 0.7, 2), "issueCounter": counts["numHighs"]},
-            "data": {"score": round(api.grade * 0.3, 2)},
+            "security": {"score": round(counts["grade"] * 0.7, 2), "issueCounter": counts["numHighs"]},
+            "data": {"score": round(counts["grade"] * 0.3, 2)},
             "operationsNoAuthentication": unauthenticated,
             "summary": {
                 "apiName": api.title,

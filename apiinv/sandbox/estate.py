@@ -133,8 +133,16 @@ class Api:
             return None if self.auth_kind else "apikey"
         return self.auth_kind
 
+    def grade_on(self, day: int) -> int:
+        """The audit grade on a date: every sixth API is re-audited every ten days, a little differently."""
+        if self.index % 6:
+            return self.grade
+        return max(0, min(100, self.grade + 4 * ((day // 10) % 3) - 4))
+
     def risk_score(self, day: int, op: Operation) -> float:
-        rng = random.Random(f"{self.id}:{op.method}:{op.template}:{day // 7}")
+        # Most scores move weekly; every tenth API's daily, so consecutive dates show changed risk.
+        period = day if self.index % 10 == 0 else day // 7
+        rng = random.Random(f"{self.id}:{op.method}:{op.template}:{period}")
         base = 2.0 + 3.0 * bool(op.sensitive) + 3.0 * (self.auth_on(day) is None or op.public)
         return round(min(10.0, base + rng.random() * 2), 1)
 

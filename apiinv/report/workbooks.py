@@ -1,0 +1,269 @@
+"""What the workbooks hold: the combined inventory workbook and one workbook per tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from apiinv.findings import FINDINGS, TITLES
+from apiinv.merge import AUDIT_LEVELS
+from apiinv.report.dataset import RISK_ORDER, Dataset
+from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column, Workbook, clean_text
+
+INVENTORY_COLUMNS = [
+    Column("Endpoint", "endpoint_key", width=60),
+    Column("Method", "method", width=9),
+    Column("Host", "host"),
+    Column("Path", "path"),
+    Column("URL", "url"),
+    Column("API", "api_name"),
+    Column("Tools", "tools", "list"),
+    Column("Gateway status", "gateway_status"),
+    Column("Environment", "environment"),
+    Column("Auth required", "auth_required", "bool"),
+    Column("Auth types", "auth_types", "list"),
+    Column("Auth from", "auth_source"),
+    Column("Sensitive data", "sensitive_data", "list"),
+    Column("Risk level", "risk_level", "risk", 11),
+    Column("Risk score", "risk_score", "number", 11),
+    Column("Traffic", "traffic_status"),
+    Column("First seen", "first_seen", "date"),
+    Column("Last seen", "last_seen", "date"),
+    Column("Audit score", "audit_score", "number", 12),
+    *[Column(f"Audit {level}", f"audit_{level}", "number", 10) for level in AUDIT_LEVELS],
+    Column("Audit date", "audit_date", "date"),
+    Column("Scan", "scan_state"),
+    Column("Collection", "collection"),
+    Column("Products", "products", "list"),
+    Column("Last modified", "last_modified", "date"),
+    Column("Tags", "tags", "list"),
+    Column("Owner", "owner"),
+]
+FINDING_COLUMNS = [Column("Reason", "reason", width=45), *INVENTORY_COLUMNS]
+RECORD_COLUMNS = [
+    Column("Endpoint", "endpoint_key", width=60),
+    Column("Method", "method", width=9),
+    Column("Host", "host"),
+    Column("Base path", "base_path"),
+    Column("Path", "path"),
+    Column("URL", "url"),
+    Column("Match", "path_match", width=8),
+    Column("API id", "api_id"),
+    Column("API", "api_name"),
+    Column("Collection", "collection"),
+    Column("Environment", "environment"),
+    Column("Status", "status"),
+    Column("Auth required", "auth_required", "bool"),
+    Column("Auth types", "auth_types", "list"),
+    Column("Sensitive data", "sensitive_data", "list"),
+    Column("Risk level", "risk_level", "risk", 11),
+    Column("Risk score", "risk_score", "number", 11),
+    Column("Audit score", "audit_score", "number", 12),
+    Column("Audit issues", "audit_issues", "list"),
+    Column("Audit date", "audit_date", "date"),
+    Column("Scan", "scan_state"),
+    Column("Scan issues", "scan_issues", "number"),
+    Column("First seen", "first_seen", "date"),
+    Column("Last seen", "last_seen", "date"),
+    Column("Last modified", "last_modified", "date"),
+    Column("Products", "products", "list"),
+    Column("Tags", "tags", "list"),
+    Column("Owner", "owner"),
+    Column("Instance", "instance"),
+    Column("Collected", "collected_at", "date"),
+]
+CHANGE_COLUMNS = [
+    Column("Change", "change", "change", 10),
+    Column("Tool", "tool", width=10),
+    Column("Endpoint", "endpoint_key", width=60),
+    Column("API", "api_name"),
+    Column("URL", "url"),
+    Column("Fields", "fields"),
+    Column("Before", "before"),
+    Column("After", "after"),
+]
+RUN_COLUMNS = [
+    Column("Tool", "tool", width=12),
+    Column("Step", "step", width=9),
+    Column("Status", "status", width=9),
+    Column("Started", "started_at", "date"),
+    Column("Seconds", "duration_s", "number", 9),
+    Column("Counts", "counts", "list"),
+    Column("Requests", "requests", "number", 10),
+    Column("From cache", "cache_hits", "number", 10),
+    Column("Retries", "retries", "number", 9),
+    Column("Errors", "errors", width=60),
+]
+CONFIDENTIAL = (
+    "Confidential: this workbook maps the organisation's API attack surface. Share it only with "
+    "the people who defend it."
+)
+
+
+def run_rows(data: Dataset, tools: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for tool in tools:
+        for step in ("collect", "process", "export"):
+            entry = data.step(tool, step)
+            if not entry:
+                continue
+            counts = entry.get("counts") or (
+                {"records": entry["records"], "rejected": entry.get("rejected", 0)}
+                if "records" in entry
+                else {}
+            )
+            rows.append(
+                {
+                    "tool": tool,
+                    "step": step,
+                    "status": entry.get("status"),
+                    "started_at": entry.get("started_at"),
+                    "duration_s": entry.get("duration_s"),
+                    "counts": counts,
+                    "requests": entry.get("requests"),
+                    "cache_hits": entry.get("cache_hits"),
+                    "retries": entry.get("retries"),
+                    "errors": "; ".join(
+                        f"{e['code']} {e['id']}: {e['message']}" for e in entry.get("errors") or []
+                    ),
+                }
+            )
+    return rows
+
+
+def _properties(data: Dataset, title: str) -> dict[str, str]:
+    return {
+        "title": title,
+        "subject": "API inventory",
+        "author": data.generator,
+        "company": "",
+        "keywords": "API inventory, attack surface, confidential",
+        "comments": CONFIDENTIAL,
+        "category": "Confidential",
+    }
+
+
+def _summary(book: Workbook, data: Dataset, tools: list[str], title: str) -> None:
+    from apiinv.report.xlsx import sheet_name
+
+    sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 9, 13)
+    sheet.write_string(0, 0, title, book.title)
+    sheet.write_string(
+        1, 0, f"Run date {data.day}; generated {data.generated_at} by {data.generator}.", book.note
+    )
+    sheet.write_string(2, 0, CONFIDENTIAL, book.note)
+    row = 4
+    headers = [
+        "Tool",
+        "Collection",
+        "Processing",
+        "Records",
+        "New",
+        "Removed",
+        "Changed",
+        "Held back",
+        "Note",
+    ]
+    for col, header in enumerate(headers):
+        sheet.write_string(row, col, header, book.header)
+    for tool in tools:
+        row += 1
+        changes = data.changes_for(tool)
+        counts = changes.counts() if changes else {}
+        errors = [e for s in ("collect", "process") for e in data.step(tool, s).get("errors") or []]
+        note = (changes.note if changes else "") or "; ".join(f"{e['code']} {e['id']}" for e in errors)
+        values = [
+            tool,
+            data.step(tool, "collect").get("status", "-"),
+            data.step(tool, "process").get("status", "-"),
+            len(data.records.get(tool, [])),
+            counts.get("new", 0),
+            counts.get("removed", 0),
+            counts.get("changed", 0),
+            counts.get("held_back", 0),
+            note,
+        ]
+        for col, value in enumerate(values):
+            if isinstance(value, int):
+                sheet.write_number(row, col, value)
+            else:
+                sheet.write_string(row, col, clean_text(str(value)))
+    row += 2
+    summary = data.summary()
+    sheet.write_string(row, 0, "Endpoints (merged)", book.bold)
+    sheet.write_number(row, 1, summary["endpoints"])
+    for level in RISK_ORDER:
+        row += 1
+        sheet.write_string(row, 0, f"  risk {level}")
+        sheet.write_number(row, 1, summary["risk_levels"][level])
+    row += 2
+    sheet.write_string(row, 0, "Findings", book.header)
+    sheet.write_string(row, 1, "Count", book.header)
+    for name in FINDINGS:
+        row += 1
+        sheet.write_string(row, 0, TITLES[name])
+        sheet.write_number(row, 1, summary["findings"][name])
+    row += 2
+    first = row
+    sheet.write_string(row, 0, "Endpoints per tool by risk level", book.header)
+    for col, level in enumerate(RISK_ORDER, 1):
+        sheet.write_string(row, col, level, book.header)
+    by_tool = data.risk_by_tool()
+    for tool in tools:
+        row += 1
+        sheet.write_string(row, 0, tool)
+        for col, level in enumerate(RISK_ORDER, 1):
+            sheet.write_number(row, col, by_tool.get(tool, {}).get(level, 0))
+    if tools:
+        chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
+        colours = {
+            "critical": "#C00000",
+            "high": "#FF6A00",
+            "medium": "#FFC000",
+            "low": "#70AD47",
+            "unknown": "#A6A6A6",
+        }
+        for col, level in enumerate(RISK_ORDER, 1):
+            chart.add_series(
+                {
+                    "name": [sheet.name, first, col],
+                    "categories": [sheet.name, first + 1, 0, row, 0],
+                    "values": [sheet.name, first + 1, col, row, col],
+                    "fill": {"color": colours[level]},
+                }
+            )
+        chart.set_title({"name": "Endpoints per tool by risk level"})
+        chart.set_y_axis({"name": "endpoints"})
+        sheet.insert_chart(4, 10, chart, {"x_scale": 1.3, "y_scale": 1.2})
+
+
+def write_combined(path: Path, data: Dataset, *, max_rows: int = EXCEL_MAX_ROWS) -> dict[str, int]:
+    title = f"API inventory {data.day}"
+    book = Workbook(path, properties=_properties(data, title), max_rows=max_rows)
+    try:
+        _summary(book, data, data.tools, title)
+        book.table("Inventory", INVENTORY_COLUMNS, data.merged)
+        for tool in data.tools:
+            book.table(tool, RECORD_COLUMNS, data.records.get(tool, []))
+        book.table("Changes", CHANGE_COLUMNS, data.change_rows())
+        for name in FINDINGS:
+            book.table(TITLES[name], FINDING_COLUMNS, data.findings[name])
+        book.table("Run", RUN_COLUMNS, run_rows(data, data.tools))
+    finally:
+        book.close()
+    return book.rows_written
+
+
+def write_tool(path: Path, data: Dataset, tool: str, *, max_rows: int = EXCEL_MAX_ROWS) -> dict[str, int]:
+    title = f"{tool} API inventory {data.day}"
+    book = Workbook(path, properties=_properties(data, title), max_rows=max_rows)
+    try:
+        _summary(book, data, [tool], title)
+        book.table("Records", RECORD_COLUMNS, data.records.get(tool, []))
+        book.table("Changes", CHANGE_COLUMNS, data.change_rows(tool))
+        book.table("Run", RUN_COLUMNS, run_rows(data, [tool]))
+    finally:
+        book.close()
+    return book.rows_written

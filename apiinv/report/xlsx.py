@@ -1,0 +1,226 @@
+"""Excel workbooks with xlsxwriter in constant-memory mode.
+
+Every sheet gets a bold frozen header, an autofilter, column widths from its content (capped), dates
+as Excel dates, numbers as numbers and colour-coded risk levels. Vendor strings are written as strings
+only (never formulas, numbers or URLs), stripped of control characters and cut at Excel's 32,767
+characters with a visible marker. A sheet that would pass Excel's 1,048,576 rows continues on a
+numbered sheet: xlsxwriter itself only returns -1 past the limit, so rows are counted here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+EXCEL_MAX_ROWS = 1_048_576  # header included
+EXCEL_MAX_TEXT = 32_767
+TRUNCATED = " …[truncated by apiinv]"
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+WIDTH_SAMPLE = 500
+MIN_WIDTH, MAX_WIDTH = 8, 60
+RISK_COLOURS = {"critical": "#C00000", "high": "#FF6A00", "medium": "#FFC000", "low": "#70AD47"}
+CHANGE_COLOURS = {"new": "#C6EFCE", "removed": "#FFC7CE", "changed": "#FFEB9C"}
+
+
+def clean_text(value: str) -> str:
+    if not value.isprintable():
+        value = _ILLEGAL.sub("", value)
+    if len(value) > EXCEL_MAX_TEXT:
+        value = value[: EXCEL_MAX_TEXT - len(TRUNCATED)] + TRUNCATED
+    return value
+
+
+def to_text(value: Any) -> str:
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=None)  # all apiinv timestamps are UTC
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    kind: str = "text"  # text | number | date | bool | list | risk | change
+    width: int | None = None
+
+
+def sheet_name(title: str, taken: set[str]) -> str:
+    """A valid, unique sheet name: at most 31 characters, none of []:*?/\\, not 'History'."""
+    name = _SHEET_FORBIDDEN.sub("_", title).strip("'").strip() or "Sheet"
+    if name.lower() == "history":
+        name = "History_"
+    name = name[:31]
+    candidate, number = name, 2
+    while candidate.lower() in taken:
+        suffix = f" ({number})"
+        candidate, number = name[: 31 - len(suffix)] + suffix, number + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+class Workbook:
+    def __init__(
+        self, path: Path, *, properties: dict[str, str] | None = None, max_rows: int = EXCEL_MAX_ROWS
+    ) -> None:
+        self.book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "remove_timezone": True,
+            },
+        )
+        if properties:
+            self.book.set_properties(properties)
+        self.max_rows = max_rows
+        self.taken: set[str] = set()
+        self.rows_written: dict[str, int] = {}
+        book = self.book
+        self.header = book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#1F3864",
+                "font_color": "#FFFFFF",
+                "text_wrap": True,
+                "valign": "top",
+                "border": 1,
+            }
+        )
+        self.date = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.title = book.add_format({"bold": True, "font_size": 16, "font_color": "#1F3864"})
+        self.bold = book.add_format({"bold": True})
+        self.note = book.add_format({"italic": True, "font_color": "#595959"})
+        self.risk = {
+            level: book.add_format(
+                {"bg_color": colour, "font_color": "#FFFFFF" if level in ("critical", "high") else "#000000"}
+            )
+            for level, colour in RISK_COLOURS.items()
+        }
+        self.change = {kind: book.add_format({"bg_color": colour}) for kind, colour in CHANGE_COLOURS.items()}
+
+    def close(self) -> None:
+        self.book.close()
+
+    # ------------------------------------------------------------------------------------- tables
+
+    def _cell_writer(self, column: Column) -> Callable[[Any, int, int, Any], None]:
+        kind = column.kind
+        if kind == "number":
+
+            def write(sheet, row, col, value):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    sheet.write_number(row, col, value)
+                else:
+                    sheet.write_string(row, col, clean_text(to_text(value)))
+        elif kind == "date":
+            date_format = self.date
+
+            def write(sheet, row, col, value):
+                moment = parse_timestamp(value)
+                if moment is not None:
+                    sheet.write_datetime(row, col, moment, date_format)
+                else:
+                    sheet.write_string(row, col, clean_text(to_text(value)))
+        elif kind == "bool":
+
+            def write(sheet, row, col, value):
+                if isinstance(value, bool):
+                    sheet.write_boolean(row, col, value)
+                else:
+                    sheet.write_string(row, col, clean_text(to_text(value)))
+        else:
+
+            def write(sheet, row, col, value):
+                sheet.write_string(row, col, clean_text(value if isinstance(value, str) else to_text(value)))
+
+        return write
+
+    def _widths(self, columns: list[Column], sample: list[dict[str, Any]]) -> list[int]:
+        widths = []
+        for column in columns:
+            if column.width:
+                widths.append(column.width)
+                continue
+            longest = len(column.header)
+            for row in sample:
+                value = row.get(column.field)
+                if value is not None:
+                    longest = max(longest, 16 if column.kind == "date" else len(to_text(value)))
+            widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2)))
+        return widths
+
+    def table(self, title: str, columns: list[Column], rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Write ``rows`` under a header; returns the sheet names used (more than one past the row limit)."""
+        iterator = iter(rows)
+        sample = list(islice(iterator, WIDTH_SAMPLE))
+        widths = self._widths(columns, sample)
+        writers = [(index, column.field, self._cell_writer(column)) for index, column in enumerate(columns)]
+        names: list[str] = []
+        sheet, row_number = None, 0
+        for row in chain(sample, iterator):
+            if sheet is None or row_number >= self.max_rows:
+                if sheet is not None:
+                    self._finish(sheet, columns, row_number)
+                sheet = self._new_table_sheet(title, len(names) + 1, columns, widths)
+                names.append(sheet.name)
+                row_number = 1
+            for index, field_name, write in writers:
+                value = row.get(field_name)
+                if value is not None and value != [] and value != "":
+                    write(sheet, row_number, index, value)
+            row_number += 1
+        if sheet is None:
+            sheet = self._new_table_sheet(title, 1, columns, widths)
+            names.append(sheet.name)
+            row_number = 1
+        self._finish(sheet, columns, row_number)
+        return names
+
+    def _new_table_sheet(self, title: str, part: int, columns: list[Column], widths: list[int]):
+        sheet = self.book.add_worksheet(sheet_name(title if part == 1 else f"{title} ({part})", self.taken))
+        for index, width in enumerate(widths):
+            sheet.set_column(index, index, width)
+        sheet.set_row(0, None, self.header)
+        for index, column in enumerate(columns):
+            sheet.write_string(0, index, column.header, self.header)
+        sheet.freeze_panes(1, 0)
+        return sheet
+
+    def _finish(self, sheet, columns: list[Column], rows: int) -> None:
+        self.rows_written[sheet.name] = rows - 1
+        sheet.autofilter(0, 0, max(rows - 1, 1), len(columns) - 1)
+        last = max(rows - 1, 1)
+        for index, column in enumerate(columns):
+            palette = self.risk if column.kind == "risk" else self.change if column.kind == "change" else None
+            for value, cell_format in (palette or {}).items():
+                sheet.conditional_format(
+                    1,
+                    index,
+                    last,
+                    index,
+                    {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": cell_format},
+                )

@@ -1,0 +1,110 @@
+"""The dated reports end to end: sandbox -> collect -> process -> export, read back."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+
+import pytest
+from conftest import RUN_DATE
+from openpyxl import load_workbook
+
+from apiinv.store import Store
+
+DAY1, DAY2 = RUN_DATE - timedelta(days=1), RUN_DATE
+
+
+@pytest.fixture
+def two_days(cli, sandbox):
+    for day in (DAY1, DAY2):
+        sandbox.set_date(day)
+        result = cli(
+            "--date", str(day), "run", "--all", "--format", "xlsx,json,csv", config_dir=sandbox.config_dir
+        )
+        assert result.exit_code == 0, result.output
+    return Store(cli.output)
+
+
+def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbox) -> None:
+    store = two_days
+    path = store.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx"
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames == [
+        "Summary",
+        "Inventory",
+        "42crunch",
+        "apigee",
+        "cequence",
+        "kong",
+        "Changes",
+        "Shadow APIs",
+        "Unaudited",
+        "Unauthenticated sensitive",
+        "Orphan",
+        "Zombie",
+        "Run",
+    ]
+    report = json.loads((store.date_dir(DAY2) / f"api-inventory-{DAY2}.json").read_text())
+    assert book["Inventory"].max_row - 1 == len(report["records"]) == report["summary"]["endpoints"]
+    for tool in ("42crunch", "apigee", "cequence", "kong"):
+        processed = json.loads(store.processed_path(DAY2, tool).read_text())["records"]
+        assert book[tool].max_row - 1 == len(processed)
+    changes = report["summary"]["changes"]
+    assert book["Changes"].max_row - 1 == changes["new"] + changes["removed"] + changes["changed"] > 0
+    assert book["Shadow APIs"].max_row - 1 == report["summary"]["findings"]["shadow"] > 0
+    summary_cells = [c for row in book["Summary"].iter_rows(values_only=True) for c in row if c is not None]
+    assert "Endpoints per tool by risk level" in summary_cells
+    run = list(book["Run"].iter_rows(values_only=True))
+    assert run[0][:3] == ("Tool", "Step", "Status") and {r[1] for r in run[1:]} >= {"collect", "process"}
+
+
+def test_workbooks_have_frozen_headers_filters_properties_and_a_chart(two_days) -> None:
+    path = two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx"
+    book = load_workbook(path)
+    for name in book.sheetnames[1:]:
+        assert book[name].freeze_panes == "A2", name
+        assert book[name].auto_filter.ref, name
+    assert book.properties.title == f"API inventory {DAY2}" and "confidential" in book.properties.keywords
+    assert book["Summary"]._charts
+    assert (two_days.date_dir(DAY2) / f"kong-{DAY2}.xlsx").exists()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_no_vendor_string_became_a_formula(two_days) -> None:
+    book = load_workbook(two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx")
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert any(t.startswith("=HYPERLINK(") for t in texts)  # the estate's hostile title is there, as text
+
+
+def test_the_json_report_matches_its_schema(two_days) -> None:
+    from jsonschema import Draft202012Validator
+
+    from apiinv.config import schema
+
+    report = json.loads((two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.json").read_text())
+    Draft202012Validator(schema("report")).validate(report)
+    assert report["date"] == str(DAY2) and report["tools"] == ["42crunch", "apigee", "cequence", "kong"]
+    tool = json.loads((two_days.date_dir(DAY2) / f"kong-{DAY2}.json").read_text())
+    assert tool["kind"] == "tool-inventory" and tool["records"]
+
+
+def test_csv_files_per_sheet_neutralise_formulas(two_days) -> None:
+    folder = two_days.date_dir(DAY2) / "csv"
+    with open(folder / f"inventory-{DAY2}.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "Endpoint" and len(rows) > 100
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows[1:] for cell in row)
+    assert (folder / f"shadow-{DAY2}.csv").exists() and (folder / f"kong-{DAY2}.csv").exists()
+
+
+def test_export_refuses_to_replace_good_reports_with_empty_ones(cli, sandbox) -> None:
+    result = cli("--date", str(DAY2), "export", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4 and "no tool has processed records" in result.output
+
+
+def test_unknown_format_is_a_usage_error(cli, sandbox) -> None:
+    result = cli("--date", str(DAY2), "export", "--format", "xlsx,pdf", config_dir=sandbox.config_dir)
+    assert result.exit_code == 2 and "choose from xlsx, json, csv" in result.output

@@ -1,0 +1,161 @@
+"""Delivery to a real SMTP server on 127.0.0.1 (aiosmtpd), with the workbook attached."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from conftest import RUN_DATE
+
+DAY = str(RUN_DATE)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"smtp-secret-value"
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_require_tls=False,
+        auth_required=False,
+    )
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def reported(cli, sandbox):
+    for day in (RUN_DATE - timedelta(days=1), RUN_DATE):
+        sandbox.set_date(day)
+        assert cli("--date", str(day), "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    return sandbox
+
+
+def smtp_env(sandbox, port: int, **extra: str) -> None:
+    env = {
+        "APIINV_SMTP_HOST": "127.0.0.1",
+        "APIINV_SMTP_PORT": str(port),
+        "APIINV_SMTP_SECURITY": "none",
+        "APIINV_MAIL_FROM": "apiinv@acme.example",
+        **extra,
+    }
+    with open(sandbox.config_dir / ".env", "a") as handle:
+        handle.writelines(f"{k}={v}\n" for k, v in env.items())
+
+
+def test_the_workbook_arrives_intact_with_a_summary(cli, reported, smtp) -> None:
+    inbox, port = smtp
+    smtp_env(reported, port, APIINV_SMTP_USER="reports", APIINV_SMTP_PASSWORD="smtp-secret-value")
+    result = cli(
+        "--date",
+        DAY,
+        "mail",
+        "--to",
+        "secops@acme.example",
+        "--to",
+        "ciso@acme.example",
+        config_dir=reported.config_dir,
+    )
+    assert result.exit_code == 0, result.output
+    (message,) = inbox.messages
+    assert message["To"] == "secops@acme.example, ciso@acme.example"
+    assert message["Subject"].startswith(f"API inventory {DAY}: ")
+    plain = message.get_body(("plain",)).get_content()
+    assert "Changes since the last complete run:" in plain and "Findings: shadow apis" in plain
+    assert "<h2>API inventory" in message.get_body(("html",)).get_content()
+    (attachment,) = list(message.iter_attachments())
+    workbook = cli.output / DAY / f"api-inventory-{DAY}.xlsx"
+    assert attachment.get_filename() == workbook.name
+    assert attachment.get_content() == workbook.read_bytes()
+    log = (cli.output / "logs" / "apiinv.log").read_bytes()
+    assert b"smtp-secret-value" not in log
+
+
+def test_only_on_change_sends_nothing_when_nothing_changed(cli, sandbox, smtp) -> None:
+    inbox, port = smtp
+    assert (
+        cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    )  # a first run: baseline
+    smtp_env(sandbox, port)
+    result = cli(
+        "--date",
+        DAY,
+        "mail",
+        "--to",
+        "secops@acme.example",
+        "--only-on-change",
+        config_dir=sandbox.config_dir,
+    )
+    assert result.exit_code == 0 and "not sent" in result.output and inbox.messages == []
+
+
+def test_a_refused_connection_is_a_clear_error_and_the_report_stays(cli, reported) -> None:
+    closed = free_port()
+    smtp_env(reported, closed)
+    result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=reported.config_dir)
+    assert result.exit_code == 1
+    assert f"cannot reach SMTP server 127.0.0.1:{closed}" in result.output
+    assert (cli.output / DAY / f"api-inventory-{DAY}.xlsx").exists()
+
+
+def test_a_refused_login_is_a_clear_error(cli, reported, smtp) -> None:
+    _, port = smtp
+    smtp_env(reported, port, APIINV_SMTP_USER="reports", APIINV_SMTP_PASSWORD="wrong-password-value")
+    result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=reported.config_dir)
+    assert result.exit_code == 1 and "refused the login of reports" in result.output
+    assert "wrong-password-value" not in result.output
+
+
+def test_run_mails_when_the_schedule_says_so(cli, sandbox, smtp) -> None:
+    inbox, port = smtp
+    smtp_env(sandbox, port)
+    (sandbox.config_dir / "planner.yaml").write_text(
+        'schedules:\n  nightly:\n    cron: "0 2 * * *"\n    tools: ["all"]\n'
+        '    mail_to: ["secops@acme.example"]\n'
+    )
+    result = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    assert "mailed api-inventory" in result.output and len(inbox.messages) == 1
+
+
+def test_run_with_an_unreachable_mail_server_is_partial(cli, sandbox) -> None:
+    smtp_env(sandbox, 1)
+    result = cli(
+        "--date", DAY, "run", "--all", "--mail-to", "secops@acme.example", config_dir=sandbox.config_dir
+    )
+    assert result.exit_code == 5
+    assert "mail: FAILED" in result.output and "the report stays in" in result.output
+
+
+def test_mail_without_a_report_says_so(cli, sandbox) -> None:
+    result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=sandbox.config_dir)
+    assert result.exit_code == 2 and "run export first" in result.output

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+
+from conftest import RUN_DATE
+from openpyxl import load_workbook
+
+from apiinv import locks
+from apiinv.store import Store
+
+DAY = str(RUN_DATE)
+
+
+def test_run_with_one_tool_failing_is_partial_and_says_so_in_the_workbook(cli, sandbox) -> None:
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    result = cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir)
+    assert result.exit_code == 5, result.output
+    store = Store(cli.output)
+    folder = store.date_dir(DAY)
+    for tool in ("42crunch", "apigee", "cequence"):
+        assert (folder / f"{tool}-{DAY}.xlsx").exists() and store.step(DAY, tool, "process")["status"] == "ok"
+    book = load_workbook(folder / f"api-inventory-{DAY}.xlsx", read_only=True)
+    run_rows = list(book["Run"].iter_rows(values_only=True))
+    kong = next(r for r in run_rows if r[0] == "kong" and r[1] == "collect")
+    assert kong[2] == "failed" and "DATA_COLLECTION_ERROR" in kong[9]
+    summary = next(r for r in book["Summary"].iter_rows(values_only=True) if r[0] == "kong")
+    assert summary[1] == "failed"
+    assert store.read_manifest(DAY)["runs"][-1]["exit_status"] == 5
+
+
+def test_run_a_schedule_does_what_its_action_says(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text(
+        'schedules:\n  collect_only:\n    cron: "0 2 * * *"\n    tools: ["kong", "cequence"]\n'
+        "    job_type: collection\n"
+    )
+    result = cli("--date", DAY, "run", "--schedule", "collect_only", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    folder = Store(cli.output).date_dir(DAY)
+    assert sorted(p.name for p in (folder / "raw").iterdir()) == ["cequence.json", "kong.json"]
+    assert not (folder / "processed").exists() and not list(folder.glob("*.xlsx"))
+    run = Store(cli.output).read_manifest(DAY)["runs"][-1]
+    assert (run["schedule"], run["action"]) == ("collect_only", "collect")
+
+
+def test_an_unknown_schedule_is_a_usage_error(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    result = cli("--date", DAY, "run", "--schedule", "weekly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 2 and "no schedule 'weekly'" in result.output
+
+
+def test_exit_75_when_another_run_of_the_schedule_holds_the_lock(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    store = Store(cli.output)
+    with locks.hold(store.lock_dir, "nightly"):
+        result = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 75
+    assert f"nightly is already running (pid {os.getpid()}" in result.output
+    assert not store.date_dir(DAY).exists()  # nothing was touched
+    after = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert after.exit_code == 0  # the lock is free again
