@@ -462,6 +462,144 @@ def mail(
     return ExitStatus.OK
 
 
+@app.command()
+@command
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> int:
+    """What the runs did: per tool and step status, counts, durations, errors; the last run per schedule."""
+    from apiinv import status as run_status
+
+    runtime = _runtime(ctx)
+    found = run_status.report(runtime.store(), str(runtime.run_date) if runtime.run_date else None)
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(run_status.render_text(found))
+    return ExitStatus.OK
+
+
+@app.command()
+@command
+def cleanup(
+    ctx: typer.Context,
+    max_age: Annotated[
+        int, typer.Option("--max-age", min=1, help="Delete what is older than this many days.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; delete nothing.")] = False,
+) -> int:
+    """Retention: delete dated folders, logs and cache older than N days (never the newest complete run)."""
+    from apiinv import cleanup as retention
+
+    runtime = _runtime(ctx)
+    today = runtime.run_date or date.today()
+    planned = retention.plan(runtime.store(), max_age, today)
+    verb = "would delete" if dry_run else "deleted"
+    for path in planned.removed:
+        typer.echo(f"{verb} {path}")
+    if not dry_run:
+        retention.apply(planned)
+    kept = f"; kept the newest complete run {planned.kept_newest}" if planned.kept_newest else ""
+    typer.echo(f"{verb} {len(planned.removed)} item(s), {planned.freed / 1e6:.1f} MB{kept}")
+    return ExitStatus.OK
+
+
+schedule_app = typer.Typer(
+    help="planner.yaml to crontab entries (install_cron.sh calls `schedule install`).", no_args_is_help=True
+)
+app.add_typer(schedule_app, name="schedule")
+UserOption = Annotated[str | None, typer.Option("--user", help="Another user's crontab (needs root).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the resulting crontab; change nothing.")]
+
+
+@schedule_app.command("list")
+@command
+def schedule_list(ctx: typer.Context) -> int:
+    """Each schedule: cron expression, what it means, its next runs, tools and action."""
+    from apiinv import schedule as scheduling
+
+    planner = _runtime(ctx).config(require_planner=True).planner
+    assert planner is not None
+    for name, plan in planner.schedules.items():
+        state = "" if plan.enabled else " (disabled)"
+        typer.echo(
+            f"{name}{state}: {plan.cron} = {scheduling.describe(plan.cron)}"
+            f"{' ' + planner.timezone if planner.timezone else ''}"
+        )
+        typer.echo(f"  action {plan.action}; tools {', '.join(plan.tools)}; workers {plan.workers}")
+        upcoming = ", ".join(
+            t.strftime("%Y-%m-%d %H:%M %Z").strip() for t in scheduling.next_runs(plan, planner)
+        )
+        typer.echo(f"  next: {upcoming}")
+    return ExitStatus.OK
+
+
+def _rendered(runtime: Runtime):
+    from apiinv import config
+    from apiinv import schedule as scheduling
+
+    planner = runtime.config(require_planner=True).planner
+    assert planner is not None
+    return scheduling.render(
+        planner,
+        config_dir=runtime.config_dir,
+        output=runtime.output,
+        planner_file=runtime.config_dir / config.PLANNER_FILE,
+    )
+
+
+@schedule_app.command("render")
+@command
+def schedule_render(ctx: typer.Context) -> int:
+    """Print the crontab block for planner.yaml."""
+    typer.echo(_rendered(_runtime(ctx)).block, nl=False)
+    return ExitStatus.OK
+
+
+@schedule_app.command("install")
+@command
+def schedule_install(ctx: typer.Context, user: UserOption = None, dry_run: DryRunOption = False) -> int:
+    """Install the block into the crontab (replacing an earlier one); write schedules/apiinv.cron."""
+    from apiinv import schedule as scheduling
+    from apiinv.store import write_atomic
+
+    runtime = _runtime(ctx)
+    rendered = _rendered(runtime)
+    crontab = scheduling.Crontab(user)
+    new = scheduling.with_block(crontab.read(), rendered.block)
+    review = runtime.config_dir / "schedules" / "apiinv.cron"
+    write_atomic(review, rendered.block.encode(), mode=0o644)
+    if dry_run:
+        typer.echo(new, nl=False)
+        typer.echo(f"dry run: nothing installed; the block is in {review}", err=True)
+        return ExitStatus.OK
+    crontab.write(new)
+    typer.echo(
+        f"installed {rendered.entries} entr{'y' if rendered.entries == 1 else 'ies'} into the crontab"
+        f"{' of ' + user if user else ''}; block written to {review}"
+    )
+    return ExitStatus.OK
+
+
+@schedule_app.command("remove")
+@command
+def schedule_remove(ctx: typer.Context, user: UserOption = None, dry_run: DryRunOption = False) -> int:
+    """Remove apiinv's block from the crontab; every other line stays."""
+    from apiinv import schedule as scheduling
+
+    crontab = scheduling.Crontab(user)
+    new = scheduling.without_block(crontab.read())
+    if dry_run:
+        typer.echo(new, nl=False)
+        return ExitStatus.OK
+    crontab.write(new)
+    typer.echo(f"removed apiinv's entries from the crontab{' of ' + user if user else ''}")
+    return ExitStatus.OK
+
+
 sandbox_app = typer.Typer(
     help="The bundled vendor simulators (tests, benchmarks, trying things).", no_args_is_help=True
 )

@@ -47,7 +47,7 @@ def make_dirs(path: Path) -> Path:
     return path
 
 
-def write_atomic(path: Path, chunks: bytes | Iterable[bytes], *, mode: int = FILE_MODE) -> Path:
+def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mode: int = FILE_MODE) -> Path:
     """Write ``chunks`` to ``path`` all or nothing."""
     make_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -1,0 +1,173 @@
+"""planner.yaml to crontab: list, render, install and remove the schedules.
+
+The entries live in one marked block of a user's crontab; installing replaces that block (so twice
+gives one block) and keeps every other line as it was. Each entry runs the installed apiinv by its
+absolute path as `run --schedule NAME`; `run` reads the schedule's action, tools and mail from
+planner.yaml at run time.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from apiinv.config import Planner, Schedule
+from apiinv.errors import ConfigurationError, UsageError
+
+BEGIN = "# BEGIN apiinv"
+END = "# END apiinv"
+HEADER = (
+    "# Managed by `apiinv schedule install` from {planner}. Edit planner.yaml, then install again;\n"
+    "# keep this block last: its CRON_TZ line would apply to the lines after it."
+)
+CRON_PATH = "/usr/local/bin:/usr/bin:/bin"
+WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def describe(expression: str) -> str:
+    """A short English reading of common cron expressions (the expression itself otherwise)."""
+    macros = {
+        "@hourly": "every hour",
+        "@daily": "every day at 00:00",
+        "@midnight": "every day at 00:00",
+        "@weekly": "every Sunday at 00:00",
+        "@monthly": "on day 1 of every month at 00:00",
+        "@yearly": "every 1 January at 00:00",
+        "@annually": "every 1 January at 00:00",
+        "@reboot": "at boot",
+    }
+    if expression in macros:
+        return macros[expression]
+    fields = expression.split()
+    if len(fields) != 5:
+        return expression
+    minute, hour, dom, month, dow = fields
+    if not (minute.isdigit() and hour.isdigit()):
+        return f"cron {expression}"
+    when = f"at {int(hour):02d}:{int(minute):02d}"
+    if dom == "*" and month == "*" and dow == "*":
+        return f"every day {when}"
+    if dom == "*" and month == "*" and dow.isdigit():
+        return f"every {WEEKDAYS[int(dow)]} {when}"
+    if dom == "*" and month == "*" and dow in ("1-5", "MON-FRI", "mon-fri"):
+        return f"every weekday {when}"
+    if dom.isdigit() and month == "*" and dow == "*":
+        return f"on day {int(dom)} of every month {when}"
+    return f"cron {expression}"
+
+
+def next_runs(
+    schedule: Schedule, planner: Planner, count: int = 3, *, now: datetime | None = None
+) -> list[datetime]:
+    from croniter import croniter
+
+    start = now or datetime.now(planner.tzinfo()).astimezone(planner.tzinfo())
+    iterator = croniter(schedule.cron, start)
+    return [iterator.get_next(datetime) for _ in range(count)]
+
+
+def _cron_quote(value: str) -> str:
+    """Quoted for the shell cron runs, with % escaped (cron turns a bare % into a newline)."""
+    return shlex.quote(value).replace("%", "\\%")
+
+
+def installed_apiinv() -> Path:
+    """The absolute path of this installation's apiinv executable (the virtual environment's)."""
+    candidate = Path(sys.executable).parent / "apiinv"
+    if candidate.is_file():
+        return candidate.absolute()
+    found = shutil.which("apiinv")
+    if found:
+        return Path(found).absolute()
+    raise UsageError("apiinv is not installed as a command (run: make install); cron needs its absolute path")
+
+
+@dataclass
+class Rendered:
+    block: str
+    entries: int
+
+
+def render(
+    planner: Planner, *, config_dir: Path, output: Path, planner_file: Path, executable: Path | None = None
+) -> Rendered:
+    apiinv = executable or installed_apiinv()
+    config_dir, output = config_dir.absolute(), output.absolute()
+    lines = [BEGIN, HEADER.format(planner=planner_file.absolute())]
+    if planner.timezone:
+        lines.append(f"CRON_TZ={planner.timezone}")
+    entries = 0
+    for name, schedule in planner.schedules.items():
+        if not schedule.enabled:
+            lines.append(f"# {name}: disabled in planner.yaml")
+            continue
+        log = output / "logs" / f"cron-{name}.log"
+        command = (
+            f"mkdir -p {_cron_quote(str(log.parent))} && cd {_cron_quote(str(config_dir))} && "
+            f"PATH={CRON_PATH} {_cron_quote(str(apiinv))} "
+            f"--config-dir {_cron_quote(str(config_dir))} --output {_cron_quote(str(output))} --quiet "
+            f"run --schedule {name} --workers {schedule.workers} >> {_cron_quote(str(log))} 2>&1"
+        )
+        lines.append(
+            f"# {name}: {schedule.action}, {describe(schedule.cron)}; tools: {', '.join(schedule.tools)}"
+        )
+        lines.append(f"{schedule.cron} {command}")
+        entries += 1
+    lines.append(END)
+    return Rendered("\n".join(lines) + "\n", entries)
+
+
+def without_block(crontab: str) -> str:
+    """The crontab with apiinv's block taken out, every other line untouched."""
+    kept, inside = [], False
+    for line in crontab.splitlines(keepends=True):
+        if line.rstrip("\n") == BEGIN:
+            inside = True
+            continue
+        if inside:
+            if line.rstrip("\n") == END:
+                inside = False
+            continue
+        kept.append(line)
+    if inside:
+        raise ConfigurationError(
+            "the crontab has '# BEGIN apiinv' without '# END apiinv'; fix it by hand "
+            "(crontab -e) before installing"
+        )
+    text = "".join(kept)
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def with_block(crontab: str, block: str) -> str:
+    return without_block(crontab) + block
+
+
+class Crontab:
+    """The real `crontab` command, for the invoking user or (as root) another one."""
+
+    def __init__(self, user: str | None = None) -> None:
+        self.binary = shutil.which("crontab")
+        if self.binary is None:
+            raise UsageError("crontab is not installed (Debian: apt-get install cron); nothing was changed")
+        self.user = user
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.binary, *(["-u", self.user] if self.user else []), *args]
+
+    def read(self) -> str:
+        result = subprocess.run(self._argv("-l"), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            if "no crontab" in result.stderr.lower():
+                return ""
+            raise UsageError(f"crontab -l failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def write(self, content: str) -> None:
+        result = subprocess.run(self._argv("-"), input=content, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise UsageError(f"crontab refused the new table: {result.stderr.strip()}")

@@ -1,0 +1,61 @@
+"""`apiinv status`: what the runs of a date did, from its manifest; and the last run of each schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiinv.errors import UsageError
+from apiinv.store import Store
+
+STEPS = ("collect", "process", "export")
+
+
+def report(store: Store, day: str | None = None) -> dict[str, Any]:
+    dates = store.dates()
+    if not dates:
+        raise UsageError(f"no runs yet in {store.root}")
+    if day is None:
+        day = dates[-1]
+    elif day not in dates:
+        raise UsageError(f"no run on {day} in {store.root} (dates: {dates[0]} to {dates[-1]})")
+    manifest = store.read_manifest(day)
+    last_runs: dict[str, dict[str, Any]] = {}
+    for earlier in reversed(dates):
+        for run in reversed(store.read_manifest(earlier).get("runs") or []):
+            last_runs.setdefault(run.get("schedule") or "(by hand)", {**run, "date": earlier})
+    return {
+        "date": day,
+        "tools": manifest.get("tools", {}),
+        "runs": manifest.get("runs", []),
+        "report": manifest.get("report"),
+        "last_runs": last_runs,
+    }
+
+
+def render_text(status: dict[str, Any]) -> str:
+    lines = [f"date {status['date']}", f"{'tool':10} {'step':8} {'status':8} {'seconds':>8}  details"]
+    for tool, steps in sorted(status["tools"].items()):
+        for step in STEPS:
+            entry = steps.get(step)
+            if not entry:
+                continue
+            counts = entry.get("counts") or {k: entry[k] for k in ("records", "rejected") if k in entry}
+            details = ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            if entry.get("requests"):
+                details += f"; {entry['requests']:,} requests, {entry.get('cache_hits', 0):,} from cache"
+            for error in entry.get("errors") or []:
+                details += f"; {error['code']} {error['id']}: {error['message']}"
+            lines.append(
+                f"{tool:10} {step:8} {entry.get('status', '?'):8} {entry.get('duration_s', 0):>8.1f}  "
+                f"{details}"
+            )
+    if status["report"]:
+        lines.append(f"report: {status['report'].get('workbook')} ({status['report'].get('generated_at')})")
+    if status["last_runs"]:
+        lines.append("last run of each schedule:")
+        for name, run in sorted(status["last_runs"].items()):
+            lines.append(
+                f"  {name:20} {run['date']} {run.get('action', '?'):16} exit {run.get('exit_status')} "
+                f"({run.get('started_at')} to {run.get('finished_at')})"
+            )
+    return "\n".join(lines)

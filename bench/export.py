@@ -1,0 +1,138 @@
+"""Export speed and memory at 1,000,000 records, each against a baseline measured in the same run.
+
+- Excel: apiinv's formatted Inventory sheet (typed cells, cleaned text, dates, colour-coded risk,
+  filters, widths, split at Excel's row limit) against a bare xlsxwriter constant_memory loop that
+  writes the same cells with worksheet.write. Target: at most 1.5x, at bounded memory.
+- JSON: apiinv's streamed report document (written atomically: temporary file, fsync, rename) against
+  one orjson.dumps of the same records written to a file. Target 1.5x.
+
+Each measurement runs in a fresh process (this script, with --child), so peak RSS is its own.
+
+    python bench/export.py [--records 1000000] [--only xlsx|json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LEVELS = ("critical", "high", "medium", "low", None)
+
+
+def records(count: int) -> list[dict]:
+    rows = []
+    for i in range(count):
+        host, path = f"svc{i % 500}.acme.example", f"/api/v{i % 3}/items{i % 1000}/{{}}"
+        rows.append(
+            {
+                "endpoint_key": f"GET {host}{path}",
+                "method": "GET",
+                "host": host,
+                "path": path,
+                "url": f"https://{host}{path}",
+                "api_name": f"{'=' if i % 97 == 0 else ''}items api {i % 1000}",
+                "tools": ["apigee", "cequence"],
+                "gateway_status": "deployed",
+                "environment": "prod",
+                "auth_required": i % 9 != 0,
+                "auth_types": ["oauth2"],
+                "auth_source": "cequence",
+                "sensitive_data": ["PII"] if i % 5 == 0 else [],
+                "risk_level": LEVELS[i % 5],
+                "risk_score": i % 100 / 10,
+                "traffic_status": "active",
+                "first_seen": "2026-01-02T03:04:05Z",
+                "last_seen": "2026-11-22T10:00:00Z",
+                "audit_score": float(i % 100),
+                "audit_critical": i % 3,
+                "audit_high": i % 4,
+                "audit_medium": i % 5,
+                "audit_low": i % 6,
+                "audit_info": i % 7,
+                "audit_date": "2026-10-01T00:00:00Z",
+                "scan_state": "done",
+                "collection": "Payments",
+                "products": ["gold"],
+                "last_modified": "2026-11-01T12:00:00Z",
+                "tags": ["rate_limited"],
+                "owner": "Payments",
+            }
+        )
+    return rows
+
+
+def child(count: int, mode: str, folder: Path) -> None:
+    data = records(count)
+    started = time.perf_counter()
+    if mode == "xlsx":
+        from apiinv.report.workbooks import INVENTORY_COLUMNS
+        from apiinv.report.xlsx import Workbook
+
+        book = Workbook(folder / "apiinv.xlsx")
+        book.table("Inventory", INVENTORY_COLUMNS, data)
+        book.close()
+    elif mode == "xlsx-bare":
+        import xlsxwriter
+
+        from apiinv.report.workbooks import INVENTORY_COLUMNS
+
+        fields = [c.field for c in INVENTORY_COLUMNS]
+        workbook = xlsxwriter.Workbook(str(folder / "bare.xlsx"), {"constant_memory": True})
+        sheet = workbook.add_worksheet("Inventory")
+        for row, record in enumerate(data, 1):
+            for col, field in enumerate(fields):
+                value = record[field]
+                if value is None:
+                    continue
+                sheet.write(row, col, ", ".join(value) if isinstance(value, list) else value)
+        workbook.close()
+    elif mode == "json":
+        from apiinv.report.documents import _json_chunks
+        from apiinv.store import write_atomic
+
+        write_atomic(folder / "apiinv.json", _json_chunks({"schema_version": 1}, data))
+    else:
+        import orjson
+
+        (folder / "bare.json").write_bytes(orjson.dumps({"schema_version": 1, "records": data}))
+    print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def measure(count: int, mode: str, folder: str) -> tuple[float, int]:
+    argv = [sys.executable, __file__, "--child", mode, "--records", str(count), "--folder", folder]
+    seconds, rss = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
+    return float(seconds), int(rss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["xlsx", "json"])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.records, args.child, Path(args.folder))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        for kind, bare in (("xlsx", "xlsx-bare"), ("json", "json-bare")):
+            if args.only and args.only != kind:
+                continue
+            base_s, base_rss = measure(args.records, bare, folder)
+            ours_s, ours_rss = measure(args.records, kind, folder)
+            print(
+                f"{kind}: {args.records:,} records: apiinv {ours_s:.1f} s, peak RSS {ours_rss / 1e6:.0f} MB; "
+                f"baseline {base_s:.1f} s, peak RSS {base_rss / 1e6:.0f} MB; ratio {ours_s / base_s:.2f}x "
+                "(target <= 1.5x; both hold the records in memory)"
+            )
+
+
+if __name__ == "__main__":
+    main()
