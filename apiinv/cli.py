@@ -196,6 +196,9 @@ WorkersOption = Annotated[
 ]
 
 
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")]
+
+
 @app.command()
 @command
 def collect(
@@ -203,9 +206,7 @@ def collect(
     tools: ToolsArgument = None,
     all_tools: AllOption = False,
     workers: WorkersOption = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Ignore cached answers; store fresh ones.")
     ] = False,
@@ -380,9 +381,7 @@ def run(
     mail_to: Annotated[
         list[str] | None, typer.Option("--mail-to", help="Mail the workbook to this address.")
     ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
 ) -> int:
     """Collect, process and export in one go (and mail when asked); one run per schedule at a time."""
     from apiinv import locks, pipeline

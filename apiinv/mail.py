@@ -2,7 +2,8 @@
 
 SMTP settings come from the environment or .env: APIINV_SMTP_HOST, APIINV_SMTP_PORT,
 APIINV_SMTP_SECURITY (starttls, ssl or none; default starttls), APIINV_SMTP_USER,
-APIINV_SMTP_PASSWORD, APIINV_MAIL_FROM.
+APIINV_SMTP_PASSWORD, APIINV_MAIL_FROM, and APIINV_SMTP_CA_BUNDLE for a server whose certificate a
+private CA signed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class SmtpSettings:
     password: str | None = None
     sender: str = "apiinv@localhost"
     timeout: float = 30.0
+    ca_bundle: str | None = None
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_bundle)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> SmtpSettings:
@@ -55,6 +60,7 @@ class SmtpSettings:
             env.get("APIINV_SMTP_USER"),
             password,
             env.get("APIINV_MAIL_FROM") or f"apiinv@{host}",
+            ca_bundle=env.get("APIINV_SMTP_CA_BUNDLE"),
         )
 
 
@@ -108,13 +114,13 @@ def send(message: EmailMessage, settings: SmtpSettings) -> None:
     try:
         if settings.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+                settings.host, settings.port, timeout=settings.timeout, context=settings.tls()
             )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             if settings.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=settings.tls())
             if settings.user:
                 client.login(settings.user, settings.password or "")
             client.send_message(message)

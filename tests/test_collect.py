@@ -221,3 +221,20 @@ def test_sandbox_serve_then_collect_as_a_new_user_would(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=10)
     assert time.monotonic()  # the server stopped on request
+
+
+def test_tools_check_makes_one_authenticated_call_per_tool(cli, sandbox) -> None:
+    result = cli("tools", "--check", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    checks = [line for line in result.output.splitlines() if line.startswith(("ok ", "FAILED"))]
+    assert len(checks) == 4 and all(line.startswith("ok") for line in checks)
+    assert any("organization acme-sandbox: 2 environments" in line for line in checks)
+    assert sum(sandbox.apps["kong"].hits.values()) == 1
+
+
+def test_tools_check_exit_5_when_one_tool_refuses(cli, sandbox) -> None:
+    env = sandbox.config_dir / ".env"
+    env.write_text(env.read_text().replace(sandbox.api_key, "api_00000000-0000-4000-8000-000000000000"))
+    result = cli("tools", "--check", config_dir=sandbox.config_dir)
+    assert result.exit_code == 5
+    assert "FAILED 42crunch: GET" in result.output and "credentials refused (401)" in result.output

@@ -291,6 +291,7 @@ def test_cache_answers_repeats_within_a_run_date_only(serve, tmp_path: Path) -> 
         client.get_json("/items/all")
         client.get_json("/items/all")
         assert (client.stats.requests, client.stats.cache_hits) == (1, 1)
+        assert oct((tmp_path / "generic.sqlite").stat().st_mode & 0o777) == "0o600"  # from the first write on
     with HttpClient(tool, cache_dir=tmp_path, cache_namespace="2026-11-23") as client:
         client.get_json("/items/all")
         assert client.stats.cache_hits == 1  # a re-run of the date re-fetches nothing

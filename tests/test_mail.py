@@ -159,3 +159,73 @@ def test_run_with_an_unreachable_mail_server_is_partial(cli, sandbox) -> None:
 def test_mail_without_a_report_says_so(cli, sandbox) -> None:
     result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=sandbox.config_dir)
     assert result.exit_code == 2 and "run export first" in result.output
+
+
+def _self_signed(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made here: the test's own private CA."""
+    from datetime import UTC, datetime, timedelta
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_starttls_with_a_private_ca(cli, reported, tmp_path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        smtp_env(
+            reported,
+            port,
+            APIINV_SMTP_SECURITY="starttls",
+            APIINV_SMTP_CA_BUNDLE=cert,
+            APIINV_SMTP_USER="reports",
+            APIINV_SMTP_PASSWORD="smtp-secret-value",
+        )
+        result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=reported.config_dir)
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == 1

@@ -96,3 +96,32 @@ def test_cleanup_keeps_the_newest_complete_run(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "deleted 3 item(s)" in result.output
     assert [d for d in days if store.date_dir(d).exists()] == days[1:2] + days[3:]
     assert not old_log.exists()
+
+
+def test_a_crashed_runs_lock_frees_itself(tmp_path: Path) -> None:
+    import signal
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from apiinv import locks\n"
+            "with locks.hold(Path(sys.argv[1]), 'nightly'):\n    print('held', flush=True); time.sleep(60)",
+            str(tmp_path / ".locks"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    from apiinv import locks
+    from apiinv.errors import LockHeldError
+
+    try:
+        with locks.hold(tmp_path / ".locks", "nightly"):
+            raise AssertionError("the lock should be held")
+    except LockHeldError as exc:
+        assert f"pid {holder.pid}" in str(exc)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    with locks.hold(tmp_path / ".locks", "nightly") as path:
+        assert path.read_text().strip() == str(os.getpid())

@@ -30,6 +30,7 @@ from apiinv.http.ratelimit import RateLimiter
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
 from apiinv.logs import get_logger
 from apiinv.redact import redact, redact_url
+from apiinv.store import make_dirs
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
@@ -128,12 +129,12 @@ class HttpClient:
         self.token_session = requests.Session()
         self.token_session.headers["User-Agent"] = USER_AGENT
         self.token_session.verify = tool.verify
+        self.timeout = (min(10.0, tool.timeout), tool.timeout)
         post_token = self.retrying(self._token_request_once)
         self.auth = make_auth(
             tool, self.token_session, post_token=lambda url, **kw: post_token("POST", url, kw)
         )
         self.session.auth = self.auth
-        self.timeout = (min(10.0, tool.timeout), tool.timeout)
         self._send_with_retries = self.retrying(self._send_once)
 
     def retrying(self, fn):
@@ -159,9 +160,13 @@ class HttpClient:
             # Cached answers are reused within one run date only: another date must see fresh data.
             return create_key(request, **kwargs) + ":" + namespace
 
-        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(cache_dir)
+        db = cache_dir / f"{tool.name}.sqlite"
+        # Created owner-only before SQLite opens it: its journal files take the same mode.
+        db.touch(mode=0o600, exist_ok=True)
+        db.chmod(0o600)
         session = requests_cache.CachedSession(
-            str(cache_dir / f"{tool.name}.sqlite"),
+            str(db),
             backend="sqlite",
             expire_after=tool.cache_ttl,
             allowable_methods=("GET",),
@@ -170,9 +175,6 @@ class HttpClient:
             key_fn=key_with_namespace,
             stale_if_error=False,
         )
-        db = cache_dir / f"{tool.name}.sqlite"
-        if db.exists():
-            db.chmod(0o600)
         return session
 
     def close(self) -> None:
