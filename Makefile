@@ -27,6 +27,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/process.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) output build *.egg-info
