@@ -50,7 +50,7 @@ def find(
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in FINDINGS}
     for row in merged:
         key = row["endpoint_key"]
-        covered = indexes.documented.covering(key) if row["in_traffic"] else []
+        covered = indexes.covering(key) if row["in_traffic"] else []
 
         if row["in_traffic"] and not row["in_gateway"] and not row["in_spec"] and not covered:
             results["shadow"].append({**row, "reason": "in traffic; in no gateway and no spec"})

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apiinv.keys import ANY_METHOD, covers, split_key
+from apiinv.keys import ANY_METHOD, covers, path_key, split_key
 
 GATEWAYS = frozenset({"apigee", "kong"})
 SPECS = frozenset({"42crunch"})
@@ -154,6 +154,7 @@ class Indexes:
     """Lookups the findings need beyond exact keys: prefix coverage and host-less matching."""
 
     documented: PrefixIndex = field(default_factory=PrefixIndex)  # gateway and spec prefix records
+    hostless: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by path_key: no host known
     traffic: TrafficIndex = field(default_factory=TrafficIndex)
 
     @classmethod
@@ -161,10 +162,16 @@ class Indexes:
         indexes = cls()
         for record in records:
             kind = role(record["tool"])
-            if kind in ("gateway", "spec") and (
-                record["path_match"] == "prefix" or record["method"] == ANY_METHOD
-            ):
-                indexes.documented.add(record)
+            if kind in ("gateway", "spec"):
+                if record["path_match"] == "prefix" or record["method"] == ANY_METHOD:
+                    indexes.documented.add(record)
+                elif not record["host"]:
+                    indexes.hostless.setdefault(path_key(record["endpoint_key"]), []).append(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
         return indexes
+
+    def covering(self, key: str) -> list[dict[str, Any]]:
+        """Gateway and spec records that serve ``key`` without having its exact key: prefix routes and
+        base paths, and entries that know no host (an undeployed proxy) for the same path."""
+        return self.documented.covering(key) + self.hostless.get(path_key(key), [])

@@ -104,6 +104,9 @@ RECORDS = [
     gateway("apigee", "", "/legacy/v1/items", status="undeployed"),
     spec("api.x", "/legacy/v1/items"),
     traffic("api.x", "/legacy/v1/items", seen=RECENT),
+    # another zombie, with no spec: known to the gateway by its path alone, so not shadow
+    gateway("apigee", "", "/retired/v1/things", status="undeployed"),
+    traffic("api.x", "/retired/v1/things"),
 ]
 
 
@@ -137,7 +140,7 @@ def test_every_finding_class_finds_exactly_its_endpoints() -> None:
     assert keys(findings["shadow"]) == ["GET shadow.x/internal/debug"]
     assert keys(findings["unauthenticated_sensitive"]) == ["GET api.x/cards/v1/cards/{}"]
     assert keys(findings["orphan"]) == ["GET api.x/old/v1/thing", "GET edge.x/quiet/v1/thing"]
-    assert keys(findings["zombie"]) == ["GET /legacy/v1/items"]
+    assert keys(findings["zombie"]) == ["GET /legacy/v1/items", "GET /retired/v1/things"]
     unaudited = {r["endpoint_key"]: r["reason"] for r in findings["unaudited"]}
     assert unaudited == {
         "* edge.x/kong/v1": "no 42Crunch audit",
@@ -145,6 +148,8 @@ def test_every_finding_class_finds_exactly_its_endpoints() -> None:
         "GET shadow.x/internal/debug": "no 42Crunch audit",
         "GET api.x/aged/v1/report": "audit older than 90 days (2026-03-01)",
         "GET api.x/weak/v1/report": "audit grade 40 under 70",
+        "GET /retired/v1/things": "no 42Crunch audit",
+        "GET api.x/retired/v1/things": "no 42Crunch audit",
     }
     orphan = {r["endpoint_key"]: r["reason"] for r in findings["orphan"]}
     assert orphan["GET edge.x/quiet/v1/thing"] == "deployed; no traffic since 2026-09-20"

@@ -58,3 +58,28 @@ def test_exit_75_when_another_run_of_the_schedule_holds_the_lock(cli, sandbox) -
     assert not store.date_dir(DAY).exists()  # nothing was touched
     after = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
     assert after.exit_code == 0  # the lock is free again
+
+
+def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox) -> None:
+    assert cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    folder = Store(cli.output).date_dir(DAY)
+    workbook = folder / f"api-inventory-{DAY}.xlsx"
+    before = workbook.read_bytes()
+    for app in sandbox.apps.values():
+        app.inject("status", status=503, times=100_000, retry_after="0")
+    tools_yaml = sandbox.config_dir / "tools.yaml"
+    tools_yaml.write_text(
+        tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 1\n  api_base_url:")
+    )
+    result = cli("--date", DAY, "run", "--all", "--no-cache", config_dir=sandbox.config_dir)
+    # Every tool failed to collect (exit 4), but the date's earlier raw files were processed again.
+    assert result.exit_code == 4, result.output
+    assert "kong: ok:" in result.output and workbook.exists()
+    before = workbook.read_bytes()
+    for tool in ("42crunch", "apigee", "cequence", "kong"):
+        (folder / "raw" / f"{tool}.json").unlink()
+    (folder / "processed").rename(folder / "processed-gone")
+    result = cli("--date", DAY, "run", "--all", "--no-cache", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4, result.output
+    assert "reports not written (earlier reports of the date, if any, are kept)" in result.output
+    assert workbook.read_bytes() == before
