@@ -9,18 +9,31 @@ import pytest
 from apiinv.cli import app
 
 
-def command_names() -> list[str]:
+def command_paths() -> list[tuple[str, ...]]:
     import typer.main
 
-    group = typer.main.get_command(app)
-    return sorted(group.commands)
+    paths = []
+    for name, command in typer.main.get_command(app).commands.items():
+        paths.append((name,))
+        paths += [(name, sub) for sub in getattr(command, "commands", {})]
+    return sorted(paths)
 
 
-@pytest.mark.parametrize("name", command_names())
-def test_every_command_has_help(cli, name: str) -> None:
-    result = cli(name, "--help")
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_help(cli, path: tuple[str, ...]) -> None:
+    result = cli(*path, "--help")
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+def test_schedule_list_explains_each_schedule(cli, plan_dir: Path) -> None:
+    result = cli("--date", "2026-11-23", "schedule", "list", config_dir=plan_dir)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "daily_collection: 0 2 * * * = every day at 02:00"
+    assert lines[1] == "  action run; tools cequence, 42crunch, apigee; workers 4"
+    assert lines[2].startswith("  next: ") and lines[2].count(",") == 2
+    assert "monthly_report: 0 6 1 * * = on day 1 of every month at 06:00" in lines
 
 
 def test_top_level_help_lists_commands_without_importing_heavy_libraries() -> None:

@@ -238,3 +238,17 @@ def test_tools_check_exit_5_when_one_tool_refuses(cli, sandbox) -> None:
     result = cli("tools", "--check", config_dir=sandbox.config_dir)
     assert result.exit_code == 5
     assert "FAILED 42crunch: GET" in result.output and "credentials refused (401)" in result.output
+
+
+def test_errors_reach_the_json_log_with_the_id_the_console_shows(cli, sandbox) -> None:
+    import json
+
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    result = cli("--date", DATE, "--log-json", "collect", "kong", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4
+    error_id = re.search(r"\[DATA_COLLECTION_ERROR (\w+)\]", result.output).group(1)
+    entries = [json.loads(line) for line in (cli.output / "logs" / "apiinv.log").read_text().splitlines()]
+    logged = [e for e in entries if e.get("error_id") == error_id]
+    assert logged and logged[0]["level"] == "error" and logged[0]["tool"] == "kong"
+    console = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert console and all({"ts", "level", "msg"} <= set(entry) for entry in console)
