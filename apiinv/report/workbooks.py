@@ -148,6 +148,8 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str) -> Non
 
     sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
     sheet.set_column(0, 0, 28)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # printed: one page wide, the chart under the tables
     sheet.set_column(1, 9, 13)
     sheet.write_string(0, 0, title, book.title)
     sheet.write_string(
@@ -236,7 +238,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str) -> Non
             )
         chart.set_title({"name": "Endpoints per tool by risk level"})
         chart.set_y_axis({"name": "endpoints"})
-        sheet.insert_chart(4, 10, chart, {"x_scale": 1.3, "y_scale": 1.2})
+        sheet.insert_chart(row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
 def write_combined(path: Path, data: Dataset, *, max_rows: int = EXCEL_MAX_ROWS) -> dict[str, int]:

@@ -208,6 +208,8 @@ class Workbook:
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.header)
         sheet.freeze_panes(1, 0)
+        sheet.set_landscape()
+        sheet.repeat_rows(0)  # the header on every printed page
         return sheet
 
     def _finish(self, sheet, columns: list[Column], rows: int) -> None:
