@@ -81,6 +81,19 @@ def _stream(
     yield b"]}"
 
 
+def _check_shape(raw: Any, shape: dict[str, type], tool: str) -> None:
+    """A raw file that lost its structure is refused; one that merely lacks fields is normalized."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    wrong = [key for key, kind in shape.items() if not isinstance((data or {}).get(key), kind)]
+    if not isinstance(data, dict) or wrong:
+        kind = raw.get("type") if isinstance(raw, dict) else "?"
+        raise DataValidationError(
+            f"raw file does not have the shape of a {kind} inventory "
+            f"(data.{', data.'.join(wrong) or '(all)'} missing or of the wrong type)",
+            tool=tool,
+        )
+
+
 def process_tool(
     tool: ToolConfig, store: Store, day: date, analysis: Analysis, *, owners: Owners | None = None
 ) -> ProcessOutcome:
@@ -92,6 +105,7 @@ def process_tool(
             raise StoreError(f"no raw file for {day} ({raw_path}); run collect first", tool=tool.name)
         raw = read_json(raw_path)
         module = sources.load(raw.get("type") or tool.type)
+        _check_shape(raw, module.RAW_SHAPE, tool.name)
         header = {
             "schema_version": PROCESSED_VERSION,
             "tool": tool.name,

@@ -59,6 +59,21 @@ _DEFAULTS: dict[str, Any] = {
 RISK_LEVELS = ("critical", "high", "medium", "low", "info")
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is an object, else {}: vendors drop and retype fields over time."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return None if isinstance(value, dict | list) else str(value)
+
+
 def make_record(
     *,
     tool: str,
@@ -75,7 +90,8 @@ def make_record(
     path_match: str = "exact",
     **optional: Any,
 ) -> dict[str, Any]:
-    host_text = (host or "").strip()
+    host_text = (as_text(host) or "").strip()
+    base_path, path, method = as_text(base_path), as_text(path), as_text(method)
     full_path = join_path(base_path, path)
     record = {
         **_DEFAULTS,

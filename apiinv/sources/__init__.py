@@ -2,6 +2,7 @@
 
 A source module defines
 - ``DEFAULTS``: tools.yaml values its vendor implies (auth kind, key header, page size, ...);
+- ``RAW_SHAPE``: the top-level keys (and their types) of the raw document its ``fetch`` returns;
 - ``fetch(ctx) -> dict``: the tool's raw inventory, fetched through ``ctx.client`` (the shared HTTP
   client) with independent requests submitted to ``ctx.map``;
 - ``normalize(raw) -> list[dict]``: pure, raw document to inventory records.

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.errors import ConfigurationError
-from apiinv.records import make_record
+from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from apiinv.http.client import HttpClient
 
 DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
+RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
 REQUIRED_SETTINGS = ("organization",)
 
 
@@ -109,70 +110,74 @@ RATE_POLICIES = ("spikearrest", "quota")
 
 
 def policy_auth(policies: list[Any]) -> list[str]:
-    names = [str(p.get("name", p) if isinstance(p, dict) else p).lower() for p in policies or []]
-    return sorted(
-        {kind for name in names for marker, kind in AUTH_POLICIES if marker in name.replace("-", "")}
-    )
+    names = [str(p.get("name") if isinstance(p, dict) else p).lower().replace("-", "") for p in policies]
+    return sorted({kind for name in names for marker, kind in AUTH_POLICIES if marker in name})
 
 
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
-    env_hosts: dict[str, list[str]] = {}
-    for group in data.get("envgroups") or []:
-        for attachment in group.get("attachments") or []:
-            env_hosts.setdefault(attachment.get("environment"), []).extend(group.get("hostnames") or [])
-    revisions = {(r.get("name"), str(r.get("revision"))): r for r in data.get("revisions") or []}
-    deployments: dict[str, list[tuple[str, str]]] = {}
-    for d in data.get("deployments") or []:
-        deployments.setdefault(d.get("apiProxy"), []).append((d.get("environment"), str(d.get("revision"))))
-    operations: dict[str, dict[tuple[str, str], set[str]]] = {}
-    products_of: dict[str, set[str]] = {}
-    for product in data.get("products") or []:
-        for proxy in product.get("proxies") or []:
-            products_of.setdefault(proxy, set()).add(product["name"])
-        for config in (product.get("operationGroup") or {}).get("operationConfigs") or []:
-            source = config.get("apiSource")
-            products_of.setdefault(source, set()).add(product["name"])
-            for op in config.get("operations") or []:
-                for method in op.get("methods") or ["*"]:
-                    operations.setdefault(source, {}).setdefault(
-                        (method.upper(), op.get("resource") or "/"), set()
-                    ).add(product["name"])
-    for proxy in data.get("proxies") or []:
-        name = proxy.get("name")
-        meta = proxy.get("metaData") or {}
+    data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
+    env_hosts: dict[str | None, list[str]] = {}
+    for group in map(as_dict, as_list(data.get("envgroups"))):
+        hostnames = [h for h in as_list(group.get("hostnames")) if isinstance(h, str)]
+        for attachment in map(as_dict, as_list(group.get("attachments"))):
+            env_hosts.setdefault(as_text(attachment.get("environment")), []).extend(hostnames)
+    revisions = {}
+    for revision in map(as_dict, as_list(data.get("revisions"))):
+        revisions[(as_text(revision.get("name")), as_text(revision.get("revision")))] = revision
+    deployments: dict[str | None, list[tuple[str | None, str | None]]] = {}
+    for d in map(as_dict, as_list(data.get("deployments"))):
+        deployments.setdefault(as_text(d.get("apiProxy")), []).append(
+            (as_text(d.get("environment")), as_text(d.get("revision")))
+        )
+    operations: dict[str | None, dict[tuple[str, str], set[str]]] = {}
+    products_of: dict[str | None, set[str]] = {}
+    for product in map(as_dict, as_list(data.get("products"))):
+        name = as_text(product.get("name"))
+        if not name:
+            continue
+        for proxy in as_list(product.get("proxies")):
+            products_of.setdefault(as_text(proxy), set()).add(name)
+        for config in map(as_dict, as_list(as_dict(product.get("operationGroup")).get("operationConfigs"))):
+            source = as_text(config.get("apiSource"))
+            products_of.setdefault(source, set()).add(name)
+            for op in map(as_dict, as_list(config.get("operations"))):
+                resource = as_text(op.get("resource")) or "/"
+                for method in as_list(op.get("methods")) or ["*"]:
+                    key = (str(method).upper(), resource)
+                    operations.setdefault(source, {}).setdefault(key, set()).add(name)
+    for proxy in map(as_dict, as_list(data.get("proxies"))):
+        name = as_text(proxy.get("name"))
+        if not name:
+            continue
+        meta = as_dict(proxy.get("metaData"))
         targets = [(env, rev, "deployed") for env, rev in deployments.get(name, [])]
         if not targets:
-            targets = [
-                (
-                    None,
-                    str(proxy.get("latestRevisionId") or (proxy.get("revision") or [""])[-1]),
-                    "undeployed",
-                )
-            ]
+            latest = proxy.get("latestRevisionId") or (as_list(proxy.get("revision")) or [None])[-1]
+            targets = [(None, as_text(latest), "undeployed")]
         for env, rev, status in targets:
             revision = revisions.get((name, rev)) or {}
-            auth = policy_auth(revision.get("policies") or [])
-            policies = " ".join(str(p).lower() for p in revision.get("policies") or [])
-            tags = ["rate_limited"] if any(marker in policies for marker in RATE_POLICIES) else []
+            policies = as_list(revision.get("policies"))
+            auth = policy_auth(policies)
+            names = " ".join(str(p).lower() for p in policies)
             common: dict[str, Any] = {
                 "tool": "apigee",
                 "instance": instance,
                 "collected_at": collected,
                 "api_id": name,
-                "api_name": revision.get("displayName") or name,
+                "api_name": as_text(revision.get("displayName")) or name,
                 "environment": env,
                 "status": status,
                 "auth_required": bool(auth),
                 "auth_types": auth,
-                "tags": tags,
+                "tags": ["rate_limited"] if any(marker in names for marker in RATE_POLICIES) else [],
                 "last_modified": from_epoch_ms(revision.get("lastModifiedAt") or meta.get("lastModifiedAt")),
                 "first_seen": from_epoch_ms(meta.get("createdAt")),
             }
             hosts = sorted(set(env_hosts.get(env) or [])) or [""]
             ops = operations.get(name) or {}
+            base_paths = [b for b in as_list(revision.get("basepaths")) if isinstance(b, str)] or ["/"]
             for host in hosts:
-                for base_path in revision.get("basepaths") or ["/"]:
+                for base_path in base_paths:
                     if not ops:
                         yield make_record(
                             **common,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apiinv.records import make_record, risk_level
+from apiinv.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from apiinv.http.client import HttpClient
 
 DEFAULTS = {"auth_type": "oauth", "page_size": 500}
+RAW_SHAPE = {"endpoints": list}
 ENDPOINTS = {"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"}
 PAGINATION = {"strategy": "offset", "items_key": "items", "total_key": "total"}
 FIELDS = {
@@ -98,29 +99,28 @@ AUTH_TYPES = {
 
 
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
-    names = {**FIELDS, **(data.get("fields") or {})}
-    for endpoint in data.get("endpoints") or []:
+    data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
+    names = {**FIELDS, **{k: v for k, v in as_dict(data.get("fields")).items() if isinstance(v, str)}}
+    for endpoint in map(as_dict, as_list(data.get("endpoints"))):
 
         def get(meaning: str, endpoint: dict[str, Any] = endpoint) -> Any:
             return endpoint.get(names[meaning])
 
         authenticated = get("authenticated")
-        auth_type = str(get("auth_type") or "").lower()
-        access = get("access_type")
-        active = get("active")
+        auth_type = (as_text(get("auth_type")) or "").lower()
+        access = as_text(get("access_type"))
         sensitive = get("sensitive_data") or []
         yield make_record(
             tool="cequence",
             instance=instance,
             collected_at=collected,
-            api_id=get("id"),
-            api_name=get("api_name"),
+            api_id=as_text(get("id")),
+            api_name=as_text(get("api_name")),
             host=get("host"),
             base_path="",
             method=get("method"),
             path=get("path"),
-            status="inactive" if active is False else "active",
+            status="inactive" if get("active") is False else "active",
             auth_required=authenticated if isinstance(authenticated, bool) else None,
             auth_types=[AUTH_TYPES.get(auth_type, auth_type)] if auth_type else [],
             sensitive_data=[str(s) for s in sensitive] if isinstance(sensitive, list) else [str(sensitive)],
@@ -128,12 +128,14 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             risk_level=risk_level(get("risk_level")),
             first_seen=from_rfc3339(get("first_seen")),
             last_seen=from_rfc3339(get("last_seen")),
-            tags=[f"access:{str(access).lower()}"] if access else [],
+            tags=[f"access:{access.lower()}"] if access else [],
         )
 
 
 def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
     try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+        return float(value)
+    except ValueError:
         return None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from apiinv.errors import MalformedResponseError
-from apiinv.records import make_record
+from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from apiinv.http.client import HttpClient
 
 DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
+RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
@@ -119,11 +120,11 @@ SCHEME_TYPES = {
 
 
 def _scheme_type(scheme: dict[str, Any]) -> str:
-    kind = str(scheme.get("type", "")).lower()
+    kind = str(scheme.get("type") or "").lower()
     if kind == "http":
-        http = str(scheme.get("scheme", "")).lower()
+        http = str(scheme.get("scheme") or "").lower()
         if http == "bearer":
-            return "jwt" if str(scheme.get("bearerFormat", "")).upper() == "JWT" else "bearer"
+            return "jwt" if str(scheme.get("bearerFormat") or "").upper() == "JWT" else "bearer"
         return http or "http"
     return SCHEME_TYPES.get(kind, kind or "unknown")
 
@@ -133,16 +134,16 @@ def _servers(spec: dict[str, Any]) -> tuple[str, str, str]:
     from urllib.parse import urlsplit
 
     if "swagger" in spec:
-        schemes = spec.get("schemes") or ["https"]
-        return schemes[0], str(spec.get("host") or ""), str(spec.get("basePath") or "")
-    servers = spec.get("servers") or []
-    if not servers or not isinstance(servers[0], dict):
+        schemes = as_list(spec.get("schemes")) or ["https"]
+        return str(schemes[0]), as_text(spec.get("host")) or "", as_text(spec.get("basePath")) or ""
+    server = as_dict((as_list(spec.get("servers")) or [None])[0])
+    url = as_text(server.get("url")) or ""
+    for name, variable in as_dict(server.get("variables")).items():
+        url = url.replace("{" + name + "}", as_text(as_dict(variable).get("default")) or "")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
         return "https", "", ""
-    server = servers[0]
-    url = str(server.get("url") or "")
-    for name, variable in (server.get("variables") or {}).items():
-        url = url.replace("{" + name + "}", str((variable or {}).get("default", "")))
-    parts = urlsplit(url)
     return parts.scheme or "https", parts.netloc, parts.path if parts.netloc else url
 
 
@@ -158,51 +159,48 @@ def _auth(security: Any, schemes: dict[str, str]) -> tuple[bool, list[str]]:
 
 
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    data, instance, collected = raw["data"], raw["tool"], raw.get("collected_at")
-    collections = {
-        (c.get("desc") or {}).get("id"): (c.get("desc") or {}).get("name")
-        for c in data.get("collections") or []
-    }
-    for api in data.get("apis") or []:
-        desc = api.get("desc") or {}
-        assessment = api.get("assessment") or {}
-        scan = api.get("scan") or {}
-        audited = bool(assessment.get("isProcessed"))
+    data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
+    collections = {}
+    for collection in as_list(data.get("collections")):
+        desc = as_dict(as_dict(collection).get("desc"))
+        collections[as_text(desc.get("id"))] = as_text(desc.get("name"))
+    for api in map(as_dict, as_list(data.get("apis"))):
+        desc, assessment, scan = (
+            as_dict(api.get("desc")),
+            as_dict(api.get("assessment")),
+            as_dict(api.get("scan")),
+        )
+        audited = assessment.get("isProcessed") is True
         common: dict[str, Any] = {
             "tool": "42crunch",
             "instance": instance,
             "collected_at": collected,
-            "api_id": desc.get("id"),
-            "api_name": desc.get("name"),
-            "collection": collections.get(desc.get("cid")),
+            "api_id": as_text(desc.get("id")),
+            "api_name": as_text(desc.get("name")),
+            "collection": collections.get(as_text(desc.get("cid"))),
             "status": "documented",
-            "tags": [t["tagName"] for t in api.get("tags") or [] if isinstance(t, dict) and t.get("tagName")],
+            "tags": [
+                t["tagName"] for t in as_list(api.get("tags")) if isinstance(as_dict(t).get("tagName"), str)
+            ],
             "audit_score": assessment.get("grade") if audited else None,
-            "audit_issues": {
-                "critical": assessment.get("numCriticals") or 0,
-                "high": assessment.get("numHighs") or 0,
-                "medium": assessment.get("numMediums") or 0,
-                "low": assessment.get("numLows") or 0,
-                "info": assessment.get("numInfos") or 0,
-            }
+            "audit_issues": {level: assessment.get(field) or 0 for level, field in AUDIT_COUNTS.items()}
             if audited
             else None,
             "audit_date": from_rfc3339(assessment.get("last")) if audited else None,
-            "scan_state": scan.get("state"),
-            "scan_issues": scan.get("totalIssues") if scan.get("isProcessed") else None,
+            "scan_state": as_text(scan.get("state")),
+            "scan_issues": scan.get("totalIssues") if scan.get("isProcessed") is True else None,
         }
         spec = api.get("spec")
         if not isinstance(spec, dict) or not isinstance(spec.get("paths"), dict):
             yield make_record(**common, host="", base_path="", method="*", path="", path_match="prefix")
             continue
         scheme, host, base_path = _servers(spec)
-        components = spec.get("components") or {}
-        definitions = components.get("securitySchemes") or spec.get("securityDefinitions") or {}
+        definitions = as_dict(as_dict(spec.get("components")).get("securitySchemes")) or as_dict(
+            spec.get("securityDefinitions")
+        )
         schemes = {name: _scheme_type(s) for name, s in definitions.items() if isinstance(s, dict)}
         for path, item in spec["paths"].items():
-            if not isinstance(item, dict):
-                continue
-            for method, operation in item.items():
+            for method, operation in as_dict(item).items():
                 if method not in _METHODS or not isinstance(operation, dict):
                     continue
                 required, types = _auth(operation.get("security", spec.get("security")), schemes)
@@ -216,3 +214,12 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     auth_required=required,
                     auth_types=types,
                 )
+
+
+AUDIT_COUNTS = {
+    "critical": "numCriticals",
+    "high": "numHighs",
+    "medium": "numMediums",
+    "low": "numLows",
+    "info": "numInfos",
+}

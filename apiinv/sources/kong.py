@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apiinv.records import make_record
+from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_epoch_s
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from apiinv.http.client import HttpClient
 
 DEFAULTS = {"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000}
+RAW_SHAPE = {"workspaces": dict}
 ENTITIES = ("services", "routes", "plugins")
 
 
@@ -69,42 +70,53 @@ RATE_PLUGINS = frozenset({"rate-limiting", "rate-limiting-advanced"})
 
 
 def _ref(value: Any) -> str | None:
-    return value.get("id") if isinstance(value, dict) else None
+    return as_text(value.get("id")) if isinstance(value, dict) else None
 
 
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     instance, collected = raw["tool"], raw.get("collected_at")
-    for workspace, lists in (raw["data"].get("workspaces") or {}).items():
-        services = {s.get("id"): s for s in lists.get("services") or []}
+    for workspace, lists in as_dict(as_dict(raw["data"]).get("workspaces")).items():
+        lists = as_dict(lists)
+        services = {_ref(s): s for s in map(as_dict, as_list(lists.get("services")))}
         scoped: dict[tuple[str | None, str | None], list[str]] = {}
-        for plugin in lists.get("plugins") or []:
-            if plugin.get("enabled") is False or _ref(plugin.get("consumer")):
+        for plugin in map(as_dict, as_list(lists.get("plugins"))):
+            if (
+                plugin.get("enabled") is False
+                or _ref(plugin.get("consumer"))
+                or not isinstance(plugin.get("name"), str)
+            ):
                 continue
             scoped.setdefault((_ref(plugin.get("service")), _ref(plugin.get("route"))), []).append(
-                plugin.get("name")
+                plugin["name"]
             )
-        for route in lists.get("routes") or []:
+        for route in map(as_dict, as_list(lists.get("routes"))):
             service_id = _ref(route.get("service"))
             service = services.get(service_id) or {}
             # A route's effective plugins: global, its service's, its own.
             names = (
                 scoped.get((None, None), [])
                 + scoped.get((service_id, None), [])
-                + scoped.get((None, route.get("id")), [])
+                + scoped.get((None, _ref(route)), [])
             )
             auth = sorted({AUTH_PLUGINS[n] for n in names if n in AUTH_PLUGINS})
-            tags = sorted({*(route.get("tags") or []), *(service.get("tags") or [])})
+            tags = sorted(
+                {
+                    t
+                    for t in [*as_list(route.get("tags")), *as_list(service.get("tags"))]
+                    if isinstance(t, str)
+                }
+            )
             if RATE_PLUGINS & set(names):
                 tags.append("rate_limited")
-            protocols = route.get("protocols") or ["https"]
+            protocols = as_list(route.get("protocols")) or ["https"]
             common: dict[str, Any] = {
                 "tool": "kong",
                 "instance": instance,
                 "collected_at": collected,
-                "api_id": service_id or route.get("id"),
-                "api_name": service.get("name") or route.get("name"),
+                "api_id": service_id or _ref(route),
+                "api_name": as_text(service.get("name")) or as_text(route.get("name")),
                 "environment": workspace,
-                "status": "deployed" if service.get("enabled", True) else "undeployed",
+                "status": "undeployed" if service.get("enabled") is False else "deployed",
                 "auth_required": bool(auth),
                 "auth_types": auth,
                 "tags": tags,
@@ -112,10 +124,10 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 "last_modified": from_epoch_s(route.get("updated_at") or route.get("created_at")),
                 "first_seen": from_epoch_s(route.get("created_at")),
             }
-            for host in route.get("hosts") or [""]:
-                for path in route.get("paths") or ["/"]:
-                    regex = path.startswith("~")
-                    for method in route.get("methods") or ["*"]:
+            for host in as_list(route.get("hosts")) or [""]:
+                for path in as_list(route.get("paths")) or ["/"]:
+                    regex = isinstance(path, str) and path.startswith("~")
+                    for method in as_list(route.get("methods")) or ["*"]:
                         yield make_record(
                             **common,
                             host=host,
