@@ -1,4 +1,5 @@
-"""Progress for people at a terminal (a live line per tool), plain log lines for cron."""
+"""Progress for people at a terminal (a live line per tool, gone when the summary is printed), plain
+log lines for cron."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class ToolProgress(AbstractContextManager):
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
-                transient=False,
+                transient=True,
             )
             for tool in tools:
                 self._tasks[tool] = self._progress.add_task(f"{tool}: waiting", total=1, start=False)
