@@ -7,7 +7,6 @@ a repeated token, ...). The client enforces the page cap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -213,8 +212,6 @@ PAGINATORS: dict[str, type[Paginator]] = {
         NextLinkPaginator,
     )
 }
-
-ItemsGetter = Callable[[Any], list[Any]]
 
 
 def make_paginator(name: str, page_size: int, **options: Any) -> Paginator:

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from apiinv.sandbox.server import Request, Response, error_response, json_response
+from apiinv.sandbox.server import Request, Response, error_response, json_response, public
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -70,8 +70,7 @@ def client_credentials_handler(registry: TokenRegistry, clients: dict[str, str])
             }
         )
 
-    handle.public = True  # type: ignore[attr-defined]
-    return handle
+    return public(handle)
 
 
 class ServiceAccounts:
@@ -135,8 +134,7 @@ class ServiceAccounts:
             token, lifetime = registry.issue("ya29")
             return json_response({"access_token": token, "expires_in": int(lifetime), "token_type": "Bearer"})
 
-        handle.public = True  # type: ignore[attr-defined]
-        return handle
+        return public(handle)
 
 
 def require_bearer(registry: TokenRegistry, request: Request) -> Response | None:
