@@ -167,3 +167,84 @@ def test_normalize_gives_one_record_per_deployment_and_operation() -> None:
     assert legacy["products"] == ["legacy-product"]
     assert by_key["* test.acme.example/all"]["auth_types"] == ["oauth2"]
     assert all(problems(r) == [] for r in records)
+
+
+# ---------------------------------------------------------------------------------------------- legacy Edge
+
+
+@pytest.fixture
+def edge(sandbox):
+    from apiinv.sandbox.apigee import ApigeeEdgeApp
+    from apiinv.sandbox.launch import ORGANIZATION
+    from apiinv.sandbox.server import SimServer
+
+    app = ApigeeEdgeApp(
+        sandbox.estate,
+        organization=ORGANIZATION,
+        username="ops@acme.example",
+        password="edge-password-value",
+        day=RUN_DATE,
+    )
+    with SimServer(app) as server:
+        yield app, server.url
+
+
+def test_edge_is_collected_into_the_same_shape_as_x(sandbox, edge, tmp_path: Path) -> None:
+    app, url = edge
+    names_served = len(app.estate.on(RUN_DATE).in_gateway("apigee"))
+    outcome, raw = fetch(
+        sandbox,
+        "apigee",
+        tmp_path,
+        base_url=url,
+        auth_type="basic",
+        page_size=4,
+        credentials={"username": "ops@acme.example", "password": "edge-password-value"},
+        settings={"flavor": "edge"},
+    )
+    assert outcome.ok, outcome.summary()
+    truth = sandbox.truth()["apigee"]
+    assert {k: raw["counts"][k] for k in truth} == truth
+    assert raw["data"]["flavor"] == "edge"
+    assert [g["hostnames"] for g in raw["data"]["envgroups"]] == [
+        ["api.acme.example"],
+        ["api-test.acme.example"],
+    ]
+    assert isinstance(raw["data"]["proxies"][0]["metaData"]["createdAt"], int)
+    assert outcome.stats["pages"] >= names_served // 4  # the name list was paged by count and startKey
+
+
+def test_edge_records_carry_hosts_auth_and_dates(sandbox, edge, tmp_path: Path) -> None:
+    from apiinv.records import problems
+    from apiinv.sources import apigee
+
+    _, url = edge
+    _, raw = fetch(
+        sandbox,
+        "apigee",
+        tmp_path,
+        base_url=url,
+        auth_type="basic",
+        credentials={"username": "ops@acme.example", "password": "edge-password-value"},
+        settings={"flavor": "edge"},
+    )
+    records = list(apigee.normalize(raw))
+    deployed = [r for r in records if r["status"] == "deployed"]
+    assert deployed and {r["host"] for r in deployed} <= {"api.acme.example", "api-test.acme.example"}
+    assert all(r["path_match"] == "prefix" and r["method"] == "*" for r in records)  # Edge has no operations
+    assert all(r["last_modified"] and r["last_modified"].endswith("Z") for r in deployed)
+    assert any(r["auth_required"] for r in records) and all(problems(r) == [] for r in records)
+
+
+def test_edge_refuses_wrong_basic_credentials(sandbox, edge, tmp_path: Path) -> None:
+    _, url = edge
+    outcome, _ = fetch(
+        sandbox,
+        "apigee",
+        tmp_path,
+        base_url=url,
+        auth_type="basic",
+        credentials={"username": "ops@acme.example", "password": "wrong"},
+        settings={"flavor": "edge"},
+    )
+    assert not outcome.ok and "credentials refused (401)" in str(outcome.error)

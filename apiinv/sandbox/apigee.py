@@ -3,7 +3,9 @@ environment groups with attachments, API products paged by startKey, and Google'
 
 from __future__ import annotations
 
+import base64
 import bisect
+import json
 import uuid
 from typing import Any
 
@@ -37,6 +39,9 @@ class ApigeeApp(EstateApp):
         self.operator_token = operator_token
         self.tokens = TokenRegistry(lifetime=token_lifetime)
         self.accounts = ServiceAccounts()
+        self.add_routes()
+
+    def add_routes(self) -> None:
         self.route("POST", "/token", self.accounts.token_handler(self.tokens))
         org = "/v1/organizations/{org}"
         self.route("GET", org, self.get_organization)
@@ -287,3 +292,143 @@ class ApigeeApp(EstateApp):
         if request.query.get("expand") != "true":
             return json_response({"apiProduct": [{"name": p["name"]} for p in page]})
         return json_response({"apiProduct": page})
+
+
+class ApigeeEdgeApp(ApigeeApp):
+    """Legacy Apigee Edge (api.enterprise.apigee.com): Basic auth, /apis as a plain list of names paged by
+    count and startKey, deployments per proxy, virtual hosts instead of environment groups, products
+    with apiResources instead of operation groups, epoch milliseconds as integers."""
+
+    name = "apigee-edge"
+
+    def __init__(self, estate, *, organization: str, username: str, password: str, **kwargs) -> None:
+        self.expected_basic = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        super().__init__(estate, organization=organization, **kwargs)
+
+    def add_routes(self) -> None:
+        org = "/v1/organizations/{org}"
+        self.route("GET", org, self.get_organization)
+        self.route("GET", org + "/apis", self.list_proxy_names)
+        self.route("GET", org + "/apis/{api}", self.get_proxy)
+        self.route("GET", org + "/apis/{api}/deployments", self.proxy_deployments)
+        self.route("GET", org + "/apis/{api}/revisions/{rev}", self.get_revision)
+        self.route("GET", org + "/environments", self.list_environments)
+        self.route("GET", org + "/environments/{env}/virtualhosts", self.list_virtual_hosts)
+        self.route("GET", org + "/environments/{env}/virtualhosts/{vhost}", self.get_virtual_host)
+        self.route("GET", org + "/apiproducts", self.list_edge_products)
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.header("authorization") == self.expected_basic:
+            return None
+        return json_response(
+            {"code": "keymanagement.service.InvalidCredentials", "message": "Unauthorized"}, 401
+        )
+
+    @staticmethod
+    def _ms(text: str) -> int:
+        return int(text)
+
+    def get_organization(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        return denied or json_response(
+            {
+                "name": self.organization,
+                "type": "paid",
+                "environments": sorted(APIGEE_HOSTS),
+                "createdAt": self._ms(epoch_ms(self.moment(2000))),
+            }
+        )
+
+    def list_proxy_names(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        names = sorted(self._proxies())
+        start = bisect.bisect_left(names, request.query["startKey"]) if "startKey" in request.query else 0
+        return json_response(names[start : start + (request.int_arg("count", 1000) or 1000)])
+
+    def get_proxy(self, request: Request) -> Response:
+        found = self._proxies().get(request.params["api"])
+        if found is None or self._org_or_404(request):
+            return json_response(
+                {
+                    "code": "messaging.config.beans.ApplicationDoesNotExist",
+                    "message": f"APIProxy named {request.params['api']} does not exist",
+                },
+                404,
+            )
+        api = found[0]
+        return json_response(
+            {
+                "name": api.name,
+                "revision": self._revisions(api),
+                "metaData": {
+                    "createdAt": self._ms(epoch_ms(self.moment(400 + api.index % 300))),
+                    "createdBy": "ops@acme.example",
+                    "lastModifiedAt": self._ms(epoch_ms(self.moment(api.index % 60))),
+                    "lastModifiedBy": "ops@acme.example",
+                },
+            }
+        )
+
+    def proxy_deployments(self, request: Request) -> Response:
+        found = self._proxies().get(request.params["api"])
+        if found is None or self._org_or_404(request):
+            return json_response(
+                {"code": "messaging.config.beans.ApplicationDoesNotExist", "message": "no proxy"}, 404
+            )
+        api = found[0]
+        environments = [
+            {"name": env, "revision": [{"name": self._deployed_revision(api), "state": "deployed"}]}
+            for env in (api.environments if api.deployed else ())
+        ]
+        return json_response(
+            {"name": api.name, "organization": self.organization, "environment": environments}
+        )
+
+    def get_revision(self, request: Request) -> Response:
+        response = super().get_revision(request)
+        if response.status != 200:
+            return response
+        document = json.loads(response.body)
+        for key in ("createdAt", "lastModifiedAt"):
+            document[key] = int(document[key])
+        return json_response(document)
+
+    def list_environments(self, request: Request) -> Response:
+        return self._org_or_404(request) or json_response(sorted(APIGEE_HOSTS))
+
+    def list_virtual_hosts(self, request: Request) -> Response:
+        if request.params["env"] not in APIGEE_HOSTS:
+            return json_response({"code": "environment.NotFound", "message": "no such environment"}, 404)
+        return json_response(["default", "secure"])
+
+    def get_virtual_host(self, request: Request) -> Response:
+        env, vhost = request.params["env"], request.params["vhost"]
+        if env not in APIGEE_HOSTS or vhost not in ("default", "secure"):
+            return json_response({"code": "virtualhost.NotFound", "message": "no such virtual host"}, 404)
+        return json_response(
+            {
+                "name": vhost,
+                "hostAliases": [APIGEE_HOSTS[env]] if vhost == "secure" else [],
+                "port": "443" if vhost == "secure" else "80",
+                "interfaces": [],
+            }
+        )
+
+    def list_edge_products(self, request: Request) -> Response:
+        denied = self._org_or_404(request)
+        if denied:
+            return denied
+        products = []
+        for product in self._products():
+            edge = {k: v for k, v in product.items() if k != "operationGroup"}
+            edge["apiResources"] = ["/**"]
+            for key in ("createdAt", "lastModifiedAt"):
+                edge[key] = int(edge[key])
+            products.append(edge)
+        count = min(1000, request.int_arg("count", 1000) or 1000)
+        start = 0
+        if "startKey" in request.query:
+            start = bisect.bisect_left([p["name"] for p in products], request.query["startKey"])
+        return json_response({"apiProduct": products[start : start + count]})

@@ -1,9 +1,10 @@
-"""Apigee X / hybrid: proxies, deployments, deployed revisions, environment groups, API products.
+"""Apigee X / hybrid and legacy Edge: proxies, deployments, deployed revisions, hosts, API products.
 
 Crawl: the organization (its environments) -> proxies with revisions and metadata -> deployments ->
 each deployed revision (base paths, policies, target servers; the latest revision of an undeployed
 proxy) -> environment groups with hostnames and attachments -> API products with operation groups.
-Legacy Edge is not crawled: its paths differ and no customer of ours runs it.
+Edge (flavor: edge, Basic auth or a bearer token) lists proxies by name, deployments per proxy, and
+virtual hosts per environment; its documents are mapped onto the X shape, so one normalize serves both.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apiinv.errors import ConfigurationError
 from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_epoch_ms
 
@@ -32,16 +32,12 @@ def check(client: HttpClient, tool: ToolConfig) -> str:
 
 
 def fetch(ctx: FetchContext) -> dict[str, Any]:
-    settings = ctx.tool.settings
-    if settings.get("flavor") == "edge":
-        raise ConfigurationError(
-            "Apigee Edge (flavor: edge) is not supported yet; use x or hybrid", tool=ctx.tool.name
-        )
-    org_path = f"/v1/organizations/{settings['organization']}"
+    org_path = f"/v1/organizations/{ctx.tool.settings['organization']}"
+    if ctx.tool.settings.get("flavor") == "edge":
+        return _fetch_edge(ctx, org_path)
     client = ctx.client
     organization = client.get_json(org_path)
-    wanted_envs = set(settings.get("environments") or organization.get("environments") or [])
-
+    wanted_envs = set(ctx.tool.settings.get("environments") or organization.get("environments") or [])
     proxies = client.get_json(
         f"{org_path}/apis", params={"includeRevisions": "true", "includeMetaData": "true"}
     )
@@ -51,19 +47,6 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
         for d in (client.get_json(f"{org_path}/deployments").get("deployments") or [])
         if not wanted_envs or d.get("environment") in wanted_envs
     ]
-
-    wanted_revisions = {(d["apiProxy"], str(d["revision"])) for d in deployments}
-    deployed_proxies = {name for name, _ in wanted_revisions}
-    for proxy in proxies:
-        if proxy["name"] not in deployed_proxies and proxy.get("latestRevisionId"):
-            wanted_revisions.add((proxy["name"], str(proxy["latestRevisionId"])))
-
-    def revision(key: tuple[str, str]) -> dict[str, Any] | None:
-        name, rev = key
-        return ctx.get_json_or_none(f"{org_path}/apis/{name}/revisions/{rev}")
-
-    revisions = [r for r in ctx.map(revision, sorted(wanted_revisions)) if r is not None]
-
     groups = client.paginate_all(f"{org_path}/envgroups", strategy="token", items_key="environmentGroups")
 
     def attachments(group: dict[str, Any]) -> dict[str, Any]:
@@ -74,18 +57,106 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
         )
         return {**group, "attachments": attached}
 
-    groups = ctx.map(attachments, groups)
-    products = client.paginate_all(
-        f"{org_path}/apiproducts", strategy="start_key", items_key="apiProduct", params={"expand": "true"}
-    )
     return {
+        "flavor": "x",
         "organization": organization,
         "environments": sorted(wanted_envs),
         "proxies": proxies,
         "deployments": deployments,
-        "revisions": revisions,
-        "envgroups": groups,
-        "products": products,
+        "revisions": _revisions(ctx, org_path, proxies, deployments),
+        "envgroups": ctx.map(attachments, groups),
+        "products": _products(ctx, org_path),
+    }
+
+
+def _revisions(
+    ctx: FetchContext, org_path: str, proxies: list[dict[str, Any]], deployments: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each deployed revision, and the latest revision of each proxy deployed nowhere."""
+    wanted = {(d["apiProxy"], str(d["revision"])) for d in deployments}
+    deployed = {name for name, _ in wanted}
+    for proxy in proxies:
+        if proxy["name"] not in deployed and proxy.get("latestRevisionId"):
+            wanted.add((proxy["name"], str(proxy["latestRevisionId"])))
+
+    def revision(key: tuple[str, str]) -> dict[str, Any] | None:
+        name, rev = key
+        return ctx.get_json_or_none(f"{org_path}/apis/{name}/revisions/{rev}")
+
+    return [r for r in ctx.map(revision, sorted(wanted)) if r is not None]
+
+
+def _products(ctx: FetchContext, org_path: str) -> list[dict[str, Any]]:
+    return ctx.client.paginate_all(
+        f"{org_path}/apiproducts", strategy="start_key", items_key="apiProduct", params={"expand": "true"}
+    )
+
+
+def _fetch_edge(ctx: FetchContext, org_path: str) -> dict[str, Any]:
+    """Legacy Edge, mapped onto the raw shape of X so that one normalize serves both: deployments
+    come per proxy, and each environment's virtual host aliases stand in for environment groups."""
+    client = ctx.client
+    environments = client.get_json(f"{org_path}/environments") or []
+    wanted_envs = set(ctx.tool.settings.get("environments") or environments)
+    names = client.paginate_all(f"{org_path}/apis", strategy="start_key", items_key=None)
+
+    def proxy(name: str) -> tuple[Any, Any]:
+        return (
+            ctx.get_json_or_none(f"{org_path}/apis/{name}"),
+            ctx.get_json_or_none(f"{org_path}/apis/{name}/deployments") or {},
+        )
+
+    proxies, deployments = [], []
+    for name, (detail, deployed) in zip(names, ctx.map(proxy, names), strict=True):
+        if not isinstance(detail, dict):
+            continue
+        revisions = [str(r) for r in detail.get("revision") or []]
+        proxies.append(
+            {
+                "name": name,
+                "revision": revisions,
+                "latestRevisionId": revisions[-1] if revisions else None,
+                "metaData": detail.get("metaData") or {},
+            }
+        )
+        for environment in deployed.get("environment") or []:
+            if environment.get("name") not in wanted_envs:
+                continue
+            for revision in environment.get("revision") or []:
+                if revision.get("state", "deployed") == "deployed":
+                    deployments.append(
+                        {
+                            "apiProxy": name,
+                            "revision": str(revision.get("name")),
+                            "environment": environment["name"],
+                        }
+                    )
+
+    def virtual_hosts(environment: str) -> dict[str, Any]:
+        hosts = client.get_json(f"{org_path}/environments/{environment}/virtualhosts") or []
+        aliases = {
+            alias
+            for host in hosts
+            for alias in client.get_json(f"{org_path}/environments/{environment}/virtualhosts/{host}").get(
+                "hostAliases"
+            )
+            or []
+        }
+        return {
+            "name": f"{environment} virtual hosts",
+            "hostnames": sorted(aliases),
+            "attachments": [{"environment": environment}],
+        }
+
+    return {
+        "flavor": "edge",
+        "organization": {"name": ctx.tool.settings["organization"], "environments": environments},
+        "environments": sorted(wanted_envs),
+        "proxies": proxies,
+        "deployments": deployments,
+        "revisions": _revisions(ctx, org_path, proxies, deployments),
+        "envgroups": ctx.map(virtual_hosts, sorted(wanted_envs)),
+        "products": _products(ctx, org_path),
     }
 
 
