@@ -274,19 +274,13 @@ def process(
     cfg = runtime.config()
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
-    outcomes = processing.process(selected, store, day, cfg.analysis, owners=_owners(cfg), workers=workers)
+    outcomes = processing.process(
+        selected, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers
+    )
     for outcome in outcomes:
         typer.echo(outcome.summary())
     typer.echo(f"processed files: {store.date_dir(day) / 'processed'}")
     return status_for_outcomes([o.error for o in outcomes])
-
-
-def _owners(cfg: Any):
-    if cfg.owners_file is None:
-        return None
-    from apiinv.excel_reader import load_owners
-
-    return load_owners(cfg.owners_file, cfg.owners_sheet)
 
 
 @app.command()
@@ -385,7 +379,6 @@ def run(
 ) -> int:
     """Collect, process and export in one go (and mail when asked); one run per schedule at a time."""
     from apiinv import locks, pipeline
-    from apiinv.config import load_env
     from apiinv.export import parse_formats
 
     runtime = _runtime(ctx)
@@ -414,18 +407,12 @@ def run(
             workers=workers,
             formats=parse_formats(chosen_formats or "xlsx,json"),
             mail_to=recipients,
-            env=load_env(runtime.env_file or _env_file(runtime)),
+            env=runtime.env(),
             use_cache=not no_cache,
             schedule=schedule,
             echo=typer.echo,
         )
     return result.exit_status([t.name for t in selected])
-
-
-def _env_file(runtime: Runtime) -> Path | None:
-    from apiinv.config import default_env_file
-
-    return default_env_file(runtime.config_dir)
 
 
 @app.command()
@@ -440,7 +427,6 @@ def mail(
 ) -> int:
     """E-mail the dated combined workbook (SMTP settings from the environment or .env)."""
     from apiinv import mail as mailing
-    from apiinv.config import load_env
     from apiinv.errors import UsageError
 
     runtime = _runtime(ctx)
@@ -452,7 +438,7 @@ def mail(
     if only_on_change and not mailing.has_changes(report["summary"]):
         typer.echo(f"nothing new, removed or changed on {day}: not sent")
         return ExitStatus.OK
-    settings = mailing.SmtpSettings.from_env(load_env(runtime.env_file or _env_file(runtime)))
+    settings = mailing.SmtpSettings.from_env(runtime.env())
     message = mailing.compose(
         report["summary"], str(day), workbook, mailing.validate_addresses(to), settings.sender, subject
     )

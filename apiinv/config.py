@@ -478,6 +478,14 @@ class Config:
     def analysis(self) -> Analysis:
         return self.planner.analysis if self.planner else Analysis()
 
+    def owner_lookup(self):
+        """record -> owner from the owners workbook tools.yaml names, or None without one."""
+        if self.owners_file is None:
+            return None
+        from apiinv.excel_reader import load_owners
+
+        return load_owners(self.owners_file, self.owners_sheet)
+
     def select(self, names: list[str], *, all_tools: bool = False) -> list[ToolConfig]:
         """Tools named on the command line (or every enabled one for ``all``), in tools.yaml order."""
         if all_tools or names == ["all"] or "all" in names:

@@ -14,7 +14,7 @@ from typing import Any
 
 from apiinv.config import Analysis
 from apiinv.keys import path_key
-from apiinv.merge import Indexes, role
+from apiinv.merge import Indexes
 from apiinv.timefmt import parse
 
 FINDINGS = ("shadow", "unaudited", "unauthenticated_sensitive", "orphan", "zombie")
@@ -42,11 +42,6 @@ def find(
     """Each finding's rows: the merged row plus a ``reason``."""
     now = now or datetime.now(UTC)
     indexes = Indexes.build(records)
-    traffic_collected = any(role(r["tool"]) == "traffic" for r in records)
-    specs_by_path: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        if role(record["tool"]) == "spec":
-            specs_by_path.setdefault(path_key(record["endpoint_key"]), []).append(record)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in FINDINGS}
     for row in merged:
         key = row["endpoint_key"]
@@ -57,7 +52,7 @@ def find(
 
         if row["in_gateway"] or row["in_traffic"]:
             # A gateway entry with no host (an undeployed proxy): its path's spec on any host audits it.
-            candidates = covered + (specs_by_path.get(path_key(key), []) if not row["host"] else [])
+            candidates = covered + (indexes.specs_by_path.get(path_key(key), []) if not row["host"] else [])
             reason = _unaudited_reason(row, analysis, now, candidates)
             if reason:
                 results["unaudited"].append({**row, "reason": reason})
@@ -67,7 +62,7 @@ def find(
                 {**row, "reason": f"no authentication; carries {', '.join(row['sensitive_data'])}"}
             )
 
-        if row["gateway_status"] == "deployed" and traffic_collected:
+        if row["gateway_status"] == "deployed" and indexes.traffic_collected:
             seen = (
                 row["last_seen"]
                 if row["in_traffic"]

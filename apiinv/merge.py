@@ -43,17 +43,16 @@ class PrefixIndex:
     def _first(path: str) -> str:
         return path.strip("/").split("/", 1)[0]
 
-    def add(self, record: dict[str, Any], *, hostless: bool = False) -> None:
+    def add(self, record: dict[str, Any]) -> None:
         method, host, path = split_key(record["endpoint_key"])
-        host = "" if hostless else host
         self.buckets.setdefault((host, self._first(path)), []).append((method, path, record))
         if path in ("", "/"):
             self.buckets.setdefault((host, "*"), []).append((method, path, record))
 
-    def covering(self, key: str, *, hostless: bool = False) -> list[dict[str, Any]]:
+    def covering(self, key: str) -> list[dict[str, Any]]:
         method, host, path = split_key(key)
         found = []
-        for candidate_host in ("",) if hostless else (host, ""):
+        for candidate_host in (host, ""):
             for bucket in ((candidate_host, self._first(path)), (candidate_host, "*")):
                 for prefix_method, prefix, record in self.buckets.get(bucket, ()):
                     if prefix_method in (ANY_METHOD, method) and covers(prefix, path):
@@ -155,13 +154,17 @@ class Indexes:
 
     documented: PrefixIndex = field(default_factory=PrefixIndex)  # gateway and spec prefix records
     hostless: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by path_key: no host known
+    specs_by_path: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by path_key, any host
     traffic: TrafficIndex = field(default_factory=TrafficIndex)
+    traffic_collected: bool = False
 
     @classmethod
     def build(cls, records: Iterable[dict[str, Any]]) -> Indexes:
         indexes = cls()
         for record in records:
             kind = role(record["tool"])
+            if kind == "spec":
+                indexes.specs_by_path.setdefault(path_key(record["endpoint_key"]), []).append(record)
             if kind in ("gateway", "spec"):
                 if record["path_match"] == "prefix" or record["method"] == ANY_METHOD:
                     indexes.documented.add(record)
@@ -169,6 +172,7 @@ class Indexes:
                     indexes.hostless.setdefault(path_key(record["endpoint_key"]), []).append(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
+                indexes.traffic_collected = True
         return indexes
 
     def covering(self, key: str) -> list[dict[str, Any]]:

@@ -65,12 +65,9 @@ def run(
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
-        owners = None
-        if cfg.owners_file is not None:
-            from apiinv.excel_reader import load_owners
-
-            owners = load_owners(cfg.owners_file, cfg.owners_sheet)
-        result.processed = process(ready, store, day, cfg.analysis, owners=owners, workers=workers)
+        result.processed = process(
+            ready, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers
+        )
         for outcome in result.processed:
             echo(outcome.summary())
     if "export" in steps:

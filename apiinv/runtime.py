@@ -46,6 +46,12 @@ class Runtime:
             self._config = config.load(self.config_dir, self.env_file, require_planner=require_planner)
         return self._config
 
+    def env(self) -> dict[str, str]:
+        """The environment over --env-file (or the config dir's .env, or ./.env)."""
+        from apiinv.config import default_env_file, load_env
+
+        return load_env(self.env_file or default_env_file(self.config_dir))
+
     def date(self) -> date:
         """The run date: --date, else today in the planner's time zone."""
         if self.run_date is not None:

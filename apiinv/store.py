@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from apiinv.errors import StoreError
+from apiinv.timefmt import iso
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -30,7 +31,7 @@ _manifest_lock = threading.Lock()
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 def make_dirs(path: Path) -> Path:

@@ -4,7 +4,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -221,7 +220,6 @@ def test_sandbox_serve_then_collect_as_a_new_user_would(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert time.monotonic()  # the server stopped on request
 
 
 def test_tools_check_makes_one_authenticated_call_per_tool(cli, sandbox) -> None:

@@ -29,8 +29,6 @@ def test_process_writes_valid_records_for_every_tool(cli, sandbox) -> None:
 
 
 def test_backfill_processes_an_old_date_without_any_network(cli, tmp_path: Path) -> None:
-    from conftest import fetch
-
     from apiinv.sandbox.launch import Sandbox
 
     with Sandbox(size=20, seed=2, day=RUN_DATE) as sandbox:
@@ -41,7 +39,6 @@ def test_backfill_processes_an_old_date_without_any_network(cli, tmp_path: Path)
     result = cli("--date", "2026-10-01", "process", "kong", "cequence", config_dir=config_dir)
     assert result.exit_code == 0, result.output
     assert Store(cli.output).processed_path("2026-10-01", "kong").exists()
-    assert fetch  # the helper stays importable for other tests
 
 
 def test_a_tool_without_a_raw_file_fails_clearly(cli, sandbox) -> None:

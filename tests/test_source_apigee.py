@@ -189,19 +189,26 @@ def edge(sandbox):
         yield app, server.url
 
 
-def test_edge_is_collected_into_the_same_shape_as_x(sandbox, edge, tmp_path: Path) -> None:
-    app, url = edge
-    names_served = len(app.estate.on(RUN_DATE).in_gateway("apigee"))
-    outcome, raw = fetch(
+EDGE_USER = {"username": "ops@acme.example", "password": "edge-password-value"}
+
+
+def fetch_edge(sandbox, url: str, tmp_path: Path, credentials: dict = EDGE_USER, **overrides):
+    return fetch(
         sandbox,
         "apigee",
         tmp_path,
         base_url=url,
         auth_type="basic",
-        page_size=4,
-        credentials={"username": "ops@acme.example", "password": "edge-password-value"},
+        credentials=credentials,
         settings={"flavor": "edge"},
+        **overrides,
     )
+
+
+def test_edge_is_collected_into_the_same_shape_as_x(sandbox, edge, tmp_path: Path) -> None:
+    app, url = edge
+    names_served = len(app.estate.on(RUN_DATE).in_gateway("apigee"))
+    outcome, raw = fetch_edge(sandbox, url, tmp_path, page_size=4)
     assert outcome.ok, outcome.summary()
     truth = sandbox.truth()["apigee"]
     assert {k: raw["counts"][k] for k in truth} == truth
@@ -218,16 +225,7 @@ def test_edge_records_carry_hosts_auth_and_dates(sandbox, edge, tmp_path: Path) 
     from apiinv.records import problems
     from apiinv.sources import apigee
 
-    _, url = edge
-    _, raw = fetch(
-        sandbox,
-        "apigee",
-        tmp_path,
-        base_url=url,
-        auth_type="basic",
-        credentials={"username": "ops@acme.example", "password": "edge-password-value"},
-        settings={"flavor": "edge"},
-    )
+    _, raw = fetch_edge(sandbox, edge[1], tmp_path)
     records = list(apigee.normalize(raw))
     deployed = [r for r in records if r["status"] == "deployed"]
     assert deployed and {r["host"] for r in deployed} <= {"api.acme.example", "api-test.acme.example"}
@@ -237,14 +235,5 @@ def test_edge_records_carry_hosts_auth_and_dates(sandbox, edge, tmp_path: Path) 
 
 
 def test_edge_refuses_wrong_basic_credentials(sandbox, edge, tmp_path: Path) -> None:
-    _, url = edge
-    outcome, _ = fetch(
-        sandbox,
-        "apigee",
-        tmp_path,
-        base_url=url,
-        auth_type="basic",
-        credentials={"username": "ops@acme.example", "password": "wrong"},
-        settings={"flavor": "edge"},
-    )
+    outcome, _ = fetch_edge(sandbox, edge[1], tmp_path, credentials={**EDGE_USER, "password": "wrong"})
     assert not outcome.ok and "credentials refused (401)" in str(outcome.error)

@@ -110,12 +110,11 @@ class HttpClient:
         cache_dir: Path | None = None,
         cache_namespace: str = "",
         refresh: bool = False,
-        limiter: RateLimiter | None = None,
         pool_size: int | None = None,
     ) -> None:
         self.tool = tool
         self.stats = RequestStats()
-        self.limiter = limiter or (RateLimiter(tool.rate_limit) if tool.rate_limit else None)
+        self.limiter = RateLimiter(tool.rate_limit) if tool.rate_limit else None
         pool_size = pool_size or max(tool.concurrency, 4)
         self.session = self._make_session(tool, cache_dir, cache_namespace)
         # --refresh: ignore what the cache holds for this date, but store the fresh answers.
@@ -236,34 +235,36 @@ class HttpClient:
             response = self._send_with_retries(method, url, kwargs)
         except RetryableResponse as exc:
             raise RetriesExhaustedError(
-                f"{method} {_short(url)} still answered {exc.reason} after {self.stats.retries} retries "
+                f"{method} {redact_url(url)} still answered {exc.reason} after {self.stats.retries} retries "
                 f"(max_retries {self.tool.max_retries}, max_retry_wait {self.tool.max_retry_wait:g}s)",
                 tool=self.tool.name,
                 status=exc.response.status_code,
             ) from None
         except requests.Timeout:
             raise RetriesExhaustedError(
-                f"{method} {_short(url)} timed out after {self.tool.timeout:g}s on every try",
+                f"{method} {redact_url(url)} timed out after {self.tool.timeout:g}s on every try",
                 tool=self.tool.name,
             ) from None
         except RETRYABLE_ERRORS as exc:
             raise RetriesExhaustedError(
-                f"{method} {_short(url)} failed on every try: {_describe(exc)}", tool=self.tool.name
+                f"{method} {redact_url(url)} failed on every try: {_describe(exc)}", tool=self.tool.name
             ) from None
         except requests.RequestException as exc:
-            raise CollectionError(f"{method} {_short(url)}: {_describe(exc)}", tool=self.tool.name) from None
+            raise CollectionError(
+                f"{method} {redact_url(url)}: {_describe(exc)}", tool=self.tool.name
+            ) from None
         if response.status_code in (401, 403):
             verdict = (
                 "credentials refused" if response.status_code == 401 else "not allowed (check the scopes)"
             )
             raise AuthenticationError(
-                f"{method} {_short(url)}: {verdict} ({response.status_code})",
+                f"{method} {redact_url(url)}: {verdict} ({response.status_code})",
                 tool=self.tool.name,
                 status=response.status_code,
             )
         if response.status_code >= 400:
             raise CollectionError(
-                f"{method} {_short(url)} answered {response.status_code}: {_snippet(response)}",
+                f"{method} {redact_url(url)} answered {response.status_code}: {_snippet(response)}",
                 tool=self.tool.name,
                 status=response.status_code,
             )
@@ -298,7 +299,7 @@ class HttpClient:
                     )
                     continue
                 raise MalformedResponseError(
-                    f"GET {_short(self.url(path))}: malformed JSON ({exc.msg} at byte {exc.pos} "
+                    f"GET {redact_url(self.url(path))}: malformed JSON ({exc.msg} at byte {exc.pos} "
                     f"of {len(response.content)})",
                     tool=self.tool.name,
                 ) from None
@@ -345,7 +346,7 @@ class HttpClient:
                 items = []
             if not isinstance(items, list):
                 raise PaginationError(
-                    f"GET {_short(self.url(path))}: expected a list at {items_key or 'the top level'}, "
+                    f"GET {redact_url(self.url(path))}: expected a list at {items_key or 'the top level'}, "
                     f"got {type(items).__name__}",
                     tool=self.tool.name,
                 )
@@ -355,7 +356,7 @@ class HttpClient:
             if kept:
                 yield kept
             page_params = paginator.next(document, items)
-            next_url = getattr(paginator, "next_url", None) if page_params == {} else None
+            next_url = paginator.next_url if page_params == {} else None
         reason = paginator.stop_reason or "done"
         self.stats.stopped(reason)
         level = log.warning if paginator.warning else log.debug
@@ -369,10 +370,6 @@ class HttpClient:
 
     def paginate_all(self, path: str, **kwargs: Any) -> list[Any]:
         return [item for page in self.paginate(path, **kwargs) for item in page]
-
-
-def _short(url: str) -> str:
-    return redact_url(url)
 
 
 def _describe(exc: BaseException) -> str:

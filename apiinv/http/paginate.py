@@ -23,14 +23,14 @@ def dig(document: Any, dotted: str | None) -> Any:
 
 class Paginator:
     name: ClassVar[str]
-    #: True when the next page is a URL given by the server rather than parameters.
-    follows_links: ClassVar[bool] = False
 
     def __init__(self, page_size: int, **options: Any) -> None:
         self.page_size = page_size
         self.options = options
         self.stop_reason: str | None = None
         self.warning = False
+        #: A URL the server gave for the next page, when next() returned {} instead of parameters.
+        self.next_url: str | None = None
 
     def opt(self, key: str, default: Any) -> Any:
         return self.options.get(key) or default
@@ -177,11 +177,9 @@ class NextLinkPaginator(Paginator):
     """Kong: ``next`` (a path or URL) and ``offset`` (an opaque token); either one continues."""
 
     name = "next_link"
-    follows_links = True
 
     def first(self) -> dict[str, Any]:
         self._seen: set[Any] = set()
-        self.next_url: str | None = None
         return {self.opt("size_param", "size"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:

@@ -12,7 +12,8 @@ from apiinv.changes import ToolChanges, change_set, load_processed
 from apiinv.config import Analysis
 from apiinv.findings import FINDINGS, find
 from apiinv.merge import merge
-from apiinv.store import Store, now_iso
+from apiinv.store import Store
+from apiinv.timefmt import iso
 
 RISK_ORDER = ("critical", "high", "medium", "low", "unknown")
 
@@ -87,9 +88,7 @@ def build(
     moment = now or datetime.now(UTC)
     return Dataset(
         day=str(day),
-        generated_at=now_iso()
-        if now is None
-        else moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        generated_at=iso(moment),
         tools=tools,
         manifest=manifest,
         records=records,

@@ -7,10 +7,11 @@ import random
 import uuid
 from typing import Any
 
-from apiinv.sandbox.common import EstateApp, iso
+from apiinv.sandbox.common import EstateApp
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_handler
+from apiinv.timefmt import iso
 
 TOKEN_PATH = "/auth/realms/cequence/protocol/openid-connect/token"  # noqa: S105 - a path, not a secret
 AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "OAUTH2", "jwt": "JWT", "basic": "BASIC"}

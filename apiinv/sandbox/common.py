@@ -39,10 +39,6 @@ class EstateApp(SimApp):
         return base - timedelta(days=days_ago)
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def epoch_ms(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 

@@ -8,9 +8,10 @@ import re
 import uuid
 from typing import Any
 
-from apiinv.sandbox.common import EstateApp, iso
+from apiinv.sandbox.common import EstateApp
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, error_response, json_response
+from apiinv.timefmt import iso
 
 SECURITY_SCHEMES = {
     "apikey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

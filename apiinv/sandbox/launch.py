@@ -94,7 +94,7 @@ class Sandbox:
     def url(self, tool: str) -> str:
         return self.servers[tool].url
 
-    def tools_yaml(self, key_file: Path) -> dict[str, Any]:
+    def tools_yaml(self) -> dict[str, Any]:
         def limit(tool: str) -> dict[str, Any]:
             return {"rate_limit": self.rate_limits[tool]} if tool in self.rate_limits else {}
 
@@ -144,7 +144,7 @@ class Sandbox:
         header = "# Written by `apiinv sandbox serve`: the bundled simulators on 127.0.0.1.\n"
         write_atomic(
             folder / "tools.yaml",
-            (header + yaml.safe_dump(self.tools_yaml(key_file), sort_keys=False)).encode(),
+            (header + yaml.safe_dump(self.tools_yaml(), sort_keys=False)).encode(),
         )
         lines = [f"{name}={value}" for name, value in self.env(key_file).items()]
         write_atomic(folder / ".env", ("\n".join(lines) + "\n").encode())
