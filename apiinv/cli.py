@@ -7,6 +7,7 @@ Heavy libraries (requests, pandas, openpyxl, jsonschema) are imported inside the
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import uuid
 from datetime import date
@@ -95,7 +96,11 @@ def _version(value: bool) -> None:
 def _parse_date(value: str | None) -> date | None:
     if value is None:
         return None
+    # Strictly YYYY-MM-DD: fromisoformat alone also takes 20261201 and 2026-W48-2, which would name
+    # folders no other command finds.
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from apiinv import sources
 from apiinv.config import ToolConfig
-from apiinv.errors import ApiInvError, CollectionError, MalformedResponseError
+from apiinv.errors import ApiInvError, CollectionError, MalformedResponseError, StoreError, tool_failure
 from apiinv.http.client import HttpClient
 from apiinv.logs import get_logger
 from apiinv.redact import redact_url
@@ -121,6 +121,9 @@ def collect_tool(
                 ) from None
         counts = module.counts(data)
         stats = client.stats.as_dict()
+        scrub = getattr(module, "scrub", None)
+        if scrub is not None:  # third-party secrets a vendor returned never reach our files
+            data = scrub(data)
         write_json(
             raw_path,
             {
@@ -136,9 +139,8 @@ def collect_tool(
             },
         )
         outcome = ToolOutcome(tool.name, True, counts, stats, time.monotonic() - started)
-    except ApiInvError as exc:
-        if exc.tool is None:
-            exc.tool = tool.name
+    except Exception as caught:
+        exc = tool_failure(caught, tool.name, "collect")
         outcome = ToolOutcome(
             tool.name,
             False,
@@ -150,12 +152,14 @@ def collect_tool(
         log.error(
             "%s",
             exc.message,
+            exc_info=None if caught is exc else caught,
             extra={"tool": tool.name, "error_id": exc.error_id, "code": exc.code, "file_only": True},
         )
     finally:
         if client is not None:
             client.close()
-    store.record_step(
+    record_step_quietly(
+        store,
         day,
         tool.name,
         "collect",
@@ -171,6 +175,15 @@ def collect_tool(
         },
     )
     return outcome
+
+
+def record_step_quietly(store: Store, day: date, tool: str, step: str, entry: dict[str, Any]) -> None:
+    """The manifest entry of one tool's step; a manifest that cannot be written (full disk) is logged
+    and must not turn one tool's outcome into a crash of the whole run."""
+    try:
+        store.record_step(day, tool, step, entry)
+    except StoreError as exc:
+        log.error("%s (manifest not updated)", exc.message, extra={"tool": tool, "error_id": exc.error_id})
 
 
 def collect(

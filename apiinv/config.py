@@ -22,6 +22,24 @@ from apiinv.redact import register_secret
 PLANNER_FILE = "planner.yaml"
 TOOLS_FILE = "tools.yaml"
 OWNERS_KEY = "owners"  # the one top-level key of tools.yaml that is not a tool
+CONFIG_MAX_NODES = 100_000  # a configuration file is a few hundred nodes; aliases may not blow it up
+# Names end up in file names, crontab lines and lock files: held whole (fullmatch, so no "kong\n").
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Files of the combined report that a tool's per-tool files (TOOL-DATE.*, csv/TOOL-DATE.csv) would overwrite.
+RESERVED_TOOL_NAMES = frozenset(
+    {
+        "all",
+        "api-inventory",
+        "inventory",
+        "changes",
+        "shadow",
+        "unaudited",
+        "unauthenticated_sensitive",
+        "orphan",
+        "zombie",
+        "manifest",
+    }
+)
 
 ACTIONS = ("collect", "process", "export", "run", "generate_reports")
 JOB_TYPE_ACTIONS = {"collection": "collect", "processing": "process", "report": "generate_reports"}
@@ -41,6 +59,9 @@ TOOL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "rate_limit": None,
     "timeout": 30.0,
+    "request_deadline": 120.0,
+    "max_response_mb": 256.0,
+    "allowed_hosts": [],
     "max_retries": 5,
     "max_retry_wait": 300.0,
     "retry_after_cap": 120.0,
@@ -73,6 +94,9 @@ class ToolConfig:
     enabled: bool = True
     rate_limit: float | None = None
     timeout: float = 30.0
+    request_deadline: float = 120.0
+    max_response_mb: float = 256.0
+    allowed_hosts: list[str] = field(default_factory=list)
     max_retries: int = 5
     max_retry_wait: float = 300.0
     retry_after_cap: float = 120.0
@@ -185,8 +209,12 @@ def read_yaml(path: Path) -> Any:
         raise ConfigurationError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: cannot read: {exc}") from None
+    from apiinv.bounds import YamlTooLargeError, safe_load
+
     try:
-        document = yaml.safe_load(text)
+        document = safe_load(text, max_nodes=CONFIG_MAX_NODES)
+    except YamlTooLargeError as exc:
+        raise ConfigurationError(f"{path}: refused: the document {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -257,6 +285,30 @@ def _expand(value: str, env: dict[str, str]) -> tuple[str | None, str | None]:
     return env.get(var) or None, var
 
 
+def _bad_name(name: Any, where: str, report: Validation) -> None:
+    """An invalid name, reported once (the schema's pattern catches most; a trailing newline slips by)."""
+    if not any(f"invalid name {name!r}" in p for p in report.problems):
+        report.problems.append(f"{where}: invalid name {name!r}: letters, digits, '_', '.' and '-' only")
+
+
+def _without_userinfo(url: str, where: str, report: Validation) -> str:
+    """A URL with ``user:password@`` is refused (and its parts masked): it would reach logs and caches."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if ":" in userinfo:  # the password is the secret; a user name alone is not worth masking everywhere
+        register_secret(userinfo)
+        register_secret(userinfo.split(":", 1)[1])
+    report.problems.append(
+        f"{where}: credentials in the URL are not allowed; use auth_type basic with "
+        "credentials from the environment"
+    )
+    return urlunsplit(parts._replace(netloc=hostport))
+
+
 def _build_tool(
     name: str, entry: dict[str, Any], env: dict[str, str], config_dir: Path, label: str, report: Validation
 ) -> ToolConfig | None:
@@ -279,13 +331,18 @@ def _build_tool(
     if base_url is None:
         report.problems.append(f"{label}: {name}.api_base_url: environment variable {base_var} is not set")
         base_url = ""
+    base_url = _without_userinfo(base_url, f"{label}: {name}.api_base_url", report)
     token_url = merged.get("token_url")
     if token_url:
         token_url, token_var = _expand(token_url, env)
         if token_url is None:
             report.problems.append(f"{label}: {name}.token_url: environment variable {token_var} is not set")
     if auth_type == "oauth" and not merged.get("token_url"):
-        report.problems.append(f"{label}: {name}.token_url: required for auth_type oauth")
+        # The plan's own tools.yaml names oauth without a token URL: collecting needs one, scheduling not.
+        report.warnings.append(f"{label}: {name}.token_url: not set (needed before collecting with oauth)")
+        missing_settings.append("token_url")
+    if token_url:
+        token_url = _without_userinfo(token_url, f"{label}: {name}.token_url", report)
 
     credentials: dict[str, str] = {}
     credential_vars: dict[str, str] = {}
@@ -306,9 +363,16 @@ def _build_tool(
         if var:
             credential_vars[field_name] = var
         if value is not None:
-            credentials[field_name] = value
             if field_name in SECRET_FIELDS:
                 register_secret(value)
+            if value != value.strip():
+                # Common with files mounted from secret stores; sent as is, it fails in a way that prints it.
+                report.problems.append(
+                    f"{label}: {name}.credentials.{field_name}: {var or 'the value'} has leading or trailing "
+                    "whitespace or a newline; remove it"
+                )
+                continue
+            credentials[field_name] = value
     if auth_type == "service_account":
         if not credentials.get("key_file") and not credentials.get("token"):
             missing = [credential_vars["key_file"], credential_vars["token"]]
@@ -344,6 +408,9 @@ def _build_tool(
         enabled=bool(merged["enabled"]),
         rate_limit=merged["rate_limit"],
         timeout=float(merged["timeout"]),
+        request_deadline=float(merged["request_deadline"]),
+        max_response_mb=float(merged["max_response_mb"]),
+        allowed_hosts=[str(h) for h in merged["allowed_hosts"]],
         max_retries=int(merged["max_retries"]),
         max_retry_wait=float(merged["max_retry_wait"]),
         retry_after_cap=float(merged["retry_after_cap"]),
@@ -373,6 +440,15 @@ def check_tools(
     if not isinstance(document, dict):
         return {}
     tools = {}
+    for name in document:
+        if name == OWNERS_KEY or not isinstance(name, str):
+            continue
+        if not NAME.fullmatch(name):
+            _bad_name(name, label, report)
+        elif name.lower() in RESERVED_TOOL_NAMES or name.endswith(".rejects"):
+            report.problems.append(
+                f"{label}: {name}: reserved name (the combined report's files use it); choose another"
+            )
     for name, entry in document.items():
         if (
             name == OWNERS_KEY
@@ -419,6 +495,9 @@ def check_planner(
     schedules: dict[str, Schedule] = {}
     for name, entry in document["schedules"].items():
         where = f"{label}: schedules.{name}"
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            _bad_name(name, f"{label}: schedules", report)
+            continue
         if not isinstance(entry, dict):
             continue
         cron = entry.get("cron", entry.get("cron_expression"))

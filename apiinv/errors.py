@@ -101,6 +101,25 @@ class PaginationError(CollectionError):
     code = "PAGINATION_ERROR"
 
 
+class ForeignOriginError(CollectionError):
+    """A redirect or next link pointed at an origin the tool does not trust with its credentials."""
+
+    code = "FOREIGN_ORIGIN"
+
+
+class ResponseTooLargeError(CollectionError):
+    """An answer went past ``max_response_mb`` or ``request_deadline``: refused, not retried."""
+
+    code = "RESPONSE_LIMIT"
+
+
+class UnexpectedToolError(CollectionError):
+    """Anything a tool's collect or process raised that is not one of ours: that tool fails, the run
+    goes on. The traceback is in the log file."""
+
+    code = "TOOL_FAILED"
+
+
 class DataValidationError(ApiInvError):
     code = "DATA_VALIDATION_ERROR"
     exit_status = ExitStatus.VALIDATION
@@ -113,6 +132,20 @@ class StoreError(ApiInvError):
 class LockHeldError(ApiInvError):
     code = "LOCK_HELD"
     exit_status = ExitStatus.LOCKED
+
+
+def tool_failure(caught: Exception, tool: str, step: str) -> ApiInvError:
+    """Any exception of one tool's step as that tool's failure: ours as they are, anything else (a bug,
+    a library's surprise, a full disk) as an UnexpectedToolError; the caller logs its traceback."""
+    if isinstance(caught, ApiInvError):
+        caught.tool = caught.tool or tool
+        return caught
+    if isinstance(caught, OSError) and caught.filename:
+        reason = "disk full" if caught.errno == 28 else (caught.strerror or str(caught))
+        return StoreError(f"{step}: {caught.filename}: {reason}", tool=tool)
+    return UnexpectedToolError(
+        f"{step} failed unexpectedly: {type(caught).__name__}: {str(caught)[:200]}", tool=tool
+    )
 
 
 def exit_status_for(exc: BaseException) -> ExitStatus:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from apiinv.errors import LockHeldError
-from apiinv.store import make_dirs
+from apiinv.store import make_dirs, open_private
 
 
 def lock_name(schedule: str | None, tools: list[str]) -> str:
@@ -27,7 +27,7 @@ def lock_name(schedule: str | None, tools: list[str]) -> str:
 def hold(lock_dir: Path, name: str) -> Iterator[Path]:
     make_dirs(lock_dir)
     path = lock_dir / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_private(path, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -58,11 +58,26 @@ def _not_file_only(record: logging.LogRecord) -> bool:
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """Creates the log owner-readable only: the log names hosts and endpoints of the attack surface."""
+    """Creates the log owner-readable only (the log names hosts and endpoints of the attack surface),
+    never through a symlink. When the log cannot be written (full disk, read-only output), it says so
+    once on stderr and then stays quiet instead of printing a traceback per record."""
+
+    _failed = False
 
     def _open(self):  # type: ignore[override]
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        from apiinv.store import open_private
+
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding, errors=self.errors)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self._failed:
+            self._failed = True
+            reason = sys.exc_info()[1]
+            detail = getattr(reason, "strerror", None) or getattr(reason, "message", None) or reason
+            sys.stderr.write(
+                f"warning: cannot write the log {self.baseFilename} ({detail}); going on without it\n"
+            )
 
 
 def setup_logging(
@@ -88,9 +103,14 @@ def setup_logging(
     logger.addHandler(console)
 
     if log_dir is not None:
+        from apiinv.errors import StoreError
         from apiinv.store import make_dirs
 
-        make_dirs(log_dir)
+        try:
+            make_dirs(log_dir)
+        except StoreError as exc:
+            sys.stderr.write(f"warning: {exc}; logging to the console only\n")
+            return logger
         file_handler = _PrivateRotatingFileHandler(
             log_dir / "apiinv.log", maxBytes=10 * 1024 * 1024, backupCount=5, delay=True, encoding="utf-8"
         )

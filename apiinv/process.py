@@ -18,8 +18,9 @@ from typing import Any
 import orjson
 
 from apiinv import sources
+from apiinv.collect import record_step_quietly
 from apiinv.config import Analysis, ToolConfig
-from apiinv.errors import ApiInvError, DataValidationError, StoreError
+from apiinv.errors import ApiInvError, DataValidationError, StoreError, tool_failure
 from apiinv.logs import get_logger
 from apiinv.records import problems
 from apiinv.store import Store, now_iso, read_json, write_atomic, write_json
@@ -146,15 +147,21 @@ def process_tool(
                 tool=tool.name,
             )
         outcome.ok = True
-    except ApiInvError as exc:
-        exc.tool = exc.tool or tool.name
+    except Exception as caught:
+        exc = tool_failure(caught, tool.name, "process")
         outcome.error = exc
-        log.error("%s", exc.message, extra={"tool": tool.name, "error_id": exc.error_id, "file_only": True})
+        log.error(
+            "%s",
+            exc.message,
+            exc_info=None if caught is exc else caught,
+            extra={"tool": tool.name, "error_id": exc.error_id, "file_only": True},
+        )
     outcome.duration = time.monotonic() - started
     status = (
         "ok" if outcome.ok else ("invalid" if isinstance(outcome.error, DataValidationError) else "failed")
     )
-    store.record_step(
+    record_step_quietly(
+        store,
         day,
         tool.name,
         "process",

@@ -13,9 +13,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "kong-admin-token", "proxy-authorization", "cookie", "set-cookie"}
-)
 SECRET_PARAMS = frozenset(
     {
         "access_token",
@@ -77,6 +74,11 @@ def redact(text: str) -> str:
     return text
 
 
+def holds_secret(text: str) -> bool:
+    """Whether ``text`` carries a registered secret or a well-known token shape."""
+    return redact(text) != text
+
+
 def redact_url(url: str) -> str:
     """A URL fit for logs: credentials in userinfo or secret-looking query parameters masked."""
     parts = urlsplit(url)
@@ -88,10 +90,6 @@ def redact_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs], safe="*")
     return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
-
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: (MASK if k.lower() in SECRET_HEADERS else redact(v)) for k, v in headers.items()}
 
 
 class RedactingFilter(logging.Filter):

@@ -108,7 +108,9 @@ def render(
             continue
         log = output / "logs" / f"cron-{name}.log"
         command = (
-            f"mkdir -p {_cron_quote(str(log.parent))} && cd {_cron_quote(str(config_dir))} && "
+            # cron's umask would leave output/, logs/ and the cron log readable by all: the inventory
+            # maps the attack surface.
+            f"umask 077 && mkdir -p {_cron_quote(str(log.parent))} && cd {_cron_quote(str(config_dir))} && "
             f"PATH={CRON_PATH} {_cron_quote(str(apiinv))} "
             f"--config-dir {_cron_quote(str(config_dir))} --output {_cron_quote(str(output))} --quiet "
             f"run --schedule {name} --workers {schedule.workers} >> {_cron_quote(str(log))} 2>&1"

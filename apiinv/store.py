@@ -10,8 +10,10 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +28,9 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-_DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_DIR = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+TEMP_FILE = re.compile(r"\A\..+\.[A-Za-z0-9_]{8}(\.tmp|\.[A-Za-z0-9]+)\Z")
+ORPHAN_AGE_S = 3600
 _manifest_lock = threading.Lock()
 
 
@@ -35,23 +39,70 @@ def now_iso() -> str:
 
 
 def make_dirs(path: Path) -> Path:
-    """Create a folder (and parents) owner-only, whatever the umask."""
+    """Create a folder (and parents) owner-only, whatever the umask. A symlink where one of our folders
+    belongs is refused: it could send the attack-surface inventory anywhere."""
     missing = []
     current = path
     while not current.exists():
+        if current.is_symlink():  # a dangling one
+            raise StoreError(f"{current}: is a symbolic link; apiinv writes only into real folders")
         missing.append(current)
         current = current.parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=DIR_MODE)
-            folder.chmod(DIR_MODE)
+    try:
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir(mode=DIR_MODE)
+                folder.chmod(DIR_MODE)
+    except OSError as exc:
+        raise StoreError(f"{folder}: cannot create folder: {exc.strerror or exc}") from None
+    if path.is_symlink() or not path.is_dir():
+        raise StoreError(f"{path}: not a real folder (a symbolic link or a file is in the way)")
     return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open for our own files (locks, logs, cache databases): created 0600, never through a
+    symlink (O_NOFOLLOW), so nobody can point one of them at a file of theirs to truncate or chmod."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: the last component is a symlink
+            raise StoreError(f"{path}: is a symbolic link; refusing to open it") from None
+        raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from None
+
+
+def sweep_orphans(folder: Path, *, older_than: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove temporary files a crashed write left in ``folder`` (hidden, our naming, over an hour old)."""
+    removed: list[Path] = []
+    cutoff = time.time() - older_than
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not TEMP_FILE.match(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _write_failed(path: Path, exc: OSError) -> StoreError:
+    reason = "disk full" if exc.errno == 28 else (exc.strerror or str(exc))
+    return StoreError(f"{path}: cannot write: {reason}; the earlier file, if any, is kept")
 
 
 def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mode: int = FILE_MODE) -> Path:
     """Write ``chunks`` to ``path`` all or nothing."""
     make_dirs(path.parent)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    sweep_orphans(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_failed(path, exc) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
@@ -63,9 +114,11 @@ def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mo
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise _write_failed(path, exc) from None
         raise
     _fsync_dir(path.parent)
     return path
@@ -75,7 +128,11 @@ def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mo
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path to hand to a library that writes files itself (xlsxwriter); renamed on success."""
     make_dirs(path.parent)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    sweep_orphans(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as exc:
+        raise _write_failed(path, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -84,8 +141,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_failed(path, exc) from None
         raise
     _fsync_dir(path.parent)
 
@@ -123,7 +182,10 @@ class Store:
 
     # paths
     def date_dir(self, day: date | str) -> Path:
-        return self.root / str(day)
+        folder = self.root / str(day)
+        if folder.is_symlink():
+            raise StoreError(f"{folder}: is a symbolic link; a date folder must be a real folder")
+        return folder
 
     def raw_path(self, day: date | str, tool: str) -> Path:
         return self.date_dir(day) / "raw" / f"{tool}.json"
@@ -151,7 +213,11 @@ class Store:
         """Dated folders, oldest first."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _DATE_DIR.match(p.name))
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if _DATE_DIR.match(p.name) and p.is_dir() and not p.is_symlink()
+        )
 
     # manifest
     def read_manifest(self, day: date | str) -> dict[str, Any]:
@@ -172,7 +238,8 @@ class Store:
 
     def _update_manifest(self, day: date | str, change) -> dict[str, Any]:
         folder = make_dirs(self.date_dir(day))
-        with _manifest_lock, open(_lockfile(folder / ".manifest.lock"), "rb+") as lock:
+        lock_fd = open_private(folder / ".manifest.lock", os.O_RDWR | os.O_CREAT)
+        with _manifest_lock, os.fdopen(lock_fd, "rb+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             manifest = self.read_manifest(day)
             change(manifest)
@@ -192,10 +259,3 @@ class Store:
             if entry and entry.get("status") == "ok":
                 return day
         return None
-
-
-def _lockfile(path: Path) -> Path:
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
-        os.close(fd)
-    return path

@@ -1,11 +1,19 @@
 """The one HTTP client every source uses: a session per tool instance with its cache, auth, retries,
-rate limit and pagination. Secrets never leave through it: URLs are redacted before logging, auth
-headers are left out of cache keys and stored responses, and token endpoints are never cached.
+rate limit and pagination. Secrets never leave through it: credentials go only to the tool's own
+origin (redirects and next links elsewhere are refused), URLs are redacted before logging, auth headers
+are left out of stored responses, cache keys carry a keyed fingerprint of the credentials instead, and
+token endpoints are never cached and never redirected.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import os
+import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,19 +25,22 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from apiinv.bounds import check_nesting
 from apiinv.errors import (
     AuthenticationError,
     CollectionError,
     MalformedResponseError,
     PaginationError,
+    ResponseTooLargeError,
     RetriesExhaustedError,
 )
 from apiinv.http.auth import make_auth
+from apiinv.http.origin import OriginPolicy, PinnedAuth, origin_of, show
 from apiinv.http.paginate import Paginator, dig, make_paginator
 from apiinv.http.ratelimit import RateLimiter
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
 from apiinv.logs import get_logger
-from apiinv.redact import redact, redact_url
+from apiinv.redact import holds_secret, redact, redact_url
 from apiinv.store import make_dirs
 
 if TYPE_CHECKING:
@@ -37,19 +48,12 @@ if TYPE_CHECKING:
 
 log = get_logger("http")
 
-SECRET_CACHE_PARAMS = (
-    "Authorization",
-    "Proxy-Authorization",
-    "X-API-KEY",
-    "Kong-Admin-Token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "client_secret",
-    "token",
-    "key",
-)
+# Headers that carry credentials: never stored with a cached response (the tool's own key header is
+# added per tool). Credentials never travel in query strings, so no query parameter is dropped from the
+# cache key: a page token named ``token`` must keep its pages apart.
+SECRET_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie")
 USER_AGENT = "apiinv"
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -86,18 +90,75 @@ class RequestStats:
 
 
 class _CountingAdapter(HTTPAdapter):
-    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit."""
+    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit, and
+    to read each body within the tool's deadline and size cap (a socket timeout alone is per read, so a
+    server dripping a byte a second would hold a run for ever)."""
 
-    def __init__(self, limiter: RateLimiter | None, stats: RequestStats, pool_size: int) -> None:
+    def __init__(
+        self, limiter: RateLimiter | None, stats: RequestStats, pool_size: int, tool: ToolConfig
+    ) -> None:
         super().__init__(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self.limiter = limiter
         self.stats = stats
+        self.tool = tool
 
-    def send(self, request, **kwargs):  # type: ignore[override]
+    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
         if self.limiter is not None:
             self.stats.add("rate_limit_wait", self.limiter.acquire())
         self.stats.add("requests")
-        return super().send(request, **kwargs)
+        started = time.monotonic()
+        response = super().send(request, stream=True, **kwargs)
+        if not stream:
+            try:
+                response._content = self._read_bounded(response, started)
+            finally:
+                response.close()
+        return response
+
+    def _read_bounded(self, response: requests.Response, started: float) -> bytes:
+        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+        tool, cap = self.tool, int(self.tool.max_response_mb * 1024 * 1024)
+        where = f"{response.request.method} {redact_url(response.url)}"
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLargeError(
+                f"{where}: answer of {int(declared):,} bytes is over max_response_mb "
+                f"{tool.max_response_mb:g}",
+                tool=tool.name,
+            )
+        parts, size = [], 0
+        try:
+            while chunk := response.raw.read1(65536, decode_content=True):
+                size += len(chunk)
+                if size > cap:
+                    raise ResponseTooLargeError(
+                        f"{where}: answer passed max_response_mb {tool.max_response_mb:g}; stopped reading",
+                        tool=tool.name,
+                    )
+                if time.monotonic() - started > tool.request_deadline:
+                    raise ResponseTooLargeError(
+                        f"{where}: answer still arriving after request_deadline {tool.request_deadline:g}s "
+                        f"({size:,} bytes so far); stopped reading",
+                        tool=tool.name,
+                    )
+                parts.append(chunk)
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from None
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        response._content_consumed = True
+        return b"".join(parts)
+
+
+class _NoRedirectSession(requests.Session):
+    """For token endpoints: a redirect is answered as it is, never followed with the client's secret."""
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
 
 
 class HttpClient:
@@ -115,17 +176,24 @@ class HttpClient:
         self.tool = tool
         self.stats = RequestStats()
         self.limiter = RateLimiter(tool.rate_limit) if tool.rate_limit else None
+        self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         pool_size = pool_size or max(tool.concurrency, 4)
         self.session = self._make_session(tool, cache_dir, cache_namespace)
+        self.plain_session = requests.Session()  # stands in if the cache database breaks mid-run
+        self._cached = hasattr(self.session, "cache")
         # --refresh: ignore what the cache holds for this date, but store the fresh answers.
-        self._cache_kwargs = {"force_refresh": True} if refresh and hasattr(self.session, "cache") else {}
-        adapter = _CountingAdapter(self.limiter, self.stats, pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.verify = tool.verify
-        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-        # Tokens come from a plain session: token endpoints must never be cached.
-        self.token_session = requests.Session()
+        self._refresh = refresh
+        # Until one answer came from the vendor itself, credentials are unproven: a revoked key must
+        # not be answered from the cache.
+        self._proven = threading.Event()
+        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool)
+        for session in (self.session, self.plain_session):
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.verify = tool.verify
+            session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        # Tokens come from a plain session: token endpoints are never cached and never redirected.
+        self.token_session = _NoRedirectSession()
         self.token_session.headers["User-Agent"] = USER_AGENT
         self.token_session.verify = tool.verify
         self.timeout = (min(10.0, tool.timeout), tool.timeout)
@@ -133,7 +201,10 @@ class HttpClient:
         self.auth = make_auth(
             tool, self.token_session, post_token=lambda url, **kw: post_token("POST", url, kw)
         )
-        self.session.auth = self.auth
+        if self.auth is None:
+            self._proven.set()
+        pinned = PinnedAuth(self.auth, self.policy) if self.auth is not None else None
+        self.session.auth = self.plain_session.auth = pinned
         self._send_with_retries = self.retrying(self._send_once)
 
     def retrying(self, fn):
@@ -155,29 +226,44 @@ class HttpClient:
         import requests_cache
         from requests_cache.cache_keys import create_key
 
-        def key_with_namespace(request, **kwargs) -> str:
-            # Cached answers are reused within one run date only: another date must see fresh data.
-            return create_key(request, **kwargs) + ":" + namespace
-
         make_dirs(cache_dir)
         db = cache_dir / f"{tool.name}.sqlite"
-        # Created owner-only before SQLite opens it: its journal files take the same mode.
-        db.touch(mode=0o600, exist_ok=True)
-        db.chmod(0o600)
-        session = requests_cache.CachedSession(
-            str(db),
-            backend="sqlite",
-            expire_after=tool.cache_ttl,
-            allowable_methods=("GET",),
-            allowable_codes=(200,),
-            ignored_parameters=(*SECRET_CACHE_PARAMS, tool.api_key_header),
-            key_fn=key_with_namespace,
-            stale_if_error=False,
-        )
-        return session
+        try:
+            # Other credentials (a rotated or another tool's key) never see these answers.
+            scope = namespace + ":" + credential_fingerprint(tool, cache_dir)
+
+            def key_with_scope(request, **kwargs) -> str:
+                # Cached answers are reused within one run date only: another date must see fresh data.
+                return create_key(request, **kwargs) + ":" + scope
+
+            open_cache_database(db, tool.name)
+            return requests_cache.CachedSession(
+                str(db),
+                backend="sqlite",
+                expire_after=tool.cache_ttl,
+                allowable_methods=("GET",),
+                allowable_codes=(200,),
+                ignored_parameters=(*SECRET_HEADERS, tool.api_key_header),
+                key_fn=key_with_scope,
+                # A URL that carries a secret (a vendor echoing a token into a next link) is never stored.
+                filter_fn=lambda response: not holds_secret(response.url),
+                stale_if_error=False,
+                # Two processes may share a tool's database (overlapping schedules): wait, never fail.
+                busy_timeout=30_000,
+                wal=True,
+            )
+        except (sqlite3.DatabaseError, OSError) as exc:  # a full disk: the cache is optional
+            log.warning(
+                "cache database %s unusable (%s); going on without the cache",
+                db,
+                exc,
+                extra={"tool": tool.name},
+            )
+            return requests.Session()
 
     def close(self) -> None:
         self.session.close()
+        self.plain_session.close()
         self.token_session.close()
 
     def __enter__(self) -> HttpClient:
@@ -194,7 +280,15 @@ class HttpClient:
         return self.tool.base_url + (path if path.startswith("/") else "/" + path)
 
     def _token_request_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
-        return raise_for_retry(self.token_session.request(method, url, timeout=self.timeout, **kwargs))
+        response = self.token_session.request(method, url, timeout=self.timeout, **kwargs)
+        if response.is_redirect:
+            target = show(origin_of(urljoin(url, response.headers.get("Location", ""))))
+            raise AuthenticationError(
+                f"token endpoint {redact_url(url)} answered {response.status_code} redirecting to "
+                f"{target}; token requests never follow redirects (set token_url to the real endpoint)",
+                tool=self.tool.name,
+            )
+        return raise_for_retry(response)
 
     def _on_backoff(self, details: dict[str, Any]) -> None:
         self.stats.add("retries")
@@ -210,10 +304,49 @@ class HttpClient:
             extra={"tool": self.tool.name},
         )
 
-    def _send_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
-        response = self.session.request(method, url, timeout=self.timeout, **kwargs, **self._cache_kwargs)
-        if getattr(response, "from_cache", False):
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """One request, redirects followed by hand: only within the trusted origins, so neither a
+        credential nor a cached redirect history ever holds another host's address or our secrets."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_no_redirect(method, url, kwargs)
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url or url, response.headers["Location"])
+            self.policy.check(target, f"a {response.status_code} redirect from {redact_url(url)}")
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+                method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
+            kwargs = {k: v for k, v in kwargs.items() if k != "params"}  # the Location carries its query
+            url = target
+        raise CollectionError(f"{method} {redact_url(url)}: more than {MAX_REDIRECTS} redirects")
+
+    def _send_no_redirect(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        options: dict[str, Any] = {}
+        if self._cached and (self._refresh or not self._proven.is_set()):
+            options["force_refresh"] = True
+        try:
+            response = self.session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs, **options
+            )
+        except sqlite3.DatabaseError as exc:
+            # A cache broken under us (another process, a full disk): finish this run without it.
+            log.warning(
+                "cache database unusable (%s); going on without the cache",
+                exc,
+                extra={"tool": self.tool.name},
+            )
+            self.session, self._cached = self.plain_session, False
+            response = self.session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+            )
+        from_cache = getattr(response, "from_cache", False)
+        if from_cache:
             self.stats.add("cache_hits")
+        elif response.status_code < 300:
+            self._proven.set()
+        return response
+
+    def _send_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        response = self._send(method, url, kwargs)
         log.debug(
             "%s %s -> %s", method, redact_url(url), response.status_code, extra={"tool": self.tool.name}
         )
@@ -222,13 +355,14 @@ class HttpClient:
             # were refused the same token share one refresh.
             if self.auth.invalidate(response.request.headers.get("Authorization")):
                 self.stats.add("auth_refreshes")
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs, **self._cache_kwargs)
+            response = self._send(method, url, kwargs)
         return raise_for_retry(response)
 
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, **kwargs: Any
     ) -> requests.Response:
         url = self.url(path)
+        self.policy.check(url, "a link")
         if params:
             kwargs["params"] = params
         try:
@@ -287,7 +421,11 @@ class HttpClient:
         for attempt in range(2):
             response = self.get(path, params=params)
             try:
-                return orjson.loads(response.content)
+                return check_nesting(orjson.loads(response.content), f"GET {redact_url(self.url(path))}")
+            except MalformedResponseError as exc:
+                exc.tool = self.tool.name
+                self._forget(response)
+                raise
             except orjson.JSONDecodeError as exc:
                 self._forget(response)
                 if attempt == 0:
@@ -370,6 +508,55 @@ class HttpClient:
 
     def paginate_all(self, path: str, **kwargs: Any) -> list[Any]:
         return [item for page in self.paginate(path, **kwargs) for item in page]
+
+
+def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
+    """A keyed hash of what authenticates the tool: part of every cache key, so that other credentials
+    never see these answers. The key lives beside the cache, owner-only; the hash alone reveals nothing."""
+    key_path = cache_dir / ".fingerprint.key"
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+    except FileExistsError:
+        pass
+    fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        key = handle.read()
+    material = [tool.auth_type, tool.base_url, tool.token_url or ""]
+    for name, value in sorted(tool.credentials.items()):
+        if name == "key_file":
+            with contextlib.suppress(OSError):
+                value = Path(value).read_text(encoding="utf-8", errors="replace")
+        material += [name, value]
+    return hmac.new(key, "\0".join(material).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def open_cache_database(db: Path, tool: str) -> Path:
+    """The tool's cache database, owner-only, never through a symlink; a corrupt one is moved aside
+    (kept for a look) and started afresh, with a warning."""
+    from apiinv.store import open_private
+
+    os.close(open_private(db, os.O_RDWR | os.O_CREAT))
+    try:
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            connection.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.OperationalError:
+        raise  # locked or out of room: not corrupt; the caller goes on without the cache
+    except sqlite3.DatabaseError as exc:
+        aside = db.with_name(f"{db.name}.corrupt-{int(time.time())}")
+        os.replace(db, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        log.warning(
+            "cache database %s was unusable (%s): moved to %s, starting afresh",
+            db,
+            exc,
+            aside.name,
+            extra={"tool": tool},
+        )
+        os.close(open_private(db, os.O_RDWR | os.O_CREAT))
+    return db
 
 
 def _describe(exc: BaseException) -> str:

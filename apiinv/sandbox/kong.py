@@ -12,6 +12,7 @@ from apiinv.sandbox.estate import KONG_HOST, Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 
 AUTH_PLUGINS = {"apikey": "key-auth", "oauth2": "oauth2", "jwt": "jwt", "basic": "basic-auth"}
+REDIS_PASSWORD = "sandbox-redis-password-4a1f"  # noqa: S105 (a third party secret in a plugin config)
 KONG_VERSION = "3.9.1"
 
 
@@ -60,7 +61,12 @@ class KongApp(EstateApp):
                 "consumer": None,
                 "protocols": ["http", "https"],
                 "tags": None,
-                "config": {"minute": 600, "policy": "local"},
+                # Plugin settings carry other systems' secrets, as real ones do: apiinv must mask them.
+                "config": {
+                    "minute": 600,
+                    "policy": "redis",
+                    "redis": {"host": "redis.internal", "port": 6379, "password": REDIS_PASSWORD},
+                },
                 "created_at": epoch_s(self.moment(500)),
             }
         )

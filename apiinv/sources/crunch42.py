@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from apiinv.bounds import check_nesting
 from apiinv.errors import MalformedResponseError
+from apiinv.logs import get_logger
 from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_rfc3339
+
+log = get_logger("sources.42crunch")
 
 if TYPE_CHECKING:
     from apiinv.collect import FetchContext
@@ -46,14 +50,23 @@ def decode_base64_document(text: str, *, what: str, tool: str) -> Any:
     except (binascii.Error, ValueError):
         raise MalformedResponseError(f"{what}: not base64", tool=tool) from None
     try:
-        return orjson.loads(raw)
+        document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         import yaml
 
+        from apiinv.bounds import YamlTooLargeError, safe_load
+
         try:
-            return yaml.safe_load(raw)
+            document = safe_load(raw)
+        except YamlTooLargeError as exc:
+            raise MalformedResponseError(f"{what}: refused: the YAML {exc}", tool=tool) from None
         except yaml.YAMLError:
             raise MalformedResponseError(f"{what}: neither JSON nor YAML", tool=tool) from None
+    try:
+        return check_nesting(document, what)
+    except MalformedResponseError as exc:
+        exc.tool = tool
+        raise
 
 
 def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -72,12 +85,18 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
         if full is None:  # deleted between the listing and now
             return {**api, "spec": None, "missing": True}
         specfile = (full.get("desc") or {}).pop("specfile", None)
-        entry = {
-            **api,
-            "spec": decode_base64_document(specfile, what=f"spec of API {aid}", tool=ctx.tool.name)
-            if specfile
-            else None,
-        }
+        entry = {**api, "spec": None}
+        if specfile:
+            try:
+                entry["spec"] = decode_base64_document(
+                    specfile, what=f"spec of API {aid}", tool=ctx.tool.name
+                )
+            except MalformedResponseError as exc:
+                # One hostile or broken spec costs that API its operations, not the whole tool.
+                log.warning(
+                    "%s; the API is listed without operations", exc.message, extra={"tool": ctx.tool.name}
+                )
+                entry["spec_error"] = exc.message
         if settings.get("assessment_reports") and (api.get("assessment") or {}).get("isProcessed"):
             report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
             if report.get("enc") == "base64" and isinstance(report.get("data"), str):

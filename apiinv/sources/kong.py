@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.records import as_dict, as_list, as_text, make_record
+from apiinv.redact import MASK
 from apiinv.timefmt import from_epoch_s
 
 if TYPE_CHECKING:
@@ -42,6 +44,32 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     for (workspace, entity), items in zip(jobs, lists, strict=True):
         result.setdefault(workspace or "default", {})[entity] = items
     return {"workspaces": result}
+
+
+_SECRET_KEY = re.compile(r"secret|password|passwd|key|token|credential", re.IGNORECASE)
+
+
+def scrub(raw: dict[str, Any]) -> dict[str, Any]:
+    """Plugin settings hold other systems' secrets (OIDC client secrets, upstream keys, Redis passwords):
+    every value under a secret-looking key is replaced by *** before the raw file is written."""
+    for lists in as_dict(raw.get("workspaces")).values():
+        for plugin in as_list(as_dict(lists).get("plugins")):
+            if isinstance(plugin, dict) and "config" in plugin:
+                plugin["config"] = _mask_secrets(plugin["config"])
+    return raw
+
+
+def _mask_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: MASK
+            if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, "", [], {})
+            else _mask_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask_secrets(v) for v in value]
+    return value
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
