@@ -265,7 +265,8 @@ def schema_problems(document: Any, schema_name: str, file_label: str) -> list[st
                 "letters, digits, '_', '.' and '-' only"
             )
             continue
-        problems.append(f"{file_label}: {_format_path(path)}: {error.message}")
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
+        problems.append(f"{file_label}: {_format_path(path)}: {message}")
     return problems
 
 

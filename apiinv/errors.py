@@ -33,16 +33,24 @@ class ApiInvError(Exception):
 
     def __init__(self, message: str, *, tool: str | None = None, **context: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.tool = tool
         self.context = context
         self.error_id = uuid.uuid4().hex[:12]
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
+        """The message with every secret known by now masked: whatever prints it, nothing leaks."""
         from apiinv.redact import redact
 
+        return redact(self._message)
+
+    def __str__(self) -> str:
         prefix = f"{self.tool}: " if self.tool else ""
-        return redact(prefix + self.message)
+        return prefix + self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, tool={self.tool!r})"
 
     def as_record(self) -> dict[str, Any]:
         from apiinv.redact import redact
@@ -51,7 +59,7 @@ class ApiInvError(Exception):
             "id": self.error_id,
             "code": self.code,
             "tool": self.tool,
-            "message": redact(self.message),
+            "message": self.message,
             "context": {k: redact(str(v)) for k, v in self.context.items()},
         }
 

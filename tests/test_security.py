@@ -501,3 +501,14 @@ def test_a_full_disk_fails_the_tools_it_hits_with_one_line_each(cli, sandbox, ti
     assert len(failures) == 4, result.output
     assert any(f"{tiny_disk / DATE / 'raw'}" in line and "disk full" in line for line in failures), failures
     assert (tiny_disk / DATE / "raw" / "kong.json").read_bytes() == kong_raw  # the earlier file is intact
+
+
+def test_error_texts_and_reprs_are_masked_wherever_they_are_printed() -> None:
+    from apiinv.errors import CollectionError
+    from apiinv.redact import register_secret
+
+    secret = "late-registered-secret-9f2c"
+    error = CollectionError(f"vendor echoed {secret} back", tool="t", detail=f"x={secret}")
+    register_secret(secret)  # a token learnt after the message was built is masked all the same
+    for text in (str(error), repr(error), error.message, json.dumps(error.as_record())):
+        assert secret not in text and "***" in text
