@@ -34,6 +34,7 @@ class ToolChanges:
     changed: list[dict[str, Any]] = field(default_factory=list)
     held_back: int = 0
     note: str = ""
+    baseline: bool = False  # the tool's first complete run: everything is known from here on
 
     def rows(self) -> list[dict[str, Any]]:
         return self.new + self.removed + self.changed
@@ -110,18 +111,28 @@ def load_processed(store: Store, day: date | str, tool: str) -> list[dict[str, A
     return read_json(path)["records"] if path.exists() else None
 
 
-def change_set(store: Store, day: date | str, tools: list[str], analysis: Analysis) -> list[ToolChanges]:
-    """Per tool, the changes of ``day`` against that tool's last complete run before it."""
+def change_set(
+    store: Store, day: date | str, tools: list[str], analysis: Analysis, *, compared: list[str] | None = None
+) -> list[ToolChanges]:
+    """Per tool, the changes of ``day`` against that tool's last complete run before it. Only tools in
+    ``compared`` (those with complete data of the date) are compared: a failed, truncated or carried-forward
+    tool never reports removals."""
     results = []
     for tool in tools:
         step = store.step(day, tool, "process")
-        current = load_processed(store, day, tool) if step and step.get("status") == "ok" else None
+        current = (
+            load_processed(store, day, tool)
+            if step and step.get("status") == "ok" and (compared is None or tool in compared)
+            else None
+        )
         if current is None:
             results.append(ToolChanges(tool, None, note="not compared: no complete run on this date"))
             continue
         previous_day = store.last_good(tool, "process", before=day)
         if previous_day is None:
-            results.append(ToolChanges(tool, None, note="first complete run: the baseline"))
+            results.append(
+                ToolChanges(tool, None, note="first complete run: the baseline, nothing new", baseline=True)
+            )
             continue
         changes = diff_records(
             tool, load_processed(store, previous_day, tool) or [], current, drop_guard=analysis.drop_guard

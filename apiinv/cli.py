@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from apiinv import __version__
+from apiinv import __version__, timefmt
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
 from apiinv.runtime import Runtime
 
@@ -254,7 +254,7 @@ def demo(
     runtime = _runtime(ctx)
     store = runtime.store()
     results = run_demo(
-        store, today=runtime.run_date or date.today(), size=size, workers=workers, echo=typer.echo
+        store, today=runtime.run_date or timefmt.today(), size=size, workers=workers, echo=typer.echo
     )
     _, last = results[-1]
     if last.exported is not None and last.exported.workbook is not None:
@@ -360,6 +360,8 @@ def export_reports(
         [t.name for t in selected],
         cfg.analysis,
         formats=parse_formats(formats),
+        types={t.name: t.type for t in selected},
+        timezone=cfg.timezone,
     )
     for line in describe(outcome):
         typer.echo(line)
@@ -485,7 +487,7 @@ def cleanup(
     from apiinv import cleanup as retention
 
     runtime = _runtime(ctx)
-    today = runtime.run_date or date.today()
+    today = runtime.date()
     planned = retention.plan(runtime.store(), max_age, today)
     verb = "would delete" if dry_run else "deleted"
     for path in planned.removed:

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 from apiinv import sources
 from apiinv.config import ToolConfig
-from apiinv.errors import ApiInvError, CollectionError, MalformedResponseError, StoreError, tool_failure
+from apiinv.errors import (
+    ApiInvError,
+    CollectionError,
+    MalformedResponseError,
+    StoreError,
+    TruncatedError,
+    tool_failure,
+)
 from apiinv.http.client import HttpClient
 from apiinv.logs import get_logger
 from apiinv.redact import redact_url
@@ -36,6 +43,12 @@ class FetchContext:
     client: HttpClient
     tool: ToolConfig
     pool: ThreadPoolExecutor
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Something a person should know that does not fail the tool: logged, and in the manifest."""
+        self.warnings.append(message)
+        log.warning("%s", message, extra={"tool": self.tool.name})
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest."""
@@ -67,13 +80,21 @@ class ToolOutcome:
     duration: float = 0.0
     error: ApiInvError | None = None
     kept_previous: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        return "truncated" if isinstance(self.error, TruncatedError) else "failed"
 
     def summary(self) -> str:
         if not self.ok:
             kept = "; the earlier raw file of this date is kept" if self.kept_previous else ""
             assert self.error is not None
+            error = self.error
             return (
-                f"{self.tool}: FAILED: {self.error.message} [{self.error.code} {self.error.error_id}]{kept}"
+                f"{self.tool}: {self.status.upper()}: {error.message} [{error.code} {error.error_id}]{kept}"
             )
         counts = ", ".join(f"{v:,} {k}" for k, v in self.counts.items())
         requests = self.stats.get("requests", 0)
@@ -110,8 +131,9 @@ def collect_tool(
             pool_size=pool_size + 2,
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
+            context = FetchContext(client, tool, pool)
             try:
-                data = module.fetch(FetchContext(client, tool, pool))
+                data = module.fetch(context)
             except ApiInvError:
                 raise
             except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
@@ -119,6 +141,13 @@ def collect_tool(
                 raise MalformedResponseError(
                     f"unexpected response shape: {type(exc).__name__}: {str(exc)[:120]}", tool=tool.name
                 ) from None
+        if client.stats.truncated:
+            raise TruncatedError(
+                f"listing {', '.join(sorted(set(client.stats.truncated)))} stopped at the page cap "
+                f"(max_pages {tool.max_pages:,}): the inventory would be incomplete, so it is not written; "
+                "raise max_pages",
+                tool=tool.name,
+            )
         counts = module.counts(data)
         stats = client.stats.as_dict()
         scrub = getattr(module, "scrub", None)
@@ -139,6 +168,7 @@ def collect_tool(
             },
         )
         outcome = ToolOutcome(tool.name, True, counts, stats, time.monotonic() - started)
+        outcome.warnings = context.warnings
     except Exception as caught:
         exc = tool_failure(caught, tool.name, "collect")
         outcome = ToolOutcome(
@@ -164,13 +194,15 @@ def collect_tool(
         tool.name,
         "collect",
         {
-            "status": "ok" if outcome.ok else "failed",
+            "status": outcome.status,
+            "type": tool.type,
             "started_at": started_at,
             "finished_at": now_iso(),
             "duration_s": round(outcome.duration, 3),
             "counts": outcome.counts,
             **outcome.stats,
             "errors": [outcome.error.as_record()] if outcome.error else [],
+            "warnings": outcome.warnings,
             "kept_previous_raw": outcome.kept_previous,
         },
     )

@@ -9,13 +9,13 @@ import os
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from apiinv import sources
+from apiinv import sources, timefmt
 from apiinv.errors import ConfigurationError, MissingSecretError
 from apiinv.redact import register_secret
 
@@ -155,6 +155,7 @@ class Analysis:
     zombie_within_days: int = 30
     drop_guard: float = 0.5
     max_reject_share: float = 0.05
+    carry_forward_days: int = 7
 
 
 @dataclass
@@ -165,9 +166,6 @@ class Planner:
 
     def tzinfo(self) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(self.timezone) if self.timezone else None
-
-    def today(self) -> date:
-        return datetime.now(self.tzinfo()).date() if self.timezone else datetime.now().astimezone().date()
 
 
 @dataclass
@@ -582,8 +580,12 @@ class Config:
             )
         return [self.tools[n] for n in dict.fromkeys(names)]
 
+    @property
+    def timezone(self) -> str | None:
+        return self.planner.timezone if self.planner else None
+
     def today(self) -> date:
-        return self.planner.today() if self.planner else datetime.now().astimezone().date()
+        return timefmt.today(self.timezone)
 
 
 def validate(

@@ -109,6 +109,12 @@ class PaginationError(CollectionError):
     code = "PAGINATION_ERROR"
 
 
+class TruncatedError(CollectionError):
+    """A listing stopped at the page cap: the inventory would be incomplete, so it is not written."""
+
+    code = "TRUNCATED"
+
+
 class ForeignOriginError(CollectionError):
     """A redirect or next link pointed at an origin the tool does not trust with its credentials."""
 

@@ -53,11 +53,16 @@ def export(
     *,
     formats: list[str],
     max_rows: int = EXCEL_MAX_ROWS,
+    types: dict[str, str] | None = None,
+    timezone: str | None = None,
 ) -> ExportOutcome:
+    """``types`` maps tool names to adapter types (roles); ``timezone`` is the planner's, whose end of
+    the run date every age is measured to."""
     started = time.monotonic()
-    data = build(store, day, tools, analysis)
-    if not data.records:
-        # Writing empty reports would replace a good earlier export of the same date.
+    data = build(store, day, tools, analysis, types=types, timezone=timezone)
+    fresh = any(d.fresh(data.day) for d in data.data.values())
+    if not data.records or (not fresh and store.read_manifest(day).get("report")):
+        # Writing empty (or wholly carried-forward) reports would replace a good earlier export of the date.
         raise NothingToReportError(
             f"no tool has processed records for {day}: reports not written "
             "(earlier reports of the date, if any, are kept)"
@@ -121,19 +126,23 @@ def describe(outcome: ExportOutcome) -> list[str]:
     assert data is not None
     summary = data.summary()
     lines = [
-        f"{'tool':10} {'collect':8} {'process':8} {'records':>8} {'new':>5} {'removed':>8} {'changed':>8}"
+        f"{'tool':10} {'status':9} {'data of':10} {'records':>8} {'new':>5} {'removed':>8} {'changed':>8}"
     ]
     for tool in data.tools:
         changes = data.changes_for(tool)
         counts = changes.counts() if changes else {}
+        used = data.data[tool]
         lines.append(
-            f"{tool:10} {data.step(tool, 'collect').get('status', '-'):8} "
-            f"{data.step(tool, 'process').get('status', '-'):8} {len(data.records.get(tool, [])):>8,} "
+            f"{tool:10} {used.status:9} {used.data_date or 'no data':10} {len(used.records):>8,} "
             f"{counts.get('new', 0):>5,} {counts.get('removed', 0):>8,} {counts.get('changed', 0):>8,}"
         )
+    changes = summary["changes"]
     lines.append(
-        f"endpoints: {summary['endpoints']:,}; findings: "
+        f"endpoints: {summary['endpoints']:,}; changes: {changes['new']:,} new, "
+        f"{changes['removed']:,} removed, {changes['changed']:,} changed (distinct endpoints); findings: "
         + ", ".join(f"{TITLES[n].lower()} {summary['findings'][n]:,}" for n in FINDINGS)
     )
+    if summary["banner"]:
+        lines.append(summary["banner"])
     lines += [f"wrote {path}" for path in outcome.files]
     return lines

@@ -33,7 +33,7 @@ def strip_regex(path: str) -> str:
 
 
 def normalize_method(method: str | None) -> str:
-    method = (method or "").strip().upper()
+    method = re.sub(r"\s+", "_", (method or "").strip().upper())  # a space would split the key
     return ANY_METHOD if method in ("", "ANY", "ALL", ANY_METHOD) else method
 
 

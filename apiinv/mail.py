@@ -74,14 +74,22 @@ def compose(
 ) -> EmailMessage:
     changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
     failed = summary.get("failed_tools") or []
+    baseline = summary.get("baseline") or []
+    banner = summary.get("banner")
     lines = [
         f"API inventory for {day}",
         "",
+        banner or "Every tool's data is from this date.",
         f"Endpoints: {summary.get('endpoints', 0):,}",
-        f"Changes since the last complete run: {changes.get('new', 0)} new, "
-        f"{changes.get('removed', 0)} removed, {changes.get('changed', 0)} changed"
-        + (f" ({changes['held_back']} removals held back: suspect drop)" if changes.get("held_back") else ""),
-        "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0)}" for n in FINDINGS),
+        f"Changes since the last complete run (distinct endpoints): {changes.get('new', 0):,} new, "
+        f"{changes.get('removed', 0):,} removed, {changes.get('changed', 0):,} changed"
+        + (
+            f" ({changes['held_back']:,} removals held back: suspect drop)"
+            if changes.get("held_back")
+            else ""
+        )
+        + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
+        "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
         f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
         "",
         f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential.",
@@ -89,15 +97,22 @@ def compose(
     message = EmailMessage()
     message["Subject"] = (
         subject
-        or f"API inventory {day}: {changes.get('new', 0)} new, "
-        f"{changes.get('removed', 0)} removed, {findings.get('shadow', 0)} shadow"
+        or f"API inventory {day}{' (INCOMPLETE)' if summary.get('incomplete') else ''}: "
+        f"{changes.get('new', 0):,} new, {changes.get('removed', 0):,} removed endpoints, "
+        f"{findings.get('shadow', 0):,} shadow"
     )
     message["From"] = sender
     message["To"] = ", ".join(to)
     message.set_content("\n".join(lines))
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[2:6])
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[3:7])
+    warning = (
+        f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{html.escape(banner)}</p>'
+        if banner
+        else ""
+    )
     message.add_alternative(
-        f"<html><body><h2>{html.escape(lines[0])}</h2><ul>{items}</ul><p>{html.escape(lines[-1])}</p></body></html>",
+        f"<html><body><h2>{html.escape(lines[0])}</h2>{warning}<ul>{items}</ul>"
+        f"<p>{html.escape(lines[-1])}</p></body></html>",
         subtype="html",
     )
     message.add_attachment(

@@ -72,7 +72,15 @@ def run(
             echo(outcome.summary())
     if "export" in steps:
         try:
-            result.exported = export(store, day, names, cfg.analysis, formats=formats or ["xlsx", "json"])
+            result.exported = export(
+                store,
+                day,
+                names,
+                cfg.analysis,
+                formats=formats or ["xlsx", "json"],
+                types={t.name: t.type for t in tools},
+                timezone=cfg.timezone,
+            )
         except NothingToReportError as exc:
             echo(f"export: {exc.message}")
             if action != "run":  # after collect and process, their errors already say why

@@ -167,6 +167,7 @@ def process_tool(
         "process",
         {
             "status": status,
+            "type": tool.type,
             "started_at": started_at,
             "finished_at": now_iso(),
             "duration_s": round(outcome.duration, 3),

@@ -61,9 +61,9 @@ class Runtime:
         planner_path = self.config_dir / config.PLANNER_FILE
         if planner_path.exists():
             return self.config().today()
-        from datetime import datetime
+        from apiinv.timefmt import today
 
-        return datetime.now().astimezone().date()
+        return today()
 
     def store(self) -> Store:
         from apiinv.store import Store

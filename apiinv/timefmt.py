@@ -3,7 +3,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+
+
+def _zone(timezone: str | None):  # type: ignore[no-untyped-def]
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(timezone) if timezone else datetime.now().astimezone().tzinfo
+
+
+def today(timezone: str | None = None) -> date:
+    """The one wall-clock date of apiinv: today in the planner's time zone (the machine's without one)."""
+    return datetime.now(_zone(timezone)).date()
+
+
+def end_of_day(day: date | str, timezone: str | None = None) -> datetime:
+    """The instant a run date ends in the planner's time zone: every age in a report is measured from
+    here, never from the wall clock, so a backfill or a re-export says what it said on its date."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return datetime.combine(day + timedelta(days=1), time(0), _zone(timezone)).astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

@@ -1,13 +1,24 @@
 from __future__ import annotations
 
+import email
 import logging
+import os
+import socket
 import textwrap
+from email import policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
 
 from apiinv.cli import app
+
+# CI runs every property test on the same examples: a red build is reproducible, never a dice roll.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 # The original project plan's files, exactly as design.md section 2 gives them (tools.yaml in the
 # plan's shape for each tool the planner names).
@@ -118,3 +129,55 @@ def fetch(sandbox, name: str, tmp_path: Path, **overrides):
     outcome = collect_tool(load_tool(sandbox, name, **overrides), store, RUN_DATE, use_cache=False)
     raw_path = store.raw_path(RUN_DATE, name)
     return outcome, (read_json(raw_path) if raw_path.exists() else None)
+
+
+# ---------------------------------------------------------------------------------------------- SMTP
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"smtp-secret-value"
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_require_tls=False,
+        auth_required=False,
+    )
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def smtp_env(sandbox, port: int, **extra: str) -> None:
+    env = {
+        "APIINV_SMTP_HOST": "127.0.0.1",
+        "APIINV_SMTP_PORT": str(port),
+        "APIINV_SMTP_SECURITY": "none",
+        "APIINV_MAIL_FROM": "apiinv@acme.example",
+        **extra,
+    }
+    with open(sandbox.config_dir / ".env", "a") as handle:
+        handle.writelines(f"{k}={v}\n" for k, v in env.items())

@@ -145,8 +145,11 @@ def test_a_rerun_after_a_partial_failure_refetches_only_what_failed(cli, sandbox
     result = collect(cli, sandbox, "42crunch", "kong")
     assert result.exit_code == 0, result.output
     step = Store(cli.output).step(DATE, "42crunch", "collect")
-    assert step["cache_hits"] > 0 and f"{step['cache_hits']:,} from cache" in result.output
-    assert served() - before == step["requests"] < cold_requests
+    assert step["cache_hits"] > 0 and f"{step['cache_hits']:,} from cache" in result.output, (
+        step,
+        result.output,
+    )
+    assert served() - before == step["requests"] < cold_requests, (served() - before, step, cold_requests)
 
 
 def test_eight_workers_under_a_rate_limit_never_exceed_it(tmp_path: Path, cli) -> None:

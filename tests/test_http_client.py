@@ -10,7 +10,7 @@ import pytest
 from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, ITEMS, PASSWORD, STATIC_TOKEN, USER, GenericApi
 
 from apiinv.config import ToolConfig
-from apiinv.errors import AuthenticationError, MalformedResponseError, PaginationError, RetriesExhaustedError
+from apiinv.errors import AuthenticationError, MalformedResponseError, RetriesExhaustedError
 from apiinv.http.client import HttpClient
 from apiinv.http.retry import parse_retry_after
 from apiinv.sandbox.server import SimServer
@@ -166,9 +166,12 @@ def test_page_cap_stops_and_says_so(serve) -> None:
         assert client.stats.stops == {"page cap 2 reached": 1}
 
 
-def test_a_non_list_where_items_belong_is_a_pagination_error(serve) -> None:
+def test_a_non_list_where_items_belong_is_a_malformed_response(serve) -> None:
     server = serve(GenericApi())
-    with HttpClient(tool_for(server.url)) as client, pytest.raises(PaginationError, match="expected a list"):
+    with (
+        HttpClient(tool_for(server.url)) as client,
+        pytest.raises(MalformedResponseError, match="expected a list"),
+    ):
         client.paginate_all("/scalar", strategy="page", items_key="list")
 
 

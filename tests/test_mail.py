@@ -2,54 +2,13 @@
 
 from __future__ import annotations
 
-import email
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import RUN_DATE
+from conftest import RUN_DATE, Inbox, _authenticator, free_port, smtp_env
 
 DAY = str(RUN_DATE)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"smtp-secret-value"
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticator,
-        auth_require_tls=False,
-        auth_required=False,
-    )
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,18 +17,6 @@ def reported(cli, sandbox):
         sandbox.set_date(day)
         assert cli("--date", str(day), "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
     return sandbox
-
-
-def smtp_env(sandbox, port: int, **extra: str) -> None:
-    env = {
-        "APIINV_SMTP_HOST": "127.0.0.1",
-        "APIINV_SMTP_PORT": str(port),
-        "APIINV_SMTP_SECURITY": "none",
-        "APIINV_MAIL_FROM": "apiinv@acme.example",
-        **extra,
-    }
-    with open(sandbox.config_dir / ".env", "a") as handle:
-        handle.writelines(f"{k}={v}\n" for k, v in env.items())
 
 
 def test_the_workbook_arrives_intact_with_a_summary(cli, reported, smtp) -> None:
@@ -90,7 +37,10 @@ def test_the_workbook_arrives_intact_with_a_summary(cli, reported, smtp) -> None
     assert message["To"] == "secops@acme.example, ciso@acme.example"
     assert message["Subject"].startswith(f"API inventory {DAY}: ")
     plain = message.get_body(("plain",)).get_content()
-    assert "Changes since the last complete run:" in plain and "Findings: shadow apis" in plain
+    assert (
+        "Changes since the last complete run (distinct endpoints):" in plain
+        and "Findings: shadow apis" in plain
+    )
     assert "<h2>API inventory" in message.get_body(("html",)).get_content()
     (attachment,) = list(message.iter_attachments())
     workbook = cli.output / DAY / f"api-inventory-{DAY}.xlsx"

@@ -53,15 +53,16 @@ def test_exit_6_when_too_many_records_are_invalid(cli, sandbox) -> None:
     cli("--date", DATE, "collect", "cequence", config_dir=sandbox.config_dir)
     store = Store(cli.output)
     raw = read_json(store.raw_path(DATE, "cequence"))
-    for endpoint in raw["data"]["endpoints"][::2]:
-        endpoint["method"] = "get them all"
+    endpoints = raw["data"]["endpoints"]
+    for index in range(0, len(endpoints), 2):  # no id, method, host or path: no identity left
+        endpoints[index] = {"riskScore": 5}
     write_json(store.raw_path(DATE, "cequence"), raw)
     result = cli("--date", DATE, "process", "cequence", config_dir=sandbox.config_dir)
     assert result.exit_code == 6, result.output
     assert "records invalid" in result.output and "max_reject_share 5%" in result.output
     rejects = read_json(store.processed_path(DATE, "cequence.rejects"))
     first = rejects["rejects"][0]
-    assert first["source_id"] and "method" in first["reasons"][0]
+    assert first["endpoint_key"] == "* /" and "api_id" in first["reasons"][0]
     assert store.step(DATE, "cequence", "process")["status"] == "invalid"
 
 
@@ -69,11 +70,17 @@ def test_a_few_invalid_records_are_rejected_not_fatal(cli, sandbox) -> None:
     cli("--date", DATE, "collect", "cequence", config_dir=sandbox.config_dir)
     store = Store(cli.output)
     raw = read_json(store.raw_path(DATE, "cequence"))
-    raw["data"]["endpoints"][0]["method"] = "NOT A METHOD"
+    raw["data"]["endpoints"][0] = {}
+    odd = raw["data"]["endpoints"][1]
+    odd.update(method="NOT A METHOD", path="/v1/a b|c/'x'/\"y\"", riskScore=150)
     write_json(store.raw_path(DATE, "cequence"), raw)
     result = cli("--date", DATE, "process", "cequence", config_dir=sandbox.config_dir)
     assert result.exit_code == 0 and "1 rejected" in result.output
     assert store.step(DATE, "cequence", "process")["rejected"] == 1
+    kept = next(
+        r for r in read_json(store.processed_path(DATE, "cequence"))["records"] if r["api_id"] == odd["id"]
+    )
+    assert (kept["method"], kept["path"], kept["risk_score"]) == ("NOT_A_METHOD", odd["path"], None)
 
 
 def test_a_raw_file_of_the_wrong_shape_is_a_validation_error(cli, sandbox) -> None:

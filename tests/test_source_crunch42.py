@@ -35,11 +35,34 @@ def test_specs_audit_and_scan_reports_are_decoded(sandbox, tmp_path: Path) -> No
         assert api["spec"]["servers"][0]["url"].startswith("https://")
     audited = [a for a in apis if a["assessment"]["isProcessed"]]
     assert audited and all(
-        a["assessment_report"]["data"]["score"] == a["assessment"]["grade"] for a in audited
+        a["assessment_report"]["data"]["score"] == a["assessment"]["grade"]
+        for a in audited
+        if "grade" in a["assessment"]
     )
     assert all(a["assessment"]["last"] in (None, "") for a in apis if not a["assessment"]["isProcessed"])
     scanned = [a for a in apis if a["scan"]["isProcessed"]]
     assert scanned and all(a["scan_report"]["state"] == "done" for a in scanned)
+
+
+def test_an_api_whose_summary_lacks_the_grade_takes_its_reports_score(tmp_path: Path) -> None:
+    from apiinv.sources.crunch42 import normalize
+
+    with Sandbox(size=120, seed=5, day=RUN_DATE) as sandbox:
+        sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
+        _, raw = fetch(sandbox, "42crunch", tmp_path)
+    gradeless = {
+        a["desc"]["id"]: a["assessment_report"]["data"]
+        for a in raw["data"]["apis"]
+        if a["assessment"]["isProcessed"] and "grade" not in a["assessment"]
+    }
+    assert gradeless  # the simulator serves such answers
+    records = [r for r in normalize(raw) if r["api_id"] in gradeless]
+    assert records
+    for record in records:
+        report = gradeless[record["api_id"]]
+        assert record["audit_score"] == report["score"]
+        assert record["audit_issues"]["high"] == report["issueCounter"]["high"]
+        assert record["audit_date"] is not None
 
 
 def test_reports_are_fetched_only_when_configured(sandbox, tmp_path: Path) -> None:

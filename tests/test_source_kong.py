@@ -141,7 +141,7 @@ def test_normalize_gives_one_record_per_route_and_method() -> None:
     ]
     get = by_key["GET edge.acme.example/orders/v1/orders/{}"]
     assert (get["auth_required"], get["auth_types"]) == (True, ["api_key", "jwt"])
-    assert get["tags"] == ["orders", "payments", "rate_limited"] and get["path_match"] == "exact"
+    assert get["tags"] == ["orders", "payments", "rate_limited"] and get["path_match"] == "regex"
     assert (get["api_name"], get["environment"], get["last_modified"]) == (
         "orders",
         "default",

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -30,7 +31,6 @@ from apiinv.errors import (
     AuthenticationError,
     CollectionError,
     MalformedResponseError,
-    PaginationError,
     ResponseTooLargeError,
     RetriesExhaustedError,
 )
@@ -67,15 +67,18 @@ class RequestStats:
     auth_refreshes: int = 0
     rate_limit_wait: float = 0.0
     stops: Counter[str] = field(default_factory=Counter)
+    truncated: list[str] = field(default_factory=list)  # listings stopped by the page cap
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, amount: float = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + amount)
 
-    def stopped(self, reason: str) -> None:
+    def stopped(self, reason: str, *, truncated: str | None = None) -> None:
         with self._lock:
             self.stops[reason] += 1
+            if truncated is not None:
+                self.truncated.append(truncated)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -460,9 +463,12 @@ class HttpClient:
         params: dict[str, Any] | None = None,
         page_size: int | None = None,
         max_pages: int | None = None,
+        absent_ok: bool = False,
         **options: Any,
     ) -> Iterator[list[Any]]:
-        """Yield the items of each page until the strategy stops or the page cap is reached."""
+        """Yield the items of each page until the strategy stops or the page cap is reached (then the
+        listing is marked truncated). ``absent_ok``: the API leaves the items key out of an empty page
+        (Google APIs do)."""
         paginator = (
             strategy
             if isinstance(strategy, Paginator)
@@ -472,22 +478,15 @@ class HttpClient:
         base_params = dict(params or {})
         page_params: dict[str, Any] | None = paginator.first()
         next_url: str | None = None
-        pages = 0
+        pages, truncated = 0, False
         while page_params is not None:
             if pages >= cap:
                 paginator.stop(f"page cap {cap} reached", warning=True)
+                truncated = True
                 break
             target = urljoin(self.url(path), next_url) if next_url else path
             document = self.get_json(target, params=None if next_url else {**base_params, **page_params})
-            items = dig(document, items_key)
-            if items is None:
-                items = []
-            if not isinstance(items, list):
-                raise PaginationError(
-                    f"GET {redact_url(self.url(path))}: expected a list at {items_key or 'the top level'}, "
-                    f"got {type(items).__name__}",
-                    tool=self.tool.name,
-                )
+            items = self.items_of(document, items_key, path, absent_ok=absent_ok)
             pages += 1
             self.stats.add("pages")
             kept = paginator.keep(items)
@@ -496,7 +495,7 @@ class HttpClient:
             page_params = paginator.next(document, items)
             next_url = paginator.next_url if page_params == {} else None
         reason = paginator.stop_reason or "done"
-        self.stats.stopped(reason)
+        self.stats.stopped(reason, truncated=path if truncated else None)
         level = log.warning if paginator.warning else log.debug
         level(
             "pagination of %s stopped after %d page(s): %s",
@@ -506,6 +505,39 @@ class HttpClient:
             extra={"tool": self.tool.name},
         )
 
+    def items_of(
+        self, document: Any, items_key: str | None, path: str, *, absent_ok: bool = False
+    ) -> list[Any]:
+        """The list a listing answered at ``items_key``; a 200 of the wrong shape (no such key, not a
+        list, not an object) is the vendor's fault, never an empty inventory."""
+        where = f"GET {redact_url(self.url(path))}"
+        if items_key and not isinstance(document, dict):
+            raise MalformedResponseError(
+                f"{where}: expected an object with {items_key!r}, got {type(document).__name__}",
+                tool=self.tool.name,
+            )
+        items = dig(document, items_key)
+        if items is None and items_key and absent_ok:
+            return []
+        if not isinstance(items, list):
+            found = "nothing" if items is None else type(items).__name__
+            raise MalformedResponseError(
+                f"{where}: expected a list at {items_key or 'the top level'}, got {found}",
+                tool=self.tool.name,
+            )
+        return items
+
+    def get_list(
+        self,
+        path: str,
+        items_key: str | None,
+        params: dict[str, Any] | None = None,
+        *,
+        absent_ok: bool = False,
+    ) -> list[Any]:
+        """One unpaginated listing, checked like a page."""
+        return self.items_of(self.get_json(path, params=params), items_key, path, absent_ok=absent_ok)
+
     def paginate_all(self, path: str, **kwargs: Any) -> list[Any]:
         return [item for page in self.paginate(path, **kwargs) for item in page]
 
@@ -514,12 +546,18 @@ def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
     """A keyed hash of what authenticates the tool: part of every cache key, so that other credentials
     never see these answers. The key lives beside the cache, owner-only; the hash alone reveals nothing."""
     key_path = cache_dir / ".fingerprint.key"
-    try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(32))
-    except FileExistsError:
-        pass
+    if not key_path.exists():
+        # Written whole under a temporary name and linked into place (never replacing another's): a
+        # tool starting at the same moment never reads a half-written key.
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".fingerprint.", suffix=".tmp")
+        try:
+            os.write(fd, os.urandom(32))
+            os.fsync(fd)
+            os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, key_path)
+        finally:
+            os.unlink(tmp)
     fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as handle:
         key = handle.read()

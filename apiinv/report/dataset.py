@@ -1,38 +1,120 @@
-"""Everything a date's reports show, gathered once: records, merge, findings, changes and the run."""
+"""Everything a date's reports show, gathered once: each tool's data (the date's own, or its last
+complete data carried forward when it failed), the merge, findings, changes and the run.
+
+The report must say only what the data supports: a tool whose data is not from the run date makes the
+run ``incomplete``, names itself and its data date in a banner, never contributes removals, and a
+finding that would stand on no data at all of a role it needs is not computed.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from apiinv import __version__
 from apiinv.changes import ToolChanges, change_set, load_processed
 from apiinv.config import Analysis
-from apiinv.findings import FINDINGS, find
-from apiinv.merge import merge
+from apiinv.findings import DEPENDS_ON, FINDINGS, REQUIRES, TITLES, find
+from apiinv.merge import merge, role
 from apiinv.store import Store
-from apiinv.timefmt import iso
+from apiinv.timefmt import end_of_day, iso
 
-RISK_ORDER = ("critical", "high", "medium", "low", "unknown")
+RISK_ORDER = ("critical", "high", "medium", "low", "info", "unknown")
+CHANGE_KINDS = ("new", "removed", "changed")
+
+
+@dataclass
+class ToolData:
+    """What one tool contributes to a date's report, and how much that can be trusted."""
+
+    tool: str
+    type: str
+    status: str  # ok | partial | truncated | failed | not_run
+    data_date: str | None  # the run date, a carried-forward date, or None when there is no data
+    records: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def fresh(self, day: str) -> bool:
+        return self.data_date == day
+
+    def describe(self, day: str) -> str:
+        if self.data_date is None:
+            return f"{self.tool} {self.status}, no data"
+        if self.data_date != day:
+            return f"{self.tool} {self.status}, data of {self.data_date} used"
+        return f"{self.tool} {self.status}"
+
+
+def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
+    if collect.get("status") in ("failed", "truncated"):
+        return str(collect["status"])
+    if process.get("status") == "invalid":
+        return "partial"
+    if process and process.get("status") != "ok":
+        return "failed"
+    return "ok"
+
+
+def tool_data(store: Store, day: str, tool: str, analysis: Analysis) -> ToolData:
+    """The tool's records for ``day``: its own when that date has complete processed data, else its
+    last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
+    whose processing went well holds complete data)."""
+    manifest_tool = store.read_manifest(day).get("tools", {}).get(tool, {})
+    collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
+    errors = [e for step in (collect, process) for e in step.get("errors") or []]
+    kind = str(collect.get("type") or process.get("type") or "")
+    status = _status(collect, process) if manifest_tool else "not_run"
+    if process.get("status") in ("ok", "invalid"):
+        records = load_processed(store, day, tool)
+        if records is not None:
+            return ToolData(tool, kind, status, day, records, errors)
+    oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
+    earlier = store.last_good(tool, "process", before=day)
+    if status == "ok":
+        status = "failed"  # collected, but nothing usable of the date was processed
+    if earlier is not None and earlier >= oldest:
+        return ToolData(tool, kind, status, earlier, load_processed(store, earlier, tool) or [], errors)
+    return ToolData(tool, kind, status, None, [], errors)
 
 
 @dataclass
 class Dataset:
     day: str
     generated_at: str
+    now: datetime
     tools: list[str]
     manifest: dict[str, Any]
-    records: dict[str, list[dict[str, Any]]]
+    data: dict[str, ToolData]
     merged: list[dict[str, Any]]
     findings: dict[str, list[dict[str, Any]]]
+    finding_notes: dict[str, str]
     changes: list[ToolChanges]
     analysis: Analysis
 
     @property
     def generator(self) -> str:
         return f"apiinv {__version__}"
+
+    @property
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        return {tool: d.records for tool, d in self.data.items() if d.data_date is not None}
+
+    @property
+    def incomplete(self) -> bool:
+        return any(not d.fresh(self.day) for d in self.data.values())
+
+    def banner(self) -> str | None:
+        """One sentence for the top of every report when the data is not all from the run date."""
+        stale = [d for d in self.data.values() if not d.fresh(self.day)]
+        if not stale:
+            return None
+        parts = ", ".join(d.describe(self.day) for d in stale)
+        return (
+            f"Incomplete: this report stands on incomplete data ({parts}). Findings that depend on "
+            "these tools may be missing or out of date; no removals are reported for them."
+        )
 
     def step(self, tool: str, step: str) -> dict[str, Any]:
         return self.manifest.get("tools", {}).get(tool, {}).get(step) or {}
@@ -44,56 +126,121 @@ class Dataset:
         return [row for c in self.changes if tool in (None, c.tool) for row in c.rows()]
 
     def failed_tools(self) -> list[str]:
-        return [
-            t
-            for t in self.tools
-            if any(self.step(t, s).get("status") not in (None, "ok") for s in ("collect", "process"))
-        ]
+        return [t for t, d in self.data.items() if d.status != "ok"]
+
+    def rows_of(self, tool: str | None) -> list[dict[str, Any]]:
+        return self.merged if tool is None else [r for r in self.merged if tool in r["instances"]]
 
     def risk_by_tool(self) -> dict[str, Counter[str]]:
         """Per tool, its endpoints counted by the merged risk level (from traffic; unknown without)."""
-        level = {row["endpoint_key"]: row["risk_level"] or "unknown" for row in self.merged}
         return {
-            tool: Counter(level.get(r["endpoint_key"], "unknown") for r in records)
-            for tool, records in self.records.items()
+            tool: Counter(row["risk_level"] or "unknown" for row in self.rows_of(tool)) for tool in self.tools
         }
 
-    def summary(self) -> dict[str, Any]:
-        risk = Counter(row["risk_level"] or "unknown" for row in self.merged)
-        totals = Counter()
-        for change in self.changes:
-            totals.update(change.counts())
-        return {
-            "endpoints": len(self.merged),
-            "records": {tool: len(records) for tool, records in self.records.items()},
-            "risk_levels": {level: risk.get(level, 0) for level in RISK_ORDER},
-            "findings": {name: len(self.findings[name]) for name in FINDINGS},
-            "changes": {key: totals.get(key, 0) for key in ("new", "removed", "changed", "held_back")},
-            "failed_tools": self.failed_tools(),
+    def change_counts(self, tool: str | None = None) -> dict[str, int]:
+        """Distinct endpoints new, removed and changed (an endpoint new in two tools is one new endpoint)."""
+        rows = self.change_rows(tool)
+        counts = {
+            kind: len({r["endpoint_key"] for r in rows if r["change"] == kind}) for kind in CHANGE_KINDS
         }
+        counts["held_back"] = sum(c.held_back for c in self.changes if tool in (None, c.tool))
+        return counts
+
+    def run_section(self) -> dict[str, Any]:
+        return {
+            "incomplete": self.incomplete,
+            "banner": self.banner(),
+            "clock": iso(self.now),
+            "tools": {
+                tool: {
+                    "status": d.status,
+                    "data_date": d.data_date,
+                    "records": len(d.records),
+                    "baseline": bool((c := self.changes_for(tool)) and c.baseline),
+                    "errors": [{"id": e.get("id"), "code": e.get("code")} for e in d.errors],
+                }
+                for tool, d in self.data.items()
+            },
+        }
+
+    def summary(self, tool: str | None = None) -> dict[str, Any]:
+        """The counts of the whole estate, or of what one tool sees (its share of every finding)."""
+        rows = self.rows_of(tool)
+        keys = {r["endpoint_key"] for r in rows}
+        risk = Counter(row["risk_level"] or "unknown" for row in rows)
+        tools = self.tools if tool is None else [tool]
+        return {
+            "endpoints": len(rows),
+            "records": {t: len(self.data[t].records) for t in tools if t in self.data},
+            "risk_levels": {level: risk.get(level, 0) for level in RISK_ORDER},
+            "findings": {
+                name: sum(1 for r in self.findings[name] if r["endpoint_key"] in keys) for name in FINDINGS
+            },
+            "finding_notes": self.finding_notes,
+            "changes": self.change_counts(tool),
+            "baseline": [c.tool for c in self.changes if c.baseline and c.tool in tools],
+            "failed_tools": [t for t in self.failed_tools() if t in tools],
+            "incomplete": self.incomplete,
+            "banner": self.banner(),
+            "data_dates": {t: self.data[t].data_date for t in tools if t in self.data},
+        }
+
+
+def _finding_notes(data: dict[str, ToolData], day: str) -> tuple[dict[str, str], set[str]]:
+    """Per finding, what incomplete data it stands on; and the findings not computed for want of data."""
+    by_role: dict[str, list[ToolData]] = {}
+    for d in data.values():
+        by_role.setdefault(role(d.type), []).append(d)
+    notes, skip = {}, set()
+    for name in FINDINGS:
+        missing = [
+            r for r in REQUIRES[name] if by_role.get(r) and all(d.data_date is None for d in by_role[r])
+        ]
+        if missing:
+            skip.add(name)
+            notes[name] = f"not computed: no {' or '.join(missing)} data this run"
+            continue
+        stale = [d for r in DEPENDS_ON[name] for d in by_role.get(r, []) if not d.fresh(day)]
+        if stale:
+            notes[name] = "stands on " + ", ".join(d.describe(day) for d in stale)
+    return notes, skip
 
 
 def build(
-    store: Store, day: date | str, tools: list[str], analysis: Analysis, *, now: datetime | None = None
+    store: Store,
+    day: date | str,
+    tools: list[str],
+    analysis: Analysis,
+    *,
+    types: dict[str, str] | None = None,
+    now: datetime | None = None,
+    timezone: str | None = None,
 ) -> Dataset:
+    """``types`` maps tool names to adapter types (their roles); ``now`` is the end of the run date in
+    the planner's time zone unless given."""
+    day = str(day)
     manifest = store.read_manifest(day)
-    records: dict[str, list[dict[str, Any]]] = {}
-    for tool in tools:
-        step = manifest.get("tools", {}).get(tool, {}).get("process") or {}
-        loaded = load_processed(store, day, tool) if step.get("status") in ("ok", "invalid") else None
-        if loaded is not None:
-            records[tool] = loaded
-    everything = [r for recs in records.values() for r in recs]
+    data = {tool: tool_data(store, day, tool, analysis) for tool in tools}
+    for d in data.values():
+        d.type = (types or {}).get(d.tool) or d.type or (d.records[0]["tool"] if d.records else d.tool)
+    everything = [r for d in data.values() for r in d.records]
     merged = merge(everything)
-    moment = now or datetime.now(UTC)
+    moment = now or end_of_day(day, timezone)
+    notes, skip = _finding_notes(data, day)
+    fresh = [t for t, d in data.items() if d.fresh(day) and d.status != "truncated"]
     return Dataset(
-        day=str(day),
-        generated_at=iso(moment),
+        day=day,
+        generated_at=iso(datetime.now(UTC)),
+        now=moment,
         tools=tools,
         manifest=manifest,
-        records=records,
+        data=data,
         merged=merged,
-        findings=find(merged, everything, analysis, now=moment),
-        changes=change_set(store, day, tools, analysis),
+        findings=find(merged, everything, analysis, now=moment, skip=skip),
+        finding_notes=notes,
+        changes=change_set(store, day, tools, analysis, compared=fresh),
         analysis=analysis,
     )
+
+
+__all__ = ["CHANGE_KINDS", "RISK_ORDER", "TITLES", "Dataset", "ToolData", "build", "tool_data"]

@@ -21,7 +21,7 @@ from apiinv.report.dataset import Dataset
 from apiinv.report.xlsx import Column, to_text
 from apiinv.store import write_atomic
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 SLICE = 10_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,7 +51,7 @@ def write_combined_json(path: Path, data: Dataset) -> Path:
         "generated_at": data.generated_at,
         "generator": data.generator,
         "tools": data.tools,
-        "run": data.manifest.get("tools", {}),
+        "run": {**data.run_section(), "steps": data.manifest.get("tools", {})},
         "summary": data.summary(),
         "findings": _findings_index(data),
         "changes": data.change_rows(),
@@ -67,7 +67,12 @@ def write_tool_json(path: Path, data: Dataset, tool: str) -> Path:
         "tool": tool,
         "generated_at": data.generated_at,
         "generator": data.generator,
-        "run": data.manifest.get("tools", {}).get(tool, {}),
+        "run": {
+            "incomplete": not data.data[tool].fresh(data.day),
+            **data.run_section()["tools"][tool],
+            "steps": data.manifest.get("tools", {}).get(tool, {}),
+        },
+        "summary": data.summary(tool),
         "changes": data.change_rows(tool),
     }
     return write_atomic(path, _json_chunks(header, data.records.get(tool, [])))

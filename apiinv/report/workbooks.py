@@ -143,22 +143,37 @@ def _properties(data: Dataset, title: str) -> dict[str, str]:
     }
 
 
-def _summary(book: Workbook, data: Dataset, tools: list[str], title: str) -> None:
-    from apiinv.report.xlsx import sheet_name
+def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: str | None = None) -> None:
+    """The first sheet: the run (with a banner when the data is incomplete), each tool's status and data
+    date, the estate's (or this tool's) counts, findings with what they stand on, changes, a chart."""
+    from apiinv.report.xlsx import RISK_COLOURS, sheet_name
 
     sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
     sheet.set_column(0, 0, 28)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)  # printed: one page wide, the chart under the tables
-    sheet.set_column(1, 9, 13)
+    sheet.set_column(1, 10, 13)
+    sheet.set_column(11, 11, 50)
+    summary = data.summary(tool)
     sheet.write_string(0, 0, title, book.title)
+    clock = data.now.isoformat(timespec="minutes").replace("+00:00", "Z")
     sheet.write_string(
-        1, 0, f"Run date {data.day}; generated {data.generated_at} by {data.generator}.", book.note
+        1,
+        0,
+        f"Run date {data.day} (ages measured to {clock}); generated {data.generated_at} by {data.generator}.",
+        book.note,
     )
     sheet.write_string(2, 0, CONFIDENTIAL, book.note)
-    row = 4
+    row = 3
+    if summary["banner"]:
+        row += 1
+        sheet.set_row(row, 45)
+        sheet.merge_range(row, 0, row, 11, summary["banner"], book.banner)
+    row += 2
     headers = [
         "Tool",
+        "Status",
+        "Data date",
         "Collection",
         "Processing",
         "Records",
@@ -166,67 +181,92 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str) -> Non
         "Removed",
         "Changed",
         "Held back",
+        "",
         "Note",
     ]
     for col, header in enumerate(headers):
         sheet.write_string(row, col, header, book.header)
-    for tool in tools:
+    for name in tools:
         row += 1
-        changes = data.changes_for(tool)
+        tool_data = data.data.get(name)
+        changes = data.changes_for(name)
         counts = changes.counts() if changes else {}
-        errors = [e for s in ("collect", "process") for e in data.step(tool, s).get("errors") or []]
-        note = (changes.note if changes else "") or "; ".join(f"{e['code']} {e['id']}" for e in errors)
-        values = [
-            tool,
-            data.step(tool, "collect").get("status", "-"),
-            data.step(tool, "process").get("status", "-"),
-            len(data.records.get(tool, [])),
+        errors = [e for s in ("collect", "process") for e in data.step(name, s).get("errors") or []]
+        note = "; ".join(
+            part
+            for part in (
+                changes.note if changes else "",
+                "; ".join(f"{e['code']} {e['id']}" for e in errors),
+            )
+            if part
+        )
+        status = tool_data.status if tool_data else "failed"
+        values: list[Any] = [
+            name,
+            status,
+            (tool_data.data_date if tool_data else None) or "no data",
+            data.step(name, "collect").get("status", "-"),
+            data.step(name, "process").get("status", "-"),
+            len(tool_data.records) if tool_data else 0,
             counts.get("new", 0),
             counts.get("removed", 0),
             counts.get("changed", 0),
             counts.get("held_back", 0),
+            "",
             note,
         ]
         for col, value in enumerate(values):
             if isinstance(value, int):
-                sheet.write_number(row, col, value)
+                sheet.write_number(row, col, value, book.count)
+            elif col == 1:
+                sheet.write_string(row, col, value, book.status.get(value, book.status["failed"]))
             else:
                 sheet.write_string(row, col, clean_text(str(value)))
     row += 2
-    summary = data.summary()
-    sheet.write_string(row, 0, "Endpoints (merged)", book.bold)
-    sheet.write_number(row, 1, summary["endpoints"])
+    sheet.write_string(row, 0, "Endpoints (merged)" if tool is None else f"Endpoints {tool} sees", book.bold)
+    sheet.write_number(row, 1, summary["endpoints"], book.count)
     for level in RISK_ORDER:
         row += 1
         sheet.write_string(row, 0, f"  risk {level}")
-        sheet.write_number(row, 1, summary["risk_levels"][level])
+        sheet.write_number(row, 1, summary["risk_levels"][level], book.count)
     row += 2
     sheet.write_string(row, 0, "Findings", book.header)
     sheet.write_string(row, 1, "Count", book.header)
+    sheet.write_string(row, 2, "Stands on", book.header)
     for name in FINDINGS:
         row += 1
         sheet.write_string(row, 0, TITLES[name])
-        sheet.write_number(row, 1, summary["findings"][name])
+        sheet.write_number(row, 1, summary["findings"][name], book.count)
+        sheet.write_string(row, 2, summary["finding_notes"].get(name, "complete data"))
+    row += 2
+    sheet.write_string(row, 0, "Changes (distinct endpoints)", book.header)
+    sheet.write_string(row, 1, "Count", book.header)
+    for kind in ("new", "removed", "changed", "held_back"):
+        row += 1
+        sheet.write_string(row, 0, kind.replace("_", " "))
+        sheet.write_number(row, 1, summary["changes"][kind], book.count)
+    if summary["baseline"]:
+        row += 1
+        sheet.write_string(
+            row,
+            0,
+            f"Baseline: first complete run of {', '.join(summary['baseline'])}; nothing new.",
+            book.note,
+        )
     row += 2
     first = row
     sheet.write_string(row, 0, "Endpoints per tool by risk level", book.header)
     for col, level in enumerate(RISK_ORDER, 1):
         sheet.write_string(row, col, level, book.header)
     by_tool = data.risk_by_tool()
-    for tool in tools:
+    for name in tools:
         row += 1
-        sheet.write_string(row, 0, tool)
+        sheet.write_string(row, 0, name)
         for col, level in enumerate(RISK_ORDER, 1):
-            sheet.write_number(row, col, by_tool.get(tool, {}).get(level, 0))
+            sheet.write_number(row, col, by_tool.get(name, {}).get(level, 0), book.count)
     if tools:
         chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
-        colours = {
-            "critical": "#C00000",
-            "high": "#FF6A00",
-            "medium": "#FFC000",
-            "low": "#70AD47",
-            "unknown": "#A6A6A6",
-        }
+        colours = {**RISK_COLOURS, "unknown": "#A6A6A6"}
         for col, level in enumerate(RISK_ORDER, 1):
             chart.add_series(
                 {
@@ -262,7 +302,7 @@ def write_tool(path: Path, data: Dataset, tool: str, *, max_rows: int = EXCEL_MA
     title = f"{tool} API inventory {data.day}"
     book = Workbook(path, properties=_properties(data, title), max_rows=max_rows)
     try:
-        _summary(book, data, [tool], title)
+        _summary(book, data, [tool], title, tool=tool)
         book.table("Records", RECORD_COLUMNS, data.records.get(tool, []))
         book.table("Changes", CHANGE_COLUMNS, data.change_rows(tool))
         book.table("Run", RUN_COLUMNS, run_rows(data, [tool]))

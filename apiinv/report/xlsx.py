@@ -26,7 +26,20 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 WIDTH_SAMPLE = 500
 MIN_WIDTH, MAX_WIDTH = 8, 60
-RISK_COLOURS = {"critical": "#C00000", "high": "#FF6A00", "medium": "#FFC000", "low": "#70AD47"}
+RISK_COLOURS = {
+    "critical": "#C00000",
+    "high": "#FF6A00",
+    "medium": "#FFC000",
+    "low": "#70AD47",
+    "info": "#5B9BD5",
+}
+STATUS_COLOURS = {
+    "ok": "#C6EFCE",
+    "partial": "#FFEB9C",
+    "truncated": "#FFEB9C",
+    "not_run": "#FFEB9C",
+    "failed": "#FFC7CE",
+}
 CHANGE_COLOURS = {"new": "#C6EFCE", "removed": "#FFC7CE", "changed": "#FFEB9C"}
 
 
@@ -113,7 +126,12 @@ class Workbook:
         self.date = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         self.title = book.add_format({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.bold = book.add_format({"bold": True})
+        self.count = book.add_format({"num_format": "#,##0"})
         self.note = book.add_format({"italic": True, "font_color": "#595959"})
+        self.banner = book.add_format(
+            {"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE", "text_wrap": True, "valign": "top"}
+        )
+        self.status = {name: book.add_format({"bg_color": colour}) for name, colour in STATUS_COLOURS.items()}
         self.risk = {
             level: book.add_format(
                 {"bg_color": colour, "font_color": "#FFFFFF" if level in ("critical", "high") else "#000000"}

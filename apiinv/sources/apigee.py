@@ -38,22 +38,28 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     client = ctx.client
     organization = client.get_json(org_path)
     wanted_envs = set(ctx.tool.settings.get("environments") or organization.get("environments") or [])
-    proxies = client.get_json(
-        f"{org_path}/apis", params={"includeRevisions": "true", "includeMetaData": "true"}
+    # Google APIs leave an empty list's key out ({} when there are no proxies): absent_ok.
+    proxies = client.get_list(
+        f"{org_path}/apis",
+        "proxies",
+        params={"includeRevisions": "true", "includeMetaData": "true"},
+        absent_ok=True,
     )
-    proxies = proxies.get("proxies") or []
     deployments = [
         d
-        for d in (client.get_json(f"{org_path}/deployments").get("deployments") or [])
+        for d in client.get_list(f"{org_path}/deployments", "deployments", absent_ok=True)
         if not wanted_envs or d.get("environment") in wanted_envs
     ]
-    groups = client.paginate_all(f"{org_path}/envgroups", strategy="token", items_key="environmentGroups")
+    groups = client.paginate_all(
+        f"{org_path}/envgroups", strategy="token", items_key="environmentGroups", absent_ok=True
+    )
 
     def attachments(group: dict[str, Any]) -> dict[str, Any]:
         attached = client.paginate_all(
             f"{org_path}/envgroups/{group['name']}/attachments",
             strategy="token",
             items_key="environmentGroupAttachments",
+            absent_ok=True,
         )
         return {**group, "attachments": attached}
 
@@ -88,7 +94,11 @@ def _revisions(
 
 def _products(ctx: FetchContext, org_path: str) -> list[dict[str, Any]]:
     return ctx.client.paginate_all(
-        f"{org_path}/apiproducts", strategy="start_key", items_key="apiProduct", params={"expand": "true"}
+        f"{org_path}/apiproducts",
+        strategy="start_key",
+        items_key="apiProduct",
+        params={"expand": "true"},
+        absent_ok=True,
     )
 
 
@@ -96,7 +106,7 @@ def _fetch_edge(ctx: FetchContext, org_path: str) -> dict[str, Any]:
     """Legacy Edge, mapped onto the raw shape of X so that one normalize serves both: deployments
     come per proxy, and each environment's virtual host aliases stand in for environment groups."""
     client = ctx.client
-    environments = client.get_json(f"{org_path}/environments") or []
+    environments = client.get_list(f"{org_path}/environments", None)
     wanted_envs = set(ctx.tool.settings.get("environments") or environments)
     names = client.paginate_all(f"{org_path}/apis", strategy="start_key", items_key=None)
 
@@ -133,7 +143,7 @@ def _fetch_edge(ctx: FetchContext, org_path: str) -> dict[str, Any]:
                     )
 
     def virtual_hosts(environment: str) -> dict[str, Any]:
-        hosts = client.get_json(f"{org_path}/environments/{environment}/virtualhosts") or []
+        hosts = client.get_list(f"{org_path}/environments/{environment}/virtualhosts", None)
         aliases = {
             alias
             for host in hosts

@@ -7,7 +7,11 @@ from their tenant's API reference in tools.yaml without a code change:
     cequence:
       endpoints: {inventory: /apisec/api/v1/endpoints, hosts: /apisec/api/v1/hosts}
       pagination: {strategy: offset, items_key: items, total_key: total, size_param: limit}
-      fields: {host: host, method: method, path: path, ...}
+      fields: {host: host, method: method, path: path, auth_type: meta.auth.types, ...}
+
+Field values are dotted paths into each item; list values stay lists (see ``sources/mapping.py``). A
+mapped field found in no item is a warning in the manifest; the hosts listing is optional: when it
+fails, that is a warning too, since no record depends on it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from apiinv.errors import CollectionError
 from apiinv.records import as_dict, as_list, as_text, make_record, risk_level
+from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
@@ -68,16 +74,25 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     options = pagination(ctx.tool)
     strategy, items_key = options.pop("strategy"), options.pop("items_key")
 
-    def listing(path: str) -> list[Any]:
-        return ctx.client.paginate_all(path, strategy=strategy, items_key=items_key, **options)
+    def listing(path: str | None) -> list[Any]:
+        if path is None:
+            return []
+        try:
+            return ctx.client.paginate_all(path, strategy=strategy, items_key=items_key, **options)
+        except CollectionError as exc:
+            if path == paths["inventory"]:
+                raise
+            ctx.warn(f"optional listing {path} failed ({exc.message}); the inventory does not need it")
+            return []
 
-    wanted = [paths["inventory"]] + ([paths["hosts"]] if paths.get("hosts") else [])
-    results = ctx.map(listing, wanted)
-    return {
-        "fields": fields(ctx.tool),
-        "endpoints": results[0],
-        "hosts": results[1] if len(results) > 1 else [],
-    }
+    inventory, hosts = ctx.map(listing, [paths["inventory"], paths.get("hosts")])
+    mapping = fields(ctx.tool)
+    for meaning in never_present(inventory, mapping) if inventory else []:
+        ctx.warn(
+            f"fields.{meaning}: {mapping[meaning]!r} is in none of the {len(inventory):,} endpoints; "
+            "check the field mapping"
+        )
+    return {"fields": mapping, "endpoints": inventory, "hosts": hosts}
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
@@ -104,12 +119,11 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for endpoint in map(as_dict, as_list(data.get("endpoints"))):
 
         def get(meaning: str, endpoint: dict[str, Any] = endpoint) -> Any:
-            return endpoint.get(names[meaning])
+            return pick(endpoint, names[meaning])
 
         authenticated = get("authenticated")
-        auth_type = (as_text(get("auth_type")) or "").lower()
+        auth_types = sorted({AUTH_TYPES.get(t.lower(), t.lower()) for t in as_strings(get("auth_type"))})
         access = as_text(get("access_type"))
-        sensitive = get("sensitive_data") or []
         yield make_record(
             tool="cequence",
             instance=instance,
@@ -122,8 +136,8 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             path=get("path"),
             status="inactive" if get("active") is False else "active",
             auth_required=authenticated if isinstance(authenticated, bool) else None,
-            auth_types=[AUTH_TYPES.get(auth_type, auth_type)] if auth_type else [],
-            sensitive_data=[str(s) for s in sensitive] if isinstance(sensitive, list) else [str(sensitive)],
+            auth_types=auth_types,
+            sensitive_data=as_strings(get("sensitive_data")),
             risk_score=_number(get("risk_score")),
             risk_level=risk_level(get("risk_level")),
             first_seen=from_rfc3339(get("first_seen")),
@@ -133,9 +147,11 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _number(value: Any) -> float | None:
+    """A score of 0 to 100, or None: an odd value is dropped, never the endpoint that carries it."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if 0 <= number <= 100 else None

@@ -32,14 +32,14 @@ RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
-    document = client.get_json("/api/v2/collections", params={"listOption": "ALL", "perPage": 0})
-    return f"{len(document.get('list') or [])} collections visible"
+    listed = client.get_list("/api/v2/collections", "list", params={"listOption": "ALL", "perPage": 0})
+    return f"{len(listed)} collections visible"
 
 
 def _list(ctx: FetchContext, path: str, params: dict[str, Any]) -> list[Any]:
     """perPage=0 asks for everything at once; a positive page size pages with page/perPage."""
     if ctx.tool.page_size <= 0:
-        return ctx.client.get_json(path, params={**params, "perPage": 0}).get("list") or []
+        return ctx.client.get_list(path, "list", params={**params, "perPage": 0})
     return ctx.client.paginate_all(path, strategy="page", items_key="list", params=params)
 
 
@@ -106,7 +106,7 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
                 report["enc"] = "decoded"
             entry["assessment_report"] = report
         if settings.get("scan_reports") and (api.get("scan") or {}).get("isProcessed"):
-            scans = ctx.client.get_json(f"/api/v2/apis/{aid}/scanReports").get("list") or []
+            scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
             entry["scan_report"] = scans[0] if scans else None
         return entry
 
@@ -177,6 +177,19 @@ def _auth(security: Any, schemes: dict[str, str]) -> tuple[bool, list[str]]:
     return required, types
 
 
+def _score(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        return None
+    return float(value)
+
+
+def _count(summary: Any, report: Any) -> int:
+    for value in (summary, report):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return 0
+
+
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
     collections = {}
@@ -189,7 +202,15 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             as_dict(api.get("assessment")),
             as_dict(api.get("scan")),
         )
-        audited = assessment.get("isProcessed") is True
+        # The listing's summary is the first source of the audit; an API whose summary lacks the grade
+        # (older platform answers) takes score, counts and date from its assessment report when fetched.
+        report = as_dict(api.get("assessment_report"))
+        report_data = as_dict(report.get("data")) if report.get("enc") == "decoded" else {}
+        grade = _score(assessment.get("grade"))
+        if grade is None:
+            grade = _score(report_data.get("score"))
+        audited = assessment.get("isProcessed") is True or (grade is not None and bool(report_data))
+        counter = as_dict(report_data.get("issueCounter"))
         common: dict[str, Any] = {
             "tool": "42crunch",
             "instance": instance,
@@ -201,11 +222,16 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "tags": [
                 t["tagName"] for t in as_list(api.get("tags")) if isinstance(as_dict(t).get("tagName"), str)
             ],
-            "audit_score": assessment.get("grade") if audited else None,
-            "audit_issues": {level: assessment.get(field) or 0 for level, field in AUDIT_COUNTS.items()}
+            "audit_score": grade if audited else None,
+            "audit_issues": {
+                level: _count(assessment.get(field), counter.get(level))
+                for level, field in AUDIT_COUNTS.items()
+            }
             if audited
             else None,
-            "audit_date": from_rfc3339(assessment.get("last")) if audited else None,
+            "audit_date": (from_rfc3339(assessment.get("last")) or from_rfc3339(report.get("date")))
+            if audited
+            else None,
             "scan_state": as_text(scan.get("state")),
             "scan_issues": scan.get("totalIssues") if scan.get("isProcessed") is True else None,
         }

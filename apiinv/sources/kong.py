@@ -162,5 +162,8 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                             base_path="",
                             method=method,
                             path=path,
-                            path_match="exact" if regex else "prefix",
+                            # Kong 3 router: plain paths are prefixes; a regex path matches from the
+                            # start (a prefix too, unless it ends in $); strip_path changes only what
+                            # the upstream sees, not what the gateway serves.
+                            path_match="regex" if regex else "prefix",
                         )
