@@ -124,7 +124,7 @@ class ToolConfig:
         """Raise unless the tool has what a collection needs: its settings and its secrets."""
         if self.missing_settings:
             raise ConfigurationError(
-                f"tools.yaml: {', '.join(self.missing_settings)} not set (required for type {self.type})",
+                f"tools.yaml: {', '.join(self.missing_settings)} not set (needed to collect from {self.type})",
                 tool=self.name,
             )
         if self.missing_vars:

@@ -45,7 +45,7 @@ PLAN_TOOLS = textwrap.dedent(
       rate_limit: 100           # requests per minute
     42crunch:
       api_base_url: "https://platform.42crunch.com"
-      auth_type: "api_key"
+      auth_type: "oauth"
       rate_limit: 100
     apigee:
       api_base_url: "https://apigee.googleapis.com"

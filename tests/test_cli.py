@@ -65,6 +65,16 @@ def test_exit_0_validate_config_on_the_plans_files(cli, plan_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "planner.yaml: ok (3 schedules)" in result.output
     assert "tools.yaml: ok (3 tools)" in result.output
+    # What only collecting needs is a warning until a command needs it.
+    assert "42crunch.token_url: not set (needed before collecting with oauth)" in result.output
+    assert "apigee.organization: not set" in result.output
+    rendered = cli("schedule", "render", config_dir=plan_dir)
+    assert rendered.exit_code == 0, rendered.output
+    assert rendered.output.count("run --schedule") == 3
+    collected = cli("--date", "2026-11-23", "collect", "42crunch", config_dir=plan_dir)
+    assert (
+        collected.exit_code == 4 and "token_url not set (needed to collect from 42crunch)" in collected.output
+    )
 
 
 def test_exit_2_on_usage_errors(cli, plan_dir: Path) -> None:

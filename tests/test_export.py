@@ -108,3 +108,17 @@ def test_export_refuses_to_replace_good_reports_with_empty_ones(cli, sandbox) ->
 def test_unknown_format_is_a_usage_error(cli, sandbox) -> None:
     result = cli("--date", str(DAY2), "export", "--format", "xlsx,pdf", config_dir=sandbox.config_dir)
     assert result.exit_code == 2 and "choose from xlsx, json, csv" in result.output
+
+
+def test_probe_paths_with_any_characters_reach_every_report(two_days) -> None:
+    from apiinv.sandbox.cequence import PROBE_PATHS
+
+    folder = two_days.date_dir(DAY2)
+    book = load_workbook(folder / f"api-inventory-{DAY2}.xlsx", read_only=True)
+    header, *rows = list(book["Shadow APIs"].iter_rows(values_only=True))
+    shadow_paths = {row[header.index("Path")] for row in rows}
+    with open(folder / "csv" / f"inventory-{DAY2}.csv", newline="", encoding="utf-8") as handle:
+        csv_paths = {row["Path"] for row in csv.DictReader(handle)}
+    json_paths = {r["path"] for r in json.loads((folder / f"api-inventory-{DAY2}.json").read_text())["records"]}
+    for probe in PROBE_PATHS:
+        assert probe in shadow_paths and probe in csv_paths and probe in json_paths, probe

@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,7 @@ import sys
 sys.path.insert(0, sys.argv[3])
 from test_security import tool_for
 from apiinv.http.client import HttpClient
+from datetime import date
 from pathlib import Path
 with HttpClient(tool_for(sys.argv[1]), cache_dir=Path(sys.argv[2]), cache_namespace="d") as client:
     for i in range(150):
@@ -512,3 +514,32 @@ def test_error_texts_and_reprs_are_masked_wherever_they_are_printed() -> None:
     register_secret(secret)  # a token learnt after the message was built is masked all the same
     for text in (str(error), repr(error), error.message, json.dumps(error.as_record())):
         assert secret not in text and "***" in text
+
+
+@pytest.mark.parametrize(
+    "kind, path, answer",
+    [
+        ("kong", "/services", [1, 2, 3]),
+        ("kong", "/services", {"next": None}),
+        ("kong", "/services", {"data": {"id": 1}}),
+        ("42crunch", "/api/v2/collections", {}),
+        ("42crunch", "/api/v2/collections", "list"),
+    ],
+)
+def test_a_listing_of_the_wrong_shape_is_a_malformed_answer_not_an_empty_inventory(
+    kind: str, path: str, answer, vendor, tmp_path: Path
+) -> None:
+    from apiinv.collect import collect_tool
+    from apiinv.store import Store
+
+    for listing in ("/services", "/routes", "/plugins"):
+        vendor.route(listing, lambda h: h.send_json({"data": [], "next": None}))
+    vendor.route(path, lambda h: h.send_json(answer))
+    tool = tool_for(vendor.url, type=kind, name=kind, api_key_header="X-API-KEY")
+    if kind == "42crunch":
+        tool = tool_for(vendor.url, "api_key", type=kind, name=kind, page_size=0)
+    outcome = collect_tool(tool, Store(tmp_path), date(2026, 11, 23), use_cache=False)
+    assert not outcome.ok
+    assert outcome.error.code == "MALFORMED_RESPONSE", outcome.summary()
+    assert path in outcome.error.message
+    assert not (tmp_path / "2026-11-23" / "raw" / f"{kind}.json").exists()

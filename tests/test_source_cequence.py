@@ -132,3 +132,80 @@ def test_normalize_gives_one_record_per_traffic_endpoint() -> None:
     assert (second["auth_types"], second["status"], second["risk_level"]) == (["oauth2"], "inactive", None)
     assert second["first_seen"] is None
     assert problems(first) == problems(second) == []
+
+
+def test_a_nested_list_valued_mapping_with_a_missing_optional_listing(tmp_path: Path) -> None:
+    """A tenant whose API nests fields and lists auth types: dotted paths reach them, lists stay lists,
+    a mapped field that never appears is a warning, and the optional hosts listing's 404 is one too."""
+    from hostile_api import HostileServer
+
+    from apiinv.collect import collect_tool
+    from apiinv.config import ToolConfig
+    from apiinv.sources.cequence import normalize
+    from apiinv.store import Store, read_json
+
+    items = [
+        {
+            "id": "e1",
+            "request": {"host": "api.x", "method": "get", "path": "/v1/cards/{id}"},
+            "meta": {"auth": {"types": ["JWT", "API_KEY"]}, "seen": {"first": "2026-11-01T00:00:00Z"}},
+            "sensitive": ["PCI", "PII"],
+        },
+        {"id": "e2", "request": {"host": "api.x", "method": "POST", "path": "/v1/cards"}, "meta": {}},
+    ]
+    with HostileServer() as server:
+        server.route("/inventory", lambda h: h.send_json({"items": items, "total": 2}))
+        tool = ToolConfig(
+            name="traffic",
+            type="cequence",
+            base_url=server.url,
+            auth_type="none",
+            settings={
+                "endpoints": {"inventory": "/inventory", "hosts": "/hosts"},
+                "fields": {
+                    "host": "request.host",
+                    "method": "request.method",
+                    "path": "request.path",
+                    "auth_type": "meta.auth.types",
+                    "sensitive_data": "sensitive",
+                    "first_seen": "meta.seen.first",
+                    "risk_score": "scores.risk",
+                },
+            },
+        )
+        store = Store(tmp_path)
+        outcome = collect_tool(tool, store, RUN_DATE, use_cache=False)
+    assert outcome.ok, outcome.summary()
+    warnings = store.step(RUN_DATE, "traffic", "collect")["warnings"]
+    assert any(w.startswith("optional listing /hosts failed") for w in warnings)
+    assert any(
+        w.startswith("fields.risk_score: 'scores.risk' is in none of the 2 endpoints") for w in warnings
+    )
+    assert not any("fields.auth_type" in w for w in warnings)
+    records = {r["api_id"]: r for r in normalize(read_json(store.raw_path(RUN_DATE, "traffic")))}
+    first = records["e1"]
+    assert first["endpoint_key"] == "GET api.x/v1/cards/{}"
+    assert (first["auth_types"], first["sensitive_data"]) == (["api_key", "jwt"], ["PCI", "PII"])
+    assert first["first_seen"] == "2026-11-01T00:00:00Z"
+    assert (records["e2"]["auth_types"], records["e2"]["sensitive_data"]) == ([], [])
+
+
+def test_the_inventory_listing_itself_is_not_optional(tmp_path: Path) -> None:
+    from hostile_api import HostileServer
+
+    from apiinv.collect import collect_tool
+    from apiinv.config import ToolConfig
+    from apiinv.store import Store
+
+    with HostileServer() as server:
+        server.route("/inventory", lambda h: h.send_json({"count": 3}))  # 200, but no items at all
+        tool = ToolConfig(
+            name="traffic",
+            type="cequence",
+            base_url=server.url,
+            auth_type="none",
+            settings={"endpoints": {"inventory": "/inventory", "hosts": None}},
+        )
+        outcome = collect_tool(tool, Store(tmp_path), RUN_DATE, use_cache=False)
+    assert not outcome.ok and outcome.error.code == "MALFORMED_RESPONSE"
+    assert "expected a list at items, got nothing" in outcome.error.message

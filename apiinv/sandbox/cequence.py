@@ -15,6 +15,9 @@ from apiinv.timefmt import iso
 
 TOKEN_PATH = "/auth/realms/cequence/protocol/openid-connect/token"  # noqa: S105 - a path, not a secret
 AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "OAUTH2", "jwt": "JWT", "basic": "BASIC"}
+# Paths attackers probe with, seen in traffic on the first traffic host: real endpoints to report, with
+# characters a spreadsheet or a key format could choke on.
+PROBE_PATHS = ("/files/annual report.pdf", "/search|grep", "/login' OR '1'='1", '/v1/"quoted"/=cmd|calc')
 
 
 def risk_level(score: float) -> str:
@@ -92,6 +95,20 @@ class CequenceApp(EstateApp):
                     "lastSeen": iso(self.moment(last_seen_days)),
                 }
             )
+        if items:
+            for number, path in enumerate(PROBE_PATHS):
+                items.append(
+                    {
+                        **items[0],
+                        "id": str(uuid.UUID(int=random.Random(f"probe:{path}").getrandbits(128))),
+                        "method": "GET",
+                        "path": path,
+                        "authenticated": False,
+                        "authType": None,
+                        "apiName": None,
+                        "transactionCount": 3 + number,
+                    }
+                )
         return items
 
     def endpoints(self, request: Request) -> Response:

@@ -14,7 +14,7 @@ import yaml
 
 from apiinv.errors import UsageError
 from apiinv.sandbox.apigee import ApigeeApp
-from apiinv.sandbox.cequence import TOKEN_PATH, CequenceApp
+from apiinv.sandbox.cequence import PROBE_PATHS, TOKEN_PATH, CequenceApp
 from apiinv.sandbox.common import EstateApp
 from apiinv.sandbox.crunch42 import Crunch42App
 from apiinv.sandbox.estate import Estate
@@ -167,7 +167,7 @@ class Sandbox:
                 "deployments": sum(len(a.environments) for a, _ in apigee if a.deployed),
                 "products": sum(1 for a, _ in apigee if a.index % 6 != 5),
             },
-            "cequence": {"endpoints": len(day.in_traffic())},
+            "cequence": {"endpoints": len(day.in_traffic()) + (len(PROBE_PATHS) if day.in_traffic() else 0)},
             "kong": {k: len(v) for k, v in kong_view.items()},
         }
 
