@@ -23,6 +23,7 @@ test: install
 lint: install
 	$(BIN)/ruff check apiinv tests bench
 	$(BIN)/ruff format --check apiinv tests bench
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/startup.py

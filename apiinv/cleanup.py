@@ -45,7 +45,7 @@ def plan(store: Store, max_age_days: int, today: date) -> Cleanup:
                 if path.name != "apiinv.log" and path.stat().st_mtime < oldest_mtime:
                     result.removed.append(path)
     # Temporary files a crashed write left behind, wherever apiinv writes.
-    cutoff = time.time() - ORPHAN_AGE_S
+    orphaned_before = time.time() - ORPHAN_AGE_S
     doomed = set(result.removed)
     if store.root.is_dir():
         for path in sorted(store.root.rglob(".*")):  # rglob does not descend into symlinked folders
@@ -53,7 +53,7 @@ def plan(store: Store, max_age_days: int, today: date) -> Cleanup:
                 TEMP_FILE.match(path.name)
                 and not path.is_symlink()
                 and path.is_file()
-                and path.stat().st_mtime < cutoff
+                and path.stat().st_mtime < orphaned_before
                 and not doomed.intersection(path.parents)
             ):
                 result.removed.append(path)

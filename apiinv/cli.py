@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -302,6 +301,7 @@ def diff(
 
     runtime = _runtime(ctx)
     before, after = _parse_date(from_date), _parse_date(to_date)
+    assert before is not None and after is not None  # both options are required
     results = changes.diff_dates(runtime.store(), before, after, tools or None)
     typer.echo(changes.render_json(results, before, after) if as_json else changes.render_text(results))
     return ExitStatus.OK
@@ -659,4 +659,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -170,20 +170,20 @@ def collect_tool(
         outcome = ToolOutcome(tool.name, True, counts, stats, time.monotonic() - started)
         outcome.warnings = context.warnings
     except Exception as caught:
-        exc = tool_failure(caught, tool.name, "collect")
+        failure = tool_failure(caught, tool.name, "collect")
         outcome = ToolOutcome(
             tool.name,
             False,
             stats=client.stats.as_dict() if client else {},
             duration=time.monotonic() - started,
-            error=exc,
+            error=failure,
             kept_previous=raw_path.exists(),
         )
         log.error(
             "%s",
-            exc.message,
-            exc_info=None if caught is exc else caught,
-            extra={"tool": tool.name, "error_id": exc.error_id, "code": exc.code, "file_only": True},
+            failure.message,
+            exc_info=None if caught is failure else caught,
+            extra={"tool": tool.name, "error_id": failure.error_id, "code": failure.code, "file_only": True},
         )
     finally:
         if client is not None:

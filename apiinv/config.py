@@ -124,7 +124,8 @@ class ToolConfig:
         """Raise unless the tool has what a collection needs: its settings and its secrets."""
         if self.missing_settings:
             raise ConfigurationError(
-                f"tools.yaml: {', '.join(self.missing_settings)} not set (needed to collect from {self.type})",
+                f"tools.yaml: {', '.join(self.missing_settings)} not set "
+                f"(needed to collect from {self.type})",
                 tool=self.name,
             )
         if self.missing_vars:
@@ -350,6 +351,7 @@ def _build_tool(
     wanted = AUTH_FIELDS[auth_type]
     for field_name in sorted(set(wanted) | set(declared)):
         raw = declared.get(field_name)
+        var: str | None
         if raw is None:
             var = env_var_name(name, field_name)
             value = env.get(var) or None
@@ -499,7 +501,7 @@ def check_planner(
             continue
         if not isinstance(entry, dict):
             continue
-        cron = entry.get("cron", entry.get("cron_expression"))
+        cron = str(entry.get("cron", entry.get("cron_expression")) or "")
         if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
             report.problems.append(f"{where}: cron and cron_expression disagree; give one")
         problem = _cron_problem(cron) if isinstance(cron, str) else None

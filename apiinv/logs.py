@@ -64,7 +64,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     _failed = False
 
-    def _open(self):  # type: ignore[override]
+    def _open(self):
         from apiinv.store import open_private
 
         fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)

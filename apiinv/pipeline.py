@@ -32,7 +32,8 @@ class RunResult:
     def exit_status(self, tools: list[str]) -> ExitStatus:
         """Per tool its first error across the steps; a failed mail counts as one more failed part."""
         errors: dict[str, ApiInvError | None] = dict.fromkeys(tools)
-        for outcome in [*self.collected, *self.processed]:
+        steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
+        for outcome in steps:
             if outcome.error is not None and errors.get(outcome.tool) is None:
                 errors[outcome.tool] = outcome.error
         parts = list(errors.values()) + ([self.mail_error] if self.mail_error else [])
@@ -68,8 +69,8 @@ def run(
         result.processed = process(
             ready, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers
         )
-        for outcome in result.processed:
-            echo(outcome.summary())
+        for processed in result.processed:
+            echo(processed.summary())
     if "export" in steps:
         try:
             result.exported = export(

@@ -148,13 +148,13 @@ def process_tool(
             )
         outcome.ok = True
     except Exception as caught:
-        exc = tool_failure(caught, tool.name, "process")
-        outcome.error = exc
+        failure = tool_failure(caught, tool.name, "process")
+        outcome.error = failure
         log.error(
             "%s",
-            exc.message,
-            exc_info=None if caught is exc else caught,
-            extra={"tool": tool.name, "error_id": exc.error_id, "file_only": True},
+            failure.message,
+            exc_info=None if caught is failure else caught,
+            extra={"tool": tool.name, "error_id": failure.error_id, "file_only": True},
         )
     outcome.duration = time.monotonic() - started
     status = (

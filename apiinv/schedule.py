@@ -153,9 +153,10 @@ class Crontab:
     """The real `crontab` command, for the invoking user or (as root) another one."""
 
     def __init__(self, user: str | None = None) -> None:
-        self.binary = shutil.which("crontab")
-        if self.binary is None:
+        binary = shutil.which("crontab")
+        if binary is None:
             raise UsageError("crontab is not installed (Debian: apt-get install cron); nothing was changed")
+        self.binary: str = binary
         self.user = user
 
     def _argv(self, *args: str) -> list[str]:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
-def _zone(timezone: str | None):  # type: ignore[no-untyped-def]
+def _zone(timezone: str | None) -> tzinfo | None:
     import zoneinfo
 
     return zoneinfo.ZoneInfo(timezone) if timezone else datetime.now().astimezone().tzinfo

@@ -119,6 +119,7 @@ def test_probe_paths_with_any_characters_reach_every_report(two_days) -> None:
     shadow_paths = {row[header.index("Path")] for row in rows}
     with open(folder / "csv" / f"inventory-{DAY2}.csv", newline="", encoding="utf-8") as handle:
         csv_paths = {row["Path"] for row in csv.DictReader(handle)}
-    json_paths = {r["path"] for r in json.loads((folder / f"api-inventory-{DAY2}.json").read_text())["records"]}
+    document = json.loads((folder / f"api-inventory-{DAY2}.json").read_text())
+    json_paths = {r["path"] for r in document["records"]}
     for probe in PROBE_PATHS:
         assert probe in shadow_paths and probe in csv_paths and probe in json_paths, probe

@@ -152,14 +152,14 @@ class _CountingAdapter(HTTPAdapter):
             raise requests.exceptions.ConnectionError(exc) from None
         except DecodeError as exc:
             raise requests.exceptions.ContentDecodingError(exc) from None
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
         return b"".join(parts)
 
 
 class _NoRedirectSession(requests.Session):
     """For token endpoints: a redirect is answered as it is, never followed with the client's secret."""
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
 
@@ -353,7 +353,7 @@ class HttpClient:
         log.debug(
             "%s %s -> %s", method, redact_url(url), response.status_code, extra={"tool": self.tool.name}
         )
-        if response.status_code == 401 and hasattr(self.auth, "invalidate"):
+        if response.status_code == 401 and self.auth is not None and hasattr(self.auth, "invalidate"):
             # An expired or revoked token: fetch a new one once, then let a second 401 stand. Threads that
             # were refused the same token share one refresh.
             if self.auth.invalidate(response.request.headers.get("Authorization")):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from requests import PreparedRequest
 from requests.auth import AuthBase
 
 from apiinv.errors import ForeignOriginError
@@ -61,9 +62,10 @@ class PinnedAuth(AuthBase):
     def __init__(self, inner: AuthBase, policy: OriginPolicy) -> None:
         self.inner, self.policy = inner, policy
 
-    def __call__(self, request):  # type: ignore[no-untyped-def]
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url and self.policy.allows(request.url):
-            return self.inner(request)
+            pinned: PreparedRequest = self.inner(request)
+            return pinned
         return request
 
     def __getattr__(self, name: str):  # invalidate(), refreshes, ... of the wrapped auth

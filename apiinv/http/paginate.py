@@ -45,7 +45,8 @@ class Paginator:
         """Items of a page that are new (start_key drops the repeated first one)."""
         return items
 
-    def stop(self, reason: str, *, warning: bool = False) -> None:
+    def stop(self, reason: str, *, warning: bool = False) -> dict[str, Any] | None:
+        """Record why pagination ends; returns None, so ``return self.stop(...)`` ends a ``next``."""
         self.stop_reason = reason
         self.warning = warning
         return None

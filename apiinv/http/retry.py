@@ -85,7 +85,7 @@ def retrying(
         max_tries=max_retries + 1,
         max_time=max_wait or None,
         jitter=None,
-        on_backoff=on_backoff,
+        on_backoff=on_backoff,  # type: ignore[arg-type]  # backoff's Details is a TypedDict of these keys
         logger=None,  # we log retries ourselves, with URLs redacted
         retry_after_cap=retry_after_cap,
         base=base,

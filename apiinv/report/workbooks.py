@@ -263,7 +263,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         row += 1
         sheet.write_string(row, 0, name)
         for col, level in enumerate(RISK_ORDER, 1):
-            sheet.write_number(row, col, by_tool.get(name, {}).get(level, 0), book.count)
+            sheet.write_number(row, col, by_tool[name][level] if name in by_tool else 0, book.count)
     if tools:
         chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
         colours = {**RISK_COLOURS, "unknown": "#A6A6A6"}

@@ -94,7 +94,7 @@ class KongApp(EstateApp):
             auth = api.auth_on(day.day)
             catch_all = api.index % 10 == 3
             service_level_auth = auth and (catch_all or not any(op.public for op in ops))
-            if service_level_auth:
+            if auth and service_level_auth:
                 plugins.append(self._plugin(AUTH_PLUGINS[auth], api, service_id=service_id))
             if catch_all:
                 route_id = _id(api.id, "catch-all")

@@ -140,7 +140,9 @@ class Sandbox:
         """tools.yaml, .env and apigee-service-account.json for these simulators, in ``folder``."""
         make_dirs(folder)
         key_file = (folder / "apigee-service-account.json").resolve()
-        self.apps["apigee"].accounts.write_key_file(key_file, self.url("apigee") + "/token")
+        apigee = self.apps["apigee"]
+        assert isinstance(apigee, ApigeeApp)
+        apigee.accounts.write_key_file(key_file, self.url("apigee") + "/token")
         header = "# Written by `apiinv sandbox serve`: the bundled simulators on 127.0.0.1.\n"
         write_atomic(
             folder / "tools.yaml",
@@ -155,7 +157,9 @@ class Sandbox:
         day = self.estate.on(self.day)
         crunch = day.in_spec()
         apigee = day.in_gateway("apigee")
-        kong_view = self.apps["kong"].view(self.apps["kong"]._build)
+        kong = self.apps["kong"]
+        assert isinstance(kong, KongApp)
+        kong_view = kong.view(kong._build)
         return {
             "42crunch": {
                 "collections": len({a.collection_id for a, _ in crunch}),
