@@ -382,15 +382,23 @@ def run(
     mail_to: Annotated[
         list[str] | None, typer.Option("--mail-to", help="Mail the workbook to this address.")
     ] = None,
+    only_on_change: Annotated[
+        bool, typer.Option("--only-on-change", help="Mail only when something is new, removed or changed.")
+    ] = False,
     no_cache: NoCacheOption = False,
 ) -> int:
-    """Collect, process and export in one go (and mail when asked); one run per schedule at a time."""
+    """Collect, process and export in one go, then mail and notify as the schedule says; one run per
+    schedule at a time."""
+    import dataclasses
+
     from apiinv import locks, pipeline
+    from apiinv.config import Delivery
     from apiinv.export import parse_formats
 
     runtime = _runtime(ctx)
     cfg = runtime.config(require_planner=schedule is not None)
-    action, chosen_formats, recipients = "run", formats, list(mail_to or [])
+    action, chosen_formats = "run", formats
+    delivery = cfg.planner.defaults if cfg.planner else Delivery()
     if schedule is not None:
         if tools or all_tools:
             raise typer.BadParameter("give tools or --schedule, not both")
@@ -401,7 +409,11 @@ def run(
         tools, action = plan.tools, plan.action
         workers = workers or plan.workers
         chosen_formats = chosen_formats or ",".join(plan.formats)
-        recipients = recipients or plan.mail_to
+        delivery = plan.delivery
+    if mail_to:
+        delivery = dataclasses.replace(delivery, mail_to=tuple(mail_to))
+    if only_on_change:
+        delivery = dataclasses.replace(delivery, only_on_change=True)
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
     with locks.hold(store.lock_dir, locks.lock_name(schedule, [t.name for t in selected])):
@@ -413,7 +425,7 @@ def run(
             action=action,
             workers=workers,
             formats=parse_formats(chosen_formats or "xlsx,json"),
-            mail_to=recipients,
+            delivery=delivery,
             env=runtime.env(),
             use_cache=not no_cache,
             schedule=schedule,
@@ -431,8 +443,11 @@ def mail(
     only_on_change: Annotated[
         bool, typer.Option(help="Send only when something is new, removed or changed.")
     ] = False,
+    encrypt: Annotated[
+        bool, typer.Option(help="Password-protect the workbook (password: APIINV_ATTACHMENT_PASSWORD).")
+    ] = False,
 ) -> int:
-    """E-mail the dated combined workbook (SMTP settings from the environment or .env)."""
+    """E-mail the dated combined workbook with a digest (SMTP settings from the environment or .env)."""
     from apiinv import mail as mailing
     from apiinv.errors import UsageError
 
@@ -445,12 +460,20 @@ def mail(
     if only_on_change and not mailing.has_changes(report["summary"]):
         typer.echo(f"nothing new, removed or changed on {day}: not sent")
         return ExitStatus.OK
-    settings = mailing.SmtpSettings.from_env(runtime.env())
+    env = runtime.env()
+    settings = mailing.SmtpSettings.from_env(env)
     message = mailing.compose(
-        report["summary"], str(day), workbook, mailing.validate_addresses(to), settings.sender, subject
+        report["summary"],
+        str(day),
+        workbook,
+        mailing.validate_addresses(to),
+        settings.sender,
+        subject,
+        digest=report.get("digest"),
+        password=mailing.attachment_password(env) if encrypt else None,
     )
     mailing.send(message, settings)
-    typer.echo(f"mailed {workbook.name} to {', '.join(to)}")
+    typer.echo(f"mailed {workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else ""))
     return ExitStatus.OK
 
 
@@ -590,6 +613,46 @@ def schedule_remove(ctx: typer.Context, user: UserOption = None, dry_run: DryRun
     crontab.write(new)
     typer.echo(f"removed apiinv's entries from the crontab{' of ' + user if user else ''}")
     return ExitStatus.OK
+
+
+notify_app = typer.Typer(help="Notifications of planner.yaml's notify: URLs (apprise).", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test")
+@command
+def notify_test(
+    ctx: typer.Context,
+    schedule: Annotated[
+        str | None, typer.Option(help="The schedule whose notify: URLs to try (default: planner defaults).")
+    ] = None,
+) -> int:
+    """Send a test message to every notify: URL; exit 1 when one cannot be delivered."""
+    from apiinv import notify
+
+    runtime = _runtime(ctx)
+    planner = runtime.config(require_planner=True).planner
+    assert planner is not None
+    delivery = planner.defaults
+    if schedule is not None:
+        if schedule not in planner.schedules:
+            raise typer.BadParameter(f"no schedule {schedule!r} in planner.yaml")
+        delivery = planner.schedules[schedule].delivery
+    if not delivery.notify:
+        raise typer.BadParameter(f"no notify: URLs for {schedule or 'the planner defaults'} in planner.yaml")
+    urls = notify.expand(delivery.notify, runtime.env())
+    problems = notify.send(
+        urls,
+        notify.Message(
+            f"apiinv: test notification ({schedule or 'defaults'})",
+            f"apiinv {__version__} can reach this target. "
+            f"Runs notify on: {', '.join(sorted(delivery.notify_on))}.",
+        ),
+    )
+    for problem in problems:
+        _echo_error(problem)
+    typer.echo(f"sent to {len(urls) - len(problems)} of {len(urls)} target(s)")
+    return ExitStatus.ERROR if problems else ExitStatus.OK
 
 
 sandbox_app = typer.Typer(

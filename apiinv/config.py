@@ -146,6 +146,31 @@ class Schedule:
     formats: list[str] = field(default_factory=lambda: ["xlsx", "json"])
     mail_to: list[str] = field(default_factory=list)
     description: str = ""
+    delivery: Delivery = field(default_factory=lambda: Delivery())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Who hears of a run, and how: planner ``defaults`` overridden per schedule."""
+
+    mail_to: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()  # apprise URLs, ${VAR} expanded when sending
+    notify_on: frozenset[str] = frozenset({"failure", "partial"})
+    only_on_change: bool = False
+    mail_encrypt: bool = False
+
+    @classmethod
+    def merged(cls, defaults: dict[str, Any], entry: dict[str, Any]) -> Delivery:
+        def pick(key: str, default: Any) -> Any:
+            return entry.get(key, defaults.get(key, default))
+
+        return cls(
+            mail_to=tuple(pick("mail_to", [])),
+            notify=tuple(pick("notify", [])),
+            notify_on=frozenset(pick("notify_on", ["failure", "partial"])),
+            only_on_change=bool(pick("only_on_change", False)),
+            mail_encrypt=bool(pick("mail_encrypt", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -157,6 +182,7 @@ class Analysis:
     drop_guard: float = 0.5
     max_reject_share: float = 0.05
     carry_forward_days: int = 7
+    trend_runs: int = 30
 
 
 @dataclass
@@ -164,6 +190,7 @@ class Planner:
     schedules: dict[str, Schedule]
     timezone: str | None = None
     analysis: Analysis = field(default_factory=Analysis)
+    defaults: Delivery = field(default_factory=lambda: Delivery())  # for runs outside a schedule
 
     def tzinfo(self) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(self.timezone) if self.timezone else None
@@ -534,11 +561,15 @@ def check_planner(
             formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
             mail_to=entry.get("mail_to", defaults.get("mail_to", [])),
             description=entry.get("description", ""),
+            delivery=Delivery.merged(defaults, entry),
         )
     if problems:
         return None
     return Planner(
-        schedules=schedules, timezone=timezone, analysis=Analysis(**(document.get("analysis") or {}))
+        schedules=schedules,
+        timezone=timezone,
+        analysis=Analysis(**(document.get("analysis") or {})),
+        defaults=Delivery.merged(defaults, {}),
     )
 
 

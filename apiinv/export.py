@@ -112,6 +112,7 @@ def export(
             "tools": tools,
             "formats": formats,
             "summary": data.summary(),
+            "digest": data.digest(),
             "files": [f.name for f in outcome.files],
             "workbook": outcome.workbook.name if outcome.workbook else None,
         },

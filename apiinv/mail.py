@@ -69,17 +69,58 @@ def has_changes(summary: dict[str, Any]) -> bool:
     return any(changes.get(k) for k in ("new", "removed", "changed"))
 
 
+CELL = "border:1px solid #BFBFBF;padding:3px 6px;font-size:13px;text-align:left"
+HEAD = CELL + ";background:#1F3864;color:#FFFFFF"
+RISK_STYLE = {
+    "critical": "background:#C00000;color:#FFFFFF",
+    "high": "background:#FF6A00;color:#FFFFFF",
+    "medium": "background:#FFC000",
+    "low": "background:#70AD47",
+}
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"  - [{r['risk_level']}] {r['endpoint_key']}  ({r['reason']})" for r in rows]
+
+
+def _rows_html(rows: list[dict[str, Any]], more: int) -> str:
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td style="{CELL};{RISK_STYLE.get(r["risk_level"], "")}">{html.escape(r["risk_level"])}</td>'
+        f'<td style="{CELL};font-family:monospace">{html.escape(r["endpoint_key"])}</td>'
+        f'<td style="{CELL}">{html.escape(str(r["reason"]))}</td></tr>'
+        for r in rows
+    )
+    tail = (
+        f'<p style="font-size:12px;color:#595959">and {more:,} more in the workbook</p>' if more > 0 else ""
+    )
+    return (
+        f'<table style="border-collapse:collapse;margin:4px 0 12px 0"><tr><th style="{HEAD}">risk</th>'
+        f'<th style="{HEAD}">endpoint</th><th style="{HEAD}">why</th></tr>{body}</table>{tail}'
+    )
+
+
 def compose(
-    summary: dict[str, Any], day: str, workbook: Path, to: list[str], sender: str, subject: str | None = None
+    summary: dict[str, Any],
+    day: str,
+    workbook: Path,
+    to: list[str],
+    sender: str,
+    subject: str | None = None,
+    *,
+    digest: dict[str, Any] | None = None,
+    password: str | None = None,
 ) -> EmailMessage:
+    """The report mail: a digest worth reading on its own (text and HTML with inline CSS only), and the
+    workbook attached, password-protected when ``password`` is given (the password is never in the mail)."""
     changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
     failed = summary.get("failed_tools") or []
     baseline = summary.get("baseline") or []
     banner = summary.get("banner")
-    lines = [
-        f"API inventory for {day}",
-        "",
-        banner or "Every tool's data is from this date.",
+    digest = digest or {}
+    notes = summary.get("finding_notes") or {}
+    headline = [
         f"Endpoints: {summary.get('endpoints', 0):,}",
         f"Changes since the last complete run (distinct endpoints): {changes.get('new', 0):,} new, "
         f"{changes.get('removed', 0):,} removed, {changes.get('changed', 0):,} changed"
@@ -91,37 +132,117 @@ def compose(
         + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
         "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
         f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
-        "",
-        f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential.",
     ]
-    message = EmailMessage()
-    message["Subject"] = (
+    closing = (
+        f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential."
+    )
+    if password:
+        closing += " It is password-protected; the password reaches you another way."
+    text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", "", *headline]
+    parts_html = []
+    for name in FINDINGS:
+        entry = (digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}
+        title = f"{TITLES[name]}: {entry['count']:,}" + (f" ({notes[name]})" if name in notes else "")
+        text += ["", title, *_rows_text(entry["top"])]
+        if entry["count"] > len(entry["top"]) and entry["top"]:
+            text.append(f"  ... and {entry['count'] - len(entry['top']):,} more in the workbook")
+        parts_html.append(
+            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
+            + _rows_html(entry["top"], entry["count"] - len(entry["top"]))
+        )
+    for kind in ("new", "removed"):
+        entry = digest.get(kind) or {"count": changes.get(kind, 0), "top": []}
+        title = f"{kind.capitalize()} endpoints: {entry['count']:,}"
+        text += ["", title, *_rows_text(entry["top"])]
+        if entry["count"] > len(entry["top"]) and entry["top"]:
+            text.append(f"  ... and {entry['count'] - len(entry['top']):,} more in the workbook")
+        parts_html.append(
+            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
+            + _rows_html(entry["top"], entry["count"] - len(entry["top"]))
+        )
+    text += ["", closing]
+
+    message = _envelope(
         subject
         or f"API inventory {day}{' (INCOMPLETE)' if summary.get('incomplete') else ''}: "
         f"{changes.get('new', 0):,} new, {changes.get('removed', 0):,} removed endpoints, "
-        f"{findings.get('shadow', 0):,} shadow"
+        f"{findings.get('shadow', 0):,} shadow",
+        sender,
+        to,
     )
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    message.set_content("\n".join(lines))
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines[3:7])
+    message.set_content("\n".join(text))
     warning = (
         f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{html.escape(banner)}</p>'
         if banner
         else ""
     )
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in headline)
     message.add_alternative(
-        f"<html><body><h2>{html.escape(lines[0])}</h2>{warning}<ul>{items}</ul>"
-        f"<p>{html.escape(lines[-1])}</p></body></html>",
+        f'<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#000000">'
+        f'<h2 style="color:#1F3864">{html.escape(text[0])}</h2>{warning}<ul>{items}</ul>'
+        f"{''.join(parts_html)}<p>{html.escape(closing)}</p></body></html>",
         subtype="html",
     )
+    content = encrypt_workbook(workbook, password) if password else workbook.read_bytes()
     message.add_attachment(
-        workbook.read_bytes(),
+        content,
         maintype="application",
         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=workbook.name,
     )
     return message
+
+
+def compose_failure(
+    day: str, schedule: str | None, lines: list[str], to: list[str], sender: str
+) -> EmailMessage:
+    """A run that produced no report still tells its people, in a mail with no attachment."""
+    what = f"schedule {schedule}" if schedule else "apiinv run"
+    message = _envelope(f"API inventory {day}: FAILED ({what})", sender, to)
+    body = [
+        f"The {what} for {day} failed: no report was written.",
+        "",
+        *lines,
+        "",
+        "Details are in output/logs/apiinv.log under the error ids above.",
+    ]
+    message.set_content("\n".join(body))
+    return message
+
+
+def _envelope(subject: str, sender: str, to: list[str]) -> EmailMessage:
+    from email.utils import formatdate, make_msgid
+
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "apiinv.localhost")
+    return message
+
+
+def encrypt_workbook(workbook: Path, password: str) -> bytes:
+    """The workbook under standard Office encryption (ECMA-376 agile, what Excel and LibreOffice open
+    with the password), in memory: the encrypted copy is never written next to the report."""
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    encrypted = io.BytesIO()
+    with open(workbook, "rb") as handle:
+        OOXMLFile(handle).encrypt(password, encrypted)
+    return encrypted.getvalue()
+
+
+def attachment_password(env: dict[str, str]) -> str:
+    password = env.get("APIINV_ATTACHMENT_PASSWORD") or ""
+    if len(password) < 8:
+        raise ConfigurationError(
+            "mail_encrypt is set but APIINV_ATTACHMENT_PASSWORD is not (or is shorter than 8 characters)"
+        )
+    register_secret(password)
+    return password
 
 
 def send(message: EmailMessage, settings: SmtpSettings) -> None:

@@ -1,13 +1,15 @@
-"""`apiinv run`: collect, process and export in one process, then mail if asked. What cron calls."""
+"""`apiinv run`: collect, process and export in one process, then tell the run's people (mail and
+notifications, as the schedule says). What cron calls."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from apiinv.collect import ToolOutcome, collect
-from apiinv.config import Config, ToolConfig
+from apiinv.config import Config, Delivery, ToolConfig
 from apiinv.errors import ApiInvError, ExitStatus, status_for_outcomes
 from apiinv.export import ExportOutcome, NothingToReportError, describe, export
 from apiinv.process import ProcessOutcome, process
@@ -49,7 +51,7 @@ def run(
     action: str = "run",
     workers: int | None = None,
     formats: list[str] | None = None,
-    mail_to: list[str] | None = None,
+    delivery: Delivery | None = None,
     env: dict[str, str] | None = None,
     use_cache: bool = True,
     schedule: str | None = None,
@@ -89,9 +91,10 @@ def run(
         if result.exported is not None:
             for line in describe(result.exported):
                 echo(line)
-            if mail_to and result.exported.workbook is not None:
-                result.mail_error = _mail(result.exported, day, mail_to, env or {}, echo)
     status = result.exit_status(names)
+    if delivery is not None:
+        result.mail_error = deliver(result, status, delivery, day, schedule, names, env or {}, echo)
+        status = result.exit_status(names)
     store.record_run(
         day,
         {
@@ -106,15 +109,118 @@ def run(
     return result
 
 
+def _events(status: ExitStatus, summary: dict[str, Any] | None) -> set[str]:
+    from apiinv.mail import has_changes
+
+    events = set()
+    if status in (ExitStatus.ALL_FAILED, ExitStatus.ERROR, ExitStatus.VALIDATION):
+        events.add("failure")
+    elif status == ExitStatus.PARTIAL:
+        events.add("partial")
+    if summary is not None and has_changes(summary):
+        events.add("change")
+    return events
+
+
+def _tool_lines(result: RunResult, names: list[str], day: date) -> list[str]:
+    """Per tool its status and error ids: what a notification may say (never an error's text)."""
+    steps: list[ToolOutcome | ProcessOutcome] = [*result.collected, *result.processed]
+    lines = []
+    for name in names:
+        errors = [o.error for o in steps if o.tool == name and o.error is not None]
+        data = result.exported.data.data.get(name) if result.exported and result.exported.data else None
+        state = data.status if data else ("failed" if errors else "ok")
+        detail = ", ".join(f"{e.code} {e.error_id}" for e in errors)
+        used = f", data of {data.data_date}" if data and data.data_date and data.data_date != str(day) else ""
+        lines.append(f"{name}: {state}{used}" + (f" ({detail})" if detail else ""))
+    return lines
+
+
+def deliver(
+    result: RunResult,
+    status: ExitStatus,
+    delivery: Delivery,
+    day: date,
+    schedule: str | None,
+    names: list[str],
+    env: dict[str, str],
+    echo: Callable[[str], None],
+) -> ApiInvError | None:
+    """Tell the run's people: the report mail (or, when the run failed entirely and nobody is notified,
+    a failure mail), and one notification when the run's events are among ``notify_on``. A failed mail
+    is returned (it makes the run partial); a failed notification is only logged."""
+    from apiinv import notify
+
+    exported = result.exported
+    data = exported.data if exported else None
+    summary = data.summary() if data else None
+    events = _events(status, summary)
+    what = f"schedule {schedule}" if schedule else "run"
+    mail_error: ApiInvError | None = None
+    if delivery.mail_to:
+        if exported is not None and exported.workbook is not None and data is not None:
+            if delivery.only_on_change and "change" not in events:
+                echo(f"mail: nothing new, removed or changed on {day}: not sent (only_on_change)")
+            else:
+                mail_error = _mail(
+                    exported, day, list(delivery.mail_to), env, echo, encrypt=delivery.mail_encrypt
+                )
+        elif "failure" in events and not delivery.notify:
+            mail_error = _mail_failure(
+                day, schedule, _tool_lines(result, names, day), list(delivery.mail_to), env, echo
+            )
+    if delivery.notify and events & delivery.notify_on:
+        verdict = "FAILED" if "failure" in events else "PARTIAL" if "partial" in events else "changed"
+        lines = _tool_lines(result, names, day)
+        if summary and summary.get("banner"):
+            lines.insert(0, summary["banner"])
+        if summary is not None:
+            changes = summary["changes"]
+            lines.append(
+                f"endpoints {summary['endpoints']:,}; {changes['new']:,} new, "
+                f"{changes['removed']:,} removed, {changes['changed']:,} changed; findings: "
+                + ", ".join(f"{name} {count:,}" for name, count in summary["findings"].items())
+            )
+        lines.append(f"exit status {int(status)}")
+        try:
+            urls = notify.expand(delivery.notify, env)
+        except ApiInvError as exc:
+            echo(f"notify: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+            return mail_error
+        kind = "failure" if "failure" in events else "warning" if "partial" in events else "info"
+        problems = notify.send(
+            urls, notify.Message(f"apiinv {what} {day}: {verdict}", "\n".join(lines), kind)
+        )
+        echo(
+            f"notified {len(urls) - len(problems)} of {len(urls)} target(s)"
+            + (f": {'; '.join(problems)}" if problems else "")
+        )
+    return mail_error
+
+
 def _mail(
-    exported: ExportOutcome, day: date, to: list[str], env: dict[str, str], echo: Callable[[str], None]
+    exported: ExportOutcome,
+    day: date,
+    to: list[str],
+    env: dict[str, str],
+    echo: Callable[[str], None],
+    *,
+    encrypt: bool = False,
 ) -> ApiInvError | None:
     from apiinv import mail
 
     assert exported.data is not None and exported.workbook is not None
     try:
         settings = mail.SmtpSettings.from_env(env)
-        message = mail.compose(exported.data.summary(), str(day), exported.workbook, to, settings.sender)
+        message = mail.compose(
+            exported.data.summary(),
+            str(day),
+            exported.workbook,
+            to,
+            settings.sender,
+            digest=exported.data.digest(),
+            password=mail.attachment_password(env) if encrypt else None,
+        )
         mail.send(message, settings)
     except ApiInvError as exc:
         echo(
@@ -122,5 +228,25 @@ def _mail(
             f"{exported.workbook}"
         )
         return exc
-    echo(f"mailed {exported.workbook.name} to {', '.join(to)}")
+    echo(f"mailed {exported.workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else ""))
+    return None
+
+
+def _mail_failure(
+    day: date,
+    schedule: str | None,
+    lines: list[str],
+    to: list[str],
+    env: dict[str, str],
+    echo: Callable[[str], None],
+) -> ApiInvError | None:
+    from apiinv import mail
+
+    try:
+        settings = mail.SmtpSettings.from_env(env)
+        mail.send(mail.compose_failure(str(day), schedule, lines, to, settings.sender), settings)
+    except ApiInvError as exc:
+        echo(f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+        return exc
+    echo(f"mailed the failure to {', '.join(to)}")
     return None

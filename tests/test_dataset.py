@@ -202,3 +202,17 @@ def test_the_same_store_gives_the_same_findings_on_every_export(cli, sandbox) ->
     assert cli("--date", DAY1, "export", config_dir=sandbox.config_dir).exit_code == 0
     assert report(cli, DAY1)["findings"] == first
     assert Store(cli.output).read_manifest(DAY1)["report"]["summary"]["incomplete"] is False
+
+
+def test_the_trend_covers_the_reported_runs_up_to_the_date_only(cli, sandbox) -> None:
+    days = ["2026-11-21", DAY1, DAY2]
+    for day in days:
+        assert run(cli, sandbox, day).exit_code == 0
+    trend = report(cli, DAY2)["trend"]
+    assert [p["date"] for p in trend] == days
+    assert trend[-1]["endpoints"] == report(cli, DAY2)["summary"]["endpoints"]
+    assert all(set(p["findings"]) == set(report(cli, DAY2)["findings"]) for p in trend)
+    assert any(c == "Trend: the last 3 reported runs" for c in summary_cells(cli, DAY2))
+    # A re-export of a past date shows the trend up to that date, not what came after it.
+    assert cli("--date", DAY1, "export", config_dir=sandbox.config_dir).exit_code == 0
+    assert [p["date"] for p in report(cli, DAY1)["trend"]] == days[:2]

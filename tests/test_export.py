@@ -123,3 +123,13 @@ def test_probe_paths_with_any_characters_reach_every_report(two_days) -> None:
     json_paths = {r["path"] for r in document["records"]}
     for probe in PROBE_PATHS:
         assert probe in shadow_paths and probe in csv_paths and probe in json_paths, probe
+
+
+def test_finding_sheets_list_the_riskiest_first(two_days) -> None:
+    order = ["critical", "high", "medium", "low", "info", None]
+    book = load_workbook(two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx", read_only=True)
+    for title in ("Shadow APIs", "Unaudited", "Unauthenticated sensitive"):
+        header, *rows = list(book[title].iter_rows(values_only=True))
+        level, score = header.index("Risk level"), header.index("Risk score")
+        ranks = [(order.index(row[level]), -(row[score] or 0)) for row in rows]
+        assert ranks == sorted(ranks) and len(rows) > 1, title

@@ -41,7 +41,9 @@ def test_the_workbook_arrives_intact_with_a_summary(cli, reported, smtp) -> None
         "Changes since the last complete run (distinct endpoints):" in plain
         and "Findings: shadow apis" in plain
     )
-    assert "<h2>API inventory" in message.get_body(("html",)).get_content()
+    assert message["Date"] and message["Message-ID"].endswith("@acme.example>")
+    html = message.get_body(("html",)).get_content()
+    assert "API inventory for" in html and "<style" not in html and "<table" in html
     (attachment,) = list(message.iter_attachments())
     workbook = cli.output / DAY / f"api-inventory-{DAY}.xlsx"
     assert attachment.get_filename() == workbook.name
@@ -179,3 +181,107 @@ def test_starttls_with_a_private_ca(cli, reported, tmp_path) -> None:
         controller.stop()
     assert result.exit_code == 0, result.output
     assert len(inbox.messages) == 1
+
+
+def test_the_digest_shows_each_findings_riskiest_rows_and_the_changes(cli, reported, smtp) -> None:
+    import json
+
+    from apiinv.findings import FINDINGS, TITLES
+
+    inbox, port = smtp
+    smtp_env(reported, port)
+    assert (
+        cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=reported.config_dir).exit_code
+        == 0
+    )
+    (message,) = inbox.messages
+    plain = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    report = json.loads((cli.output / DAY / f"api-inventory-{DAY}.json").read_text())
+    records = {r["endpoint_key"]: r for r in report["records"]}
+    order = ("critical", "high", "medium", "low", "info", "unknown")
+    for name in FINDINGS:
+        count = len(report["findings"][name])
+        assert f"{TITLES[name]}: {count:,}" in plain and f"{TITLES[name]}: {count:,}" in html
+        listed = [
+            line
+            for line in plain.split(f"{TITLES[name]}: {count:,}", 1)[1].split("\n\n", 1)[0].splitlines()
+            if line.startswith("  - [")
+        ]
+        assert len(listed) == min(10, count)
+        ranks = [
+            order.index(records[line.split("] ", 1)[1].split("  (", 1)[0]]["risk_level"] or "unknown")
+            for line in listed
+        ]
+        assert ranks == sorted(ranks)  # riskiest first
+        if count > 10:
+            assert f"and {count - 10:,} more in the workbook" in plain
+    new = {c["endpoint_key"] for c in report["changes"] if c["change"] == "new"}
+    assert f"New endpoints: {len(new):,}" in plain
+
+
+def test_run_only_on_change_mails_nothing_for_a_baseline(cli, sandbox, smtp) -> None:
+    inbox, port = smtp
+    smtp_env(sandbox, port)
+    result = cli(
+        "--date",
+        DAY,
+        "run",
+        "--all",
+        "--mail-to",
+        "secops@acme.example",
+        "--only-on-change",
+        config_dir=sandbox.config_dir,
+    )
+    assert result.exit_code == 0 and "not sent (only_on_change)" in result.output
+    assert inbox.messages == []
+
+
+def test_a_schedules_only_on_change_and_encrypted_attachment(cli, sandbox, smtp) -> None:
+    import io
+
+    import msoffcrypto
+    from openpyxl import load_workbook
+
+    inbox, port = smtp
+    smtp_env(sandbox, port, APIINV_ATTACHMENT_PASSWORD="correct horse battery")
+    (sandbox.config_dir / "planner.yaml").write_text(
+        'schedules:\n  nightly:\n    cron: "0 2 * * *"\n    mail_to: [secops@acme.example]\n'
+        "    only_on_change: true\n    mail_encrypt: true\n"
+    )
+    for day in (RUN_DATE - timedelta(days=1), RUN_DATE):
+        sandbox.set_date(day)
+        result = cli("--date", str(day), "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+        assert result.exit_code == 0, result.output
+    (message,) = inbox.messages  # the baseline day sent nothing; the day with changes did
+    assert "correct horse battery" not in message.as_string()
+    (attachment,) = list(message.iter_attachments())
+    sealed = attachment.get_content()
+    with pytest.raises(Exception):
+        load_workbook(io.BytesIO(sealed))  # not readable without the password
+    office = msoffcrypto.OfficeFile(io.BytesIO(sealed))
+    office.load_key(password="correct horse battery")
+    opened = io.BytesIO()
+    office.decrypt(opened)
+    book = load_workbook(opened, read_only=True)
+    assert book.sheetnames[0] == "Summary" and "Inventory" in book.sheetnames
+
+
+def test_a_run_that_fails_entirely_mails_its_failure(cli, sandbox, smtp) -> None:
+    inbox, port = smtp
+    smtp_env(sandbox, port)
+    for app in sandbox.apps.values():
+        app.inject("status", status=500, times=100_000)
+    tools_yaml = sandbox.config_dir / "tools.yaml"
+    tools_yaml.write_text(
+        tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 0\n  api_base_url:")
+    )
+    (sandbox.config_dir / "planner.yaml").write_text(
+        'schedules:\n  nightly:\n    cron: "0 2 * * *"\n    mail_to: [secops@acme.example]\n'
+    )
+    result = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4, result.output
+    (message,) = inbox.messages
+    assert message["Subject"] == f"API inventory {DAY}: FAILED (schedule nightly)"
+    body = message.get_content()
+    assert "kong: failed (DATA_COLLECTION_ERROR" in body and list(message.iter_attachments()) == []

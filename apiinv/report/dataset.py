@@ -22,7 +22,17 @@ from apiinv.store import Store
 from apiinv.timefmt import end_of_day, iso
 
 RISK_ORDER = ("critical", "high", "medium", "low", "info", "unknown")
+RISK_RANK = {level: rank for rank, level in enumerate(RISK_ORDER)}
 CHANGE_KINDS = ("new", "removed", "changed")
+
+
+def by_risk(row: dict[str, Any]) -> tuple[int, float, str]:
+    """Sort key: critical first, then the higher score, then the key (stable across runs)."""
+    return (
+        RISK_RANK[row.get("risk_level") or "unknown"],
+        -(row.get("risk_score") or 0.0),
+        row["endpoint_key"],
+    )
 
 
 @dataclass
@@ -92,6 +102,7 @@ class Dataset:
     finding_notes: dict[str, str]
     changes: list[ToolChanges]
     analysis: Analysis
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier dates' trend points
 
     @property
     def generator(self) -> str:
@@ -146,6 +157,41 @@ class Dataset:
         counts["held_back"] = sum(c.held_back for c in self.changes if tool in (None, c.tool))
         return counts
 
+    def trend(self) -> list[dict[str, Any]]:
+        """The last ``trend_runs`` reported dates up to this one (never after it), oldest first."""
+        return [*self.history, trend_point(self.day, self.summary())][-self.analysis.trend_runs :]
+
+    def digest(self, top: int = 10, changes_top: int = 20) -> dict[str, Any]:
+        """What a mail shows without its attachment: each finding's riskiest rows, new and removed."""
+        by_key = {row["endpoint_key"]: row for row in self.merged}
+
+        def brief(row: dict[str, Any]) -> dict[str, Any]:
+            merged = by_key.get(row["endpoint_key"], row)
+            return {
+                "endpoint_key": row["endpoint_key"],
+                "risk_level": merged.get("risk_level") or "unknown",
+                "risk_score": merged.get("risk_score"),
+                "tools": merged.get("tools") or [row.get("tool")],
+                "reason": row.get("reason") or row.get("api_name") or "",
+            }
+
+        def distinct(kind: str) -> list[dict[str, Any]]:
+            rows: dict[str, dict[str, Any]] = {}
+            for row in self.change_rows():
+                if row["change"] == kind:
+                    rows.setdefault(row["endpoint_key"], row)
+            return sorted(rows.values(), key=lambda r: by_risk(by_key.get(r["endpoint_key"]) or r))
+
+        findings = {
+            name: {"count": len(rows), "top": [brief(r) for r in sorted(rows, key=by_risk)[:top]]}
+            for name, rows in self.findings.items()
+        }
+        changes = {}
+        for kind in ("new", "removed"):
+            rows = distinct(kind)
+            changes[kind] = {"count": len(rows), "top": [brief(r) for r in rows[:changes_top]]}
+        return {"findings": findings, **changes}
+
     def run_section(self) -> dict[str, Any]:
         return {
             "incomplete": self.incomplete,
@@ -184,6 +230,30 @@ class Dataset:
             "banner": self.banner(),
             "data_dates": {t: self.data[t].data_date for t in tools if t in self.data},
         }
+
+
+def trend_point(day: str, summary: dict[str, Any]) -> dict[str, Any]:
+    changes = summary.get("changes") or {}
+    return {
+        "date": day,
+        "endpoints": summary.get("endpoints", 0),
+        "findings": dict(summary.get("findings") or {}),
+        "new": changes.get("new", 0),
+        "removed": changes.get("removed", 0),
+        "incomplete": bool(summary.get("incomplete")),
+    }
+
+
+def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
+    """Trend points of the reported dates before ``day``, from their manifests (oldest first)."""
+    points: list[dict[str, Any]] = []
+    for earlier in reversed([d for d in store.dates() if d < day]):
+        if len(points) >= runs - 1:
+            break
+        summary = (store.read_manifest(earlier).get("report") or {}).get("summary")
+        if summary:
+            points.append(trend_point(earlier, summary))
+    return points[::-1]
 
 
 def _finding_notes(data: dict[str, ToolData], day: str) -> tuple[dict[str, str], set[str]]:
@@ -240,6 +310,7 @@ def build(
         finding_notes=notes,
         changes=change_set(store, day, tools, analysis, compared=fresh),
         analysis=analysis,
+        history=history(store, day, analysis.trend_runs),
     )
 
 

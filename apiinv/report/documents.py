@@ -53,6 +53,7 @@ def write_combined_json(path: Path, data: Dataset) -> Path:
         "tools": data.tools,
         "run": {**data.run_section(), "steps": data.manifest.get("tools", {})},
         "summary": data.summary(),
+        "trend": data.trend(),
         "findings": _findings_index(data),
         "changes": data.change_rows(),
     }

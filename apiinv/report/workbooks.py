@@ -7,7 +7,7 @@ from typing import Any
 
 from apiinv.findings import FINDINGS, TITLES
 from apiinv.merge import AUDIT_LEVELS
-from apiinv.report.dataset import RISK_ORDER, Dataset
+from apiinv.report.dataset import RISK_ORDER, Dataset, by_risk
 from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column, Workbook, clean_text
 
 INVENTORY_COLUMNS = [
@@ -39,7 +39,7 @@ INVENTORY_COLUMNS = [
     Column("Tags", "tags", "list"),
     Column("Owner", "owner"),
 ]
-FINDING_COLUMNS = [Column("Reason", "reason", width=45), *INVENTORY_COLUMNS]
+FINDING_COLUMNS = [Column("Reason", "reason", "wrap", 45), *INVENTORY_COLUMNS]
 RECORD_COLUMNS = [
     Column("Endpoint", "endpoint_key", width=60),
     Column("Method", "method", width=9),
@@ -85,7 +85,7 @@ CHANGE_COLUMNS = [
 RUN_COLUMNS = [
     Column("Tool", "tool", width=12),
     Column("Step", "step", width=9),
-    Column("Status", "status", width=9),
+    Column("Status", "status", "status", 9),
     Column("Started", "started_at", "date"),
     Column("Seconds", "duration_s", "number", 9),
     Column("Counts", "counts", "list"),
@@ -279,6 +279,45 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         chart.set_title({"name": "Endpoints per tool by risk level"})
         chart.set_y_axis({"name": "endpoints"})
         sheet.insert_chart(row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        row += 20  # the chart's height in rows
+    if tool is None:
+        _trend(book, sheet, data, row + 2)
+
+
+def _trend(book: Workbook, sheet: Any, data: Dataset, row: int) -> None:
+    """The last runs' endpoints, findings, new and removed: a table and a line chart under it."""
+    points = data.trend()
+    columns = ["Date", "Endpoints", *(TITLES[n] for n in FINDINGS), "New", "Removed", "Incomplete"]
+    sheet.write_string(row, 0, f"Trend: the last {len(points)} reported runs", book.header)
+    row += 1
+    first = row
+    for col, header in enumerate(columns):
+        sheet.write_string(row, col, header, book.header)
+    for point in points:
+        row += 1
+        values = [
+            point["endpoints"],
+            *(point["findings"].get(n, 0) for n in FINDINGS),
+            point["new"],
+            point["removed"],
+        ]
+        sheet.write_string(row, 0, point["date"])
+        for col, value in enumerate(values, 1):
+            sheet.write_number(row, col, value, book.count)
+        sheet.write_string(row, len(values) + 1, "yes" if point["incomplete"] else "")
+    chart = book.book.add_chart({"type": "line"})
+    for col in range(1, len(columns) - 1):
+        chart.add_series(
+            {
+                "name": [sheet.name, first, col],
+                "categories": [sheet.name, first + 1, 0, row, 0],
+                "values": [sheet.name, first + 1, col, row, col],
+                "marker": {"type": "circle", "size": 4},
+            }
+        )
+    chart.set_title({"name": "Trend over the last runs"})
+    chart.set_y_axis({"name": "count"})
+    sheet.insert_chart(row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
 def write_combined(path: Path, data: Dataset, *, max_rows: int = EXCEL_MAX_ROWS) -> dict[str, int]:
@@ -291,7 +330,7 @@ def write_combined(path: Path, data: Dataset, *, max_rows: int = EXCEL_MAX_ROWS)
             book.table(tool, RECORD_COLUMNS, data.records.get(tool, []))
         book.table("Changes", CHANGE_COLUMNS, data.change_rows())
         for name in FINDINGS:
-            book.table(TITLES[name], FINDING_COLUMNS, data.findings[name])
+            book.table(TITLES[name], FINDING_COLUMNS, sorted(data.findings[name], key=by_risk))
         book.table("Run", RUN_COLUMNS, run_rows(data, data.tools))
     finally:
         book.close()

@@ -127,6 +127,8 @@ class Workbook:
         self.title = book.add_format({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.bold = book.add_format({"bold": True})
         self.count = book.add_format({"num_format": "#,##0"})
+        self.decimal = book.add_format({"num_format": "#,##0.0#"})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.note = book.add_format({"italic": True, "font_color": "#595959"})
         self.banner = book.add_format(
             {"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE", "text_wrap": True, "valign": "top"}
@@ -148,10 +150,11 @@ class Workbook:
     def _cell_writer(self, column: Column) -> Callable[[Any, int, int, Any], None]:
         kind = column.kind
         if kind == "number":
+            whole, fraction = self.count, self.decimal
 
             def write(sheet, row, col, value):
                 if isinstance(value, int | float) and not isinstance(value, bool):
-                    sheet.write_number(row, col, value)
+                    sheet.write_number(row, col, value, fraction if value % 1 else whole)
                 else:
                     sheet.write_string(row, col, clean_text(to_text(value)))
         elif kind == "date":
@@ -220,13 +223,15 @@ class Workbook:
 
     def _new_table_sheet(self, title: str, part: int, columns: list[Column], widths: list[int]):
         sheet = self.book.add_worksheet(sheet_name(title if part == 1 else f"{title} ({part})", self.taken))
-        for index, width in enumerate(widths):
-            sheet.set_column(index, index, width)
+        for index, (width, column) in enumerate(zip(widths, columns, strict=True)):
+            sheet.set_column(index, index, width, self.wrap if column.kind == "wrap" else None)
         sheet.set_row(0, None, self.header)
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.header)
         sheet.freeze_panes(1, 0)
         sheet.set_landscape()
+        sheet.set_paper(8)  # A3: wide tables stay readable at one page wide
+        sheet.fit_to_pages(1, 0)  # one page wide, as long as the rows need
         sheet.repeat_rows(0)  # the header on every printed page
         return sheet
 
@@ -235,7 +240,7 @@ class Workbook:
         sheet.autofilter(0, 0, max(rows - 1, 1), len(columns) - 1)
         last = max(rows - 1, 1)
         for index, column in enumerate(columns):
-            palette = self.risk if column.kind == "risk" else self.change if column.kind == "change" else None
+            palette = {"risk": self.risk, "change": self.change, "status": self.status}.get(column.kind)
             for value, cell_format in (palette or {}).items():
                 sheet.conditional_format(
                     1,
