@@ -151,9 +151,9 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
     sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
     sheet.set_column(0, 0, 28)
     sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)  # printed: one page wide, the chart under the tables
-    sheet.set_column(1, 10, 13)
-    sheet.set_column(11, 11, 50)
+    sheet.fit_to_pages(1, 1)  # printed: one page, the charts under the tables
+    sheet.set_column(1, 9, 13)
+    sheet.set_column(10, 10, 60, book.wrap)
     summary = data.summary(tool)
     sheet.write_string(0, 0, title, book.title)
     clock = data.now.isoformat(timespec="minutes").replace("+00:00", "Z")
@@ -168,7 +168,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
     if summary["banner"]:
         row += 1
         sheet.set_row(row, 45)
-        sheet.merge_range(row, 0, row, 11, summary["banner"], book.banner)
+        sheet.merge_range(row, 0, row, 10, summary["banner"], book.banner)
     row += 2
     headers = [
         "Tool",
@@ -181,7 +181,6 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         "Removed",
         "Changed",
         "Held back",
-        "",
         "Note",
     ]
     for col, header in enumerate(headers):
@@ -212,7 +211,6 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
             counts.get("removed", 0),
             counts.get("changed", 0),
             counts.get("held_back", 0),
-            "",
             note,
         ]
         for col, value in enumerate(values):
@@ -220,6 +218,8 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
                 sheet.write_number(row, col, value, book.count)
             elif col == 1:
                 sheet.write_string(row, col, value, book.status.get(value, book.status["failed"]))
+            elif col == len(values) - 1:
+                sheet.write_string(row, col, clean_text(str(value)), book.wrap)
             else:
                 sheet.write_string(row, col, clean_text(str(value)))
     row += 2
