@@ -19,13 +19,101 @@ from apiinv import __version__, timefmt
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
 from apiinv.runtime import Runtime
 
+# Global options (name -> takes a value): accepted before or after the command, as people type them.
+GLOBAL_OPTIONS = {
+    "--config-dir": True,
+    "--output": True,
+    "--env-file": True,
+    "--date": True,
+    "--log-level": True,
+    "--quiet": False,
+    "-q": False,
+    "--log-json": False,
+}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``apiinv run --all --config-dir X`` as ``apiinv --config-dir X run --all``: global options found
+    after the command move in front of it (everything after ``--`` stays where it is)."""
+    head: list[str] = []
+    rest: list[str] = []
+    seen_command = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.split("=", 1)[0]
+        if seen_command and name in GLOBAL_OPTIONS:
+            takes_value = GLOBAL_OPTIONS[name] and "=" not in arg
+            head += args[index : index + (2 if takes_value else 1)]
+            index += 2 if takes_value else 1
+            continue
+        if not arg.startswith("-") and not seen_command and (not head or not _takes_value(head[-1])):
+            seen_command = True
+        (rest if seen_command else head).append(arg)
+        index += 1
+    return head + rest
+
+
+def _takes_value(option: str) -> bool:
+    return GLOBAL_OPTIONS.get(option, False) and "=" not in option
+
+
+PIPELINE, REPORTS, SCHEDULING, SETUP = "Pipeline", "Reports", "Scheduling", "Setup"
+PANELS = (PIPELINE, REPORTS, SCHEDULING, SETUP)
+
+
+def _plain_flags(command: Any) -> Any:
+    """--help shows what to type, not Python types: flags show nothing (they take no value), other
+    options and arguments their name in capitals (``--max-age MAX_AGE``)."""
+    for param in getattr(command, "params", []):
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else (param.name or "value").upper()
+    if command is not None and not getattr(command, "_plain_help", False):
+        original = command.get_help_option
+        command.get_help_option = lambda ctx: _plain_flags_option(original(ctx))
+        command._plain_help = True
+    return command
+
+
+class _Group(typer.core.TyperGroup):
+    """Global options anywhere on the line; commands listed in the order people use them."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, hoist_global_options(list(args)))
+
+    def list_commands(self, ctx):
+        names = list(self.commands)
+
+        def order(name: str) -> tuple[int, int]:
+            panel = getattr(self.commands[name], "rich_help_panel", None)
+            return (PANELS.index(panel) if panel in PANELS else len(PANELS), names.index(name))
+
+        return sorted(names, key=order)
+
+    def get_command(self, ctx, name):
+        return _plain_flags(super().get_command(ctx, name))
+
+    def get_help_option(self, ctx):
+        return _plain_flags_option(super().get_help_option(ctx))
+
+
+def _plain_flags_option(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""
+    return option
+
+
 app = typer.Typer(
     name="apiinv",
+    cls=_Group,
     help="Collect, normalize and report the API inventory held by API-security and API-management tools.",
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,
     add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 
@@ -108,21 +196,46 @@ def _parse_date(value: str | None) -> date | None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config_dir: Annotated[Path, typer.Option(help="Folder of planner.yaml and tools.yaml.")] = Path("."),
-    output: Annotated[Path, typer.Option(help="Output root (dated folders, logs, cache).")] = Path("output"),
+    config_dir: Annotated[
+        Path,
+        typer.Option(
+            envvar="APIINV_CONFIG_DIR", metavar="DIR", help="Folder of planner.yaml and tools.yaml."
+        ),
+    ] = Path("."),
+    output: Annotated[
+        Path, typer.Option(envvar="APIINV_OUTPUT", metavar="DIR", help="Output root: dates, logs, cache.")
+    ] = Path("output"),
     env_file: Annotated[
         Path | None,
-        typer.Option(help="File of secrets (default: .env in the config dir or here, if present)."),
+        typer.Option(
+            envvar="APIINV_ENV_FILE", metavar="FILE", help="Secrets file (default: .env if present)."
+        ),
     ] = None,
     run_date: Annotated[
         str | None,
-        typer.Option("--date", help="Run date YYYY-MM-DD (default: today in the planner's time zone)."),
+        typer.Option(
+            "--date",
+            envvar="APIINV_DATE",
+            metavar="YYYY-MM-DD",
+            help="Run date (default: today, planner's zone).",
+        ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR on the console.")] = "INFO",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on the console.")] = False,
-    log_json: Annotated[bool, typer.Option(help="JSON lines on the console too.")] = False,
+    log_level: Annotated[
+        str, typer.Option(envvar="APIINV_LOG_LEVEL", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = "INFO",
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", envvar="APIINV_QUIET", metavar="", help="Only problems, one line each."
+        ),
+    ] = False,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", envvar="APIINV_LOG_JSON", metavar="", help="JSON lines on the console."),
+    ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Print the version."),
     ] = False,
 ) -> None:
     if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -141,7 +254,7 @@ def main_options(
     ctx.obj = runtime
 
 
-@app.command("validate-config")
+@app.command("validate-config", rich_help_panel=SETUP)
 @command
 def validate_config(ctx: typer.Context) -> int:
     """Validate planner.yaml and tools.yaml: schemas, cron expressions, tool names, secrets."""
@@ -162,7 +275,7 @@ def validate_config(ctx: typer.Context) -> int:
     return ExitStatus.OK
 
 
-@app.command("tools")
+@app.command("tools", rich_help_panel=SETUP)
 @command
 def tools(
     ctx: typer.Context,
@@ -203,7 +316,7 @@ WorkersOption = Annotated[
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")]
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 @command
 def collect(
     ctx: typer.Context,
@@ -240,7 +353,7 @@ def collect(
     return status_for_outcomes([o.error for o in outcomes])
 
 
-@app.command()
+@app.command(rich_help_panel=SETUP)
 @command
 def demo(
     ctx: typer.Context,
@@ -262,7 +375,7 @@ def demo(
     return max((r.exit_status(tools) for _, r in results), key=int)
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 @command
 def process(
     ctx: typer.Context,
@@ -287,7 +400,7 @@ def process(
     return status_for_outcomes([o.error for o in outcomes])
 
 
-@app.command()
+@app.command(rich_help_panel=REPORTS)
 @command
 def diff(
     ctx: typer.Context,
@@ -307,7 +420,7 @@ def diff(
     return ExitStatus.OK
 
 
-@app.command()
+@app.command(rich_help_panel=REPORTS)
 @command
 def excel(
     ctx: typer.Context,
@@ -341,7 +454,7 @@ def excel(
 FormatsOption = Annotated[str, typer.Option("--format", help="Comma-separated: xlsx, json, csv.")]
 
 
-@app.command("export")
+@app.command("export", rich_help_panel=REPORTS)
 @command
 def export_reports(
     ctx: typer.Context,
@@ -368,7 +481,7 @@ def export_reports(
     return ExitStatus.OK
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 @command
 def run(
     ctx: typer.Context,
@@ -387,8 +500,7 @@ def run(
     ] = False,
     no_cache: NoCacheOption = False,
 ) -> int:
-    """Collect, process and export in one go, then mail and notify as the schedule says; one run per
-    schedule at a time."""
+    """Collect, process and export in one go, then mail and notify as the schedule says (what cron runs)."""
     import dataclasses
 
     from apiinv import locks, pipeline
@@ -434,17 +546,20 @@ def run(
     return result.exit_status([t.name for t in selected])
 
 
-@app.command()
+@app.command(rich_help_panel=REPORTS)
 @command
 def mail(
     ctx: typer.Context,
     to: Annotated[list[str], typer.Option("--to", help="Recipient; repeat for several.")],
     subject: Annotated[str | None, typer.Option(help="Subject (default: date and counts).")] = None,
     only_on_change: Annotated[
-        bool, typer.Option(help="Send only when something is new, removed or changed.")
+        bool, typer.Option("--only-on-change", help="Send only when something is new, removed or changed.")
     ] = False,
     encrypt: Annotated[
-        bool, typer.Option(help="Password-protect the workbook (password: APIINV_ATTACHMENT_PASSWORD).")
+        bool,
+        typer.Option(
+            "--encrypt", help="Password-protect the workbook (password: APIINV_ATTACHMENT_PASSWORD)."
+        ),
     ] = False,
 ) -> int:
     """E-mail the dated combined workbook with a digest (SMTP settings from the environment or .env)."""
@@ -477,7 +592,7 @@ def mail(
     return ExitStatus.OK
 
 
-@app.command()
+@app.command(rich_help_panel=REPORTS)
 @command
 def status(
     ctx: typer.Context,
@@ -497,7 +612,7 @@ def status(
     return ExitStatus.OK
 
 
-@app.command()
+@app.command(rich_help_panel=SCHEDULING)
 @command
 def cleanup(
     ctx: typer.Context,
@@ -523,9 +638,11 @@ def cleanup(
 
 
 schedule_app = typer.Typer(
-    help="planner.yaml to crontab entries (install_cron.sh calls `schedule install`).", no_args_is_help=True
+    cls=_Group,
+    help="planner.yaml to crontab entries (install_cron.sh calls `schedule install`).",
+    no_args_is_help=True,
 )
-app.add_typer(schedule_app, name="schedule")
+app.add_typer(schedule_app, name="schedule", rich_help_panel=SCHEDULING)
 UserOption = Annotated[str | None, typer.Option("--user", help="Another user's crontab (needs root).")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the resulting crontab; change nothing.")]
 
@@ -615,8 +732,10 @@ def schedule_remove(ctx: typer.Context, user: UserOption = None, dry_run: DryRun
     return ExitStatus.OK
 
 
-notify_app = typer.Typer(help="Notifications of planner.yaml's notify: URLs (apprise).", no_args_is_help=True)
-app.add_typer(notify_app, name="notify")
+notify_app = typer.Typer(
+    cls=_Group, help="Notifications of planner.yaml's notify: URLs (apprise).", no_args_is_help=True
+)
+app.add_typer(notify_app, name="notify", rich_help_panel=SETUP)
 
 
 @notify_app.command("test")
@@ -656,9 +775,9 @@ def notify_test(
 
 
 sandbox_app = typer.Typer(
-    help="The bundled vendor simulators (tests, benchmarks, trying things).", no_args_is_help=True
+    cls=_Group, help="The bundled vendor simulators (tests, benchmarks, trying things).", no_args_is_help=True
 )
-app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel=SETUP)
 
 
 @sandbox_app.command("serve")
@@ -680,7 +799,7 @@ def sandbox_serve(
         ),
     ] = None,
     kong_admin_token: Annotated[
-        bool, typer.Option(help="Require Kong-Admin-Token (Enterprise RBAC).")
+        bool, typer.Option("--kong-admin-token", help="Require Kong-Admin-Token (Enterprise RBAC).")
     ] = False,
     write_config: Annotated[
         Path,

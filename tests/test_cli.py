@@ -149,3 +149,40 @@ def test_exit_2_for_malformed_sandbox_options(cli, option: str) -> None:
     result = cli("sandbox", "serve", option, "--for", "0")
     assert result.exit_code == 2, result.output
     assert "apiinv: " in result.output
+
+
+def test_global_options_work_after_the_command_and_from_the_environment(
+    cli, plan_dir: Path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from apiinv.cli import app
+
+    after = CliRunner().invoke(app, ["validate-config", "--config-dir", str(plan_dir), "-q"])
+    assert after.exit_code == 0, after.output
+    monkeypatch.setenv("APIINV_CONFIG_DIR", str(plan_dir))
+    from_env = CliRunner().invoke(app, ["validate-config"])
+    assert from_env.exit_code == 0 and "tools.yaml: ok (3 tools)" in from_env.output
+    status = CliRunner().invoke(app, ["status", "--date", "2026-11-23", "--output", str(cli.output)])
+    assert "No such option" not in status.output
+    assert f"no runs yet in {cli.output}" in status.output  # both options after the command were taken
+
+
+def test_hoisting_leaves_command_options_and_arguments_alone() -> None:
+    from apiinv.cli import hoist_global_options
+
+    assert hoist_global_options(["run", "--all", "--config-dir", "X", "--date=2026-01-01", "-q"]) == [
+        "--config-dir",
+        "X",
+        "--date=2026-01-01",
+        "-q",
+        "run",
+        "--all",
+    ]
+    assert hoist_global_options(["--config-dir", "run", "run", "kong"]) == [
+        "--config-dir",
+        "run",
+        "run",
+        "kong",
+    ]
+    assert hoist_global_options(["excel", "f.xlsx", "--", "--date"]) == ["excel", "f.xlsx", "--", "--date"]
