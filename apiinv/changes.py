@@ -153,6 +153,12 @@ def diff_dates(store: Store, before: date, after: date, tools: list[str] | None 
         return {p.stem for p in folder.glob("*.json") if not p.stem.endswith(".rejects")}
 
     on_before, on_after = processed(before), processed(after)
+    unknown = [t for t in tools or [] if t not in on_before | on_after]
+    if unknown:
+        raise UsageError(
+            f"no processed files of {', '.join(map(repr, unknown))} on {before} or {after} "
+            f"(there are: {', '.join(sorted(on_before | on_after)) or 'none'})"
+        )
     results = []
     for tool in tools or sorted(on_before | on_after):
         if tool not in on_before or tool not in on_after:

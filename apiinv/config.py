@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apiinv import sources, timefmt
-from apiinv.errors import ConfigurationError, MissingSecretError
+from apiinv.errors import ConfigurationError, MissingSecretError, UsageError
 from apiinv.redact import register_secret
 
 PLANNER_FILE = "planner.yaml"
@@ -54,6 +54,14 @@ AUTH_FIELDS: dict[str, tuple[str, ...]] = {
 SECRET_FIELDS = frozenset({"api_key", "token", "password", "client_secret"})
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _SCHEMA_ENV_REF = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"  # tools.schema.json $defs.envref
+# The packaged schemas' patterns, in words: a person reads "must be an http(s) URL", not a regex.
+PATTERN_WORDS = {
+    r"^(https?://[^\s/]+[^\s]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})$": "must be an http(s) URL or ${VAR}",
+    r"^(https?://\S+|\$\{[A-Za-z_][A-Za-z0-9_]*\})$": "must be an http(s) URL or ${VAR}",
+    r"^[A-Za-z0-9-]+$": "must be a header name: letters, digits and '-' only",
+    r"^[^@\s]+@[^@\s]+$": "must be an e-mail address",
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "must be a name: letters, digits, '_', '.' and '-' (64 at most)",
+}
 
 TOOL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -274,7 +282,15 @@ def schema_problems(document: Any, schema_name: str, file_label: str) -> list[st
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - allowed, key=str):
-                problems.append(f"{file_label}: {_format_path([*path, key])}: unknown key")
+                problems.append(
+                    f"{file_label}: {_format_path([*path, key])}: unknown key{did_you_mean(key, allowed)}"
+                )
+            continue
+        if error.validator == "pattern" and error.schema.get("pattern") in PATTERN_WORDS:
+            problems.append(
+                f"{file_label}: {_format_path(path)}: {error.instance!r} "
+                f"{PATTERN_WORDS[error.schema['pattern']]}"
+            )
             continue
         if error.validator == "anyOf" and error.schema.get("anyOf", [{}])[0].get("required") == ["cron"]:
             problems.append(f"{file_label}: {_format_path(path)}: cron (or cron_expression) is required")
@@ -310,6 +326,14 @@ def _expand(value: str, env: dict[str, str]) -> tuple[str | None, str | None]:
         return value, None
     var = match.group(1)
     return env.get(var) or None, var
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    """'; did you mean 'kong'?' for a near miss among ``known``, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _bad_name(name: Any, where: str, report: Validation) -> None:
@@ -484,9 +508,11 @@ def check_tools(
             or not isinstance(entry.get("api_base_url"), str)
         ):
             continue
-        if any(p.startswith(f"{label}: {name}.") or p.startswith(f"{label}: {name}:") for p in problems):
-            continue
-        tool = _build_tool(str(name), entry, env, config_dir, label, report)
+        # Meaning is checked even where the schema already objected: every problem in one pass.
+        try:
+            tool = _build_tool(str(name), entry, env, config_dir, label, report)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            continue  # a value of the wrong type, which the schema has reported
         if tool is not None:
             tools[tool.name] = tool
     return tools
@@ -495,12 +521,28 @@ def check_tools(
 # ---------------------------------------------------------------------------------------------- planner
 
 
+CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+
+
 def _cron_problem(expression: str) -> str | None:
+    """What is wrong with a cron expression, naming the field ("hour 25 is out of range 0-23")."""
     from croniter import croniter
 
     fields = expression.split()
     if not expression.startswith("@") and len(fields) != 5:
-        return f"{expression!r} is not a five-field cron expression"
+        return f"{expression!r} has {len(fields)} field(s); cron needs five: minute hour day month weekday"
+    for text, (name, low, high) in zip(fields, CRON_FIELDS, strict=False):
+        for number in re.findall(r"(?<![/\w])\d+", text):
+            if not low <= int(number) <= high:
+                return f"{expression!r}: {name} {number} is out of range {low}-{high}"
+        if re.search(r"[^\d*,/\-A-Za-z?LW#]", text):
+            return f"{expression!r}: {name} {text!r} holds a character cron does not know"
     if not croniter.is_valid(expression):
         return f"{expression!r} is not a valid cron expression"
     return None
@@ -549,7 +591,8 @@ def check_planner(
                 if tool != "all" and tool not in tool_names:
                     known = ", ".join(sorted(tool_names)) or "none"
                     report.problems.append(
-                        f"{where}.tools[{index}]: unknown tool {tool!r} (tools.yaml has: {known})"
+                        f"{where}.tools[{index}]: unknown tool {tool!r}{did_you_mean(tool, tool_names)} "
+                        f"(tools.yaml has: {known})"
                     )
         schedules[name] = Schedule(
             name=name,
@@ -605,11 +648,12 @@ class Config:
                 raise ConfigurationError(f"{self.config_dir / TOOLS_FILE}: no enabled tools")
             return selected
         if not names:
-            raise ConfigurationError("name at least one tool, or use --all")
+            raise UsageError("name at least one tool, or use --all")
         unknown = [n for n in names if n not in self.tools]
         if unknown:
-            raise ConfigurationError(
-                f"unknown tool {', '.join(map(repr, unknown))} (tools.yaml has: {', '.join(self.tools)})"
+            raise UsageError(
+                f"unknown tool {', '.join(map(repr, unknown))}{did_you_mean(unknown[0], self.tools)} "
+                f"(tools.yaml has: {', '.join(self.tools)})"
             )
         return [self.tools[n] for n in dict.fromkeys(names)]
 

@@ -91,9 +91,9 @@ def test_exit_3_validate_config_names_every_fault(cli, plan_dir: Path) -> None:
     result = cli("validate-config", config_dir=plan_dir)
     assert result.exit_code == 3
     for fragment in (
-        "schedules.daily.cron: '0 25 * * *' is not a valid cron expression",
+        "schedules.daily.cron: '0 25 * * *': hour 25 is out of range 0-23",
         "schedules.daily.tools[0]: unknown tool 'ghost'",
-        "kong.api_base_url: 'ftp://nope' does not match",
+        "kong.api_base_url: 'ftp://nope' must be an http(s) URL or ${VAR}",
         "kong.rate_limit: -1 is less than or equal to the minimum of 0",
     ):
         assert fragment in result.output, result.output

@@ -37,9 +37,18 @@ def test_named_tools_only(cli, sandbox) -> None:
     assert sorted(p.name for p in (cli.output / DATE / "raw").iterdir()) == ["cequence.json", "kong.json"]
 
 
-def test_exit_3_for_an_unknown_tool(cli, sandbox) -> None:
-    result = collect(cli, sandbox, "kong", "nonesuch")
-    assert result.exit_code == 3 and "unknown tool 'nonesuch'" in result.output
+def test_exit_2_for_an_unknown_tool_with_a_suggestion(cli, sandbox) -> None:
+    result = collect(cli, sandbox, "kong", "knog")
+    assert result.exit_code == 2
+    assert re.search(r"unknown tool 'knog'; did you mean 'kong'\? .*\[USAGE_ERROR \w+\]", result.output)
+    assert collect(cli, sandbox).exit_code == 2  # no tool at all
+
+
+def test_diff_of_an_unknown_tool_is_a_usage_error(cli, sandbox) -> None:
+    assert collect(cli, sandbox, "kong").exit_code == 0
+    assert cli("--date", DATE, "process", "kong", config_dir=sandbox.config_dir).exit_code == 0
+    result = cli("diff", "--from", DATE, "--to", DATE, "nonesuch", config_dir=sandbox.config_dir)
+    assert result.exit_code == 2 and "no processed files of 'nonesuch'" in result.output
 
 
 FAULTS = [

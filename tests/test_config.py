@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from apiinv import config
-from apiinv.errors import ConfigurationError
+from apiinv.errors import UsageError
 
 
 def write(folder: Path, planner: str | None = None, tools: str | None = None) -> Path:
@@ -64,19 +64,24 @@ def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
 schedules:
   daily:
     cron: "61 2 * * *"
-    tools: ["cequence", "nosuchtool"]
+    tools: ["cequence", "apigge"]
   weekly:
     cron: "0 4 * *"
     action: fortnightly
   monthly:
     cron: "0 6 1 * *"
     colour: blue
+  hourly:
+    cron: "0 25 * * *"
+    mail_too: [a@b.example]
 """,
         tools="""\
 cequence:
   api_base_url: "https://api.cequence.ai"
   auth_type: "magic"
   rate_limit: "fast"
+kong:
+  api_base_url: "ftp://kong.internal"
 apigee:
   api_base_url: "https://apigee.googleapis.com"
   auth_type: service_account
@@ -90,15 +95,20 @@ mystery:
     found = "\n".join(problems(folder))
     planner, tools = str(folder / "planner.yaml"), str(folder / "tools.yaml")
     expected = [
-        f"{planner}: schedules.daily.cron: '61 2 * * *' is not a valid cron expression",
-        f"{planner}: schedules.daily.tools[1]: unknown tool 'nosuchtool'",
-        f"{planner}: schedules.weekly.cron: '0 4 * *' is not a five-field cron expression",
+        f"{planner}: schedules.daily.cron: '61 2 * * *': minute 61 is out of range 0-59",
+        f"{planner}: schedules.hourly.cron: '0 25 * * *': hour 25 is out of range 0-23",
+        f"{planner}: schedules.daily.tools[1]: unknown tool 'apigge'; did you mean 'apigee'?",
+        f"{planner}: schedules.weekly.cron: '0 4 * *' has 4 field(s); cron needs five",
+        f"{planner}: schedules.hourly.mail_too: unknown key; did you mean 'mail_to'?",
+        f"{tools}: kong.api_base_url: 'ftp://kong.internal' must be an http(s) URL or ${{VAR}}",
         f"{planner}: schedules.weekly.action: 'fortnightly' is not one of",
         f"{planner}: schedules.monthly.colour: unknown key",
         f"{tools}: cequence.auth_type: 'magic' is not one of",
         f"{tools}: cequence.rate_limit: 'fast' is not of type 'number'",
         f"{tools}: apigee.credentials.token: must name an environment variable as ${{VAR}}",
         f"{tools}: mystery.type: unknown tool type 'mystery'",
+        # meaning, in the same pass as the schema's objections to the same entry
+        f"{tools}: apigee.credentials.key_file: environment variable APIGEE_KEY_FILE_UNSET is not set",
     ]
     for message in expected:
         assert message in found, f"missing: {message}\n--- got:\n{found}"
@@ -159,8 +169,8 @@ def test_select_tools(plan_dir: Path) -> None:
     loaded = config.load(plan_dir)
     assert [t.name for t in loaded.select(["all"])] == ["cequence", "42crunch", "apigee"]
     assert [t.name for t in loaded.select(["apigee", "cequence"])] == ["apigee", "cequence"]
-    with pytest.raises(ConfigurationError, match="unknown tool 'nope'"):
-        loaded.select(["nope"])
+    with pytest.raises(UsageError, match="unknown tool 'apigge'; did you mean 'apigee'"):
+        loaded.select(["apigge"])
 
 
 def test_packaged_schemas_are_valid_json_schemas() -> None:

