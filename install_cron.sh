@@ -4,7 +4,7 @@
 #   ./install_cron.sh [--dry-run] [--remove] [--config-dir DIR] [--output DIR] [--user NAME]
 #
 # --dry-run prints the resulting crontab and installs nothing; --remove takes the block out again.
-# Every other line of the crontab is kept. The rendered block is also written to schedules/apiinv.cron.
+# Every other line of the crontab is kept. An install also writes the block to schedules/apiinv.cron.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --config-dir) config_dir=$2; shift ;;
         --output) output=$2; shift ;;
         --user) extra+=(--user "$2"); shift ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "install_cron.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift

@@ -703,11 +703,11 @@ def schedule_install(ctx: typer.Context, user: UserOption = None, dry_run: DryRu
     crontab = scheduling.Crontab(user)
     new = scheduling.with_block(crontab.read(), rendered.block)
     review = runtime.config_dir / "schedules" / "apiinv.cron"
-    write_atomic(review, rendered.block.encode(), mode=0o644)
     if dry_run:
         typer.echo(new, nl=False)
-        typer.echo(f"dry run: nothing installed; the block is in {review}", err=True)
+        typer.echo("dry run: nothing installed, nothing written", err=True)
         return ExitStatus.OK
+    write_atomic(review, rendered.block.encode(), mode=0o644)
     crontab.write(new)
     typer.echo(
         f"installed {rendered.entries} entr{'y' if rendered.entries == 1 else 'ies'} into the crontab"
@@ -723,12 +723,17 @@ def schedule_remove(ctx: typer.Context, user: UserOption = None, dry_run: DryRun
     from apiinv import schedule as scheduling
 
     crontab = scheduling.Crontab(user)
-    new = scheduling.without_block(crontab.read())
+    current = crontab.read()
+    new = scheduling.without_block(current)
     if dry_run:
         typer.echo(new, nl=False)
         return ExitStatus.OK
+    whose = f"the crontab{' of ' + user if user else ''}"
+    if new == current:
+        typer.echo(f"no apiinv entries in {whose}: nothing removed")
+        return ExitStatus.OK
     crontab.write(new)
-    typer.echo(f"removed apiinv's entries from the crontab{' of ' + user if user else ''}")
+    typer.echo(f"removed apiinv's entries from {whose}")
     return ExitStatus.OK
 
 

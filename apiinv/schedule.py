@@ -26,39 +26,32 @@ HEADER = (
     "# keep this block last: its CRON_TZ line would apply to the lines after it."
 )
 CRON_PATH = "/usr/local/bin:/usr/bin:/bin"
-WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+MACROS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
 
 
 def describe(expression: str) -> str:
-    """A short English reading of common cron expressions (the expression itself otherwise)."""
-    macros = {
-        "@hourly": "every hour",
-        "@daily": "every day at 00:00",
-        "@midnight": "every day at 00:00",
-        "@weekly": "every Sunday at 00:00",
-        "@monthly": "on day 1 of every month at 00:00",
-        "@yearly": "every 1 January at 00:00",
-        "@annually": "every 1 January at 00:00",
-        "@reboot": "at boot",
-    }
-    if expression in macros:
-        return macros[expression]
-    fields = expression.split()
-    if len(fields) != 5:
-        return expression
-    minute, hour, dom, month, dow = fields
-    if not (minute.isdigit() and hour.isdigit()):
+    """The expression in words ("At 02:00, only on Sunday"), by cron-descriptor."""
+    from cron_descriptor import CasingTypeEnum, ExpressionDescriptor, Options
+
+    if expression == "@reboot":
+        return "at boot"
+    options = Options()
+    options.use_24hour_time_format = True
+    options.casing_type = CasingTypeEnum.Sentence
+    try:
+        return str(ExpressionDescriptor(MACROS.get(expression, expression), options).get_description())
+    except Exception:  # an expression validate-config would refuse: show it as it is
         return f"cron {expression}"
-    when = f"at {int(hour):02d}:{int(minute):02d}"
-    if dom == "*" and month == "*" and dow == "*":
-        return f"every day {when}"
-    if dom == "*" and month == "*" and dow.isdigit():
-        return f"every {WEEKDAYS[int(dow)]} {when}"
-    if dom == "*" and month == "*" and dow in ("1-5", "MON-FRI", "mon-fri"):
-        return f"every weekday {when}"
-    if dom.isdigit() and month == "*" and dow == "*":
-        return f"on day {int(dom)} of every month {when}"
-    return f"cron {expression}"
 
 
 def next_runs(

@@ -30,10 +30,10 @@ def test_schedule_list_explains_each_schedule(cli, plan_dir: Path) -> None:
     result = cli("--date", "2026-11-23", "schedule", "list", config_dir=plan_dir)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "daily_collection: 0 2 * * * = every day at 02:00"
+    assert lines[0] == "daily_collection: 0 2 * * * = At 02:00"
     assert lines[1] == "  action run; tools cequence, 42crunch, apigee; workers 4"
     assert lines[2].startswith("  next: ") and lines[2].count(",") == 2
-    assert "monthly_report: 0 6 1 * * = on day 1 of every month at 06:00" in lines
+    assert "monthly_report: 0 6 1 * * = At 06:00, on day 1 of the month" in lines
 
 
 def test_top_level_help_lists_commands_without_importing_heavy_libraries() -> None:

@@ -229,6 +229,15 @@ def test_sandbox_serve_then_collect_as_a_new_user_would(tmp_path: Path) -> None:
         assert result.stdout.count(": ok:") == 4
         assert (tmp_path / "output" / DATE / "raw" / "apigee.json").exists()
         assert oct((tmp_path / "sb" / ".env").stat().st_mode & 0o777) == "0o600"
+        checked = subprocess.run(
+            [str(apiinv), "validate-config", "--config-dir", "sb"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert checked.returncode == 0 and "planner.yaml: ok (1 schedules)" in checked.stdout, checked.stderr
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -55,12 +55,13 @@ def user_crontab():
 @pytest.mark.parametrize(
     "expression, reading",
     [
-        ("0 2 * * *", "every day at 02:00"),
-        ("0 4 * * 0", "every Sunday at 04:00"),
-        ("0 6 1 * *", "on day 1 of every month at 06:00"),
-        ("30 7 * * 1-5", "every weekday at 07:30"),
-        ("*/15 * * * *", "cron */15 * * * *"),
-        ("@daily", "every day at 00:00"),
+        ("0 2 * * *", "At 02:00"),
+        ("0 4 * * 0", "At 04:00, only on Sunday"),
+        ("0 6 1 * *", "At 06:00, on day 1 of the month"),
+        ("30 7 * * 1-5", "At 07:30, Monday through Friday"),
+        ("*/15 * * * *", "Every 15 minutes"),
+        ("@daily", "At 00:00"),
+        ("@reboot", "at boot"),
     ],
 )
 def test_describe(expression: str, reading: str) -> None:
@@ -163,11 +164,21 @@ def test_install_cron_script_installs_dry_runs_and_removes(tmp_path: Path, user_
     common = ["--config-dir", str(folder), "--output", str(tmp_path / "out"), "--user", TEST_USER]
     dry = _script(*common, "--dry-run")
     assert dry.returncode == 0 and BEGIN in dry.stdout and crontab("-l") == user_crontab
+    assert not (folder / "schedules").exists()  # a dry run writes nothing anywhere
     for _ in range(2):
         assert _script(*common).returncode == 0
-    assert crontab("-l").count(BEGIN) == 1
-    assert _script(*common, "--remove").returncode == 0
+    assert crontab("-l").count(BEGIN) == 1 and (folder / "schedules" / "apiinv.cron").is_file()
+    removed = _script(*common, "--remove")
+    assert removed.returncode == 0 and "removed apiinv's entries" in removed.stdout
     assert crontab("-l") == user_crontab
+    again = _script(*common, "--remove")
+    assert again.returncode == 0 and "nothing removed" in again.stdout
+
+
+def test_install_cron_script_help_is_its_usage_only() -> None:
+    result = _script("--help")
+    assert result.returncode == 0 and result.stdout.startswith("Install planner.yaml's schedules")
+    assert "set -e" not in result.stdout and "#" not in result.stdout
 
 
 @needs_crontab

@@ -137,7 +137,9 @@ class Sandbox:
         return values
 
     def write_config(self, folder: Path) -> Path:
-        """tools.yaml, .env and apigee-service-account.json for these simulators, in ``folder``."""
+        """tools.yaml, .env and apigee-service-account.json for these simulators, in ``folder``, and a
+        planner.yaml with one nightly schedule unless the folder has one (so validate-config and
+        install_cron.sh accept the folder as it is)."""
         make_dirs(folder)
         key_file = (folder / "apigee-service-account.json").resolve()
         apigee = self.apps["apigee"]
@@ -150,6 +152,11 @@ class Sandbox:
         )
         lines = [f"{name}={value}" for name, value in self.env(key_file).items()]
         write_atomic(folder / ".env", ("\n".join(lines) + "\n").encode())
+        if not (folder / "planner.yaml").exists():
+            planner = {"schedules": {"nightly": {"cron": "0 2 * * *", "tools": ["all"]}}}
+            write_atomic(
+                folder / "planner.yaml", (header + yaml.safe_dump(planner, sort_keys=False)).encode()
+            )
         return folder
 
     def truth(self) -> dict[str, dict[str, int]]:
