@@ -685,10 +685,55 @@ def _rendered(runtime: Runtime):
 
 @schedule_app.command("render")
 @command
-def schedule_render(ctx: typer.Context) -> int:
-    """Print the crontab block for planner.yaml."""
-    typer.echo(_rendered(_runtime(ctx)).block, nl=False)
-    return ExitStatus.OK
+def schedule_render(
+    ctx: typer.Context,
+    unit_format: Annotated[
+        str, typer.Option("--format", help="crontab, systemd (a .service and .timer each) or k8s (CronJobs).")
+    ] = "crontab",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="systemd: write the unit files into this folder.")
+    ] = None,
+    image: Annotated[str, typer.Option("--image", help="k8s: the container image.")] = "apiinv:latest",
+    namespace: Annotated[str | None, typer.Option("--namespace", help="k8s: the namespace.")] = None,
+    secret: Annotated[
+        str, typer.Option("--secret", help="k8s: Secret with credentials, as envFrom.")
+    ] = "apiinv-secrets",  # noqa: S107 (a Secret object's name)
+    config_map: Annotated[
+        str, typer.Option("--config-map", help="k8s: ConfigMap with the YAML files.")
+    ] = "apiinv-config",
+    claim: Annotated[
+        str, typer.Option("--claim", help="k8s: PersistentVolumeClaim for output.")
+    ] = "apiinv-output",
+) -> int:
+    """Print planner.yaml's schedules as a crontab block, systemd timer units or Kubernetes CronJobs."""
+    from apiinv import schedule as scheduling
+    from apiinv import units
+
+    runtime = _runtime(ctx)
+    if unit_format == "crontab":
+        typer.echo(_rendered(runtime).block, nl=False)
+        return ExitStatus.OK
+    planner = runtime.config(require_planner=True).planner
+    assert planner is not None
+    if unit_format == "systemd":
+        target = units.Target(
+            str(scheduling.installed_apiinv()),
+            str(runtime.config_dir.absolute()),
+            str(runtime.output.absolute()),
+        )
+        rendered = units.systemd(planner, target)
+        if out is not None:
+            for path in units.write_units(rendered, out):
+                typer.echo(f"wrote {path}")
+            return ExitStatus.OK
+        for name, text in rendered.items():
+            typer.echo(f"# --- {name}\n{text}")
+        return ExitStatus.OK
+    if unit_format == "k8s":
+        cluster = units.Cluster(image, namespace, secret, config_map, claim)
+        typer.echo(units.kubernetes_yaml(planner, cluster), nl=False)
+        return ExitStatus.OK
+    raise typer.BadParameter(f"{unit_format!r}: choose crontab, systemd or k8s", param_hint="--format")
 
 
 @schedule_app.command("install")

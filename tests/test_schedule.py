@@ -209,3 +209,119 @@ def test_install_cron_script_refuses_without_crontab(tmp_path: Path) -> None:
         env=env,
     )
     assert result.returncode == 1 and "crontab is not installed" in result.stderr
+
+
+UNIT_PLANNER = """\
+timezone: Europe/Berlin
+schedules:
+  nightly: {cron: "0 2 * * *"}
+  workdays: {cron: "30 7 * * MON-FRI", tools: [cequence]}
+  quarter: {cron: "*/15 * * * *"}
+  monthly: {cron: "0 6 1 * *", action: generate_reports}
+  paused: {cron: "0 3 * * *", enabled: false}
+"""
+
+
+@pytest.mark.parametrize(
+    "cron, calendar",
+    [
+        ("0 2 * * *", "*-*-* 02:00:00"),
+        ("30 7 * * 1-5", "Mon..Fri *-*-* 07:30:00"),
+        ("30 7 * * MON-FRI", "Mon..Fri *-*-* 07:30:00"),
+        ("*/15 * * * *", "*-*-* *:00/15:00"),
+        ("0 6 1 * *", "*-*-01 06:00:00"),
+        ("0 0 * * 0,6", "Sun,Sat *-*-* 00:00:00"),
+        ("5 4 1 1,7 *", "*-01,07-01 04:05:00"),
+        ("@weekly", "Sun *-*-* 00:00:00"),
+    ],
+)
+def test_cron_as_systemd_calendar(cron: str, calendar: str) -> None:
+    from apiinv.units import on_calendar
+
+    assert on_calendar(cron) == calendar
+
+
+def test_a_cron_restricting_both_day_fields_is_refused_for_systemd() -> None:
+    from apiinv.errors import ConfigurationError
+    from apiinv.units import on_calendar
+
+    with pytest.raises(ConfigurationError, match="split it into two schedules"):
+        on_calendar("0 2 1 * 1")
+
+
+def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:
+    folder = _config(tmp_path, UNIT_PLANNER)
+    out = tmp_path / "units"
+    result = cli("schedule", "render", "--format", "systemd", "--out", str(out), config_dir=folder)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"apiinv-{n}.{kind}"
+        for n in ("nightly", "workdays", "quarter", "monthly")
+        for kind in ("service", "timer")
+    )
+    service = (out / "apiinv-workdays.service").read_text()
+    assert "UMask=0077" in service and "run --schedule workdays --workers 4" in service
+    assert "OnCalendar=Mon..Fri *-*-* 07:30:00 Europe/Berlin" in (out / "apiinv-workdays.timer").read_text()
+    analyze = shutil.which("systemd-analyze")
+    if analyze:  # where systemd's own tools exist, they must accept every unit and calendar
+        checked = subprocess.run(
+            [analyze, "verify", *map(str, sorted(out.iterdir()))], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stderr
+        for timer in out.glob("*.timer"):
+            calendar = next(line for line in timer.read_text().splitlines() if line.startswith("OnCalendar="))
+            assert (
+                subprocess.run(
+                    [analyze, "calendar", calendar.split("=", 1)[1]], capture_output=True
+                ).returncode
+                == 0
+            )
+
+
+def test_kubernetes_cronjobs_are_valid_manifests(cli, tmp_path: Path) -> None:
+    import kubernetes_validate
+    import yaml
+
+    folder = _config(tmp_path, UNIT_PLANNER)
+    result = cli(
+        "schedule",
+        "render",
+        "--format",
+        "k8s",
+        "--image",
+        "registry.acme.example/apiinv:1.2",
+        "--namespace",
+        "secops",
+        "--secret",
+        "apiinv-creds",
+        config_dir=folder,
+    )
+    assert result.exit_code == 0, result.output
+    jobs = list(yaml.safe_load_all(result.output))
+    assert [j["metadata"]["name"] for j in jobs] == [
+        "apiinv-nightly",
+        "apiinv-workdays",
+        "apiinv-quarter",
+        "apiinv-monthly",
+    ]
+    for job in jobs:
+        kubernetes_validate.validate(job, "1.30", strict=True)
+        spec = job["spec"]
+        assert (spec["concurrencyPolicy"], spec["timeZone"]) == ("Forbid", "Europe/Berlin")
+        container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "registry.acme.example/apiinv:1.2"
+        assert container["envFrom"] == [{"secretRef": {"name": "apiinv-creds"}}]
+    assert jobs[1]["spec"]["schedule"] == "30 7 * * MON-FRI"
+    assert jobs[1]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "--config-dir",
+        "/config",
+        "--output",
+        "/output",
+        "--quiet",
+        "run",
+        "--schedule",
+        "workdays",
+        "--workers",
+        "4",
+    ]
