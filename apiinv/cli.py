@@ -7,7 +7,9 @@ Heavy libraries (requests, pandas, openpyxl, jsonschema) are imported inside the
 from __future__ import annotations
 
 import functools
+import os
 import re
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -263,7 +265,7 @@ def validate_config(ctx: typer.Context) -> int:
     runtime = _runtime(ctx)
     loaded, report = config.validate(runtime.config_dir, runtime.env_file, require_planner=True)
     for warning in report.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        runtime.console().progress(f"warning: {warning}")
     if loaded is None:
         for problem in report.problems:
             typer.echo(problem, err=True)
@@ -336,7 +338,8 @@ def collect(
     runtime = _runtime(ctx)
     selected = runtime.config().select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
-    with ToolProgress("collecting", [t.name for t in selected], quiet=runtime.quiet) as progress:
+    console = runtime.console()
+    with ToolProgress("collecting", [t.name for t in selected], console) as progress:
         outcomes = collecting.collect(
             selected,
             store,
@@ -347,9 +350,7 @@ def collect(
             on_start=progress.start,
             on_done=progress.done,
         )
-    for outcome in outcomes:
-        typer.echo(outcome.summary())
-    typer.echo(f"raw files: {store.date_dir(day) / 'raw'}")
+    console.result(f"raw files: {store.date_dir(day) / 'raw'}")
     return status_for_outcomes([o.error for o in outcomes])
 
 
@@ -366,11 +367,15 @@ def demo(
     runtime = _runtime(ctx)
     store = runtime.store()
     results = run_demo(
-        store, today=runtime.run_date or timefmt.today(), size=size, workers=workers, echo=typer.echo
+        store,
+        today=runtime.run_date or timefmt.today(),
+        size=size,
+        workers=workers,
+        console=runtime.console(),
     )
     _, last = results[-1]
     if last.exported is not None and last.exported.workbook is not None:
-        typer.echo(f"workbook: {last.exported.workbook.resolve()}")
+        runtime.console().result(f"workbook: {last.exported.workbook.resolve()}")
     tools = [o.tool for o in last.collected]
     return max((r.exit_status(tools) for _, r in results), key=int)
 
@@ -386,17 +391,24 @@ def process(
     """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
     from apiinv import process as processing
     from apiinv.errors import status_for_outcomes
+    from apiinv.progress import ToolProgress
 
     runtime = _runtime(ctx)
     cfg = runtime.config()
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
-    outcomes = processing.process(
-        selected, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers
-    )
-    for outcome in outcomes:
-        typer.echo(outcome.summary())
-    typer.echo(f"processed files: {store.date_dir(day) / 'processed'}")
+    console = runtime.console()
+    with ToolProgress("processing", [t.name for t in selected], console) as progress:
+        outcomes = processing.process(
+            selected,
+            store,
+            day,
+            cfg.analysis,
+            owners=cfg.owner_lookup(),
+            workers=workers,
+            on_done=progress.done,
+        )
+    console.result(f"processed files: {store.date_dir(day) / 'processed'}")
     return status_for_outcomes([o.error for o in outcomes])
 
 
@@ -476,8 +488,9 @@ def export_reports(
         types={t.name: t.type for t in selected},
         timezone=cfg.timezone,
     )
+    console = runtime.console()
     for line in describe(outcome):
-        typer.echo(line)
+        console.result(line)
     return ExitStatus.OK
 
 
@@ -528,6 +541,11 @@ def run(
         delivery = dataclasses.replace(delivery, only_on_change=True)
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
+    console = runtime.console()
+    started = time.monotonic()
+    what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
+    if console.timestamps:  # a log file or the journal: each run opens with a header line
+        console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
     with locks.hold(store.lock_dir, locks.lock_name(schedule, [t.name for t in selected])):
         result = pipeline.run(
             cfg,
@@ -541,9 +559,14 @@ def run(
             env=runtime.env(),
             use_cache=not no_cache,
             schedule=schedule,
-            echo=typer.echo,
+            console=console,
         )
-    return result.exit_status([t.name for t in selected])
+    status = result.exit_status([t.name for t in selected])
+    if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
+        states = result.exported.data.data.items() if result.exported and result.exported.data else []
+        tools_line = ", ".join(f"{name} {data.status}" for name, data in states) or "no report"
+        console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")
+    return status
 
 
 @app.command(rich_help_panel=REPORTS)
@@ -573,7 +596,7 @@ def mail(
     if workbook is None or not workbook.is_file():
         raise UsageError(f"no workbook for {day} in {store.root}; run export first")
     if only_on_change and not mailing.has_changes(report["summary"]):
-        typer.echo(f"nothing new, removed or changed on {day}: not sent")
+        runtime.console().progress(f"nothing new, removed or changed on {day}: not sent")
         return ExitStatus.OK
     env = runtime.env()
     settings = mailing.SmtpSettings.from_env(env)
@@ -588,7 +611,7 @@ def mail(
         password=mailing.attachment_password(env) if encrypt else None,
     )
     mailing.send(message, settings)
-    typer.echo(f"mailed {workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else ""))
+    runtime.console().progress(f"mailed {workbook.name} to {', '.join(to)}" + (" (encrypted)" * encrypt))
     return ExitStatus.OK
 
 

@@ -4,11 +4,11 @@ report shows changes as well as findings), with no credentials and no network be
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 from apiinv import config
+from apiinv.console import Console
 from apiinv.pipeline import RunResult, run
 from apiinv.sandbox.launch import Sandbox
 from apiinv.store import Store
@@ -20,8 +20,9 @@ def run_demo(
     today: date,
     size: int = 200,
     workers: int | None = None,
-    echo: Callable[[str], None] = print,
+    console: Console | None = None,
 ) -> list[tuple[date, RunResult]]:
+    console = console or Console()
     days = [today - timedelta(days=1), today]
     results = []
     with (
@@ -32,7 +33,7 @@ def run_demo(
         tools = cfg.select(["all"])
         for day in days:
             sandbox.set_date(day)
-            echo(f"== {day}: the simulators of {', '.join(t.name for t in tools)} ({size} APIs)")
+            console.progress(f"== {day}: the simulators of {', '.join(t.name for t in tools)} ({size} APIs)")
             results.append(
                 (
                     day,
@@ -44,7 +45,7 @@ def run_demo(
                         workers=workers,
                         formats=["xlsx", "json"],
                         use_cache=False,
-                        echo=lambda line: echo("   " + line),
+                        console=console,
                     ),
                 )
             )

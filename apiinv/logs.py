@@ -39,10 +39,19 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 class ConsoleFormatter(logging.Formatter):
+    """Short lines for people; timestamped when stderr is no terminal (cron, systemd, a pipe)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timestamps = not sys.stderr.isatty()
+
     def format(self, record: logging.LogRecord) -> str:
         tool = getattr(record, "tool", None)
         prefix = f"{tool}: " if tool else ""
         line = f"{record.levelname.lower():7} {prefix}{record.getMessage()}"
+        if self.timestamps:
+            stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds")
+            line = f"{stamp.replace('+00:00', 'Z')} {line}"
         if (
             record.exc_text
             and record.levelno >= logging.ERROR

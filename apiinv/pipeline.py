@@ -3,16 +3,17 @@ notifications, as the schedule says). What cron calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from apiinv.collect import ToolOutcome, collect
 from apiinv.config import Config, Delivery, ToolConfig
+from apiinv.console import Console
 from apiinv.errors import ApiInvError, ExitStatus, status_for_outcomes
 from apiinv.export import ExportOutcome, NothingToReportError, describe, export
 from apiinv.process import ProcessOutcome, process
+from apiinv.progress import ToolProgress
 from apiinv.store import Store, now_iso
 
 STEPS = {
@@ -55,24 +56,37 @@ def run(
     env: dict[str, str] | None = None,
     use_cache: bool = True,
     schedule: str | None = None,
-    echo: Callable[[str], None] = print,
+    console: Console | None = None,
 ) -> RunResult:
+    console = console or Console()
     steps = STEPS[action]
     names = [t.name for t in tools]
     result = RunResult()
     started_at = now_iso()
     if "collect" in steps:
-        result.collected = collect(tools, store, day, workers=workers, use_cache=use_cache)
-        for outcome in result.collected:
-            echo(outcome.summary())
+        with ToolProgress("collecting", names, console) as progress:
+            result.collected = collect(
+                tools,
+                store,
+                day,
+                workers=workers,
+                use_cache=use_cache,
+                on_start=progress.start,
+                on_done=progress.done,
+            )
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
-        result.processed = process(
-            ready, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers
-        )
-        for processed in result.processed:
-            echo(processed.summary())
+        with ToolProgress("processing", [t.name for t in ready], console) as progress:
+            result.processed = process(
+                ready,
+                store,
+                day,
+                cfg.analysis,
+                owners=cfg.owner_lookup(),
+                workers=workers,
+                on_done=progress.done,
+            )
     if "export" in steps:
         try:
             result.exported = export(
@@ -85,15 +99,15 @@ def run(
                 timezone=cfg.timezone,
             )
         except NothingToReportError as exc:
-            echo(f"export: {exc.message}")
+            console.problem(f"export: {exc.message}")
             if action != "run":  # after collect and process, their errors already say why
                 raise
         if result.exported is not None:
             for line in describe(result.exported):
-                echo(line)
+                console.result(line)
     status = result.exit_status(names)
     if delivery is not None:
-        result.mail_error = deliver(result, status, delivery, day, schedule, names, env or {}, echo)
+        result.mail_error = deliver(result, status, delivery, day, schedule, names, env or {}, console)
         status = result.exit_status(names)
     store.record_run(
         day,
@@ -144,7 +158,7 @@ def deliver(
     schedule: str | None,
     names: list[str],
     env: dict[str, str],
-    echo: Callable[[str], None],
+    console: Console,
 ) -> ApiInvError | None:
     """Tell the run's people: the report mail (or, when the run failed entirely and nobody is notified,
     a failure mail), and one notification when the run's events are among ``notify_on``. A failed mail
@@ -160,14 +174,14 @@ def deliver(
     if delivery.mail_to:
         if exported is not None and exported.workbook is not None and data is not None:
             if delivery.only_on_change and "change" not in events:
-                echo(f"mail: nothing new, removed or changed on {day}: not sent (only_on_change)")
+                console.progress(f"mail: nothing new, removed or changed on {day}: not sent (only_on_change)")
             else:
                 mail_error = _mail(
-                    exported, day, list(delivery.mail_to), env, echo, encrypt=delivery.mail_encrypt
+                    exported, day, list(delivery.mail_to), env, console, encrypt=delivery.mail_encrypt
                 )
         elif "failure" in events and not delivery.notify:
             mail_error = _mail_failure(
-                day, schedule, _tool_lines(result, names, day), list(delivery.mail_to), env, echo
+                day, schedule, _tool_lines(result, names, day), list(delivery.mail_to), env, console
             )
     if delivery.notify and events & delivery.notify_on:
         verdict = "FAILED" if "failure" in events else "PARTIAL" if "partial" in events else "changed"
@@ -185,13 +199,13 @@ def deliver(
         try:
             urls = notify.expand(delivery.notify, env)
         except ApiInvError as exc:
-            echo(f"notify: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+            console.problem(f"notify: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
             return mail_error
         kind = "failure" if "failure" in events else "warning" if "partial" in events else "info"
         problems = notify.send(
             urls, notify.Message(f"apiinv {what} {day}: {verdict}", "\n".join(lines), kind)
         )
-        echo(
+        (console.problem if problems else console.progress)(
             f"notified {len(urls) - len(problems)} of {len(urls)} target(s)"
             + (f": {'; '.join(problems)}" if problems else "")
         )
@@ -203,7 +217,7 @@ def _mail(
     day: date,
     to: list[str],
     env: dict[str, str],
-    echo: Callable[[str], None],
+    console: Console,
     *,
     encrypt: bool = False,
 ) -> ApiInvError | None:
@@ -223,12 +237,14 @@ def _mail(
         )
         mail.send(message, settings)
     except ApiInvError as exc:
-        echo(
+        console.problem(
             f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]; the report stays in "
             f"{exported.workbook}"
         )
         return exc
-    echo(f"mailed {exported.workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else ""))
+    console.progress(
+        f"mailed {exported.workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else "")
+    )
     return None
 
 
@@ -238,7 +254,7 @@ def _mail_failure(
     lines: list[str],
     to: list[str],
     env: dict[str, str],
-    echo: Callable[[str], None],
+    console: Console,
 ) -> ApiInvError | None:
     from apiinv import mail
 
@@ -246,7 +262,7 @@ def _mail_failure(
         settings = mail.SmtpSettings.from_env(env)
         mail.send(mail.compose_failure(str(day), schedule, lines, to, settings.sender), settings)
     except ApiInvError as exc:
-        echo(f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+        console.problem(f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
         return exc
-    echo(f"mailed the failure to {', '.join(to)}")
+    console.progress(f"mailed the failure to {', '.join(to)}")
     return None

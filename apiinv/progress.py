@@ -1,5 +1,6 @@
-"""Progress for people at a terminal (a live line per tool, gone when the summary is printed), plain
-log lines for cron."""
+"""Progress of a step over several tools: a live line per tool on a terminal (gone when the step ends,
+its outcome lines printed in their place); without a terminal, each tool's outcome line the moment it
+is done, timestamped, so a cron log reads as a timeline."""
 
 from __future__ import annotations
 
@@ -8,27 +9,30 @@ import threading
 from contextlib import AbstractContextManager
 from typing import Any
 
+from apiinv.console import Console
 from apiinv.logs import get_logger
 
 log = get_logger("progress")
 
 
 class ToolProgress(AbstractContextManager):
-    def __init__(self, verb: str, tools: list[str], *, quiet: bool = False) -> None:
+    def __init__(self, verb: str, tools: list[str], console: Console) -> None:
         self.verb = verb
-        self.live = sys.stderr.isatty() and not quiet
+        self.console = console
+        self.live = sys.stderr.isatty() and not console.quiet
         self._lock = threading.Lock()
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
+        self._finished: list[Any] = []
         if self.live:
-            from rich.console import Console
+            from rich.console import Console as RichConsole
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=RichConsole(stderr=True),
                 transient=True,
             )
             for tool in tools:
@@ -42,20 +46,21 @@ class ToolProgress(AbstractContextManager):
     def __exit__(self, *exc_info: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+            for outcome in self._finished:
+                self.console.outcome(outcome.summary(), outcome.ok)
 
     def start(self, tool: str) -> None:
-        if self._progress is not None:
-            with self._lock:
-                self._progress.start_task(self._tasks[tool])
-                self._progress.update(self._tasks[tool], description=f"{tool}: {self.verb}")
-        else:
+        if self._progress is None:
             log.info("%s %s", self.verb, tool, extra={"tool": tool})
+            return
+        with self._lock:
+            self._progress.start_task(self._tasks[tool])
+            self._progress.update(self._tasks[tool], description=f"{tool}: {self.verb}")
 
     def done(self, outcome: Any) -> None:
-        line = outcome.summary()
-        if self._progress is not None:
-            with self._lock:
-                self._progress.update(self._tasks[outcome.tool], description=line, completed=1)
-        else:
-            # The command prints the same line on stdout when all tools are done; this one is for the log.
-            log.log(20 if outcome.ok else 40, "%s", line, extra={"file_only": True})
+        if self._progress is None:
+            self.console.outcome(outcome.summary(), outcome.ok)
+            return
+        with self._lock:
+            self._finished.append(outcome)
+            self._progress.update(self._tasks[outcome.tool], description=outcome.summary(), completed=1)

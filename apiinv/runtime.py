@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from apiinv.config import Config
+    from apiinv.console import Console
     from apiinv.store import Store
 
 
@@ -38,6 +39,11 @@ class Runtime:
             raise StoreError(
                 f"{self.output / 'logs'}: cannot create the log folder: {exc.strerror}"
             ) from None
+
+    def console(self) -> Console:
+        from apiinv.console import Console
+
+        return Console(quiet=self.quiet)
 
     def config(self, *, require_planner: bool = False) -> Config:
         if self._config is None or (require_planner and self._config.planner is None):

@@ -105,7 +105,7 @@ def render(
             # maps the attack surface.
             f"umask 077 && mkdir -p {_cron_quote(str(log.parent))} && cd {_cron_quote(str(config_dir))} && "
             f"PATH={CRON_PATH} {_cron_quote(str(apiinv))} "
-            f"--config-dir {_cron_quote(str(config_dir))} --output {_cron_quote(str(output))} --quiet "
+            f"--config-dir {_cron_quote(str(config_dir))} --output {_cron_quote(str(output))} "
             f"run --schedule {name} --workers {schedule.workers} >> {_cron_quote(str(log))} 2>&1"
         )
         lines.append(

@@ -2,9 +2,10 @@
 CronJobs for clusters (a team that outgrows one host runs shards, one schedule per tool group, on the
 scheduler it already has).
 
-Both run exactly what the crontab line runs (``run --schedule NAME --workers N`` with ``--quiet``,
-umask 077); overlap is refused by the scheduler itself (systemd never starts a running service twice;
-the CronJob has ``concurrencyPolicy: Forbid``) as well as by apiinv's own lock.
+Both run exactly what the crontab line runs (``run --schedule NAME --workers N``, umask 077; without a
+terminal its lines are timestamped, between a header and a closing line). The scheduler itself refuses
+overlaps (systemd never starts a running service twice; the CronJob has ``concurrencyPolicy:
+Forbid``), and so does apiinv's own lock.
 """
 
 from __future__ import annotations
@@ -98,7 +99,6 @@ def _arguments(name: str, schedule: Schedule, config_dir: str, output: str) -> l
         config_dir,
         "--output",
         output,
-        "--quiet",
         "run",
         "--schedule",
         name,

@@ -226,7 +226,9 @@ def test_sandbox_serve_then_collect_as_a_new_user_would(tmp_path: Path) -> None:
             timeout=120,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert result.stdout.count(": ok:") == 4
+        # Progress goes to stderr, timestamped without a terminal; the result to stdout.
+        assert result.stderr.count(": ok:") == 4 and re.search(r"^\d{4}-\d\d-\d\dT\S+Z ", result.stderr, re.M)
+        assert result.stdout == "raw files: output/2026-11-23/raw\n"
         assert (tmp_path / "output" / DATE / "raw" / "apigee.json").exists()
         assert oct((tmp_path / "sb" / ".env").stat().st_mode & 0o777) == "0o600"
         checked = subprocess.run(

@@ -83,3 +83,51 @@ def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox)
     assert result.exit_code == 4, result.output
     assert "reports not written (earlier reports of the date, if any, are kept)" in result.output
     assert workbook.read_bytes() == before
+
+
+def test_quiet_prints_nothing_on_success_and_one_line_per_problem(cli, sandbox) -> None:
+    ok = cli("--date", DAY, "--quiet", "run", "--all", config_dir=sandbox.config_dir)
+    assert ok.exit_code == 0 and ok.output == ""
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    partial = cli("--date", DAY, "run", "--all", "-q", "--no-cache", config_dir=sandbox.config_dir)
+    assert partial.exit_code == 5
+    lines = partial.output.splitlines()
+    assert len(lines) == 1 and "kong: FAILED: GET" in lines[0] and "[DATA_COLLECTION_ERROR" in lines[0]
+
+
+def test_without_a_terminal_a_run_is_a_timestamped_timeline_between_header_and_closing_line(sandbox) -> None:
+    import re
+    import subprocess
+    import sys
+
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apiinv",
+            "--config-dir",
+            str(sandbox.config_dir),
+            "--output",
+            str(sandbox.config_dir / "out"),
+            "--date",
+            DAY,
+            "run",
+            "--schedule",
+            "nightly",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 5, done.stderr
+    stamped = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    lines = done.stderr.splitlines()
+    assert re.fullmatch(rf"{stamped} == apiinv \S+: schedule nightly, date {DAY}, pid \d+", lines[0])
+    assert re.fullmatch(
+        rf"{stamped} == exit 5 after [\d.]+s: 42crunch ok, apigee ok, cequence ok, kong failed", lines[-1]
+    )
+    assert any(re.match(rf"{stamped} kong: FAILED", line) for line in lines)
+    # Reports on stdout, the timeline on stderr.
+    assert "endpoints:" in done.stdout and "wrote " in done.stdout and "FAILED" not in done.stdout

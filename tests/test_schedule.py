@@ -318,7 +318,6 @@ def test_kubernetes_cronjobs_are_valid_manifests(cli, tmp_path: Path) -> None:
         "/config",
         "--output",
         "/output",
-        "--quiet",
         "run",
         "--schedule",
         "workdays",

@@ -1,0 +1,41 @@
+"""Where a command's lines go: results and reports on stdout; progress and problems on stderr.
+
+``--quiet`` keeps problems only (one line each), so a quiet run that went well prints nothing. Without
+a terminal (cron, systemd, a pipe) progress and problem lines carry a UTC timestamp, so a log that
+collects them reads as a timeline.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import typer
+
+
+class Console:
+    def __init__(self, *, quiet: bool = False, timestamps: bool | None = None) -> None:
+        self.quiet = quiet
+        self.timestamps = (not sys.stderr.isatty()) if timestamps is None else timestamps
+
+    def _stamp(self, line: str) -> str:
+        if not self.timestamps:
+            return line
+        return f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} {line}"
+
+    def result(self, line: str) -> None:
+        """What the command was asked for: a table, a file written, a report."""
+        if not self.quiet:
+            typer.echo(line)
+
+    def progress(self, line: str) -> None:
+        """How it goes: a tool done, a mail sent."""
+        if not self.quiet:
+            typer.echo(self._stamp(line), err=True)
+
+    def problem(self, line: str) -> None:
+        """What went wrong: always shown, one line each."""
+        typer.echo(self._stamp(line), err=True)
+
+    def outcome(self, line: str, ok: bool) -> None:
+        (self.progress if ok else self.problem)(line)
