@@ -73,6 +73,8 @@ def _plain_flags(command: Any) -> Any:
     for param in getattr(command, "params", []):
         if param.metavar is None:
             param.metavar = "" if getattr(param, "is_flag", False) else (param.name or "value").upper()
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]  # the name says it all
     if command is not None and not getattr(command, "_plain_help", False):
         original = command.get_help_option
         command.get_help_option = lambda ctx: _plain_flags_option(original(ctx))
