@@ -9,8 +9,8 @@ already had; the others finish and are written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -19,7 +19,6 @@ from apiinv import sources
 from apiinv.config import ToolConfig
 from apiinv.errors import (
     ApiInvError,
-    CollectionError,
     MalformedResponseError,
     StoreError,
     TruncatedError,
@@ -28,47 +27,13 @@ from apiinv.errors import (
 from apiinv.http.client import HttpClient
 from apiinv.logs import get_logger
 from apiinv.redact import redact_url
+from apiinv.sources.base import FetchContext
 from apiinv.store import Store, now_iso, write_json
 
 log = get_logger("collect")
 RAW_VERSION = 1
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass
-class FetchContext:
-    """What a source's ``fetch`` gets: the tool's client and settings, and its request pool."""
-
-    client: HttpClient
-    tool: ToolConfig
-    pool: ThreadPoolExecutor
-    warnings: list[str] = field(default_factory=list)
-
-    def warn(self, message: str) -> None:
-        """Something a person should know that does not fail the tool: logged, and in the manifest."""
-        self.warnings.append(message)
-        log.warning("%s", message, extra={"tool": self.tool.name})
-
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest."""
-        futures: list[Future[R]] = [self.pool.submit(fn, item) for item in items]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-    def get_json_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """A per-item document that may have been deleted since it was listed: None on 404."""
-        try:
-            return self.client.get_json(path, params=params)
-        except CollectionError as exc:
-            if exc.context.get("status") == 404:
-                log.warning("%s vanished during the crawl (404)", path, extra={"tool": self.tool.name})
-                return None
-            raise
 
 
 @dataclass

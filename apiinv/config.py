@@ -366,9 +366,9 @@ def _build_tool(
     tool_type = entry.get("type", name)
     try:
         module = sources.load(tool_type)
-    except KeyError as exc:
+    except ConfigurationError as exc:
         hint = "" if "type" in entry else "; set type: to one of them"
-        report.problems.append(f"{label}: {name}.type: {exc.args[0]}{hint}")
+        report.problems.append(f"{label}: {name}.type: {exc.message}{hint}")
         return None
     merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
     missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]

@@ -22,9 +22,6 @@ from typing import Any
 
 from apiinv.keys import ANY_METHOD, covers, path_key, split_key
 
-GATEWAYS = frozenset({"apigee", "kong"})
-SPECS = frozenset({"42crunch"})
-TRAFFIC = frozenset({"cequence"})
 AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
 # What a path parameter ({} in a key) may stand for when a regex route is tried against it: a number,
 # a word, a UUID; a route whose group takes any of them serves the endpoint.
@@ -33,15 +30,10 @@ _NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 
 
 def role(tool: str) -> str:
-    return (
-        "gateway"
-        if tool in GATEWAYS
-        else "spec"
-        if tool in SPECS
-        else "traffic"
-        if tool in TRAFFIC
-        else "other"
-    )
+    """gateway, spec or traffic: what the source of a record's tool type declares (sources.base)."""
+    from apiinv.sources import role_of
+
+    return role_of(tool)
 
 
 def _first(path: str) -> str:

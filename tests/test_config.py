@@ -178,3 +178,53 @@ def test_packaged_schemas_are_valid_json_schemas() -> None:
 
     for name in ("planner", "tools"):
         Draft202012Validator.check_schema(config.schema(name))
+
+
+def test_every_registered_source_follows_the_contract() -> None:
+    from apiinv import sources
+    from apiinv.sources.base import ROLES
+
+    for tool_type in sources.known_types():
+        module = sources.load(tool_type)
+        assert module.ROLE in ROLES, tool_type
+        assert isinstance(module.DEFAULTS, dict) and isinstance(module.RAW_SHAPE, dict), tool_type
+        for function in ("check", "fetch", "counts", "normalize"):
+            assert callable(getattr(module, function)), (tool_type, function)
+
+
+def test_an_unknown_tool_type_suggests_the_near_one(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "c",
+        planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
+        tools="edge:\n  type: kongg\n  api_base_url: http://127.0.0.1:8001\n",
+    )
+    assert any("unknown tool type 'kongg'; did you mean 'kong'?" in p for p in problems(folder))
+
+
+def test_a_plugin_registered_under_the_entry_point_group_is_a_source(tmp_path: Path, monkeypatch) -> None:
+    """A third-party package: one module and an entry point, found like any installed distribution."""
+    from apiinv import sources
+
+    (tmp_path / "acme_traffic.py").write_text(
+        "from apiinv.sources.cequence import DEFAULTS, RAW_SHAPE, check, counts, fetch, normalize\n"
+        'ROLE = "traffic"\n'
+    )
+    info = tmp_path / "acme_traffic-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-traffic\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[apiinv.sources]\nacme = acme_traffic\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sources.registry.cache_clear()
+    sources.role_of.cache_clear()
+    try:
+        assert "acme" in sources.known_types() and sources.role_of("acme") == "traffic"
+        folder = write(
+            tmp_path / "c",
+            planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
+            tools="probe:\n  type: acme\n  api_base_url: https://acme.example\n  auth_type: none\n",
+        )
+        loaded, report = config.validate(folder)
+        assert report.problems == [] and loaded is not None and loaded.tools["probe"].type == "acme"
+    finally:
+        sources.registry.cache_clear()
+        sources.role_of.cache_clear()

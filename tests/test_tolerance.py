@@ -20,7 +20,7 @@ from apiinv import sources
 from apiinv.records import problems
 from apiinv.sandbox.launch import Sandbox
 
-TOOLS = ["42crunch", "apigee", "cequence", "kong"]
+TOOLS = sources.known_types()  # every registered source, plugins included
 
 
 @cache

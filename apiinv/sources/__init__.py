@@ -1,21 +1,19 @@
-"""The registry of sources: one module per tool type, each with the same small surface.
+"""The registry of sources: one module per tool type, each following the contract in ``base.py``.
 
-A source module defines
-- ``DEFAULTS``: tools.yaml values its vendor implies (auth kind, key header, page size, ...);
-- ``RAW_SHAPE``: the top-level keys (and their types) of the raw document its ``fetch`` returns;
-- ``fetch(ctx) -> dict``: the tool's raw inventory, fetched through ``ctx.client`` (the shared HTTP
-  client) with independent requests submitted to ``ctx.map``;
-- ``normalize(raw) -> list[dict]``: pure, raw document to inventory records.
-
-Modules are imported on first use, so listing tools or printing --help costs no vendor code.
+Built-in sources live here; third-party ones register a module under the ``apiinv.sources``
+entry-point group (``[project.entry-points."apiinv.sources"] salt = "apiinv_salt"``) and are found the
+same way. Modules are imported on first use, so listing tools or printing --help costs no vendor code.
 """
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from types import ModuleType
 
-REGISTRY: dict[str, str] = {
+from apiinv.errors import ConfigurationError
+
+BUILT_IN: dict[str, str] = {
     "42crunch": "apiinv.sources.crunch42",
     "apigee": "apiinv.sources.apigee",
     "cequence": "apiinv.sources.cequence",
@@ -23,13 +21,38 @@ REGISTRY: dict[str, str] = {
 }
 
 
+@cache
+def registry() -> dict[str, str]:
+    """Tool type -> module: the built-in sources and every installed plugin."""
+    from importlib.metadata import entry_points
+
+    found = dict(BUILT_IN)
+    for entry in entry_points(group="apiinv.sources"):
+        found.setdefault(entry.name, entry.value)
+    return found
+
+
 def known_types() -> list[str]:
-    return sorted(REGISTRY)
+    return sorted(registry())
 
 
 def load(tool_type: str) -> ModuleType:
     try:
-        module_name = REGISTRY[tool_type]
+        module_name = registry()[tool_type]
     except KeyError:
-        raise KeyError(f"unknown tool type {tool_type!r} (known: {', '.join(known_types())})") from None
+        from apiinv.config import did_you_mean
+
+        raise ConfigurationError(
+            f"unknown tool type {tool_type!r}{did_you_mean(tool_type, registry())} "
+            f"(known: {', '.join(known_types())})"
+        ) from None
     return importlib.import_module(module_name)
+
+
+@cache
+def role_of(tool_type: str) -> str:
+    """The role (gateway, spec, traffic) its source declares; ``other`` for a type no source knows."""
+    try:
+        return str(getattr(load(tool_type), "ROLE", "other"))
+    except ConfigurationError:
+        return "other"

@@ -16,10 +16,11 @@ from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
-    from apiinv.collect import FetchContext
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
 
+ROLE = "gateway"
 DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
 RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
 REQUIRED_SETTINGS = ("organization",)

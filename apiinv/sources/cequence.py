@@ -25,10 +25,11 @@ from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
-    from apiinv.collect import FetchContext
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
 
+ROLE = "traffic"
 DEFAULTS = {"auth_type": "oauth", "page_size": 500}
 RAW_SHAPE = {"endpoints": list}
 ENDPOINTS = {"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"}

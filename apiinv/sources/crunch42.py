@@ -23,10 +23,11 @@ from apiinv.timefmt import from_rfc3339
 log = get_logger("sources.42crunch")
 
 if TYPE_CHECKING:
-    from apiinv.collect import FetchContext
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
 
+ROLE = "spec"
 DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
 RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 

@@ -11,10 +11,11 @@ from apiinv.redact import MASK
 from apiinv.timefmt import from_epoch_s
 
 if TYPE_CHECKING:
-    from apiinv.collect import FetchContext
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
 
+ROLE = "gateway"
 DEFAULTS = {"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000}
 RAW_SHAPE = {"workspaces": dict}
 ENTITIES = ("services", "routes", "plugins")

@@ -1,0 +1,86 @@
+"""The source contract: what every tool adapter is, so that the registry, the configuration schema's
+checks, the merge's roles and the sandbox derive from one place.
+
+A source is a module (in ``apiinv/sources/`` or a third-party package registered under the
+``apiinv.sources`` entry-point group) that defines:
+
+- ``ROLE``: what its data says about an endpoint: ``gateway`` (it serves it), ``spec`` (it is
+  documented and audited there) or ``traffic`` (it was seen being called);
+- ``DEFAULTS``: the tools.yaml values its vendor implies (auth kind, key header, page size, ...);
+- ``RAW_SHAPE``: the top-level keys (and their types) of the raw document ``fetch`` returns;
+- ``REQUIRED_SETTINGS`` (optional): settings without which it cannot collect (Apigee's organization);
+- ``check(client, tool) -> str``: one cheap authenticated call, for ``apiinv tools --check``;
+- ``fetch(ctx) -> dict``: the raw inventory, through ``ctx.client`` with independent requests on
+  ``ctx.map``;
+- ``counts(raw) -> dict[str, int]``: what the raw document holds, for people and the manifest;
+- ``normalize(raw) -> Iterator[record]``: pure, raw document to inventory records;
+- ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from apiinv.errors import CollectionError
+from apiinv.logs import get_logger
+
+if TYPE_CHECKING:
+    from apiinv.config import ToolConfig
+    from apiinv.http.client import HttpClient
+
+log = get_logger("sources")
+ROLES = ("gateway", "spec", "traffic")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Source(Protocol):
+    ROLE: str
+    DEFAULTS: dict[str, Any]
+    RAW_SHAPE: dict[str, type]
+
+    def check(self, client: HttpClient, tool: ToolConfig) -> str: ...
+
+    def fetch(self, ctx: FetchContext) -> dict[str, Any]: ...
+
+    def counts(self, raw: dict[str, Any]) -> dict[str, int]: ...
+
+    def normalize(self, raw: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
+
+
+@dataclass
+class FetchContext:
+    """What a source's ``fetch`` gets: the tool's client and settings, and its request pool."""
+
+    client: HttpClient
+    tool: ToolConfig
+    pool: ThreadPoolExecutor
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Something a person should know that does not fail the tool: logged, and in the manifest."""
+        self.warnings.append(message)
+        log.warning("%s", message, extra={"tool": self.tool.name})
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest."""
+        futures: list[Future[R]] = [self.pool.submit(fn, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def get_json_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A per-item document that may have been deleted since it was listed: None on 404."""
+        try:
+            return self.client.get_json(path, params=params)
+        except CollectionError as exc:
+            if exc.context.get("status") == 404:
+                log.warning("%s vanished during the crawl (404)", path, extra={"tool": self.tool.name})
+                return None
+            raise
