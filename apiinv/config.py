@@ -41,7 +41,6 @@ RESERVED_TOOL_NAMES = frozenset(
     }
 )
 
-ACTIONS = ("collect", "process", "export", "run", "generate_reports")
 JOB_TYPE_ACTIONS = {"collection": "collect", "processing": "process", "report": "generate_reports"}
 AUTH_FIELDS: dict[str, tuple[str, ...]] = {
     "api_key": ("api_key",),
@@ -372,6 +371,8 @@ def _build_tool(
         return None
     merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
     missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
+    for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
+        report.problems.append(f"{label}: {name}.{problem}")
     for setting in missing_settings:
         report.warnings.append(
             f"{label}: {name}.{setting}: not set (needed before collecting from {tool_type})"

@@ -134,6 +134,18 @@ class UnexpectedToolError(CollectionError):
     code = "TOOL_FAILED"
 
 
+class NothingToReportError(CollectionError):
+    """No tool has data for the date: reports are not written (a good earlier export stays)."""
+
+    code = "NOTHING_TO_REPORT"
+
+
+class DeliveryError(ApiInvError):
+    """The report mail could not be sent (the report itself is written)."""
+
+    code = "MAIL_DELIVERY_ERROR"
+
+
 class DataValidationError(ApiInvError):
     code = "DATA_VALIDATION_ERROR"
     exit_status = ExitStatus.VALIDATION

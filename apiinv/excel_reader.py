@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from apiinv.errors import DataValidationError, UsageError
+from apiinv.records import CONTROL_CHARACTERS
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 HEADER_SCAN_ROWS = 20
 
 
@@ -27,7 +27,7 @@ class Sheet:
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        value = _CONTROL.sub("", value).strip()
+        value = CONTROL_CHARACTERS.sub("", value).strip()
         return value or None
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from apiinv.config import Analysis
-from apiinv.errors import CollectionError, UsageError
+from apiinv.errors import NothingToReportError, UsageError
 from apiinv.findings import FINDINGS, TITLES
 from apiinv.logs import get_logger
 from apiinv.report import documents, workbooks
@@ -18,10 +18,6 @@ from apiinv.store import Store, atomic_path, now_iso
 
 log = get_logger("export")
 FORMATS = ("xlsx", "json", "csv")
-
-
-class NothingToReportError(CollectionError):
-    code = "NOTHING_TO_REPORT"
 
 
 @dataclass

@@ -16,13 +16,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from apiinv.errors import ApiInvError, ConfigurationError, UsageError
+from apiinv.errors import ConfigurationError, DeliveryError, UsageError
 from apiinv.findings import FINDINGS, TITLES
 from apiinv.redact import register_secret
-
-
-class DeliveryError(ApiInvError):
-    code = "MAIL_DELIVERY_ERROR"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 from apiinv.collect import ToolOutcome, collect
 from apiinv.config import Config, Delivery, ToolConfig
 from apiinv.console import Console
-from apiinv.errors import ApiInvError, ExitStatus, status_for_outcomes
-from apiinv.export import ExportOutcome, NothingToReportError, describe, export
+from apiinv.errors import ApiInvError, ExitStatus, NothingToReportError, status_for_outcomes
+from apiinv.export import ExportOutcome, describe, export
 from apiinv.process import ProcessOutcome, process
 from apiinv.progress import ToolProgress
 from apiinv.store import Store, now_iso

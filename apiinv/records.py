@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -57,6 +58,8 @@ _DEFAULTS: dict[str, Any] = {
     "owner": None,
 }
 RISK_LEVELS = ("critical", "high", "medium", "low", "info")
+# Characters no spreadsheet cell (and no XML) may hold: removed from vendor text where it is written.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def as_dict(value: Any) -> dict[str, Any]:

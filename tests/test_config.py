@@ -228,3 +228,15 @@ def test_a_plugin_registered_under_the_entry_point_group_is_a_source(tmp_path: P
     finally:
         sources.registry.cache_clear()
         sources.role_of.cache_clear()
+
+
+def test_a_sources_own_settings_are_checked_by_validate_config(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "c",
+        planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
+        tools="cequence:\n  api_base_url: https://acme.example\n  token_url: https://acme.example/t\n"
+        "  pagination: {strategy: offest}\n  fields: {hots: host}\n",
+    )
+    found = problems(folder)
+    assert any("cequence.pagination.strategy: unknown 'offest'; did you mean 'offset'?" in p for p in found)
+    assert any("cequence.fields: unknown meaning(s) hots" in p for p in found)

@@ -19,10 +19,11 @@ from typing import Any
 
 import xlsxwriter
 
+from apiinv.records import CONTROL_CHARACTERS
+
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_TEXT = 32_767
 TRUNCATED = " …[truncated by apiinv]"
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 WIDTH_SAMPLE = 500
 MIN_WIDTH, MAX_WIDTH = 8, 60
@@ -45,7 +46,7 @@ CHANGE_COLOURS = {"new": "#C6EFCE", "removed": "#FFC7CE", "changed": "#FFEB9C"}
 
 def clean_text(value: str) -> str:
     if not value.isprintable():
-        value = _ILLEGAL.sub("", value)
+        value = CONTROL_CHARACTERS.sub("", value)
     if len(value) > EXCEL_MAX_TEXT:
         value = value[: EXCEL_MAX_TEXT - len(TRUNCATED)] + TRUNCATED
     return value

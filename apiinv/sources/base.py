@@ -14,7 +14,9 @@ A source is a module (in ``apiinv/sources/`` or a third-party package registered
   ``ctx.map``;
 - ``counts(raw) -> dict[str, int]``: what the raw document holds, for people and the manifest;
 - ``normalize(raw) -> Iterator[record]``: pure, raw document to inventory records;
-- ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written.
+- ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written;
+- ``settings_problems(settings) -> list[str]`` (optional): what validate-config says of its own
+  settings, as ``key: problem``.
 """
 
 from __future__ import annotations

@@ -65,6 +65,24 @@ def fields(tool: ToolConfig) -> dict[str, str]:
     return {**FIELDS, **(tool.settings.get("fields") or {})}
 
 
+def settings_problems(settings: dict[str, Any]) -> list[str]:
+    """What validate-config says of this source's own settings (before any collection fails on them)."""
+    from apiinv.config import did_you_mean
+    from apiinv.http.paginate import PAGINATORS
+
+    problems = []
+    strategy = (settings.get("pagination") or {}).get("strategy", PAGINATION["strategy"])
+    if strategy not in PAGINATORS:
+        problems.append(
+            f"pagination.strategy: unknown {strategy!r}{did_you_mean(strategy, PAGINATORS)} "
+            f"(known: {', '.join(sorted(PAGINATORS))})"
+        )
+    unknown = sorted(set(settings.get("fields") or {}) - set(FIELDS))
+    if unknown:
+        problems.append(f"fields: unknown meaning(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+    return problems
+
+
 def check(client: HttpClient, tool: ToolConfig) -> str:
     client.get_json(endpoints(tool)["inventory"], params={"limit": 1})
     return "inventory readable"
