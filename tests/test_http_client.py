@@ -351,3 +351,25 @@ def test_parse_retry_after_http_date() -> None:
     now = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 23 Nov 2026 12:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("Mon, 23 Nov 2026 11:00:00 GMT", now=now) == 0.0
+
+
+def test_a_retry_after_pauses_every_worker_of_the_tool(serve) -> None:
+    """One worker is told to come back in a second: the others hold back too, instead of being refused."""
+    app = GenericApi()
+    server = serve(app)
+    fault = app.inject("status", status=429, retry_after="1", times=1)
+    with HttpClient(tool_for(server.url, concurrency=8)) as client:
+        first = threading.Thread(target=lambda: client.get_json("/items/all"))
+        first.start()
+        deadline = time.monotonic() + 5
+        while fault.times > 0 and time.monotonic() < deadline:  # the 429 has been answered
+            time.sleep(0.005)
+        time.sleep(0.05)  # ... and read by the client
+        others = [threading.Thread(target=lambda: client.get_json("/items/page")) for _ in range(6)]
+        for thread in [*others]:
+            thread.start()
+        for thread in [first, *others]:
+            thread.join()
+    refused_at, *later = sorted(app.arrivals)
+    assert len(later) == 7
+    assert all(t - refused_at >= 0.9 for t in later), [round(t - refused_at, 2) for t in later]

@@ -37,7 +37,7 @@ from apiinv.errors import (
 from apiinv.http.auth import make_auth
 from apiinv.http.origin import OriginPolicy, PinnedAuth, origin_of, show
 from apiinv.http.paginate import Paginator, dig, make_paginator
-from apiinv.http.ratelimit import RateLimiter
+from apiinv.http.ratelimit import RateLimiter, SharedPause
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
 from apiinv.logs import get_logger
 from apiinv.redact import holds_secret, redact, redact_url
@@ -98,14 +98,21 @@ class _CountingAdapter(HTTPAdapter):
     server dripping a byte a second would hold a run for ever)."""
 
     def __init__(
-        self, limiter: RateLimiter | None, stats: RequestStats, pool_size: int, tool: ToolConfig
+        self,
+        limiter: RateLimiter | None,
+        stats: RequestStats,
+        pool_size: int,
+        tool: ToolConfig,
+        pause: SharedPause,
     ) -> None:
         super().__init__(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self.limiter = limiter
         self.stats = stats
         self.tool = tool
+        self.pause = pause
 
     def send(self, request, stream=False, **kwargs):  # type: ignore[override]
+        self.stats.add("rate_limit_wait", self.pause.wait())
         if self.limiter is not None:
             self.stats.add("rate_limit_wait", self.limiter.acquire())
         self.stats.add("requests")
@@ -189,7 +196,8 @@ class HttpClient:
         # Until one answer came from the vendor itself, credentials are unproven: a revoked key must
         # not be answered from the cache.
         self._proven = threading.Event()
-        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool)
+        self.pause = SharedPause()
+        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool, self.pause)
         for session in (self.session, self.plain_session):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -359,7 +367,12 @@ class HttpClient:
             if self.auth.invalidate(response.request.headers.get("Authorization")):
                 self.stats.add("auth_refreshes")
             response = self._send(method, url, kwargs)
-        return raise_for_retry(response)
+        try:
+            return raise_for_retry(response)
+        except RetryableResponse as exc:
+            if exc.retry_after is not None:  # every worker of this tool waits, not only this one
+                self.pause.hold_for(min(exc.retry_after, self.tool.retry_after_cap))
+            raise
 
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, **kwargs: Any

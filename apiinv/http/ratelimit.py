@@ -32,3 +32,25 @@ class RateLimiter:
         if delay > 0:
             time.sleep(delay)
         return delay
+
+
+class SharedPause:
+    """A tool's back-off shared by all its workers: after a 429 or 503 with Retry-After, nobody sends
+    to that vendor before the time it gave (each worker alone would be refused again)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def hold_for(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def wait(self) -> float:
+        """Sleep until the pause is over; the seconds waited."""
+        with self._lock:
+            delay = self._until - time.monotonic()
+        if delay <= 0:
+            return 0.0
+        time.sleep(delay)
+        return delay
