@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+# Installed from the hashed lock, then apiinv itself without dependencies: what runs is what was locked.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,6 +31,12 @@ bench: install
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/export.py
+
+# After changing dependencies in pyproject.toml: new locks (uv resolves, pins and hashes every file).
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --extra test --extra dev --generate-hashes \
+		--quiet -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) output build *.egg-info

@@ -5,10 +5,11 @@
 #
 # --dry-run prints the resulting crontab and installs nothing; --remove takes the block out again.
 # Every other line of the crontab is kept. An install also writes the block to schedules/apiinv.cron.
+# Cron runs a fixed, locked build: .venv-cron, from requirements.lock and a wheel of this checkout.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-apiinv=${APIINV:-"$here/.venv/bin/apiinv"}
+apiinv=${APIINV:-"$here/.venv-cron/bin/apiinv"}
 config_dir=$here
 output="$here/output"
 action=install
@@ -27,8 +28,22 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+if [ -z "${APIINV:-}" ] && [ "$action" = install ] && [[ ! " ${extra[*]} " =~ " --dry-run " ]]; then
+    # Not the editable development environment: cron must not run whatever the working tree holds
+    # tomorrow. A locked environment with a wheel of the checkout as it is now; re-run to update it.
+    runtime="$here/.venv-cron"
+    wheels=$(mktemp -d)
+    trap 'rm -rf "$wheels"' EXIT
+    [ -x "$runtime/bin/python" ] || python3 -m venv "$runtime"
+    "$runtime/bin/python" -m pip install --quiet --require-hashes -r "$here/requirements.lock"
+    "$runtime/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$wheels" "$here"
+    "$runtime/bin/python" -m pip install --quiet --no-deps --force-reinstall "$wheels"/apiinv-*.whl
+fi
+if [ -z "${APIINV:-}" ] && [ ! -x "$apiinv" ] && [ -x "$here/.venv/bin/apiinv" ]; then
+    apiinv="$here/.venv/bin/apiinv"  # a dry run or --remove before any install: the development build
+fi
 if [ ! -x "$apiinv" ]; then
-    echo "install_cron.sh: apiinv is not installed at $apiinv (run: make install); nothing was changed" >&2
+    echo "install_cron.sh: apiinv is not installed at $apiinv (run ./install_cron.sh without --dry-run, or make install and APIINV=.venv/bin/apiinv); nothing was changed" >&2
     exit 1
 fi
 if ! command -v crontab >/dev/null 2>&1; then

@@ -51,3 +51,24 @@ def test_every_import_is_declared() -> None:
 def test_every_declared_dependency_is_imported() -> None:
     unused = _declared() - set(_imported_distributions())
     assert not unused, f"declared in pyproject.toml but never imported by apiinv: {sorted(unused)}"
+
+
+def _pins(lock: str) -> set[str]:
+    text = (ROOT / lock).read_text()
+    return {_normal(m.group(1)) for m in re.finditer(r"^([A-Za-z0-9_.\-]+)==", text, re.M)}
+
+
+def test_the_locks_pin_every_declared_dependency_with_hashes() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    everything = [
+        *project["dependencies"],
+        *(d for extra in project["optional-dependencies"].values() for d in extra),
+    ]
+    names = {_normal(re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0]) for spec in everything}
+    assert _declared() <= _pins("requirements.lock"), "run: make lock"
+    assert names <= _pins("requirements-dev.lock"), "run: make lock"
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        entries = re.findall(
+            r"^[A-Za-z0-9_.\-]+==\S+( \\\n    --hash=sha256:[0-9a-f]{64})", (ROOT / lock).read_text(), re.M
+        )
+        assert len(entries) == len(_pins(lock)), f"{lock}: every pin carries its hashes"
