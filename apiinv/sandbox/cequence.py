@@ -7,11 +7,10 @@ import random
 import uuid
 from typing import Any
 
-from apiinv.sandbox.common import EstateApp
+from apiinv.sandbox.common import EstateApp, rfc3339
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_handler
-from apiinv.timefmt import iso
 
 TOKEN_PATH = "/auth/realms/cequence/protocol/openid-connect/token"  # noqa: S105 - a path, not a secret
 AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "OAUTH2", "jwt": "JWT", "basic": "BASIC"}
@@ -91,8 +90,8 @@ class CequenceApp(EstateApp):
                     "authType": AUTH_TYPES.get(auth or ""),
                     "accessType": "EXTERNAL" if api.index % 4 else "INTERNAL",
                     "apiName": api.name if api.gateway or api.in_spec else None,
-                    "firstSeen": iso(self.moment(rng.randint(60, 500))),
-                    "lastSeen": iso(self.moment(last_seen_days)),
+                    "firstSeen": rfc3339(self.moment(rng.randint(60, 500))),
+                    "lastSeen": rfc3339(self.moment(last_seen_days)),
                 }
             )
         if items:

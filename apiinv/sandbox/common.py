@@ -39,6 +39,13 @@ class EstateApp(SimApp):
         return base - timedelta(days=days_ago)
 
 
+# The simulators format timestamps the way each vendor does, with code of their own: sharing the
+# parsers' helpers would let a parser and its simulator agree by construction, and hide a bug in both.
+def rfc3339(moment: datetime) -> str:
+    """42Crunch and Cequence: 2026-11-23T09:00:00.000Z (milliseconds, Z)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def epoch_ms(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 

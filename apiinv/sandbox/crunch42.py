@@ -8,10 +8,9 @@ import re
 import uuid
 from typing import Any
 
-from apiinv.sandbox.common import EstateApp
+from apiinv.sandbox.common import EstateApp, rfc3339
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, error_response, json_response
-from apiinv.timefmt import iso
 
 SECURITY_SCHEMES = {
     "apikey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
@@ -78,7 +77,7 @@ class Crunch42App(EstateApp):
         audited = api.audited
         rng_counts = [(api.index * k) % 7 for k in (1, 2, 3, 5, 7)]
         assessment = {
-            "last": iso(self.moment(api.audit_age_days)) if audited else ("" if api.index % 2 else None),
+            "last": rfc3339(self.moment(api.audit_age_days)) if audited else ("" if api.index % 2 else None),
             "isValid": audited,
             "isProcessed": audited,
             "grade": api.grade_on(self.date.toordinal()) if audited else 0,
@@ -97,7 +96,7 @@ class Crunch42App(EstateApp):
         scanned = audited and api.index % 3 == 0
         scan = {
             "isProcessed": scanned,
-            "last": iso(self.moment(api.audit_age_days + 2)) if scanned else "",
+            "last": rfc3339(self.moment(api.audit_age_days + 2)) if scanned else "",
             "numHighs": rng_counts[1] if scanned else 0,
             "numMediums": rng_counts[2] if scanned else 0,
             "numLows": rng_counts[3] if scanned else 0,
@@ -233,7 +232,7 @@ class Crunch42App(EstateApp):
                 "tid": "a3c9f1e2-0000-4000-8000-000000000042",
                 "aid": api.id,
                 "cid": api.collection_id,
-                "date": iso(self.moment(api.audit_age_days)),
+                "date": rfc3339(self.moment(api.audit_age_days)),
                 "type": "security",
                 "enc": "base64",
                 "data": base64.b64encode(json.dumps(report).encode()).decode(),
