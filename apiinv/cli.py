@@ -333,25 +333,16 @@ def collect(
     ] = False,
 ) -> int:
     """Fetch each tool's inventory over its REST API into output/DATE/raw/TOOL.json."""
-    from apiinv import collect as collecting
     from apiinv.errors import status_for_outcomes
-    from apiinv.progress import ToolProgress
+    from apiinv.pipeline import collect_step
 
     runtime = _runtime(ctx)
     selected = runtime.config().select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
     console = runtime.console()
-    with ToolProgress("collecting", [t.name for t in selected], console) as progress:
-        outcomes = collecting.collect(
-            selected,
-            store,
-            day,
-            workers=workers,
-            use_cache=not no_cache,
-            refresh=refresh,
-            on_start=progress.start,
-            on_done=progress.done,
-        )
+    outcomes = collect_step(
+        selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh
+    )
     console.result(f"raw files: {store.date_dir(day) / 'raw'}")
     return status_for_outcomes([o.error for o in outcomes])
 
@@ -391,25 +382,15 @@ def process(
     workers: Annotated[int | None, typer.Option(min=1, max=64, help="Tools processed in parallel.")] = None,
 ) -> int:
     """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
-    from apiinv import process as processing
     from apiinv.errors import status_for_outcomes
-    from apiinv.progress import ToolProgress
+    from apiinv.pipeline import process_step
 
     runtime = _runtime(ctx)
     cfg = runtime.config()
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
     console = runtime.console()
-    with ToolProgress("processing", [t.name for t in selected], console) as progress:
-        outcomes = processing.process(
-            selected,
-            store,
-            day,
-            cfg.analysis,
-            owners=cfg.owner_lookup(),
-            workers=workers,
-            on_done=progress.done,
-        )
+    outcomes = process_step(cfg, selected, store, day, console, workers=workers)
     console.result(f"processed files: {store.date_dir(day) / 'processed'}")
     return status_for_outcomes([o.error for o in outcomes])
 

@@ -135,26 +135,27 @@ def compose(
     if password:
         closing += " It is password-protected; the password reaches you another way."
     text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", "", *headline]
-    parts_html = []
-    for name in FINDINGS:
-        entry = (digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}
-        title = f"{TITLES[name]}: {entry['count']:,}" + (f" ({notes[name]})" if name in notes else "")
-        text += ["", title, *_rows_text(entry["top"])]
-        if entry["count"] > len(entry["top"]) and entry["top"]:
-            text.append(f"  ... and {entry['count'] - len(entry['top']):,} more in the workbook")
-        parts_html.append(
-            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
-            + _rows_html(entry["top"], entry["count"] - len(entry["top"]))
+    sections = [
+        (
+            f"{TITLES[name]}: {entry['count']:,}" + (f" ({notes[name]})" if name in notes else ""),
+            entry,
         )
-    for kind in ("new", "removed"):
-        entry = digest.get(kind) or {"count": changes.get(kind, 0), "top": []}
-        title = f"{kind.capitalize()} endpoints: {entry['count']:,}"
+        for name in FINDINGS
+        for entry in [(digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}]
+    ] + [
+        (f"{kind.capitalize()} endpoints: {entry['count']:,}", entry)
+        for kind in ("new", "removed")
+        for entry in [digest.get(kind) or {"count": changes.get(kind, 0), "top": []}]
+    ]
+    parts_html = []
+    for title, entry in sections:
+        more = entry["count"] - len(entry["top"])
         text += ["", title, *_rows_text(entry["top"])]
-        if entry["count"] > len(entry["top"]) and entry["top"]:
-            text.append(f"  ... and {entry['count'] - len(entry['top']):,} more in the workbook")
+        if more > 0 and entry["top"]:
+            text.append(f"  ... and {more:,} more in the workbook")
         parts_html.append(
             f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
-            + _rows_html(entry["top"], entry["count"] - len(entry["top"]))
+            + _rows_html(entry["top"], more)
         )
     text += ["", closing]
 

@@ -64,29 +64,11 @@ def run(
     result = RunResult()
     started_at = now_iso()
     if "collect" in steps:
-        with ToolProgress("collecting", names, console) as progress:
-            result.collected = collect(
-                tools,
-                store,
-                day,
-                workers=workers,
-                use_cache=use_cache,
-                on_start=progress.start,
-                on_done=progress.done,
-            )
+        result.collected = collect_step(tools, store, day, console, workers=workers, use_cache=use_cache)
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
-        with ToolProgress("processing", [t.name for t in ready], console) as progress:
-            result.processed = process(
-                ready,
-                store,
-                day,
-                cfg.analysis,
-                owners=cfg.owner_lookup(),
-                workers=workers,
-                on_done=progress.done,
-            )
+        result.processed = process_step(cfg, ready, store, day, console, workers=workers)
     if "export" in steps:
         try:
             result.exported = export(
@@ -121,6 +103,46 @@ def run(
         },
     )
     return result
+
+
+def collect_step(
+    tools: list[ToolConfig],
+    store: Store,
+    day: date,
+    console: Console,
+    *,
+    workers: int | None = None,
+    use_cache: bool = True,
+    refresh: bool = False,
+) -> list[ToolOutcome]:
+    """Collect every tool side by side, showing each tool's progress and outcome as it goes."""
+    with ToolProgress("collecting", [t.name for t in tools], console) as progress:
+        return collect(
+            tools,
+            store,
+            day,
+            workers=workers,
+            use_cache=use_cache,
+            refresh=refresh,
+            on_start=progress.start,
+            on_done=progress.done,
+        )
+
+
+def process_step(
+    cfg: Config,
+    tools: list[ToolConfig],
+    store: Store,
+    day: date,
+    console: Console,
+    *,
+    workers: int | None = None,
+) -> list[ProcessOutcome]:
+    """Process every tool, showing each outcome as it comes."""
+    with ToolProgress("processing", [t.name for t in tools], console) as progress:
+        return process(
+            tools, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers, on_done=progress.done
+        )
 
 
 def _events(status: ExitStatus, summary: dict[str, Any] | None) -> set[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from apiinv.config import Planner, Schedule
 from apiinv.errors import ConfigurationError
+from apiinv.schedule import MACROS
 
 UNIT_PREFIX = "apiinv-"
 _DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -29,15 +30,6 @@ _NAMES = {
             ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
         )
     },
-}
-_MACROS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
 }
 
 
@@ -72,7 +64,7 @@ def on_calendar(cron: str, timezone: str | None = None) -> str:
 
     Cron runs a job when day of month OR day of week match if both are restricted; systemd needs both:
     such an expression is refused rather than translated into something that runs at other times."""
-    minute, hour, dom, month, dow = _MACROS.get(cron, cron).split()
+    minute, hour, dom, month, dow = MACROS.get(cron, cron).split()
     if dom != "*" and dow != "*":
         raise ConfigurationError(
             f"{cron!r} restricts both day of month and day of week (cron: either; systemd: both); "
