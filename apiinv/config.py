@@ -51,7 +51,7 @@ AUTH_FIELDS: dict[str, tuple[str, ...]] = {
     "none": (),
 }
 SECRET_FIELDS = frozenset({"api_key", "token", "password", "client_secret"})
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # used with fullmatch: no "${X}\n"
 _SCHEMA_ENV_REF = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"  # tools.schema.json $defs.envref
 # The packaged schemas' patterns, in words: a person reads "must be an http(s) URL", not a regex.
 PATTERN_WORDS = {
@@ -320,7 +320,7 @@ def env_var_name(tool_name: str, field_name: str) -> str:
 
 def _expand(value: str, env: dict[str, str]) -> tuple[str | None, str | None]:
     """(value, variable name) of a possibly ${VAR} string; value None when the variable is unset."""
-    match = _ENV_REF.match(value)
+    match = _ENV_REF.fullmatch(value)
     if not match:
         return value, None
     var = match.group(1)
@@ -371,6 +371,10 @@ def _build_tool(
         return None
     merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
     missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
+    if not re.fullmatch(r"[A-Za-z0-9-]+", str(merged["api_key_header"])):
+        report.problems.append(
+            f"{label}: {name}.api_key_header: must be a header name: letters, digits and '-'"
+        )
     for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
         report.problems.append(f"{label}: {name}.{problem}")
     for setting in missing_settings:
@@ -404,6 +408,15 @@ def _build_tool(
     for field_name in sorted(set(wanted) | set(declared)):
         raw = declared.get(field_name)
         var: str | None
+        if raw is not None and field_name in SECRET_FIELDS and not _ENV_REF.fullmatch(str(raw)):
+            # The schema's pattern lets "${VAR}\n" through (its $ matches before a final newline).
+            problem = (
+                f"{label}: {name}.credentials.{field_name}: must name an environment variable as ${{VAR}};"
+                " secrets never live in YAML"
+            )
+            if problem not in report.problems:
+                report.problems.append(problem)
+            continue
         if raw is None:
             var = env_var_name(name, field_name)
             value = env.get(var) or None

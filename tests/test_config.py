@@ -240,3 +240,16 @@ def test_a_sources_own_settings_are_checked_by_validate_config(tmp_path: Path) -
     found = problems(folder)
     assert any("cequence.pagination.strategy: unknown 'offest'; did you mean 'offset'?" in p for p in found)
     assert any("cequence.fields: unknown meaning(s) hots" in p for p in found)
+
+
+def test_identifiers_are_held_whole_not_up_to_a_trailing_newline(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "c",
+        planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
+        tools="kong:\n  api_base_url: http://127.0.0.1:8001\n  auth_type: api_key\n"
+        '  api_key_header: "Kong-Admin-Token\\n"\n'
+        '  credentials: {api_key: "${KONG_TOKEN}\\n"}\n',
+    )
+    found = "\n".join(problems(folder))
+    assert "kong.api_key_header: must be a header name" in found
+    assert "kong.credentials.api_key: must name an environment variable as ${VAR}" in found
