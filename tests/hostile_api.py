@@ -36,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         route(self)
 
-    do_GET = do_POST = _handle
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
 
     # answers
     def send_json(self, document: Any, status: int = 200) -> None:

@@ -373,3 +373,23 @@ def test_a_retry_after_pauses_every_worker_of_the_tool(serve) -> None:
     refused_at, *later = sorted(app.arrivals)
     assert len(later) == 7
     assert all(t - refused_at >= 0.9 for t in later), [round(t - refused_at, 2) for t in later]
+
+
+def test_post_put_and_delete_go_through_the_same_client(tmp_path: Path) -> None:
+    """The plan's common REST utility: every verb with auth, origin pinning and errors; only GET is cached."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        server.route(
+            "/things", lambda h: h.send_json({"method": h.command}, 201 if h.command == "POST" else 200)
+        )
+        tool = tool_for(server.url, auth_type="api_key", credentials={"api_key": API_KEY})
+        with HttpClient(tool, cache_dir=tmp_path, cache_namespace="d") as client:
+            assert client.post("/things", json={"name": "a"}).json() == {"method": "POST"}
+            assert client.put("/things", json={"name": "b"}).json() == {"method": "PUT"}
+            assert client.delete("/things").json() == {"method": "DELETE"}
+            client.post("/things", json={"name": "a"})
+    methods = [r["method"] for r in server.received]
+    assert methods == ["POST", "PUT", "DELETE", "POST"]  # nothing answered from the cache
+    assert all(r["headers"].get("X-API-KEY") == API_KEY for r in server.received)
+    assert server.received[0]["body"] == b'{"name": "a"}'
