@@ -67,11 +67,13 @@ def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
     return "ok"
 
 
-def tool_data(store: Store, day: str, tool: str, analysis: Analysis) -> ToolData:
+def tool_data(
+    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any] | None = None
+) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
     whose processing went well holds complete data)."""
-    manifest_tool = store.read_manifest(day).get("tools", {}).get(tool, {})
+    manifest_tool = (manifest or store.read_manifest(day)).get("tools", {}).get(tool, {})
     collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
     errors = [e for step in (collect, process) for e in step.get("errors") or []]
     kind = str(collect.get("type") or process.get("type") or "")
@@ -103,6 +105,7 @@ class Dataset:
     changes: list[ToolChanges]
     analysis: Analysis
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier dates' trend points
+    _summaries: dict[str | None, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def generator(self) -> str:
@@ -210,7 +213,13 @@ class Dataset:
         }
 
     def summary(self, tool: str | None = None) -> dict[str, Any]:
-        """The counts of the whole estate, or of what one tool sees (its share of every finding)."""
+        """The counts of the whole estate, or of what one tool sees (its share of every finding).
+        Computed once per tool: export, the JSON, the workbooks and the mail all ask for it."""
+        if tool not in self._summaries:
+            self._summaries[tool] = self._summary(tool)
+        return self._summaries[tool]
+
+    def _summary(self, tool: str | None) -> dict[str, Any]:
         rows = self.rows_of(tool)
         keys = {r["endpoint_key"] for r in rows}
         risk = Counter(row["risk_level"] or "unknown" for row in rows)
@@ -290,7 +299,7 @@ def build(
     the planner's time zone unless given."""
     day = str(day)
     manifest = store.read_manifest(day)
-    data = {tool: tool_data(store, day, tool, analysis) for tool in tools}
+    data = {tool: tool_data(store, day, tool, analysis, manifest) for tool in tools}
     for d in data.values():
         d.type = (types or {}).get(d.tool) or d.type or (d.records[0]["tool"] if d.records else d.tool)
     everything = [r for d in data.values() for r in d.records]
