@@ -23,7 +23,7 @@ PLANNER_FILE = "planner.yaml"
 TOOLS_FILE = "tools.yaml"
 OWNERS_KEY = "owners"  # the one top-level key of tools.yaml that is not a tool
 CONFIG_MAX_NODES = 100_000  # a configuration file is a few hundred nodes; aliases may not blow it up
-# Names end up in file names, crontab lines and lock files: held whole (fullmatch, so no "kong\n").
+# Names end up in file names, crontab lines and lock files (the schemas' name pattern, held whole).
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Files of the combined report that a tool's per-tool files (TOOL-DATE.*, csv/TOOL-DATE.csv) would overwrite.
 RESERVED_TOOL_NAMES = frozenset(
@@ -151,7 +151,6 @@ class Schedule:
     enabled: bool = True
     workers: int = 4
     formats: list[str] = field(default_factory=lambda: ["xlsx", "json"])
-    mail_to: list[str] = field(default_factory=list)
     description: str = ""
     delivery: Delivery = field(default_factory=lambda: Delivery())
 
@@ -271,10 +270,25 @@ def _format_path(parts: list[Any] | Any) -> str:
     return text or "(top level)"
 
 
-def schema_problems(document: Any, schema_name: str, file_label: str) -> list[str]:
-    from jsonschema import Draft202012Validator
+@cache
+def _strict_validator(schema_name: str) -> Any:
+    """A validator of a packaged schema whose patterns mean what they say: in JSON Schema (ECMA) a final
+    ``$`` is the end of the string, in Python's re it also matches before a final newline, which would
+    let ``kong\n`` pass as a name and ``${VAR}\n`` as a reference."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
 
-    validator = Draft202012Validator(schema(schema_name))
+    def pattern(validator: Any, regex: str, instance: Any, _schema: Any) -> Any:
+        if not validator.is_type(instance, "string"):
+            return
+        strict = regex[:-1] + r"\Z" if regex.endswith("$") and not regex.endswith("\\$") else regex
+        if not re.search(strict, instance):
+            yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})(schema(schema_name))
+
+
+def schema_problems(document: Any, schema_name: str, file_label: str) -> list[str]:
+    validator = _strict_validator(schema_name)
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(error.absolute_path)
@@ -284,6 +298,12 @@ def schema_problems(document: Any, schema_name: str, file_label: str) -> list[st
                 problems.append(
                     f"{file_label}: {_format_path([*path, key])}: unknown key{did_you_mean(key, allowed)}"
                 )
+            continue
+        if "propertyNames" in error.schema_path:
+            problems.append(
+                f"{file_label}: {_format_path(path)}: invalid name {error.instance!r}: "
+                "letters, digits, '_', '.' and '-' only"
+            )
             continue
         if error.validator == "pattern" and error.schema.get("pattern") in PATTERN_WORDS:
             problems.append(
@@ -298,12 +318,6 @@ def schema_problems(document: Any, schema_name: str, file_label: str) -> list[st
             problems.append(
                 f"{file_label}: {_format_path(path)}: must name an environment variable as ${{VAR}};"
                 " secrets never live in YAML"
-            )
-            continue
-        if "propertyNames" in error.schema_path:
-            problems.append(
-                f"{file_label}: {_format_path(path)}: invalid name {error.instance!r}: "
-                "letters, digits, '_', '.' and '-' only"
             )
             continue
         message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
@@ -333,12 +347,6 @@ def did_you_mean(name: str, known: Any) -> str:
 
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _bad_name(name: Any, where: str, report: Validation) -> None:
-    """An invalid name, reported once (the schema's pattern catches most; a trailing newline slips by)."""
-    if not any(f"invalid name {name!r}" in p for p in report.problems):
-        report.problems.append(f"{where}: invalid name {name!r}: letters, digits, '_', '.' and '-' only")
 
 
 def _without_userinfo(url: str, where: str, report: Validation) -> str:
@@ -371,10 +379,6 @@ def _build_tool(
         return None
     merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
     missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
-    if not re.fullmatch(r"[A-Za-z0-9-]+", str(merged["api_key_header"])):
-        report.problems.append(
-            f"{label}: {name}.api_key_header: must be a header name: letters, digits and '-'"
-        )
     for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
         report.problems.append(f"{label}: {name}.{problem}")
     for setting in missing_settings:
@@ -409,14 +413,7 @@ def _build_tool(
         raw = declared.get(field_name)
         var: str | None
         if raw is not None and field_name in SECRET_FIELDS and not _ENV_REF.fullmatch(str(raw)):
-            # The schema's pattern lets "${VAR}\n" through (its $ matches before a final newline).
-            problem = (
-                f"{label}: {name}.credentials.{field_name}: must name an environment variable as ${{VAR}};"
-                " secrets never live in YAML"
-            )
-            if problem not in report.problems:
-                report.problems.append(problem)
-            continue
+            continue  # a literal secret in YAML: the schema reports it; it is never used
         if raw is None:
             var = env_var_name(name, field_name)
             value = env.get(var) or None
@@ -509,9 +506,7 @@ def check_tools(
     for name in document:
         if name == OWNERS_KEY or not isinstance(name, str):
             continue
-        if not NAME.fullmatch(name):
-            _bad_name(name, label, report)
-        elif name.lower() in RESERVED_TOOL_NAMES or name.endswith(".rejects"):
+        if NAME.fullmatch(name) and (name.lower() in RESERVED_TOOL_NAMES or name.endswith(".rejects")):
             report.problems.append(
                 f"{label}: {name}: reserved name (the combined report's files use it); choose another"
             )
@@ -579,9 +574,6 @@ def check_planner(
     schedules: dict[str, Schedule] = {}
     for name, entry in document["schedules"].items():
         where = f"{label}: schedules.{name}"
-        if not isinstance(name, str) or not NAME.fullmatch(name):
-            _bad_name(name, f"{label}: schedules", report)
-            continue
         if not isinstance(entry, dict):
             continue
         cron = str(entry.get("cron", entry.get("cron_expression")) or "")
@@ -616,7 +608,6 @@ def check_planner(
             enabled=entry.get("enabled", True),
             workers=entry.get("workers", defaults.get("workers", 4)),
             formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
-            mail_to=entry.get("mail_to", defaults.get("mail_to", [])),
             description=entry.get("description", ""),
             delivery=Delivery.merged(defaults, entry),
         )

@@ -251,5 +251,5 @@ def test_identifiers_are_held_whole_not_up_to_a_trailing_newline(tmp_path: Path)
         '  credentials: {api_key: "${KONG_TOKEN}\\n"}\n',
     )
     found = "\n".join(problems(folder))
-    assert "kong.api_key_header: must be a header name" in found
+    assert "kong.api_key_header: 'Kong-Admin-Token\\n' must be a header name" in found
     assert "kong.credentials.api_key: must name an environment variable as ${VAR}" in found
