@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from apiinv.store import ORPHAN_AGE_S, TEMP_FILE, Store
+from apiinv.store import Store, orphans
 
 
 @dataclass
@@ -44,19 +44,13 @@ def plan(store: Store, max_age_days: int, today: date) -> Cleanup:
             for path in sorted(folder.glob(pattern)):
                 if path.name != "apiinv.log" and path.stat().st_mtime < oldest_mtime:
                     result.removed.append(path)
-    # Temporary files a crashed write left behind, wherever apiinv writes.
-    orphaned_before = time.time() - ORPHAN_AGE_S
+    # Temporary files a crashed write left behind, wherever apiinv writes (rglob does not descend into
+    # symlinked folders).
     doomed = set(result.removed)
     if store.root.is_dir():
-        for path in sorted(store.root.rglob(".*")):  # rglob does not descend into symlinked folders
-            if (
-                TEMP_FILE.match(path.name)
-                and not path.is_symlink()
-                and path.is_file()
-                and path.stat().st_mtime < orphaned_before
-                and not doomed.intersection(path.parents)
-            ):
-                result.removed.append(path)
+        for folder in [store.root, *sorted(p for p in store.root.rglob("*") if p.is_dir())]:
+            if not doomed.intersection([folder, *folder.parents]):
+                result.removed.extend(orphans(folder))
     result.freed = sum(_size(p) for p in result.removed)
     return result
 

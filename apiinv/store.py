@@ -71,23 +71,34 @@ def open_private(path: Path, flags: int) -> int:
         raise StoreError(f"{path}: cannot open: {exc.strerror or exc}") from None
 
 
-def sweep_orphans(folder: Path, *, older_than: float = ORPHAN_AGE_S) -> list[Path]:
-    """Remove temporary files a crashed write left in ``folder`` (hidden, our naming, over an hour old)."""
-    removed: list[Path] = []
+def orphans(folder: Path, *, older_than: float = ORPHAN_AGE_S) -> Iterator[Path]:
+    """Temporary files a crashed write left in ``folder``: hidden, our naming, regular, over an hour old."""
     cutoff = time.time() - older_than
     try:
         entries = list(os.scandir(folder))
     except OSError:
-        return removed
+        return
     for entry in entries:
-        if not TEMP_FILE.match(entry.name):
-            continue
+        if TEMP_FILE.match(entry.name):
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    yield Path(entry.path)
+
+
+_swept: set[Path] = set()
+_swept_lock = threading.Lock()
+
+
+def sweep_orphans(folder: Path) -> None:
+    """Remove ``folder``'s orphaned temporary files, once per process: the first write there does it."""
+    with _swept_lock:
+        if folder in _swept:
+            return
+        _swept.add(folder)
+    for path in orphans(folder):
         with contextlib.suppress(OSError):
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-    return removed
+            path.unlink()
 
 
 def _write_failed(path: Path, exc: OSError) -> StoreError:
@@ -97,47 +108,32 @@ def _write_failed(path: Path, exc: OSError) -> StoreError:
 
 def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mode: int = FILE_MODE) -> Path:
     """Write ``chunks`` to ``path`` all or nothing."""
-    make_dirs(path.parent)
-    sweep_orphans(path.parent)
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _write_failed(path, exc) from None
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(chunks, bytes | bytearray):
-                handle.write(chunks)
-            else:
-                for chunk in chunks:
-                    handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise _write_failed(path, exc) from None
-        raise
-    _fsync_dir(path.parent)
+    with atomic_path(path, mode=mode) as tmp, open(tmp, "wb") as handle:
+        if isinstance(chunks, bytes | bytearray):
+            handle.write(chunks)
+        else:
+            for chunk in chunks:
+                handle.write(chunk)
     return path
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path to hand to a library that writes files itself (xlsxwriter); renamed on success."""
+def atomic_path(path: Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A temporary path beside ``path`` (created owner-only) for the caller or a library that writes
+    files itself (xlsxwriter); fsynced and renamed into place on success, removed on failure."""
     make_dirs(path.parent)
     sweep_orphans(path.parent)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp"
+        )
     except OSError as exc:
         raise _write_failed(path, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        tmp.chmod(FILE_MODE)
+        tmp.chmod(mode)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
