@@ -8,6 +8,7 @@ refused when it arrives, as that one document's fault, not when the raw file is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -72,14 +73,16 @@ def safe_load(text: str | bytes, *, max_nodes: int = MAX_EXPANDED_NODES) -> Any:
         loader.dispose()
 
 
-def check_nesting(document: Any, what: str) -> Any:
+def check_nesting(document: Any, what: str | Callable[[], str]) -> Any:
     """``document``, unless it nests deeper than the raw files' writer (orjson) can store: then a
-    MalformedResponseError for this document alone, not a crash of the whole run at write time."""
+    MalformedResponseError for this document alone, not a crash of the whole run at write time.
+    ``what`` names the document, or makes the name only when needed (it is on every request's path)."""
     nested = document
     for _ in range(NESTING_MARGIN):  # room for the levels the raw file wraps around it
         nested = [nested]
     try:
         orjson.dumps(nested)
     except orjson.JSONEncodeError as exc:
-        raise MalformedResponseError(f"{what}: document cannot be stored ({exc})") from None
+        name = what() if callable(what) else what
+        raise MalformedResponseError(f"{name}: document cannot be stored ({exc})") from None
     return document

@@ -59,10 +59,11 @@ def _regex_serves(expression: str, path: str) -> bool:
     return any(pattern.match(path.replace("{}", sample)) for sample in _PARAM_SAMPLES)
 
 
-def serves(record: dict[str, Any], method: str, host: str, path: str) -> bool:
-    """Whether a gateway or spec entry serves the concrete endpoint (method, host, path)."""
+def serves(record: dict[str, Any], method: str, host: str, path: str, *, any_host: bool = False) -> bool:
+    """Whether a gateway or spec entry serves the concrete endpoint (method, host, path); with
+    ``any_host``, whatever host either names."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
-    if own_method not in (ANY_METHOD, method) or (own_host and own_host != host):
+    if own_method not in (ANY_METHOD, method) or (own_host and own_host != host and not any_host):
         return False
     match = record["path_match"]
     if match == "regex":
@@ -74,12 +75,14 @@ def serves(record: dict[str, Any], method: str, host: str, path: str) -> bool:
 
 def _serves_more(record: dict[str, Any]) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
-    if record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]:
-        # An API-level entry that knows neither host nor path says nothing about what it serves.
-        return not (
-            not record["host"] and split_key(record["endpoint_key"])[2] == "/" and not record["base_path"]
-        )
-    return False
+    broad = (
+        record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
+    )
+    # An API-level entry that knows neither host nor path says nothing about what it serves.
+    says_nothing = (
+        not record["host"] and not record["base_path"] and split_key(record["endpoint_key"])[2] == "/"
+    )
+    return broad and not says_nothing
 
 
 class Router:
@@ -209,15 +212,11 @@ class TrafficIndex:
             candidates = [r for bucket in self.buckets.values() for r in bucket]
         else:
             candidates = self.buckets.get(first, [])
-        found = []
-        for record in candidates:
-            method, host, seen_path = split_key(record["endpoint_key"])
-            if serves(entry, method, host, seen_path) or (
-                any_host
-                and serves({**entry, "endpoint_key": path_key(entry["endpoint_key"])}, method, "", seen_path)
-            ):
-                found.append(record)
-        return found
+        return [
+            record
+            for record in candidates
+            if serves(entry, *split_key(record["endpoint_key"]), any_host=any_host)
+        ]
 
 
 class Indexes:

@@ -437,7 +437,9 @@ class HttpClient:
         for attempt in range(2):
             response = self.get(path, params=params)
             try:
-                return check_nesting(orjson.loads(response.content), f"GET {redact_url(self.url(path))}")
+                return check_nesting(
+                    orjson.loads(response.content), lambda: f"GET {redact_url(self.url(path))}"
+                )
             except MalformedResponseError as exc:
                 exc.tool = self.tool.name
                 self._forget(response)
@@ -523,10 +525,10 @@ class HttpClient:
     ) -> list[Any]:
         """The list a listing answered at ``items_key``; a 200 of the wrong shape (no such key, not a
         list, not an object) is the vendor's fault, never an empty inventory."""
-        where = f"GET {redact_url(self.url(path))}"
         if items_key and not isinstance(document, dict):
             raise MalformedResponseError(
-                f"{where}: expected an object with {items_key!r}, got {type(document).__name__}",
+                f"GET {redact_url(self.url(path))}: expected an object with {items_key!r}, "
+                f"got {type(document).__name__}",
                 tool=self.tool.name,
             )
         items = dig(document, items_key)
@@ -535,7 +537,8 @@ class HttpClient:
         if not isinstance(items, list):
             found = "nothing" if items is None else type(items).__name__
             raise MalformedResponseError(
-                f"{where}: expected a list at {items_key or 'the top level'}, got {found}",
+                f"GET {redact_url(self.url(path))}: expected a list at {items_key or 'the top level'}, "
+                f"got {found}",
                 tool=self.tool.name,
             )
         return items

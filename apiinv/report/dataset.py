@@ -16,7 +16,7 @@ from typing import Any
 from apiinv import __version__
 from apiinv.changes import ToolChanges, change_set, load_processed
 from apiinv.config import Analysis
-from apiinv.findings import DEPENDS_ON, FINDINGS, REQUIRES, TITLES, find
+from apiinv.findings import DEPENDS_ON, FINDINGS, REQUIRES, find
 from apiinv.merge import merge, role
 from apiinv.store import Store
 from apiinv.timefmt import end_of_day, iso
@@ -68,15 +68,16 @@ def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
 
 
 def tool_data(
-    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any] | None = None
+    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any], kind: str | None
 ) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
-    whose processing went well holds complete data)."""
-    manifest_tool = (manifest or store.read_manifest(day)).get("tools", {}).get(tool, {})
+    whose processing went well holds complete data). ``kind`` is its adapter type when known."""
+    manifest_tool = manifest.get("tools", {}).get(tool, {})
     collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
     errors = [e for step in (collect, process) for e in step.get("errors") or []]
-    kind = str(collect.get("type") or process.get("type") or "")
+    # The adapter type decides the role: configuration first, then what the manifest recorded.
+    kind = kind or str(collect.get("type") or process.get("type") or tool)
     status = _status(collect, process) if manifest_tool else "not_run"
     if process.get("status") in ("ok", "invalid"):
         records = load_processed(store, day, tool)
@@ -299,9 +300,7 @@ def build(
     the planner's time zone unless given."""
     day = str(day)
     manifest = store.read_manifest(day)
-    data = {tool: tool_data(store, day, tool, analysis, manifest) for tool in tools}
-    for d in data.values():
-        d.type = (types or {}).get(d.tool) or d.type or (d.records[0]["tool"] if d.records else d.tool)
+    data = {tool: tool_data(store, day, tool, analysis, manifest, (types or {}).get(tool)) for tool in tools}
     everything = [r for d in data.values() for r in d.records]
     merged = merge(everything)
     moment = now or end_of_day(day, timezone)
@@ -321,6 +320,3 @@ def build(
         analysis=analysis,
         history=history(store, day, analysis.trend_runs),
     )
-
-
-__all__ = ["CHANGE_KINDS", "RISK_ORDER", "TITLES", "Dataset", "ToolData", "build", "tool_data"]
