@@ -546,8 +546,7 @@ def run(
         )
     status = result.exit_status([t.name for t in selected])
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
-        states = result.exported.data.data.items() if result.exported and result.exported.data else []
-        tools_line = ", ".join(f"{name} {data.status}" for name, data in states) or "no report"
+        tools_line = ", ".join(f"{t.name} {result.tool_state(t.name)[0]}" for t in selected)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")
     return status
 

@@ -32,6 +32,17 @@ class RunResult:
     exported: ExportOutcome | None = None
     mail_error: ApiInvError | None = None
 
+    def errors(self, tool: str) -> list[ApiInvError]:
+        steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
+        return [o.error for o in steps if o.tool == tool and o.error is not None]
+
+    def tool_state(self, tool: str) -> tuple[str, str | None]:
+        """(status, data date) of a tool: the report's view when one was written, else its steps'."""
+        data = self.exported.data.data.get(tool) if self.exported and self.exported.data else None
+        if data is not None:
+            return data.status, data.data_date
+        return ("failed" if self.errors(tool) else "ok"), None
+
     def exit_status(self, tools: list[str]) -> ExitStatus:
         """Per tool its first error across the steps; a failed mail counts as one more failed part."""
         errors: dict[str, ApiInvError | None] = dict.fromkeys(tools)
@@ -160,14 +171,11 @@ def _events(status: ExitStatus, summary: dict[str, Any] | None) -> set[str]:
 
 def _tool_lines(result: RunResult, names: list[str], day: date) -> list[str]:
     """Per tool its status and error ids: what a notification may say (never an error's text)."""
-    steps: list[ToolOutcome | ProcessOutcome] = [*result.collected, *result.processed]
     lines = []
     for name in names:
-        errors = [o.error for o in steps if o.tool == name and o.error is not None]
-        data = result.exported.data.data.get(name) if result.exported and result.exported.data else None
-        state = data.status if data else ("failed" if errors else "ok")
-        detail = ", ".join(f"{e.code} {e.error_id}" for e in errors)
-        used = f", data of {data.data_date}" if data and data.data_date and data.data_date != str(day) else ""
+        state, data_date = result.tool_state(name)
+        detail = ", ".join(f"{e.code} {e.error_id}" for e in result.errors(name))
+        used = f", data of {data_date}" if data_date and data_date != str(day) else ""
         lines.append(f"{name}: {state}{used}" + (f" ({detail})" if detail else ""))
     return lines
 
