@@ -849,8 +849,9 @@ def sandbox_serve(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="TOOL=KIND[,times=N][,status=S][,path=REGEX][,delay=SEC]; KIND is status, html502, "
-            "slow, reset, cut, truncate or expire_tokens."
+            metavar="TOOL=KIND,...",
+            help="A fault to inject: KIND is status, html502, slow, reset, cut, truncate or "
+            "expire_tokens; options times=N, status=S, path=REGEX, delay=SEC follow, comma-separated.",
         ),
     ] = None,
     kong_admin_token: Annotated[

@@ -72,3 +72,15 @@ def test_every_global_option_is_documented() -> None:
     for option in GLOBAL_OPTIONS:
         if option.startswith("--"):
             assert f"`{option}`" in README, option
+
+
+@pytest.mark.parametrize("command", ["", *sorted(SURFACE)])
+def test_help_at_80_columns_shows_every_option_whole_without_type_tags(command: str) -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output  # nothing cut short
+    assert "<bool>" not in result.output and "<str>" not in result.output and "<list" not in result.output
+    for option in SURFACE.get(command, set()):
+        assert option in result.output
