@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from apiinv import config
-from apiinv.collect import collect
+from apiinv.pipeline.collect import collect
 from apiinv.store import Store
 
 RATE_LIMITS = {"42crunch": 6000, "apigee": 6000, "cequence": 600, "kong": 6000}

@@ -33,7 +33,7 @@ if mode == "load":
     raw = read_json(store.raw_path("2026-11-23", "cequence"))
     count = len(raw["data"]["endpoints"])
 else:
-    from apiinv.process import process_tool
+    from apiinv.pipeline.process import process_tool
     tool = ToolConfig(name="cequence", type="cequence", base_url="http://x", auth_type="none")
     outcome = process_tool(tool, store, date(2026, 11, 23), Analysis())
     assert outcome.ok, outcome.summary()

@@ -122,7 +122,7 @@ def load_tool(sandbox, name: str, **overrides):
 
 def fetch(sandbox, name: str, tmp_path: Path, **overrides):
     """Collect one tool through the real collector; (outcome, raw document or None)."""
-    from apiinv.collect import collect_tool
+    from apiinv.pipeline.collect import collect_tool
     from apiinv.store import Store, read_json
 
     store = Store(tmp_path / "output")

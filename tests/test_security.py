@@ -438,7 +438,7 @@ def test_symlinked_lock_cache_log_and_date_folder_are_refused(cli, sandbox, tmp_
     assert with_real_date.exit_code == 4
     assert "kong.sqlite: is a symbolic link; refusing to open it" in with_real_date.output
     assert "apiinv.log" in with_real_date.output  # the log, refused, said so once on stderr
-    from apiinv.locks import hold
+    from apiinv.ops.locks import hold
 
     with pytest.raises(Exception, match="is a symbolic link"), hold(output / ".locks", "nightly"):
         pass
@@ -529,7 +529,7 @@ def test_error_texts_and_reprs_are_masked_wherever_they_are_printed() -> None:
 def test_a_listing_of_the_wrong_shape_is_a_malformed_answer_not_an_empty_inventory(
     kind: str, path: str, answer, vendor, tmp_path: Path
 ) -> None:
-    from apiinv.collect import collect_tool
+    from apiinv.pipeline.collect import collect_tool
     from apiinv.store import Store
 
     for listing in ("/services", "/routes", "/plugins"):

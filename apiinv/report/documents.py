@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from apiinv.findings import FINDINGS
-from apiinv.report.dataset import Dataset
+from apiinv.analysis.dataset import Dataset
+from apiinv.analysis.findings import FINDINGS
 from apiinv.report.xlsx import Column, to_text
 from apiinv.store import write_atomic
 

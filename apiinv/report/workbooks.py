@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from apiinv.findings import FINDINGS, TITLES
-from apiinv.merge import AUDIT_LEVELS
-from apiinv.report.dataset import RISK_ORDER, Dataset, by_risk
+from apiinv.analysis.dataset import RISK_ORDER, Dataset, by_risk
+from apiinv.analysis.findings import FINDINGS, TITLES
+from apiinv.analysis.merge import AUDIT_LEVELS
 from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column, Workbook, clean_text
 
 INVENTORY_COLUMNS = [

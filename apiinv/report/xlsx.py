@@ -19,7 +19,7 @@ from typing import Any
 
 import xlsxwriter
 
-from apiinv.records import CONTROL_CHARACTERS
+from apiinv.inventory.records import CONTROL_CHARACTERS
 
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_TEXT = 32_767

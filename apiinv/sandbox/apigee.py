@@ -7,9 +7,11 @@ import base64
 import bisect
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from apiinv.sandbox.common import EstateApp, epoch_ms
+from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.estate import APIGEE_HOSTS, Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, error_response, json_response
 from apiinv.sandbox.tokens import ServiceAccounts, TokenRegistry, bearer
@@ -432,3 +434,37 @@ class ApigeeEdgeApp(ApigeeApp):
         if "startKey" in request.query:
             start = bisect.bisect_left([p["name"] for p in products], request.query["startKey"])
         return json_response({"apiProduct": products[start : start + count]})
+
+
+ORGANIZATION = "acme-sandbox"
+KEY_FILE = "apigee-service-account.json"
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        app = ApigeeApp(
+            sandbox.estate,
+            organization=ORGANIZATION,
+            operator_token=sandbox.operator_token,
+            token_lifetime=max(sandbox.token_lifetime, 60),
+            rate_limit=sandbox.rate_limits.get("apigee"),
+            day=sandbox.day,
+            latency=sandbox.latency,
+        )
+        super().__init__(sandbox, app)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        assert isinstance(self.app, ApigeeApp)
+        self.app.accounts.write_key_file((folder / KEY_FILE).resolve(), url + "/token")
+        return {"api_base_url": url, "auth_type": "service_account", "organization": ORGANIZATION}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        return {"APIINV_APIGEE_KEY_FILE": str((folder / KEY_FILE).resolve())}
+
+    def truth(self) -> dict[str, int]:
+        in_gateway = self.sandbox.estate.on(self.sandbox.day).in_gateway("apigee")
+        return {
+            "proxies": len(in_gateway),
+            "deployments": sum(len(a.environments) for a, _ in in_gateway if a.deployed),
+            "products": sum(1 for a, _ in in_gateway if a.index % 6 != 5),
+        }

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
 from apiinv.sandbox.common import EstateApp, rfc3339
+from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_handler
@@ -137,3 +139,30 @@ class CequenceApp(EstateApp):
         offset = max(0, request.int_arg("offset", 0))
         limit = min(1000, max(1, request.int_arg("limit", 100)))
         return json_response({"items": listed[offset : offset + limit], "total": len(listed)})
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        app = CequenceApp(
+            sandbox.estate,
+            client_id=sandbox.client_id,
+            client_secret=sandbox.client_secret,
+            token_lifetime=sandbox.token_lifetime,
+            rate_limit=sandbox.rate_limits.get("cequence"),
+            day=sandbox.day,
+            latency=sandbox.latency,
+        )
+        super().__init__(sandbox, app)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        return {"api_base_url": url, "auth_type": "oauth", "token_url": url + TOKEN_PATH}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        return {
+            "APIINV_CEQUENCE_CLIENT_ID": self.sandbox.client_id,
+            "APIINV_CEQUENCE_CLIENT_SECRET": self.sandbox.client_secret,
+        }
+
+    def truth(self) -> dict[str, int]:
+        in_traffic = self.sandbox.estate.on(self.sandbox.day).in_traffic()
+        return {"endpoints": len(in_traffic) + (len(PROBE_PATHS) if in_traffic else 0)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from apiinv.sandbox.estate import Estate, EstateDay
 from apiinv.sandbox.server import SimApp
@@ -52,3 +54,42 @@ def epoch_ms(moment: datetime) -> str:
 
 def epoch_s(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+class Simulator:
+    """One vendor in the sandbox: its app over the shared estate, how apiinv reaches it (a tools.yaml
+    entry and .env values), and what it holds (for tests). A source names its simulator module in
+    ``SIMULATOR``; that module's ``Simulator`` class is built with the sandbox, so the sandbox, the demo
+    and the tests find every vendor through the source registry."""
+
+    def __init__(self, sandbox: Any, app: SimApp) -> None:
+        self.sandbox = sandbox
+        self.app = app
+        self.server: Any = None
+
+    def start(self) -> str:
+        from apiinv.sandbox.server import SimServer
+
+        self.server = SimServer(self.app).start()
+        return str(self.server.url)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def set_date(self, day: date) -> None:
+        if isinstance(self.app, EstateApp):
+            self.app.set_date(day)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        """tools.yaml's entry for this simulator at ``url`` (files it needs go into ``folder``)."""
+        raise NotImplementedError
+
+    def env(self, folder: Path) -> dict[str, str]:
+        """The .env values the entry refers to."""
+        return {}
+
+    def truth(self) -> dict[str, int]:
+        """What the vendor holds on the current date, by the counts its source reports."""
+        raise NotImplementedError

@@ -6,9 +6,11 @@ import base64
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from apiinv.sandbox.common import EstateApp, rfc3339
+from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, error_response, json_response
 
@@ -261,3 +263,29 @@ class Crunch42App(EstateApp):
                 ]
             }
         )
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        app = Crunch42App(
+            sandbox.estate,
+            api_key=sandbox.api_key,
+            rate_limit=sandbox.rate_limits.get("42crunch"),
+            day=sandbox.day,
+            latency=sandbox.latency,
+        )
+        super().__init__(sandbox, app)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        return {"api_base_url": url, "auth_type": "api_key", "assessment_reports": True, "scan_reports": True}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        return {"APIINV_42CRUNCH_API_KEY": self.sandbox.api_key}
+
+    def truth(self) -> dict[str, int]:
+        in_spec = self.sandbox.estate.on(self.sandbox.day).in_spec()
+        return {
+            "collections": len({a.collection_id for a, _ in in_spec}),
+            "apis": len(in_spec),
+            "operations": sum(len(ops) for _, ops in in_spec),
+        }

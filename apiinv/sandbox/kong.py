@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 from typing import Any
 
 from apiinv.sandbox.common import EstateApp, epoch_s
+from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.estate import KONG_HOST, Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 
@@ -200,3 +202,25 @@ class KongApp(EstateApp):
             return json_response(document)
 
         return handle
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        app = KongApp(
+            sandbox.estate,
+            admin_token=sandbox.kong_token,
+            rate_limit=sandbox.rate_limits.get("kong"),
+            day=sandbox.day,
+            latency=sandbox.latency,
+        )
+        super().__init__(sandbox, app)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        return {"api_base_url": url, "auth_type": "api_key" if self.sandbox.kong_token else "none"}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        return {"APIINV_KONG_API_KEY": self.sandbox.kong_token} if self.sandbox.kong_token else {}
+
+    def truth(self) -> dict[str, int]:
+        assert isinstance(self.app, KongApp)
+        return {k: len(v) for k, v in self.app.view(self.app._build).items()}

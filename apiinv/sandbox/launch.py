@@ -1,8 +1,9 @@
-"""The sandbox: all four simulators over one estate, started together on 127.0.0.1, with the
+"""The sandbox: every registered source's simulator over one estate, started together on 127.0.0.1, with the
 configuration (tools.yaml, .env, a service-account key) that points apiinv at them."""
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -12,18 +13,22 @@ from typing import Any
 
 import yaml
 
+from apiinv import sources
 from apiinv.errors import UsageError
-from apiinv.sandbox.apigee import ApigeeApp
-from apiinv.sandbox.cequence import PROBE_PATHS, TOKEN_PATH, CequenceApp
-from apiinv.sandbox.common import EstateApp
-from apiinv.sandbox.crunch42 import Crunch42App
+from apiinv.sandbox.common import Simulator
 from apiinv.sandbox.estate import Estate
-from apiinv.sandbox.kong import KongApp
-from apiinv.sandbox.server import SimServer
+from apiinv.sandbox.server import SimApp
 from apiinv.store import make_dirs, write_atomic
 
-TOOLS = ("42crunch", "apigee", "cequence", "kong")
-ORGANIZATION = "acme-sandbox"
+
+def simulator_modules() -> dict[str, str]:
+    """Tool type -> simulator module, from the source registry: every source that names one."""
+    found = {}
+    for tool_type in sources.known_types():
+        module = getattr(sources.load(tool_type), "SIMULATOR", None)
+        if module:
+            found[tool_type] = str(module)
+    return found
 
 
 @dataclass
@@ -38,47 +43,32 @@ class Sandbox:
 
     def __post_init__(self) -> None:
         self.estate = Estate(size=self.size, seed=self.seed)
+        # Credentials the simulators demand, fresh per sandbox so that tests can look for leaks.
         self.api_key = f"api_{uuid.uuid4()}"
         self.client_id = "apiinv-sandbox"
         self.client_secret = secrets.token_urlsafe(24)
         self.operator_token = f"ya29.{secrets.token_urlsafe(32)}"
         self.kong_token = secrets.token_urlsafe(24) if self.kong_admin_token else None
-        common: dict[str, Any] = {"day": self.day, "latency": self.latency}
-        self.apps: dict[str, EstateApp] = {
-            "42crunch": Crunch42App(
-                self.estate, api_key=self.api_key, rate_limit=self.rate_limits.get("42crunch"), **common
-            ),
-            "apigee": ApigeeApp(
-                self.estate,
-                organization=ORGANIZATION,
-                operator_token=self.operator_token,
-                token_lifetime=max(self.token_lifetime, 60),
-                rate_limit=self.rate_limits.get("apigee"),
-                **common,
-            ),
-            "cequence": CequenceApp(
-                self.estate,
-                client_id=self.client_id,
-                client_secret=self.client_secret,
-                token_lifetime=self.token_lifetime,
-                rate_limit=self.rate_limits.get("cequence"),
-                **common,
-            ),
-            "kong": KongApp(
-                self.estate, admin_token=self.kong_token, rate_limit=self.rate_limits.get("kong"), **common
-            ),
+        self.simulators: dict[str, Simulator] = {
+            tool: importlib.import_module(module).Simulator(self)
+            for tool, module in simulator_modules().items()
         }
-        self.servers: dict[str, SimServer] = {}
+        self.apps: dict[str, SimApp] = {tool: sim.app for tool, sim in self.simulators.items()}
+        self.urls: dict[str, str] = {}
+
+    @property
+    def tools(self) -> list[str]:
+        return list(self.simulators)
 
     def start(self) -> Sandbox:
-        for tool, app in self.apps.items():
-            self.servers[tool] = SimServer(app).start()
+        for tool, simulator in self.simulators.items():
+            self.urls[tool] = simulator.start()
         return self
 
     def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()
+        for simulator in self.simulators.values():
+            simulator.stop()
+        self.urls.clear()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -88,69 +78,36 @@ class Sandbox:
 
     def set_date(self, day: date) -> None:
         self.day = day
-        for app in self.apps.values():
-            app.set_date(day)
+        for simulator in self.simulators.values():
+            simulator.set_date(day)
 
     def url(self, tool: str) -> str:
-        return self.servers[tool].url
+        return self.urls[tool]
 
-    def tools_yaml(self) -> dict[str, Any]:
-        def limit(tool: str) -> dict[str, Any]:
-            return {"rate_limit": self.rate_limits[tool]} if tool in self.rate_limits else {}
+    def tools_yaml(self, folder: Path) -> dict[str, Any]:
+        """tools.yaml's entries for the running simulators; files they need go into ``folder``."""
+        entries = {}
+        for tool, simulator in self.simulators.items():
+            entry = simulator.tool_entry(self.url(tool), folder)
+            if tool in self.rate_limits:
+                entry["rate_limit"] = self.rate_limits[tool]
+            entries[tool] = entry
+        return entries
 
-        return {
-            "42crunch": {
-                "api_base_url": self.url("42crunch"),
-                "auth_type": "api_key",
-                **limit("42crunch"),
-                "assessment_reports": True,
-                "scan_reports": True,
-            },
-            "apigee": {
-                "api_base_url": self.url("apigee"),
-                "auth_type": "service_account",
-                "organization": ORGANIZATION,
-                **limit("apigee"),
-            },
-            "cequence": {
-                "api_base_url": self.url("cequence"),
-                "auth_type": "oauth",
-                "token_url": self.url("cequence") + TOKEN_PATH,
-                **limit("cequence"),
-            },
-            "kong": {
-                "api_base_url": self.url("kong"),
-                "auth_type": "api_key" if self.kong_token else "none",
-                **limit("kong"),
-            },
-        }
-
-    def env(self, key_file: Path) -> dict[str, str]:
-        values = {
-            "APIINV_42CRUNCH_API_KEY": self.api_key,
-            "APIINV_APIGEE_KEY_FILE": str(key_file),
-            "APIINV_CEQUENCE_CLIENT_ID": self.client_id,
-            "APIINV_CEQUENCE_CLIENT_SECRET": self.client_secret,
-        }
-        if self.kong_token:
-            values["APIINV_KONG_API_KEY"] = self.kong_token
-        return values
+    def env(self, folder: Path) -> dict[str, str]:
+        return {k: v for simulator in self.simulators.values() for k, v in simulator.env(folder).items()}
 
     def write_config(self, folder: Path) -> Path:
-        """tools.yaml, .env and apigee-service-account.json for these simulators, in ``folder``, and a
+        """tools.yaml, .env and the files they name for these simulators, in ``folder``, and a
         planner.yaml with one nightly schedule unless the folder has one (so validate-config and
         install_cron.sh accept the folder as it is)."""
         make_dirs(folder)
-        key_file = (folder / "apigee-service-account.json").resolve()
-        apigee = self.apps["apigee"]
-        assert isinstance(apigee, ApigeeApp)
-        apigee.accounts.write_key_file(key_file, self.url("apigee") + "/token")
         header = "# Written by `apiinv sandbox serve`: the bundled simulators on 127.0.0.1.\n"
         write_atomic(
             folder / "tools.yaml",
-            (header + yaml.safe_dump(self.tools_yaml(), sort_keys=False)).encode(),
+            (header + yaml.safe_dump(self.tools_yaml(folder), sort_keys=False)).encode(),
         )
-        lines = [f"{name}={value}" for name, value in self.env(key_file).items()]
+        lines = [f"{name}={value}" for name, value in self.env(folder).items()]
         write_atomic(folder / ".env", ("\n".join(lines) + "\n").encode())
         if not (folder / "planner.yaml").exists():
             planner = {"schedules": {"nightly": {"cron": "0 2 * * *", "tools": ["all"]}}}
@@ -161,26 +118,7 @@ class Sandbox:
 
     def truth(self) -> dict[str, dict[str, int]]:
         """What each tool holds on the current date, for tests to compare collections with."""
-        day = self.estate.on(self.day)
-        crunch = day.in_spec()
-        apigee = day.in_gateway("apigee")
-        kong = self.apps["kong"]
-        assert isinstance(kong, KongApp)
-        kong_view = kong.view(kong._build)
-        return {
-            "42crunch": {
-                "collections": len({a.collection_id for a, _ in crunch}),
-                "apis": len(crunch),
-                "operations": sum(len(ops) for _, ops in crunch),
-            },
-            "apigee": {
-                "proxies": len(apigee),
-                "deployments": sum(len(a.environments) for a, _ in apigee if a.deployed),
-                "products": sum(1 for a, _ in apigee if a.index % 6 != 5),
-            },
-            "cequence": {"endpoints": len(day.in_traffic()) + (len(PROBE_PATHS) if day.in_traffic() else 0)},
-            "kong": {k: len(v) for k, v in kong_view.items()},
-        }
+        return {tool: simulator.truth() for tool, simulator in self.simulators.items()}
 
 
 def parse_rate_limits(specs: list[str]) -> dict[str, float]:
@@ -216,8 +154,9 @@ def inject_fault(sandbox: Sandbox, spec: str) -> None:
 
 
 def _known(tool: str) -> str:
-    if tool not in TOOLS:
-        raise UsageError(f"unknown simulator {tool!r} (known: {', '.join(TOOLS)})")
+    known = simulator_modules()
+    if tool not in known:
+        raise UsageError(f"unknown simulator {tool!r} (known: {', '.join(known)})")
     return tool
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apiinv.records import as_dict, as_list, as_text, make_record
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from apiinv.sources.base import FetchContext
 
 ROLE = "gateway"
+SIMULATOR = "apiinv.sandbox.apigee"
 DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
 RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
 REQUIRED_SETTINGS = ("organization",)

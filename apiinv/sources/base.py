@@ -16,7 +16,9 @@ A source is a module (in ``apiinv/sources/`` or a third-party package registered
 - ``normalize(raw) -> Iterator[record]``: pure, raw document to inventory records;
 - ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written;
 - ``settings_problems(settings) -> list[str]`` (optional): what validate-config says of its own
-  settings, as ``key: problem``.
+  settings, as ``key: problem``;
+- ``SIMULATOR`` (optional): the module of its simulator, whose ``Simulator`` class (see
+  ``apiinv.sandbox.common``) the sandbox, the demo and the tests pick up.
 """
 
 from __future__ import annotations

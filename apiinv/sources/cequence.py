@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.errors import CollectionError
-from apiinv.records import as_dict, as_list, as_text, make_record, risk_level
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_rfc3339
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from apiinv.sources.base import FetchContext
 
 ROLE = "traffic"
+SIMULATOR = "apiinv.sandbox.cequence"
 DEFAULTS = {"auth_type": "oauth", "page_size": 500}
 RAW_SHAPE = {"endpoints": list}
 ENDPOINTS = {"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"}

@@ -16,8 +16,8 @@ import orjson
 
 from apiinv.bounds import check_nesting
 from apiinv.errors import MalformedResponseError
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.logs import get_logger
-from apiinv.records import as_dict, as_list, as_text, make_record
 from apiinv.timefmt import from_rfc3339
 
 log = get_logger("sources.42crunch")
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from apiinv.sources.base import FetchContext
 
 ROLE = "spec"
+SIMULATOR = "apiinv.sandbox.crunch42"
 DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
 RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from apiinv.records import as_dict, as_list, as_text, make_record
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.redact import MASK
 from apiinv.timefmt import from_epoch_s
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from apiinv.sources.base import FetchContext
 
 ROLE = "gateway"
+SIMULATOR = "apiinv.sandbox.kong"
 DEFAULTS = {"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000}
 RAW_SHAPE = {"workspaces": dict}
 ENTITIES = ("services", "routes", "plugins")

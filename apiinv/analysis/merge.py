@@ -1,0 +1,253 @@
+"""The combined inventory: tools' records merged on endpoint_key, with a source of truth per field.
+
+Gateways say whether an endpoint exists and is deployed; specs own the audit; traffic owns what it
+shows: risk, sensitive data, first and last seen. Authentication is taken from traffic when traffic saw
+the endpoint (what really happens), else from the gateway, else the spec.
+
+A gateway serves more than the keys it lists: a Kong plain path or an Apigee base path serves every path
+below it, a Kong regex path whatever the expression matches from the start of the path (exactly, when it
+ends in ``$``), a route without methods every method, and an entry that knows no host every host. The
+``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
+tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
+on its own only where no per-method endpoint under it is known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from apiinv.inventory.keys import ANY_METHOD, covers, path_key, split_key
+
+AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
+# What a path parameter ({} in a key) may stand for when a regex route is tried against it: a number,
+# a word, a UUID; a route whose group takes any of them serves the endpoint.
+_PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
+_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
+
+
+def role(tool: str) -> str:
+    """gateway, spec or traffic: what the source of a record's tool type declares (sources.base)."""
+    from apiinv.sources import role_of
+
+    return role_of(tool)
+
+
+def _first(path: str) -> str:
+    return path.strip("/").split("/", 1)[0]
+
+
+@lru_cache(maxsize=4096)
+def _compiled(expression: str) -> re.Pattern[str] | None:
+    """A Kong regex path (PCRE, ``(?<name>...)`` groups) as a Python pattern; None if it is not one."""
+    try:
+        return re.compile(_NAMED_GROUP.sub("(?P<", expression))
+    except re.error:
+        return None
+
+
+def _regex_serves(expression: str, path: str) -> bool:
+    """Kong matches a regex path from the start of the request path: a prefix unless anchored by $."""
+    pattern = _compiled(expression)
+    if pattern is None:
+        return False
+    if "{}" not in path:
+        return pattern.match(path) is not None
+    return any(pattern.match(path.replace("{}", sample)) for sample in _PARAM_SAMPLES)
+
+
+def serves(record: dict[str, Any], method: str, host: str, path: str, *, any_host: bool = False) -> bool:
+    """Whether a gateway or spec entry serves the concrete endpoint (method, host, path); with
+    ``any_host``, whatever host either names."""
+    own_method, own_host, own_path = split_key(record["endpoint_key"])
+    if own_method not in (ANY_METHOD, method) or (own_host and own_host != host and not any_host):
+        return False
+    match = record["path_match"]
+    if match == "regex":
+        return _regex_serves(record["path"].removeprefix("~"), path)
+    if match == "prefix":
+        return covers(own_path, path)
+    return own_path == path
+
+
+def _serves_more(record: dict[str, Any]) -> bool:
+    """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
+    broad = (
+        record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
+    )
+    # An API-level entry that knows neither host nor path says nothing about what it serves.
+    says_nothing = (
+        not record["host"] and not record["base_path"] and split_key(record["endpoint_key"])[2] == "/"
+    )
+    return broad and not says_nothing
+
+
+class Router:
+    """Entries that serve more than their own key, by first path segment (regex routes whose first
+    segment is not literal are tried on every lookup)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.everywhere: list[dict[str, Any]] = []
+
+    def add(self, record: dict[str, Any]) -> None:
+        if record["path_match"] == "regex":
+            literal = re.match(r"/([A-Za-z0-9_.-]+)(/|$)", record["path"].removeprefix("~"))
+            (self.buckets[literal.group(1)] if literal else self.everywhere).append(record)
+            return
+        path = split_key(record["endpoint_key"])[2]
+        (self.everywhere if path == "/" else self.buckets[_first(path)]).append(record)
+
+    def serving(self, key: str) -> list[dict[str, Any]]:
+        method, host, path = split_key(key)
+        candidates = self.buckets.get(_first(path), []) + self.everywhere
+        return [r for r in candidates if r["endpoint_key"] != key and serves(r, method, host, path)]
+
+
+def _nonempty(records: list[dict[str, Any]], name: str) -> Any:
+    for record in records:
+        value = record.get(name)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def merge(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve."""
+    by_key: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    router = Router()
+    for record in records:
+        kind = role(record["tool"])
+        by_key[record["endpoint_key"]][kind].append(record)
+        if kind == "gateway" and _serves_more(record):
+            router.add(record)
+    served_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    absorbed: set[int] = set()
+    for key in by_key:
+        method, host, _ = split_key(key)
+        if method == ANY_METHOD:
+            continue
+        for record in router.serving(key):
+            served_by[key].append(record)
+            if record["method"] == ANY_METHOD or (host and not record["host"]):
+                absorbed.add(id(record))
+    rows = []
+    for key, roles in sorted(by_key.items()):
+        own_gateway = [r for r in roles.get("gateway", []) if id(r) not in absorbed]
+        if not own_gateway and not any(roles.get(k) for k in ("spec", "traffic", "other")):
+            continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
+        rows.append(_merge_one(key, {**roles, "gateway": own_gateway}, served_by.get(key, [])))
+    return rows
+
+
+def _merge_one(
+    key: str, roles: dict[str, list[dict[str, Any]]], served_by: list[dict[str, Any]]
+) -> dict[str, Any]:
+    own_gateway, spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
+    gateway = own_gateway + served_by
+    every = gateway + spec + traffic + roles.get("other", [])
+    method, host, path = split_key(key)
+    auth_from = traffic if traffic and traffic[0]["auth_required"] is not None else gateway or spec or traffic
+    audit = spec[0] if spec else None
+    issues = (audit or {}).get("audit_issues") or {}
+    named = own_gateway + spec + traffic + served_by
+    return {
+        "endpoint_key": key,
+        "method": method,
+        "host": host,
+        "path": path,
+        "url": _nonempty(named, "url"),
+        "api_name": _nonempty(named, "api_name"),
+        "tools": sorted({r["tool"] for r in every}),
+        "instances": sorted({r["instance"] for r in every}),
+        "in_gateway": bool(gateway),
+        "in_spec": bool(spec),
+        "in_traffic": bool(traffic),
+        "path_match": next(
+            (r["path_match"] for r in own_gateway + spec if r["path_match"] != "exact"),
+            "prefix" if any(r["method"] == ANY_METHOD for r in own_gateway + spec) else "exact",
+        ),
+        "gateway_status": ("deployed" if any(r["status"] == "deployed" for r in gateway) else "undeployed")
+        if gateway
+        else None,
+        "environment": ", ".join(sorted({r["environment"] for r in gateway if r.get("environment")})) or None,
+        "auth_required": auth_from[0]["auth_required"] if auth_from else None,
+        "auth_types": sorted({t for r in auth_from for t in r["auth_types"]}),
+        "auth_source": auth_from[0]["tool"] if auth_from else None,
+        "sensitive_data": sorted({s for r in traffic for s in r["sensitive_data"]}),
+        "risk_score": max((r["risk_score"] for r in traffic if r["risk_score"] is not None), default=None),
+        "risk_level": _nonempty(sorted(traffic, key=lambda r: -(r["risk_score"] or 0)), "risk_level"),
+        "traffic_status": _nonempty(traffic, "status"),
+        "first_seen": min((r["first_seen"] for r in traffic if r["first_seen"]), default=None),
+        "last_seen": max((r["last_seen"] for r in traffic if r["last_seen"]), default=None),
+        "audit_score": audit["audit_score"] if audit else None,
+        **{f"audit_{level}": issues.get(level) for level in AUDIT_LEVELS},
+        "audit_date": audit["audit_date"] if audit else None,
+        "scan_state": audit["scan_state"] if audit else None,
+        "collection": _nonempty(spec, "collection"),
+        "products": sorted({p for r in gateway for p in r["products"]}),
+        "last_modified": max((r["last_modified"] for r in gateway if r["last_modified"]), default=None),
+        "tags": sorted({t for r in every for t in r["tags"]}),
+        "owner": _nonempty(every, "owner"),
+    }
+
+
+class TrafficIndex:
+    """Traffic records by first path segment: lookups under a route stay cheap."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.buckets[_first(split_key(record["endpoint_key"])[2])].append(record)
+
+    def served_by(self, entry: dict[str, Any], *, any_host: bool = False) -> list[dict[str, Any]]:
+        """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
+        _, _, path = split_key(entry["endpoint_key"])
+        first = _first(path)
+        if entry["path_match"] == "regex" or not first:
+            candidates = [r for bucket in self.buckets.values() for r in bucket]
+        else:
+            candidates = self.buckets.get(first, [])
+        return [
+            record
+            for record in candidates
+            if serves(entry, *split_key(record["endpoint_key"]), any_host=any_host)
+        ]
+
+
+class Indexes:
+    """What the findings look up beyond a row: specs that serve an endpoint without having its key
+    (an API's base path, an operation on another host), and traffic under a gateway entry."""
+
+    def __init__(self) -> None:
+        self.specs = Router()
+        self.specs_by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.traffic = TrafficIndex()
+        self.traffic_collected = False
+        self.gateway_entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    @classmethod
+    def build(cls, records: Iterable[dict[str, Any]]) -> Indexes:
+        indexes = cls()
+        for record in records:
+            kind = role(record["tool"])
+            if kind == "spec":
+                indexes.specs_by_path[path_key(record["endpoint_key"])].append(record)
+                if _serves_more(record):
+                    indexes.specs.add(record)
+            elif kind == "gateway":
+                indexes.gateway_entries[record["endpoint_key"]].append(record)
+            elif kind == "traffic":
+                indexes.traffic.add(record)
+                indexes.traffic_collected = True
+        return indexes
+
+    def specs_serving(self, key: str, *, any_host: bool = False) -> list[dict[str, Any]]:
+        found = self.specs.serving(key)
+        if any_host:
+            found += [r for r in self.specs_by_path.get(path_key(key), []) if r["endpoint_key"] != key]
+        return found

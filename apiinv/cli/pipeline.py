@@ -1,0 +1,145 @@
+"""Pipeline commands: collect, process, and run (all three, then delivery)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+import typer
+
+from apiinv import __version__
+from apiinv.cli.app import (
+    PIPELINE,
+    AllOption,
+    NoCacheOption,
+    ToolsArgument,
+    WorkersOption,
+    app,
+    command,
+    runtime_of,
+)
+
+
+@app.command(rich_help_panel=PIPELINE)
+@command
+def collect(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    workers: WorkersOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Ignore cached answers; store fresh ones.")
+    ] = False,
+) -> int:
+    """Fetch each tool's inventory over its REST API into output/DATE/raw/TOOL.json."""
+    from apiinv.errors import status_for_outcomes
+    from apiinv.pipeline.run import collect_step
+
+    runtime = runtime_of(ctx)
+    selected = runtime.config().select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    console = runtime.console()
+    outcomes = collect_step(
+        selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh
+    )
+    console.result(f"raw files: {store.date_dir(day) / 'raw'}")
+    return status_for_outcomes([o.error for o in outcomes])
+
+
+@app.command(rich_help_panel=PIPELINE)
+@command
+def process(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Tools processed in parallel.")] = None,
+) -> int:
+    """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
+    from apiinv.errors import status_for_outcomes
+    from apiinv.pipeline.run import process_step
+
+    runtime = runtime_of(ctx)
+    cfg = runtime.config()
+    selected = cfg.select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    console = runtime.console()
+    outcomes = process_step(cfg, selected, store, day, console, workers=workers)
+    console.result(f"processed files: {store.date_dir(day) / 'processed'}")
+    return status_for_outcomes([o.error for o in outcomes])
+
+
+@app.command(rich_help_panel=PIPELINE)
+@command
+def run(
+    ctx: typer.Context,
+    tools: ToolsArgument = None,
+    all_tools: AllOption = False,
+    schedule: Annotated[
+        str | None, typer.Option(help="Run a schedule of planner.yaml (what cron calls).")
+    ] = None,
+    workers: WorkersOption = None,
+    formats: Annotated[str | None, typer.Option("--format", help="Comma-separated: xlsx, json, csv.")] = None,
+    mail_to: Annotated[
+        list[str] | None, typer.Option("--mail-to", help="Mail the workbook to this address.")
+    ] = None,
+    only_on_change: Annotated[
+        bool, typer.Option("--only-on-change", help="Mail only when something is new, removed or changed.")
+    ] = False,
+    no_cache: NoCacheOption = False,
+) -> int:
+    """Collect, process and export in one go, then mail and notify as the schedule says (what cron runs)."""
+    import dataclasses
+
+    from apiinv.config import Delivery
+    from apiinv.ops import locks
+    from apiinv.pipeline import run as pipeline
+    from apiinv.pipeline.export import parse_formats
+
+    runtime = runtime_of(ctx)
+    cfg = runtime.config(require_planner=schedule is not None)
+    action, chosen_formats = "run", formats
+    delivery = cfg.planner.defaults if cfg.planner else Delivery()
+    if schedule is not None:
+        if tools or all_tools:
+            raise typer.BadParameter("give tools or --schedule, not both")
+        plan = cfg.planner.schedules.get(schedule) if cfg.planner else None
+        if plan is None:
+            known = ", ".join(cfg.planner.schedules) if cfg.planner else "none"
+            raise typer.BadParameter(f"no schedule {schedule!r} in planner.yaml (known: {known})")
+        tools, action = plan.tools, plan.action
+        workers = workers or plan.workers
+        chosen_formats = chosen_formats or ",".join(plan.formats)
+        delivery = plan.delivery
+    if mail_to:
+        delivery = dataclasses.replace(delivery, mail_to=tuple(mail_to))
+    if only_on_change:
+        delivery = dataclasses.replace(delivery, only_on_change=True)
+    selected = cfg.select(tools or [], all_tools=all_tools)
+    day, store = runtime.date(), runtime.store()
+    console = runtime.console()
+    started = time.monotonic()
+    what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
+    if console.timestamps:  # a log file or the journal: each run opens with a header line
+        console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
+    with locks.hold(store.lock_dir, locks.lock_name(schedule, [t.name for t in selected])):
+        result = pipeline.run(
+            cfg,
+            store,
+            day,
+            selected,
+            action=action,
+            workers=workers,
+            formats=parse_formats(chosen_formats or "xlsx,json"),
+            delivery=delivery,
+            env=runtime.env(),
+            use_cache=not no_cache,
+            schedule=schedule,
+            console=console,
+        )
+    status = result.exit_status([t.name for t in selected])
+    if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
+        tools_line = ", ".join(f"{t.name} {result.tool_state(t.name)[0]}" for t in selected)
+        console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")
+    return status

@@ -1,0 +1,388 @@
+"""planner.yaml and tools.yaml read, validated against the schemas, checked for meaning, and turned into
+the model. Every problem of a file is collected, so one run names them all."""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from apiinv import sources
+from apiinv.config.model import (
+    _COMMON_KEYS,
+    AUTH_FIELDS,
+    JOB_TYPE_ACTIONS,
+    NAME,
+    OWNERS_KEY,
+    PLANNER_FILE,
+    RESERVED_TOOL_NAMES,
+    TOOL_DEFAULTS,
+    TOOLS_FILE,
+    Analysis,
+    Config,
+    Delivery,
+    Planner,
+    Schedule,
+    ToolConfig,
+    Validation,
+)
+from apiinv.config.schema import did_you_mean, schema_problems
+from apiinv.config.secrets import ENV_REF, SECRET_FIELDS, default_env_file, env_var_name, expand, load_env
+from apiinv.errors import ConfigurationError
+from apiinv.redact import register_secret
+
+CONFIG_MAX_NODES = 100_000  # a configuration file is a few hundred nodes; aliases may not blow it up
+
+
+def read_yaml(path: Path) -> Any:
+    """The document of a YAML file, or a ConfigurationError that names the file (and line, column)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc}") from None
+    from apiinv.bounds import YamlTooLargeError, safe_load
+
+    try:
+        document = safe_load(text, max_nodes=CONFIG_MAX_NODES)
+    except YamlTooLargeError as exc:
+        raise ConfigurationError(f"{path}: refused: the document {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigurationError(f"{path}: {where}YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: YAML error: {exc}") from None
+    if document is None:
+        raise ConfigurationError(f"{path}: file is empty")
+    return document
+
+
+def _without_userinfo(url: str, where: str, report: Validation) -> str:
+    """A URL with ``user:password@`` is refused (and its parts masked): it would reach logs and caches."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if ":" in userinfo:  # the password is the secret; a user name alone is not worth masking everywhere
+        register_secret(userinfo)
+        register_secret(userinfo.split(":", 1)[1])
+    report.problems.append(
+        f"{where}: credentials in the URL are not allowed; use auth_type basic with "
+        "credentials from the environment"
+    )
+    return urlunsplit(parts._replace(netloc=hostport))
+
+
+def _build_tool(
+    name: str, entry: dict[str, Any], env: dict[str, str], config_dir: Path, label: str, report: Validation
+) -> ToolConfig | None:
+    tool_type = entry.get("type", name)
+    try:
+        module = sources.load(tool_type)
+    except ConfigurationError as exc:
+        hint = "" if "type" in entry else "; set type: to one of them"
+        report.problems.append(f"{label}: {name}.type: {exc.message}{hint}")
+        return None
+    merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
+    missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
+    for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
+        report.problems.append(f"{label}: {name}.{problem}")
+    for setting in missing_settings:
+        report.warnings.append(
+            f"{label}: {name}.{setting}: not set (needed before collecting from {tool_type})"
+        )
+    auth_type = merged["auth_type"]
+
+    base_url, base_var = expand(entry["api_base_url"], env)
+    if base_url is None:
+        report.problems.append(f"{label}: {name}.api_base_url: environment variable {base_var} is not set")
+        base_url = ""
+    base_url = _without_userinfo(base_url, f"{label}: {name}.api_base_url", report)
+    token_url = merged.get("token_url")
+    if token_url:
+        token_url, token_var = expand(token_url, env)
+        if token_url is None:
+            report.problems.append(f"{label}: {name}.token_url: environment variable {token_var} is not set")
+    if auth_type == "oauth" and not merged.get("token_url"):
+        # The plan's own tools.yaml names oauth without a token URL: collecting needs one, scheduling not.
+        report.warnings.append(f"{label}: {name}.token_url: not set (needed before collecting with oauth)")
+        missing_settings.append("token_url")
+    if token_url:
+        token_url = _without_userinfo(token_url, f"{label}: {name}.token_url", report)
+
+    credentials: dict[str, str] = {}
+    credential_vars: dict[str, str] = {}
+    missing: list[str] = []
+    declared = entry.get("credentials") or {}
+    wanted = AUTH_FIELDS[auth_type]
+    for field_name in sorted(set(wanted) | set(declared)):
+        raw = declared.get(field_name)
+        var: str | None
+        if raw is not None and field_name in SECRET_FIELDS and not ENV_REF.fullmatch(str(raw)):
+            continue  # a literal secret in YAML: the schema reports it; it is never used
+        if raw is None:
+            var = env_var_name(name, field_name)
+            value = env.get(var) or None
+        else:
+            value, var = expand(raw, env)
+            if value is None:
+                report.problems.append(
+                    f"{label}: {name}.credentials.{field_name}: environment variable {var} is not set"
+                )
+        if var:
+            credential_vars[field_name] = var
+        if value is not None:
+            if field_name in SECRET_FIELDS:
+                register_secret(value)
+            if value != value.strip():
+                # Common with files mounted from secret stores; sent as is, it fails in a way that prints it.
+                report.problems.append(
+                    f"{label}: {name}.credentials.{field_name}: {var or 'the value'} has leading or trailing "
+                    "whitespace or a newline; remove it"
+                )
+                continue
+            credentials[field_name] = value
+    if auth_type == "service_account":
+        if not credentials.get("key_file") and not credentials.get("token"):
+            missing = [credential_vars["key_file"], credential_vars["token"]]
+            missing = [f"{missing[0]} or {missing[1]}"]
+    else:
+        missing = [credential_vars[f] for f in wanted if f not in credentials]
+    if missing:
+        report.warnings.append(
+            f"{label}: {name}: credentials not set: {', '.join(missing)} (needed before collecting)"
+        )
+    key_file = credentials.get("key_file")
+    if key_file:
+        key_path = Path(key_file).expanduser()
+        if not key_path.is_absolute():
+            key_path = config_dir / key_path
+        credentials["key_file"] = str(key_path)
+        if not key_path.is_file():
+            report.problems.append(f"{label}: {name}.credentials.key_file: file not found: {key_path}")
+
+    verify: bool | str = bool(merged["verify_tls"])
+    if merged.get("ca_bundle"):
+        bundle = Path(merged["ca_bundle"]).expanduser()
+        bundle = bundle if bundle.is_absolute() else config_dir / bundle
+        if not bundle.is_file():
+            report.problems.append(f"{label}: {name}.ca_bundle: file not found: {bundle}")
+        verify = str(bundle)
+
+    return ToolConfig(
+        name=name,
+        type=tool_type,
+        base_url=base_url.rstrip("/"),
+        auth_type=auth_type,
+        enabled=bool(merged["enabled"]),
+        rate_limit=merged["rate_limit"],
+        timeout=float(merged["timeout"]),
+        request_deadline=float(merged["request_deadline"]),
+        max_response_mb=float(merged["max_response_mb"]),
+        allowed_hosts=[str(h) for h in merged["allowed_hosts"]],
+        max_retries=int(merged["max_retries"]),
+        max_retry_wait=float(merged["max_retry_wait"]),
+        retry_after_cap=float(merged["retry_after_cap"]),
+        retry_backoff=float(merged["retry_backoff"]),
+        page_size=int(merged["page_size"]),
+        max_pages=int(merged["max_pages"]),
+        verify=verify,
+        cache_ttl=int(merged["cache_ttl"]),
+        concurrency=int(merged["concurrency"]),
+        api_key_header=merged["api_key_header"],
+        token_url=token_url or None,
+        scope=merged.get("scope"),
+        description=merged.get("description", ""),
+        credentials=credentials,
+        credential_vars=credential_vars,
+        missing_vars=missing,
+        missing_settings=missing_settings,
+        settings={k: v for k, v in merged.items() if k not in _COMMON_KEYS},
+    )
+
+
+def check_tools(
+    document: Any, env: dict[str, str], config_dir: Path, label: str, report: Validation
+) -> dict[str, ToolConfig]:
+    problems = schema_problems(document, "tools", label)
+    report.problems.extend(problems)
+    if not isinstance(document, dict):
+        return {}
+    tools = {}
+    for name in document:
+        if name == OWNERS_KEY or not isinstance(name, str):
+            continue
+        if NAME.fullmatch(name) and (name.lower() in RESERVED_TOOL_NAMES or name.endswith(".rejects")):
+            report.problems.append(
+                f"{label}: {name}: reserved name (the combined report's files use it); choose another"
+            )
+    for name, entry in document.items():
+        if (
+            name == OWNERS_KEY
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("api_base_url"), str)
+        ):
+            continue
+        # Meaning is checked even where the schema already objected: every problem in one pass.
+        try:
+            tool = _build_tool(str(name), entry, env, config_dir, label, report)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            continue  # a value of the wrong type, which the schema has reported
+        if tool is not None:
+            tools[tool.name] = tool
+    return tools
+
+
+CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+
+
+def _cron_problem(expression: str) -> str | None:
+    """What is wrong with a cron expression, naming the field ("hour 25 is out of range 0-23")."""
+    from croniter import croniter
+
+    fields = expression.split()
+    if not expression.startswith("@") and len(fields) != 5:
+        return f"{expression!r} has {len(fields)} field(s); cron needs five: minute hour day month weekday"
+    for text, (name, low, high) in zip(fields, CRON_FIELDS, strict=False):
+        for number in re.findall(r"(?<![/\w])\d+", text):
+            if not low <= int(number) <= high:
+                return f"{expression!r}: {name} {number} is out of range {low}-{high}"
+        if re.search(r"[^\d*,/\-A-Za-z?LW#]", text):
+            return f"{expression!r}: {name} {text!r} holds a character cron does not know"
+    if not croniter.is_valid(expression):
+        return f"{expression!r} is not a valid cron expression"
+    return None
+
+
+def check_planner(
+    document: Any, tool_names: set[str] | None, label: str, report: Validation
+) -> Planner | None:
+    problems = schema_problems(document, "planner", label)
+    report.problems.extend(problems)
+    if not isinstance(document, dict) or not isinstance(document.get("schedules"), dict):
+        return None
+    timezone = document.get("timezone")
+    if isinstance(timezone, str) and timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            report.problems.append(f"{label}: timezone: unknown time zone {timezone!r}")
+    defaults = document.get("defaults") or {}
+    schedules: dict[str, Schedule] = {}
+    for name, entry in document["schedules"].items():
+        where = f"{label}: schedules.{name}"
+        if not isinstance(entry, dict):
+            continue
+        cron = str(entry.get("cron", entry.get("cron_expression")) or "")
+        if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
+            report.problems.append(f"{where}: cron and cron_expression disagree; give one")
+        problem = _cron_problem(cron) if isinstance(cron, str) else None
+        if problem:
+            key = "cron" if "cron" in entry else "cron_expression"
+            report.problems.append(f"{where}.{key}: {problem}")
+        action = entry.get("action")
+        alias = JOB_TYPE_ACTIONS.get(entry.get("job_type", ""))
+        if action and alias and action != alias:
+            report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
+        tools = entry.get("tools") or ["all"]
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            continue
+        if "all" in tools and len(tools) > 1:
+            report.problems.append(f"{where}.tools: 'all' stands alone")
+        if tool_names is not None:
+            for index, tool in enumerate(tools):
+                if tool != "all" and tool not in tool_names:
+                    known = ", ".join(sorted(tool_names)) or "none"
+                    report.problems.append(
+                        f"{where}.tools[{index}]: unknown tool {tool!r}{did_you_mean(tool, tool_names)} "
+                        f"(tools.yaml has: {known})"
+                    )
+        schedules[name] = Schedule(
+            name=name,
+            cron=cron,
+            tools=tools,
+            action=action or alias or "run",
+            enabled=entry.get("enabled", True),
+            workers=entry.get("workers", defaults.get("workers", 4)),
+            formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
+            description=entry.get("description", ""),
+            delivery=Delivery.merged(defaults, entry),
+        )
+    if problems:
+        return None
+    return Planner(
+        schedules=schedules,
+        timezone=timezone,
+        analysis=Analysis(**(document.get("analysis") or {})),
+        defaults=Delivery.merged(defaults, {}),
+    )
+
+
+def validate(
+    config_dir: Path, env_file: Path | None = None, *, require_planner: bool = True
+) -> tuple[Config | None, Validation]:
+    """Every problem of both files, without raising; the Config only when there is none."""
+    report = Validation()
+    tools_path, planner_path = config_dir / TOOLS_FILE, config_dir / PLANNER_FILE
+    try:
+        env = load_env(env_file if env_file is not None else default_env_file(config_dir))
+    except ConfigurationError as exc:
+        report.problems.append(str(exc))
+        env = dict(os.environ)
+    tools: dict[str, ToolConfig] = {}
+    tool_names: set[str] | None = None
+    owners: dict[str, Any] = {}
+    try:
+        tools_doc = read_yaml(tools_path)
+        tools = check_tools(tools_doc, env, config_dir, str(tools_path), report)
+        tool_names = {str(k) for k in tools_doc if k != OWNERS_KEY} if isinstance(tools_doc, dict) else None
+        owners = tools_doc.get(OWNERS_KEY) or {} if isinstance(tools_doc, dict) else {}
+    except ConfigurationError as exc:
+        report.problems.append(str(exc))
+    planner = None
+    if require_planner or planner_path.exists():
+        try:
+            planner = check_planner(read_yaml(planner_path), tool_names, str(planner_path), report)
+        except ConfigurationError as exc:
+            report.problems.append(str(exc))
+    owners_file = None
+    if isinstance(owners, dict) and isinstance(owners.get("file"), str):
+        owners_file = Path(owners["file"]).expanduser()
+        owners_file = owners_file if owners_file.is_absolute() else config_dir / owners_file
+        if not owners_file.is_file():
+            report.problems.append(f"{tools_path}: owners.file: file not found: {owners_file}")
+    if report.problems:
+        return None, report
+    config = Config(
+        config_dir=config_dir,
+        tools=tools,
+        planner=planner,
+        warnings=report.warnings,
+        owners_file=owners_file,
+        owners_sheet=owners.get("sheet") if isinstance(owners, dict) else None,
+    )
+    return config, report
+
+
+def load(config_dir: Path, env_file: Path | None = None, *, require_planner: bool = False) -> Config:
+    config, report = validate(config_dir, env_file, require_planner=require_planner)
+    if config is None:
+        raise ConfigurationError(
+            f"invalid configuration in {config_dir} ({len(report.problems)} problem(s))",
+            problems=report.problems,
+        )
+    return config

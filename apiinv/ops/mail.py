@@ -1,0 +1,306 @@
+"""`apiinv mail`: the dated workbook to the security team, with a short plain-text and HTML body.
+
+SMTP settings come from the environment or .env: APIINV_SMTP_HOST, APIINV_SMTP_PORT,
+APIINV_SMTP_SECURITY (starttls, ssl or none; default starttls), APIINV_SMTP_USER,
+APIINV_SMTP_PASSWORD, APIINV_MAIL_FROM, and APIINV_SMTP_CA_BUNDLE for a server whose certificate a
+private CA signed.
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from apiinv.analysis.findings import FINDINGS, TITLES
+from apiinv.errors import ConfigurationError, DeliveryError, UsageError
+from apiinv.redact import register_secret
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    user: str | None
+    password: str | None = None
+    sender: str = "apiinv@localhost"
+    timeout: float = 30.0
+    ca_bundle: str | None = None
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> SmtpSettings:
+        host = env.get("APIINV_SMTP_HOST")
+        if not host:
+            raise ConfigurationError("APIINV_SMTP_HOST is not set (the SMTP server to send reports through)")
+        security = env.get("APIINV_SMTP_SECURITY", "starttls").lower()
+        if security not in ("starttls", "ssl", "none"):
+            raise ConfigurationError(f"APIINV_SMTP_SECURITY={security!r}: use starttls, ssl or none")
+        try:
+            port = int(env.get("APIINV_SMTP_PORT") or (465 if security == "ssl" else 587))
+        except ValueError:
+            raise ConfigurationError("APIINV_SMTP_PORT is not a number") from None
+        password = env.get("APIINV_SMTP_PASSWORD")
+        register_secret(password)
+        return cls(
+            host,
+            port,
+            security,
+            env.get("APIINV_SMTP_USER"),
+            password,
+            env.get("APIINV_MAIL_FROM") or f"apiinv@{host}",
+            ca_bundle=env.get("APIINV_SMTP_CA_BUNDLE"),
+        )
+
+
+def has_changes(summary: dict[str, Any]) -> bool:
+    changes = summary.get("changes") or {}
+    return any(changes.get(k) for k in ("new", "removed", "changed"))
+
+
+CELL = "border:1px solid #BFBFBF;padding:3px 6px;font-size:13px;text-align:left"
+HEAD = CELL + ";background:#1F3864;color:#FFFFFF"
+RISK_STYLE = {
+    "critical": "background:#C00000;color:#FFFFFF",
+    "high": "background:#FF6A00;color:#FFFFFF",
+    "medium": "background:#FFC000",
+    "low": "background:#70AD47",
+}
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"  - [{r['risk_level']}] {r['endpoint_key']}  ({r['reason']})" for r in rows]
+
+
+def _rows_html(rows: list[dict[str, Any]], more: int) -> str:
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td style="{CELL};{RISK_STYLE.get(r["risk_level"], "")}">{html.escape(r["risk_level"])}</td>'
+        f'<td style="{CELL};font-family:monospace">{html.escape(r["endpoint_key"])}</td>'
+        f'<td style="{CELL}">{html.escape(str(r["reason"]))}</td></tr>'
+        for r in rows
+    )
+    tail = (
+        f'<p style="font-size:12px;color:#595959">and {more:,} more in the workbook</p>' if more > 0 else ""
+    )
+    return (
+        f'<table style="border-collapse:collapse;margin:4px 0 12px 0"><tr><th style="{HEAD}">risk</th>'
+        f'<th style="{HEAD}">endpoint</th><th style="{HEAD}">why</th></tr>{body}</table>{tail}'
+    )
+
+
+def compose(
+    summary: dict[str, Any],
+    day: str,
+    workbook: Path,
+    to: list[str],
+    sender: str,
+    subject: str | None = None,
+    *,
+    digest: dict[str, Any] | None = None,
+    password: str | None = None,
+) -> EmailMessage:
+    """The report mail: a digest worth reading on its own (text and HTML with inline CSS only), and the
+    workbook attached, password-protected when ``password`` is given (the password is never in the mail)."""
+    changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
+    failed = summary.get("failed_tools") or []
+    baseline = summary.get("baseline") or []
+    banner = summary.get("banner")
+    digest = digest or {}
+    notes = summary.get("finding_notes") or {}
+    headline = [
+        f"Endpoints: {summary.get('endpoints', 0):,}",
+        f"Changes since the last complete run (distinct endpoints): {changes.get('new', 0):,} new, "
+        f"{changes.get('removed', 0):,} removed, {changes.get('changed', 0):,} changed"
+        + (
+            f" ({changes['held_back']:,} removals held back: suspect drop)"
+            if changes.get("held_back")
+            else ""
+        )
+        + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
+        "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
+        f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
+    ]
+    closing = (
+        f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential."
+    )
+    if password:
+        closing += " It is password-protected; the password reaches you another way."
+    text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", "", *headline]
+    sections = [
+        (
+            f"{TITLES[name]}: {entry['count']:,}" + (f" ({notes[name]})" if name in notes else ""),
+            entry,
+        )
+        for name in FINDINGS
+        for entry in [(digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}]
+    ] + [
+        (f"{kind.capitalize()} endpoints: {entry['count']:,}", entry)
+        for kind in ("new", "removed")
+        for entry in [digest.get(kind) or {"count": changes.get(kind, 0), "top": []}]
+    ]
+    parts_html = []
+    for title, entry in sections:
+        more = entry["count"] - len(entry["top"])
+        text += ["", title, *_rows_text(entry["top"])]
+        if more > 0 and entry["top"]:
+            text.append(f"  ... and {more:,} more in the workbook")
+        parts_html.append(
+            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
+            + _rows_html(entry["top"], more)
+        )
+    text += ["", closing]
+
+    message = _envelope(
+        subject
+        or f"API inventory {day}{' (INCOMPLETE)' if summary.get('incomplete') else ''}: "
+        f"{changes.get('new', 0):,} new, {changes.get('removed', 0):,} removed endpoints, "
+        f"{findings.get('shadow', 0):,} shadow",
+        sender,
+        to,
+    )
+    message.set_content("\n".join(text))
+    warning = (
+        f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{html.escape(banner)}</p>'
+        if banner
+        else ""
+    )
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in headline)
+    message.add_alternative(
+        f'<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#000000">'
+        f'<h2 style="color:#1F3864">{html.escape(text[0])}</h2>{warning}<ul>{items}</ul>'
+        f"{''.join(parts_html)}<p>{html.escape(closing)}</p></body></html>",
+        subtype="html",
+    )
+    content = encrypt_workbook(workbook, password) if password else workbook.read_bytes()
+    message.add_attachment(
+        content,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=workbook.name,
+    )
+    return message
+
+
+def compose_failure(
+    day: str, schedule: str | None, lines: list[str], to: list[str], sender: str
+) -> EmailMessage:
+    """A run that produced no report still tells its people, in a mail with no attachment."""
+    what = f"schedule {schedule}" if schedule else "apiinv run"
+    message = _envelope(f"API inventory {day}: FAILED ({what})", sender, to)
+    body = [
+        f"The {what} for {day} failed: no report was written.",
+        "",
+        *lines,
+        "",
+        "Details are in output/logs/apiinv.log under the error ids above.",
+    ]
+    message.set_content("\n".join(body))
+    return message
+
+
+def _envelope(subject: str, sender: str, to: list[str]) -> EmailMessage:
+    from email.utils import formatdate, make_msgid
+
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "apiinv.localhost")
+    return message
+
+
+def encrypt_workbook(workbook: Path, password: str) -> bytes:
+    """The workbook under standard Office encryption (ECMA-376 agile, what Excel and LibreOffice open
+    with the password), in memory: the encrypted copy is never written next to the report."""
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    encrypted = io.BytesIO()
+    with open(workbook, "rb") as handle:
+        OOXMLFile(handle).encrypt(password, encrypted)
+    return encrypted.getvalue()
+
+
+def attachment_password(env: dict[str, str]) -> str:
+    password = env.get("APIINV_ATTACHMENT_PASSWORD") or ""
+    if len(password) < 8:
+        raise ConfigurationError(
+            "mail_encrypt is set but APIINV_ATTACHMENT_PASSWORD is not (or is shorter than 8 characters)"
+        )
+    register_secret(password)
+    return password
+
+
+def send(message: EmailMessage, settings: SmtpSettings) -> None:
+    where = f"{settings.host}:{settings.port}"
+    try:
+        if settings.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=settings.tls()
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=settings.tls())
+            if settings.user:
+                client.login(settings.user, settings.password or "")
+            client.send_message(message)
+    except smtplib.SMTPAuthenticationError:
+        raise DeliveryError(f"SMTP server {where} refused the login of {settings.user}") from None
+    except smtplib.SMTPNotSupportedError:
+        raise DeliveryError(
+            f"SMTP server {where} does not offer STARTTLS; set APIINV_SMTP_SECURITY"
+        ) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError(
+            f"SMTP server {where} refused the recipients {', '.join(exc.recipients)}"
+        ) from None
+    except (smtplib.SMTPException, ssl.SSLError) as exc:
+        raise DeliveryError(f"SMTP server {where}: {type(exc).__name__}: {str(exc)[:160]}") from None
+    except OSError as exc:
+        raise DeliveryError(f"cannot reach SMTP server {where}: {exc.strerror or exc}") from None
+
+
+def validate_addresses(addresses: list[str]) -> list[str]:
+    bad = [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]
+    if bad or not addresses:
+        raise UsageError(f"not an e-mail address: {', '.join(bad) or '(none given)'}")
+    return addresses
+
+
+def mail_report(
+    summary: dict[str, Any],
+    digest: dict[str, Any] | None,
+    day: str,
+    workbook: Path,
+    to: list[str],
+    env: dict[str, str],
+    *,
+    subject: str | None = None,
+    encrypt: bool = False,
+) -> None:
+    """Compose and send a date's report mail: the one path of ``apiinv mail`` and of scheduled runs."""
+    settings = SmtpSettings.from_env(env)
+    message = compose(
+        summary,
+        day,
+        workbook,
+        validate_addresses(to),
+        settings.sender,
+        subject,
+        digest=digest,
+        password=attachment_password(env) if encrypt else None,
+    )
+    send(message, settings)

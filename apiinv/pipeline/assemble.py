@@ -1,0 +1,167 @@
+"""A date's report data read from the store: each tool's records (carried forward when the date's
+failed), the changes against each tool's last complete run, the trend, then the pure analysis over them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from apiinv.analysis.changes import ToolChanges, diff_records
+from apiinv.analysis.dataset import Dataset, ToolData, finding_notes, trend_point
+from apiinv.analysis.findings import find
+from apiinv.analysis.merge import merge
+from apiinv.config import Analysis
+from apiinv.errors import UsageError
+from apiinv.store import Store, read_json
+from apiinv.timefmt import end_of_day, iso
+
+
+def load_processed(store: Store, day: date | str, tool: str) -> list[dict[str, Any]] | None:
+    path = store.processed_path(day, tool)
+    return read_json(path)["records"] if path.exists() else None
+
+
+def change_set(
+    store: Store, day: date | str, tools: list[str], analysis: Analysis, *, compared: list[str] | None = None
+) -> list[ToolChanges]:
+    """Per tool, the changes of ``day`` against that tool's last complete run before it. Only tools in
+    ``compared`` (those with complete data of the date) are compared: a failed, truncated or carried-forward
+    tool never reports removals."""
+    results = []
+    for tool in tools:
+        step = store.step(day, tool, "process")
+        current = (
+            load_processed(store, day, tool)
+            if step and step.get("status") == "ok" and (compared is None or tool in compared)
+            else None
+        )
+        if current is None:
+            results.append(ToolChanges(tool, None, note="not compared: no complete run on this date"))
+            continue
+        previous_day = store.last_good(tool, "process", before=day)
+        if previous_day is None:
+            results.append(
+                ToolChanges(tool, None, note="first complete run: the baseline, nothing new", baseline=True)
+            )
+            continue
+        changes = diff_records(
+            tool, load_processed(store, previous_day, tool) or [], current, drop_guard=analysis.drop_guard
+        )
+        changes.previous_date = previous_day
+        results.append(changes)
+    return results
+
+
+def diff_dates(store: Store, before: date, after: date, tools: list[str] | None = None) -> list[ToolChanges]:
+    """Changes between the processed files of two dates, per tool present on both."""
+
+    def processed(day: date) -> set[str]:
+        folder = store.date_dir(day) / "processed"
+        if not folder.is_dir():
+            raise UsageError(f"no processed files for {day} in {store.root}")
+        return {p.stem for p in folder.glob("*.json") if not p.stem.endswith(".rejects")}
+
+    on_before, on_after = processed(before), processed(after)
+    unknown = [t for t in tools or [] if t not in on_before | on_after]
+    if unknown:
+        raise UsageError(
+            f"no processed files of {', '.join(map(repr, unknown))} on {before} or {after} "
+            f"(there are: {', '.join(sorted(on_before | on_after)) or 'none'})"
+        )
+    results = []
+    for tool in tools or sorted(on_before | on_after):
+        if tool not in on_before or tool not in on_after:
+            missing = before if tool not in on_before else after
+            results.append(
+                ToolChanges(tool, str(before), note=f"not compared: nothing processed on {missing}")
+            )
+            continue
+        changes = diff_records(
+            tool, load_processed(store, before, tool) or [], load_processed(store, after, tool) or []
+        )
+        changes.previous_date = str(before)
+        results.append(changes)
+    return results
+
+
+def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
+    if collect.get("status") in ("failed", "truncated"):
+        return str(collect["status"])
+    if process.get("status") == "invalid":
+        return "partial"
+    if process and process.get("status") != "ok":
+        return "failed"
+    return "ok"
+
+
+def tool_data(
+    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any], kind: str | None
+) -> ToolData:
+    """The tool's records for ``day``: its own when that date has complete processed data, else its
+    last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
+    whose processing went well holds complete data). ``kind`` is its adapter type when known."""
+    manifest_tool = manifest.get("tools", {}).get(tool, {})
+    collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
+    errors = [e for step in (collect, process) for e in step.get("errors") or []]
+    # The adapter type decides the role: configuration first, then what the manifest recorded.
+    kind = kind or str(collect.get("type") or process.get("type") or tool)
+    status = _status(collect, process) if manifest_tool else "not_run"
+    if process.get("status") in ("ok", "invalid"):
+        records = load_processed(store, day, tool)
+        if records is not None:
+            return ToolData(tool, kind, status, day, records, errors)
+    oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
+    earlier = store.last_good(tool, "process", before=day)
+    if status == "ok":
+        status = "failed"  # collected, but nothing usable of the date was processed
+    if earlier is not None and earlier >= oldest:
+        return ToolData(tool, kind, status, earlier, load_processed(store, earlier, tool) or [], errors)
+    return ToolData(tool, kind, status, None, [], errors)
+
+
+def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
+    """Trend points of the reported dates before ``day``, from their manifests (oldest first)."""
+    points: list[dict[str, Any]] = []
+    for earlier in reversed([d for d in store.dates() if d < day]):
+        if len(points) >= runs - 1:
+            break
+        summary = (store.read_manifest(earlier).get("report") or {}).get("summary")
+        if summary:
+            points.append(trend_point(earlier, summary))
+    return points[::-1]
+
+
+def build(
+    store: Store,
+    day: date | str,
+    tools: list[str],
+    analysis: Analysis,
+    *,
+    types: dict[str, str] | None = None,
+    now: datetime | None = None,
+    timezone: str | None = None,
+) -> Dataset:
+    """``types`` maps tool names to adapter types (their roles); ``now`` is the end of the run date in
+    the planner's time zone unless given."""
+    day = str(day)
+    manifest = store.read_manifest(day)
+    data = {tool: tool_data(store, day, tool, analysis, manifest, (types or {}).get(tool)) for tool in tools}
+    everything = [r for d in data.values() for r in d.records]
+    merged = merge(everything)
+    moment = now or end_of_day(day, timezone)
+    notes, skip = finding_notes(data, day)
+    fresh = [t for t, d in data.items() if d.fresh(day) and d.status != "truncated"]
+    return Dataset(
+        day=day,
+        generated_at=iso(datetime.now(UTC)),
+        now=moment,
+        tools=tools,
+        manifest=manifest,
+        data=data,
+        merged=merged,
+        findings=find(merged, everything, analysis, now=moment, skip=skip),
+        finding_notes=notes,
+        changes=change_set(store, day, tools, analysis, compared=fresh),
+        analysis=analysis,
+        history=history(store, day, analysis.trend_runs),
+    )

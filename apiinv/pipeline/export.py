@@ -1,0 +1,146 @@
+"""`apiinv export`: the dated reports of a date, per tool and combined, in the formats asked for."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from apiinv.analysis.dataset import Dataset
+from apiinv.analysis.findings import FINDINGS, TITLES
+from apiinv.config import Analysis
+from apiinv.errors import NothingToReportError, UsageError
+from apiinv.logs import get_logger
+from apiinv.pipeline.assemble import build
+from apiinv.report import documents, workbooks
+from apiinv.report.xlsx import EXCEL_MAX_ROWS
+from apiinv.store import Store, atomic_path, now_iso
+
+log = get_logger("export")
+FORMATS = ("xlsx", "json", "csv")
+
+
+@dataclass
+class ExportOutcome:
+    files: list[Path] = field(default_factory=list)
+    data: Dataset | None = None
+    duration: float = 0.0
+
+    @property
+    def workbook(self) -> Path | None:
+        return next(
+            (f for f in self.files if f.name.startswith("api-inventory-") and f.suffix == ".xlsx"), None
+        )
+
+
+def parse_formats(text: str) -> list[str]:
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"--format {text!r}: choose from {', '.join(FORMATS)}, comma-separated")
+    return formats
+
+
+def export(
+    store: Store,
+    day: date,
+    tools: list[str],
+    analysis: Analysis,
+    *,
+    formats: list[str],
+    max_rows: int = EXCEL_MAX_ROWS,
+    types: dict[str, str] | None = None,
+    timezone: str | None = None,
+) -> ExportOutcome:
+    """``types`` maps tool names to adapter types (roles); ``timezone`` is the planner's, whose end of
+    the run date every age is measured to."""
+    started = time.monotonic()
+    data = build(store, day, tools, analysis, types=types, timezone=timezone)
+    fresh = any(d.fresh(data.day) for d in data.data.values())
+    if not data.records or (not fresh and store.read_manifest(day).get("report")):
+        # Writing empty (or wholly carried-forward) reports would replace a good earlier export of the date.
+        raise NothingToReportError(
+            f"no tool has processed records for {day}: reports not written "
+            "(earlier reports of the date, if any, are kept)"
+        )
+    folder = store.date_dir(day)
+    outcome = ExportOutcome(data=data)
+    combined = folder / f"api-inventory-{day}"
+    if "xlsx" in formats:
+        for tool in tools:
+            with atomic_path(folder / f"{tool}-{day}.xlsx") as tmp:
+                workbooks.write_tool(tmp, data, tool, max_rows=max_rows)
+            outcome.files.append(folder / f"{tool}-{day}.xlsx")
+        with atomic_path(combined.with_suffix(".xlsx")) as tmp:
+            workbooks.write_combined(tmp, data, max_rows=max_rows)
+        outcome.files.append(combined.with_suffix(".xlsx"))
+    if "json" in formats:
+        for tool in tools:
+            outcome.files.append(documents.write_tool_json(folder / f"{tool}-{day}.json", data, tool))
+        outcome.files.append(documents.write_combined_json(combined.with_suffix(".json"), data))
+    if "csv" in formats:
+        csv_dir = folder / "csv"
+        sheets = [
+            ("inventory", workbooks.INVENTORY_COLUMNS, data.merged),
+            ("changes", workbooks.CHANGE_COLUMNS, data.change_rows()),
+            *[(name, workbooks.FINDING_COLUMNS, data.findings[name]) for name in FINDINGS],
+            *[(tool, workbooks.RECORD_COLUMNS, data.records.get(tool, [])) for tool in tools],
+        ]
+        for name, columns, rows in sheets:
+            outcome.files.append(documents.write_csv(csv_dir / f"{name}-{day}.csv", columns, rows))
+    outcome.duration = time.monotonic() - started
+    for tool in tools:
+        store.record_step(
+            day,
+            tool,
+            "export",
+            {
+                "status": "ok",
+                "finished_at": now_iso(),
+                "duration_s": round(outcome.duration, 3),
+                "records": len(data.records.get(tool, [])),
+            },
+        )
+    store.record_report(
+        day,
+        {
+            "generated_at": data.generated_at,
+            "tools": tools,
+            "formats": formats,
+            "summary": data.summary(),
+            "digest": data.digest(),
+            "files": [f.name for f in outcome.files],
+            "workbook": outcome.workbook.name if outcome.workbook else None,
+        },
+    )
+    log.info("reports for %s: %s", day, ", ".join(f.name for f in outcome.files), extra={"file_only": True})
+    return outcome
+
+
+def describe(outcome: ExportOutcome) -> list[str]:
+    """Lines for people: the summary table, and where the files are."""
+    data = outcome.data
+    assert data is not None
+    summary = data.summary()
+    lines = [
+        f"{'tool':10} {'status':9} {'data of':10} {'records':>8} {'new':>5} {'removed':>8} {'changed':>8}"
+    ]
+    for tool in data.tools:
+        changes = data.changes_for(tool)
+        counts = changes.counts() if changes else {}
+        used = data.data[tool]
+        lines.append(
+            f"{tool:10} {used.status:9} {used.data_date or 'no data':10} {len(used.records):>8,} "
+            f"{counts.get('new', 0):>5,} {counts.get('removed', 0):>8,} {counts.get('changed', 0):>8,}"
+        )
+    changes = summary["changes"]
+    lines.append(
+        f"endpoints: {summary['endpoints']:,}; changes: {changes['new']:,} new, "
+        f"{changes['removed']:,} removed, {changes['changed']:,} changed (distinct endpoints); findings: "
+        + ", ".join(f"{TITLES[n].lower()} {summary['findings'][n]:,}" for n in FINDINGS)
+    )
+    if summary["banner"]:
+        lines.append(summary["banner"])
+    lines += [f"wrote {path}" for path in outcome.files]
+    return lines

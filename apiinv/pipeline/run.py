@@ -1,0 +1,296 @@
+"""`apiinv run`: collect, process and export in one process, then tell the run's people (mail and
+notifications, as the schedule says). What cron calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from apiinv.config import Config, Delivery, ToolConfig
+from apiinv.console import Console
+from apiinv.errors import ApiInvError, ExitStatus, NothingToReportError, status_for_outcomes
+from apiinv.pipeline.collect import ToolOutcome, collect
+from apiinv.pipeline.export import ExportOutcome, describe, export
+from apiinv.pipeline.process import ProcessOutcome, process
+from apiinv.progress import ToolProgress
+from apiinv.store import Store, now_iso
+
+STEPS = {
+    "collect": ("collect",),
+    "process": ("process",),
+    "export": ("export",),
+    "generate_reports": ("export",),
+    "run": ("collect", "process", "export"),
+}
+
+
+@dataclass
+class RunResult:
+    collected: list[ToolOutcome] = field(default_factory=list)
+    processed: list[ProcessOutcome] = field(default_factory=list)
+    exported: ExportOutcome | None = None
+    mail_error: ApiInvError | None = None
+
+    def errors(self, tool: str) -> list[ApiInvError]:
+        steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
+        return [o.error for o in steps if o.tool == tool and o.error is not None]
+
+    def tool_state(self, tool: str) -> tuple[str, str | None]:
+        """(status, data date) of a tool: the report's view when one was written, else its steps'."""
+        data = self.exported.data.data.get(tool) if self.exported and self.exported.data else None
+        if data is not None:
+            return data.status, data.data_date
+        return ("failed" if self.errors(tool) else "ok"), None
+
+    def exit_status(self, tools: list[str]) -> ExitStatus:
+        """Per tool its first error across the steps; a failed mail counts as one more failed part."""
+        errors: dict[str, ApiInvError | None] = dict.fromkeys(tools)
+        steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
+        for outcome in steps:
+            if outcome.error is not None and errors.get(outcome.tool) is None:
+                errors[outcome.tool] = outcome.error
+        parts = list(errors.values()) + ([self.mail_error] if self.mail_error else [])
+        return status_for_outcomes(parts)
+
+
+def run(
+    cfg: Config,
+    store: Store,
+    day: date,
+    tools: list[ToolConfig],
+    *,
+    action: str = "run",
+    workers: int | None = None,
+    formats: list[str] | None = None,
+    delivery: Delivery | None = None,
+    env: dict[str, str] | None = None,
+    use_cache: bool = True,
+    schedule: str | None = None,
+    console: Console | None = None,
+) -> RunResult:
+    console = console or Console()
+    steps = STEPS[action]
+    names = [t.name for t in tools]
+    result = RunResult()
+    started_at = now_iso()
+    if "collect" in steps:
+        result.collected = collect_step(tools, store, day, console, workers=workers, use_cache=use_cache)
+    if "process" in steps:
+        # A tool whose collection failed is processed only if an earlier raw file of the date is there.
+        ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
+        result.processed = process_step(cfg, ready, store, day, console, workers=workers)
+    if "export" in steps:
+        try:
+            result.exported = export(
+                store,
+                day,
+                names,
+                cfg.analysis,
+                formats=formats or ["xlsx", "json"],
+                types={t.name: t.type for t in tools},
+                timezone=cfg.timezone,
+            )
+        except NothingToReportError as exc:
+            console.problem(f"export: {exc.message}")
+            if action != "run":  # after collect and process, their errors already say why
+                raise
+        if result.exported is not None:
+            for line in describe(result.exported):
+                console.result(line)
+    status = result.exit_status(names)
+    if delivery is not None:
+        result.mail_error = deliver(result, status, delivery, day, schedule, names, env or {}, console)
+        status = result.exit_status(names)
+    store.record_run(
+        day,
+        {
+            "schedule": schedule,
+            "action": action,
+            "tools": names,
+            "started_at": started_at,
+            "finished_at": now_iso(),
+            "exit_status": int(status),
+        },
+    )
+    return result
+
+
+def collect_step(
+    tools: list[ToolConfig],
+    store: Store,
+    day: date,
+    console: Console,
+    *,
+    workers: int | None = None,
+    use_cache: bool = True,
+    refresh: bool = False,
+) -> list[ToolOutcome]:
+    """Collect every tool side by side, showing each tool's progress and outcome as it goes."""
+    with ToolProgress("collecting", [t.name for t in tools], console) as progress:
+        return collect(
+            tools,
+            store,
+            day,
+            workers=workers,
+            use_cache=use_cache,
+            refresh=refresh,
+            on_start=progress.start,
+            on_done=progress.done,
+        )
+
+
+def process_step(
+    cfg: Config,
+    tools: list[ToolConfig],
+    store: Store,
+    day: date,
+    console: Console,
+    *,
+    workers: int | None = None,
+) -> list[ProcessOutcome]:
+    """Process every tool, showing each outcome as it comes."""
+    with ToolProgress("processing", [t.name for t in tools], console) as progress:
+        return process(
+            tools, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers, on_done=progress.done
+        )
+
+
+def _events(status: ExitStatus, summary: dict[str, Any] | None) -> set[str]:
+    from apiinv.ops.mail import has_changes
+
+    events = set()
+    if status in (ExitStatus.ALL_FAILED, ExitStatus.ERROR, ExitStatus.VALIDATION):
+        events.add("failure")
+    elif status == ExitStatus.PARTIAL:
+        events.add("partial")
+    if summary is not None and has_changes(summary):
+        events.add("change")
+    return events
+
+
+def _tool_lines(result: RunResult, names: list[str], day: date) -> list[str]:
+    """Per tool its status and error ids: what a notification may say (never an error's text)."""
+    lines = []
+    for name in names:
+        state, data_date = result.tool_state(name)
+        detail = ", ".join(f"{e.code} {e.error_id}" for e in result.errors(name))
+        used = f", data of {data_date}" if data_date and data_date != str(day) else ""
+        lines.append(f"{name}: {state}{used}" + (f" ({detail})" if detail else ""))
+    return lines
+
+
+def deliver(
+    result: RunResult,
+    status: ExitStatus,
+    delivery: Delivery,
+    day: date,
+    schedule: str | None,
+    names: list[str],
+    env: dict[str, str],
+    console: Console,
+) -> ApiInvError | None:
+    """Tell the run's people: the report mail (or, when the run failed entirely and nobody is notified,
+    a failure mail), and one notification when the run's events are among ``notify_on``. A failed mail
+    is returned (it makes the run partial); a failed notification is only logged."""
+    from apiinv.ops import notify
+
+    exported = result.exported
+    data = exported.data if exported else None
+    summary = data.summary() if data else None
+    events = _events(status, summary)
+    what = f"schedule {schedule}" if schedule else "run"
+    mail_error: ApiInvError | None = None
+    if delivery.mail_to:
+        if exported is not None and exported.workbook is not None and data is not None:
+            if delivery.only_on_change and "change" not in events:
+                console.progress(f"mail: nothing new, removed or changed on {day}: not sent (only_on_change)")
+            else:
+                mail_error = _mail(
+                    exported, day, list(delivery.mail_to), env, console, encrypt=delivery.mail_encrypt
+                )
+        elif "failure" in events and not delivery.notify:
+            mail_error = _mail_failure(
+                day, schedule, _tool_lines(result, names, day), list(delivery.mail_to), env, console
+            )
+    if delivery.notify and events & delivery.notify_on:
+        verdict = "FAILED" if "failure" in events else "PARTIAL" if "partial" in events else "changed"
+        lines = _tool_lines(result, names, day)
+        if summary and summary.get("banner"):
+            lines.insert(0, summary["banner"])
+        if summary is not None:
+            changes = summary["changes"]
+            lines.append(
+                f"endpoints {summary['endpoints']:,}; {changes['new']:,} new, "
+                f"{changes['removed']:,} removed, {changes['changed']:,} changed; findings: "
+                + ", ".join(f"{name} {count:,}" for name, count in summary["findings"].items())
+            )
+        lines.append(f"exit status {int(status)}")
+        try:
+            urls = notify.expand(delivery.notify, env)
+        except ApiInvError as exc:
+            console.problem(f"notify: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+            return mail_error
+        kind = "failure" if "failure" in events else "warning" if "partial" in events else "info"
+        problems = notify.send(
+            urls, notify.Message(f"apiinv {what} {day}: {verdict}", "\n".join(lines), kind)
+        )
+        (console.problem if problems else console.progress)(
+            f"notified {len(urls) - len(problems)} of {len(urls)} target(s)"
+            + (f": {'; '.join(problems)}" if problems else "")
+        )
+    return mail_error
+
+
+def _mail(
+    exported: ExportOutcome,
+    day: date,
+    to: list[str],
+    env: dict[str, str],
+    console: Console,
+    *,
+    encrypt: bool = False,
+) -> ApiInvError | None:
+    from apiinv.ops import mail
+
+    assert exported.data is not None and exported.workbook is not None
+    try:
+        mail.mail_report(
+            exported.data.summary(),
+            exported.data.digest(),
+            str(day),
+            exported.workbook,
+            to,
+            env,
+            encrypt=encrypt,
+        )
+    except ApiInvError as exc:
+        console.problem(
+            f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]; the report stays in "
+            f"{exported.workbook}"
+        )
+        return exc
+    console.progress(
+        f"mailed {exported.workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else "")
+    )
+    return None
+
+
+def _mail_failure(
+    day: date,
+    schedule: str | None,
+    lines: list[str],
+    to: list[str],
+    env: dict[str, str],
+    console: Console,
+) -> ApiInvError | None:
+    from apiinv.ops import mail
+
+    try:
+        settings = mail.SmtpSettings.from_env(env)
+        mail.send(mail.compose_failure(str(day), schedule, lines, to, settings.sender), settings)
+    except ApiInvError as exc:
+        console.problem(f"mail: FAILED: {exc.message} [{exc.code} {exc.error_id}]")
+        return exc
+    console.progress(f"mailed the failure to {', '.join(to)}")
+    return None

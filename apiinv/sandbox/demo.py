@@ -1,0 +1,52 @@
+"""`apiinv demo`: the whole pipeline against the bundled simulators, for two consecutive dates (so the
+report shows changes as well as findings), with no credentials and no network beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from apiinv import config
+from apiinv.console import Console
+from apiinv.pipeline.run import RunResult, run
+from apiinv.sandbox.launch import Sandbox
+from apiinv.store import Store
+
+
+def run_demo(
+    store: Store,
+    *,
+    today: date,
+    size: int = 200,
+    workers: int | None = None,
+    console: Console | None = None,
+) -> list[tuple[date, RunResult]]:
+    console = console or Console()
+    days = [today - timedelta(days=1), today]
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="apiinv-demo-") as tmp,
+        Sandbox(size=size, day=days[0]) as sandbox,
+    ):
+        cfg = config.load(sandbox.write_config(Path(tmp)))
+        tools = cfg.select(["all"])
+        for day in days:
+            sandbox.set_date(day)
+            console.progress(f"== {day}: the simulators of {', '.join(t.name for t in tools)} ({size} APIs)")
+            results.append(
+                (
+                    day,
+                    run(
+                        cfg,
+                        store,
+                        day,
+                        tools,
+                        workers=workers,
+                        formats=["xlsx", "json"],
+                        use_cache=False,
+                        console=console,
+                    ),
+                )
+            )
+    return results

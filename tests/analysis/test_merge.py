@@ -1,0 +1,191 @@
+"""What a gateway serves, by its own router's rules, and how per-method endpoints are attributed to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from apiinv.analysis.findings import find
+from apiinv.analysis.merge import merge
+from apiinv.config import Analysis
+from apiinv.inventory.keys import endpoint_key
+from apiinv.inventory.records import make_record
+from apiinv.sources import kong
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+SEEN = "2026-11-23T10:00:00Z"
+
+
+def kong_route(paths, methods=None, hosts=("edge.x",), *, strip_path=True, auth=None):
+    """Kong's own documents, through Kong's normalizer: a route, its service, optional auth plugin."""
+    raw = {
+        "tool": "kong",
+        "collected_at": SEEN,
+        "data": {
+            "workspaces": {
+                "default": {
+                    "services": [{"id": "s1", "name": "orders", "enabled": True}],
+                    "routes": [
+                        {
+                            "id": "r1",
+                            "name": "r",
+                            "paths": list(paths),
+                            "methods": methods,
+                            "hosts": list(hosts),
+                            "strip_path": strip_path,
+                            "service": {"id": "s1"},
+                            "protocols": ["https"],
+                        }
+                    ],
+                    "plugins": [{"id": "p1", "name": auth, "enabled": True, "route": {"id": "r1"}}]
+                    if auth
+                    else [],
+                }
+            }
+        },
+    }
+    return list(kong.normalize(raw))
+
+
+def traffic(path, method="GET", host="edge.x", **extra):
+    return make_record(
+        tool="cequence",
+        instance="cequence",
+        collected_at=SEEN,
+        api_id=path,
+        api_name=None,
+        host=host,
+        base_path="",
+        method=method,
+        path=path,
+        status="active",
+        auth_required=extra.pop("auth", None),
+        last_seen=SEEN,
+        **extra,
+    )
+
+
+def spec(path, method="GET", host="edge.x", score=90.0):
+    return make_record(
+        tool="42crunch",
+        instance="42crunch",
+        collected_at=SEEN,
+        api_id="s",
+        api_name="spec",
+        host=host,
+        base_path="",
+        method=method,
+        path=path,
+        status="documented",
+        audit_score=score,
+        audit_date=SEEN,
+    )
+
+
+def apigee_base_path(base_path, host="api.x", status="deployed"):
+    return make_record(
+        tool="apigee",
+        instance="apigee",
+        collected_at=SEEN,
+        api_id="p",
+        api_name="proxy",
+        host=host,
+        base_path=base_path,
+        method="*",
+        path="",
+        status=status,
+        path_match="prefix",
+        auth_required=True,
+        auth_types=["api_key"],
+    )
+
+
+def rows(records):
+    return {r["endpoint_key"]: r for r in merge(records)}
+
+
+def shadows(records):
+    merged = merge(records)
+    return sorted(r["endpoint_key"] for r in find(merged, records, Analysis(), now=NOW)["shadow"])
+
+
+@pytest.mark.parametrize(
+    "route_path, request_path, served",
+    [
+        ("/v1/orders", "/v1/orders", True),
+        ("/v1/orders", "/v1/orders/42/items", True),  # a plain path is a prefix
+        ("/v1/orders", "/v2/orders", False),
+        ("~/v1/users/(?<id>\\d+)$", "/v1/users/{}", True),  # anchored: exactly
+        ("~/v1/users/(?<id>\\d+)$", "/v1/users/{}/tokens", False),  # ... so nothing below it
+        ("~/v1/users/(?<id>\\d+)", "/v1/users/{}/tokens", True),  # unanchored: from the start
+        ("~/v1/users/(?<id>\\d+)", "/v2/v1/users/{}", False),  # ... but only from the start
+        ("~/v1/(users|accounts)/[a-z]+$", "/v1/accounts/{}", True),
+        ("~/v1/(users|accounts)/[a-z]+$", "/v1/orders/{}", False),
+    ],
+)
+def test_kong_routes_serve_what_kongs_router_matches(route_path, request_path, served) -> None:
+    records = [*kong_route([route_path], methods=["GET"]), traffic(request_path)]
+    key = endpoint_key("GET", "edge.x", "", request_path)
+    assert rows(records)[key]["in_gateway"] is served
+    assert (key in shadows(records)) is not served
+
+
+def test_strip_path_does_not_change_what_the_gateway_serves() -> None:
+    for strip in (True, False):
+        records = [*kong_route(["/v1/orders"], methods=["GET"], strip_path=strip), traffic("/v1/orders/9")]
+        assert rows(records)["GET edge.x/v1/orders/{}"]["in_gateway"]
+
+
+def test_an_any_method_route_is_attributed_per_method_and_leaves_no_star_row() -> None:
+    records = [
+        *kong_route(["/v1/orders"], methods=None, auth="key-auth"),
+        traffic("/v1/orders/{id}", "GET"),
+        traffic("/v1/orders", "POST"),
+    ]
+    merged = rows(records)
+    assert set(merged) == {"GET edge.x/v1/orders/{}", "POST edge.x/v1/orders"}
+    for row in merged.values():
+        assert row["tools"] == ["cequence", "kong"] and row["in_gateway"]
+        assert (row["gateway_status"], row["auth_types"], row["auth_source"]) == (
+            "deployed",
+            ["api_key"],
+            "kong",
+        )
+
+
+def test_an_any_method_route_with_nothing_known_below_it_stays_one_row() -> None:
+    merged = rows(kong_route(["/v1/orders"], methods=None))
+    assert list(merged) == ["* edge.x/v1/orders"]
+
+
+def test_an_apigee_base_path_serves_everything_below_it_on_its_hosts() -> None:
+    records = [
+        apigee_base_path("/pay/v1"),
+        traffic("/pay/v1/cards/1", host="api.x"),
+        traffic("/pay/v1", host="b.x"),
+    ]
+    merged = rows(records)
+    assert merged["GET api.x/pay/v1/cards/{}"]["in_gateway"]
+    assert not merged["GET b.x/pay/v1"]["in_gateway"]  # another host
+    assert "* api.x/pay/v1" not in merged
+
+
+def test_audit_coverage_is_judged_per_method() -> None:
+    records = [
+        *kong_route(["/v1/orders"], methods=None),
+        spec("/v1/orders", "GET"),
+        traffic("/v1/orders", "GET"),
+        traffic("/v1/orders", "DELETE"),
+    ]
+    merged = merge(records)
+    unaudited = {
+        r["endpoint_key"]: r["reason"] for r in find(merged, records, Analysis(), now=NOW)["unaudited"]
+    }
+    assert unaudited == {"DELETE edge.x/v1/orders": "no audit: in no spec"}
+
+
+def test_paths_with_any_characters_keep_their_identity() -> None:
+    odd = ["/v1/a b", "/v1/x|y", "/v1/'quoted'", '/v1/"dq"']
+    merged = rows([traffic(path) for path in odd])
+    assert sorted(r["path"] for r in merged.values()) == sorted(odd)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import os
+
+from conftest import RUN_DATE
+from openpyxl import load_workbook
+
+from apiinv.ops import locks
+from apiinv.store import Store
+
+DAY = str(RUN_DATE)
+
+
+def test_run_with_one_tool_failing_is_partial_and_says_so_in_the_workbook(cli, sandbox) -> None:
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    result = cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir)
+    assert result.exit_code == 5, result.output
+    store = Store(cli.output)
+    folder = store.date_dir(DAY)
+    for tool in ("42crunch", "apigee", "cequence"):
+        assert (folder / f"{tool}-{DAY}.xlsx").exists() and store.step(DAY, tool, "process")["status"] == "ok"
+    book = load_workbook(folder / f"api-inventory-{DAY}.xlsx", read_only=True)
+    run_rows = list(book["Run"].iter_rows(values_only=True))
+    kong = next(r for r in run_rows if r[0] == "kong" and r[1] == "collect")
+    assert kong[2] == "failed" and "DATA_COLLECTION_ERROR" in kong[9]
+    summary = next(r for r in book["Summary"].iter_rows(values_only=True) if r[0] == "kong")
+    assert summary[1] == "failed"
+    assert store.read_manifest(DAY)["runs"][-1]["exit_status"] == 5
+
+
+def test_run_a_schedule_does_what_its_action_says(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text(
+        'schedules:\n  collect_only:\n    cron: "0 2 * * *"\n    tools: ["kong", "cequence"]\n'
+        "    job_type: collection\n"
+    )
+    result = cli("--date", DAY, "run", "--schedule", "collect_only", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    folder = Store(cli.output).date_dir(DAY)
+    assert sorted(p.name for p in (folder / "raw").iterdir()) == ["cequence.json", "kong.json"]
+    assert not (folder / "processed").exists() and not list(folder.glob("*.xlsx"))
+    run = Store(cli.output).read_manifest(DAY)["runs"][-1]
+    assert (run["schedule"], run["action"]) == ("collect_only", "collect")
+
+
+def test_an_unknown_schedule_is_a_usage_error(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    result = cli("--date", DAY, "run", "--schedule", "weekly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 2 and "no schedule 'weekly'" in result.output
+
+
+def test_exit_75_when_another_run_of_the_schedule_holds_the_lock(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    store = Store(cli.output)
+    with locks.hold(store.lock_dir, "nightly"):
+        result = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 75
+    assert f"nightly is already running (pid {os.getpid()}" in result.output
+    assert not store.date_dir(DAY).exists()  # nothing was touched
+    after = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert after.exit_code == 0  # the lock is free again
+
+
+def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox) -> None:
+    assert cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    folder = Store(cli.output).date_dir(DAY)
+    workbook = folder / f"api-inventory-{DAY}.xlsx"
+    before = workbook.read_bytes()
+    for app in sandbox.apps.values():
+        app.inject("status", status=503, times=100_000, retry_after="0")
+    tools_yaml = sandbox.config_dir / "tools.yaml"
+    tools_yaml.write_text(
+        tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 1\n  api_base_url:")
+    )
+    result = cli("--date", DAY, "run", "--all", "--no-cache", config_dir=sandbox.config_dir)
+    # Every tool failed to collect (exit 4), but the date's earlier raw files were processed again.
+    assert result.exit_code == 4, result.output
+    assert "kong: ok:" in result.output and workbook.exists()
+    before = workbook.read_bytes()
+    for tool in ("42crunch", "apigee", "cequence", "kong"):
+        (folder / "raw" / f"{tool}.json").unlink()
+    (folder / "processed").rename(folder / "processed-gone")
+    result = cli("--date", DAY, "run", "--all", "--no-cache", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4, result.output
+    assert "reports not written (earlier reports of the date, if any, are kept)" in result.output
+    assert workbook.read_bytes() == before
+
+
+def test_quiet_prints_nothing_on_success_and_one_line_per_problem(cli, sandbox) -> None:
+    ok = cli("--date", DAY, "--quiet", "run", "--all", config_dir=sandbox.config_dir)
+    assert ok.exit_code == 0 and ok.output == ""
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    partial = cli("--date", DAY, "run", "--all", "-q", "--no-cache", config_dir=sandbox.config_dir)
+    assert partial.exit_code == 5
+    lines = partial.output.splitlines()
+    assert len(lines) == 1 and "kong: FAILED: GET" in lines[0] and "[DATA_COLLECTION_ERROR" in lines[0]
+
+
+def test_without_a_terminal_a_run_is_a_timestamped_timeline_between_header_and_closing_line(sandbox) -> None:
+    import re
+    import subprocess
+    import sys
+
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apiinv",
+            "--config-dir",
+            str(sandbox.config_dir),
+            "--output",
+            str(sandbox.config_dir / "out"),
+            "--date",
+            DAY,
+            "run",
+            "--schedule",
+            "nightly",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 5, done.stderr
+    stamped = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    lines = done.stderr.splitlines()
+    assert re.fullmatch(rf"{stamped} == apiinv \S+: schedule nightly, date {DAY}, pid \d+", lines[0])
+    assert re.fullmatch(
+        rf"{stamped} == exit 5 after [\d.]+s: 42crunch ok, apigee ok, cequence ok, kong failed", lines[-1]
+    )
+    assert any(re.match(rf"{stamped} kong: FAILED", line) for line in lines)
+    # Reports on stdout, the timeline on stderr.
+    assert "endpoints:" in done.stdout and "wrote " in done.stdout and "FAILED" not in done.stdout
