@@ -131,26 +131,6 @@ def test_tools_shows_present_credentials_from_the_env_file(cli, plan_dir: Path) 
     assert "api_1234" not in result.output
 
 
-def test_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
-    result = cli("--date", "2026-11-23", "demo", "--size", "30")
-    assert result.exit_code == 0, result.output
-    assert "== 2026-11-22" in result.output and "== 2026-11-23" in result.output
-    assert result.output.count(": ok:") == 16  # four tools collected and processed, twice
-    workbook = (cli.output / "2026-11-23" / "api-inventory-2026-11-23.xlsx").resolve()
-    assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
-    assert (cli.output / "2026-11-22" / "api-inventory-2026-11-22.xlsx").exists()
-
-
-@pytest.mark.parametrize(
-    "option",
-    ["--rate-limit=kong", "--rate-limit=nosuch=5", "--fault=kong=explode", "--fault=kong=status,times=many"],
-)
-def test_exit_2_for_malformed_sandbox_options(cli, option: str) -> None:
-    result = cli("sandbox", "serve", option, "--for", "0")
-    assert result.exit_code == 2, result.output
-    assert "apiinv: " in result.output
-
-
 def test_global_options_work_after_the_command_and_from_the_environment(
     cli, plan_dir: Path, monkeypatch
 ) -> None:

@@ -1,0 +1,137 @@
+"""The sandbox and the demo: every registered source's simulator runs, and a new vendor (here a plugin
+written in the test: a source module and a simulator module, nothing else) is collected, processed and
+reported with the others."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from apiinv import sources
+from apiinv.sandbox.launch import Sandbox
+
+ECHO_SOURCE = textwrap.dedent(
+    """
+    from apiinv.inventory.records import make_record
+
+    ROLE = "traffic"
+    SIMULATOR = "echo_simulator"
+    DEFAULTS = {"auth_type": "none"}
+    RAW_SHAPE = {"items": list}
+
+
+    def check(client, tool):
+        return "echo"
+
+
+    def fetch(ctx):
+        return {"items": ctx.client.get_json("/items")["items"]}
+
+
+    def counts(raw):
+        return {"items": len(raw.get("items") or [])}
+
+
+    def normalize(raw):
+        for item in raw["data"]["items"]:
+            yield make_record(
+                tool="echo", instance=raw["tool"], collected_at=raw.get("collected_at"), api_id=item["id"],
+                api_name=item["id"], host=item["host"], base_path="", method=item["method"],
+                path=item["path"], status="active",
+            )
+    """
+)
+ECHO_SIMULATOR = textwrap.dedent(
+    """
+    from apiinv.sandbox.common import EstateApp, Simulator as Base
+    from apiinv.sandbox.server import json_response
+
+    ITEMS = [
+        {"id": "echo-1", "host": "echo.example.com", "method": "GET", "path": "/echo/{id}"},
+        {"id": "echo-2", "host": "echo.example.com", "method": "POST", "path": "/echo"},
+    ]
+
+
+    class EchoApp(EstateApp):
+        def __init__(self, estate, **kwargs):
+            super().__init__(estate, **kwargs)
+            self.route("GET", "/items", lambda request: json_response({"items": ITEMS}))
+
+
+    class Simulator(Base):
+        def __init__(self, sandbox):
+            super().__init__(sandbox, EchoApp(sandbox.estate, day=sandbox.day))
+
+        def tool_entry(self, url, folder):
+            return {"api_base_url": url}
+
+        def truth(self):
+            return {"items": len(ITEMS)}
+    """
+)
+
+
+@pytest.fixture
+def echo_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fifth vendor registered the way a plugin package is: only its two modules exist."""
+    folder = tmp_path / "plugin"
+    folder.mkdir()
+    (folder / "echo_source.py").write_text(ECHO_SOURCE)
+    (folder / "echo_simulator.py").write_text(ECHO_SIMULATOR)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setitem(sources.BUILT_IN, "echo", "echo_source")
+    sources.registry.cache_clear()
+    sources.role_of.cache_clear()
+    yield "echo"
+    monkeypatch.undo()
+    sources.registry.cache_clear()
+    sources.role_of.cache_clear()
+
+
+def test_every_registered_source_with_a_simulator_runs_in_the_sandbox() -> None:
+    with Sandbox(size=10) as sandbox:
+        assert sorted(sandbox.tools) == sorted(
+            t for t in sources.known_types() if getattr(sources.load(t), "SIMULATOR", None)
+        )
+        assert all(sandbox.url(tool).startswith("http://127.0.0.1:") for tool in sandbox.tools)
+
+
+def test_a_new_vendor_is_its_module_and_its_simulator_and_nothing_else(
+    cli, tmp_path: Path, echo_plugin
+) -> None:
+    with Sandbox(size=20, day=None) as sandbox:
+        assert "echo" in sandbox.tools and sandbox.truth()["echo"] == {"items": 2}
+        folder = sandbox.write_config(tmp_path / "sb")
+        result = cli("--date", "2026-11-23", "run", "--all", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok:") >= 10  # five tools collected and processed
+    report = json.loads((cli.output / "2026-11-23" / "api-inventory-2026-11-23.json").read_text())
+    echo_rows = [row for row in report["records"] if "echo" in row["tools"]]
+    assert {row["endpoint_key"].split(" ", 1)[0] for row in echo_rows} == {"GET", "POST"}
+    assert report["run"]["tools"]["echo"]["status"] == "ok"
+    # Traffic known to no gateway and no spec: the new traffic source's endpoints are shadow APIs.
+    shadow = {row["endpoint_key"] for row in report["findings"]["shadow"]}
+    assert {row["endpoint_key"] for row in echo_rows} <= shadow
+
+
+def test_the_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
+    result = cli("--date", "2026-11-23", "demo", "--size", "30")
+    assert result.exit_code == 0, result.output
+    assert "== 2026-11-22" in result.output and "== 2026-11-23" in result.output
+    assert result.output.count(": ok:") == 16  # four tools collected and processed, twice
+    workbook = (cli.output / "2026-11-23" / "api-inventory-2026-11-23.xlsx").resolve()
+    assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
+    assert (cli.output / "2026-11-22" / "api-inventory-2026-11-22.xlsx").exists()
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--rate-limit=kong", "--rate-limit=nosuch=5", "--fault=kong=explode", "--fault=kong=status,times=many"],
+)
+def test_exit_2_for_malformed_sandbox_options(cli, option: str) -> None:
+    result = cli("sandbox", "serve", option, "--for", "0")
+    assert result.exit_code == 2, result.output
+    assert "apiinv: " in result.output
