@@ -5,6 +5,10 @@ collects every tool with --workers N and then with --workers 1, and prints, per 
 the bound computed from each tool's request count, the latency, the workers and the rate limit
 (target: at most 1.2), and the speed-up of N workers over one.
 
+Then the rate-limited case: a vendor that allows fewer requests than tools.yaml says answers 429 with
+Retry-After; the simulator counts the requests that still arrived while the time it gave was not over
+(target: 0, since every worker of the tool pauses, not only the one refused).
+
     python bench/collect.py [--size 300] [--latency-ms 20] [--workers 8]
 """
 
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from apiinv import config
 from apiinv.pipeline.collect import collect
+from apiinv.sandbox.launch import Sandbox
 from apiinv.store import Store
 
 RATE_LIMITS = {"42crunch": 6000, "apigee": 6000, "cequence": 600, "kong": 6000}
@@ -103,6 +108,26 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+        rate_limited(folder, min(args.size, 60), args.workers)
+
+
+def rate_limited(folder: Path, size: int, workers: int) -> None:
+    """42Crunch allows 240 requests a minute; tools.yaml sets no rate limit, so the vendor's 429s pace it."""
+    with Sandbox(size=size, day=date(2026, 11, 23), rate_limits={"42crunch": 240}) as sandbox:
+        cfg = config.load(sandbox.write_config(folder / "limited"))
+        tool = cfg.tools["42crunch"]
+        tool.rate_limit = None
+        started = time.perf_counter()
+        (outcome,) = collect(
+            [tool], Store(folder / "out-limited"), date(2026, 11, 23), workers=workers, use_cache=False
+        )
+        wall = time.perf_counter() - started
+        app = sandbox.apps["42crunch"]
+        print(
+            f"rate-limited 42crunch (240/min, unknown to tools.yaml), --workers {workers}: {outcome.status}, "
+            f"{outcome.stats.get('requests', 0)} requests in {wall:.1f} s, {app.throttled} answered 429; "
+            f"requests refused after a Retry-After: {app.ignored_retry_after} (target 0)"
+        )
 
 
 if __name__ == "__main__":

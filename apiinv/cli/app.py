@@ -277,6 +277,9 @@ WorkersOption = Annotated[
 ]
 
 
+FullOption = Annotated[
+    bool, typer.Option("--full", help="Fetch everything again; reuse nothing from the last collection.")
+]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the HTTP cache.")]
 
 

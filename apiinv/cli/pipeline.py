@@ -12,6 +12,7 @@ from apiinv import __version__
 from apiinv.cli.app import (
     PIPELINE,
     AllOption,
+    FullOption,
     NoCacheOption,
     ToolsArgument,
     WorkersOption,
@@ -29,6 +30,7 @@ def collect(
     all_tools: AllOption = False,
     workers: WorkersOption = None,
     no_cache: NoCacheOption = False,
+    full: FullOption = False,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Ignore cached answers; store fresh ones.")
     ] = False,
@@ -42,7 +44,7 @@ def collect(
     day, store = runtime.date(), runtime.store()
     console = runtime.console()
     outcomes = collect_step(
-        selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh
+        selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
     )
     console.result(f"raw files: {store.date_dir(day) / 'raw'}")
     return status_for_outcomes([o.error for o in outcomes])
@@ -88,6 +90,7 @@ def run(
         bool, typer.Option("--only-on-change", help="Mail only when something is new, removed or changed.")
     ] = False,
     no_cache: NoCacheOption = False,
+    full: FullOption = False,
 ) -> int:
     """Collect, process and export in one go, then mail and notify as the schedule says (what cron runs)."""
     import dataclasses
@@ -135,6 +138,7 @@ def run(
             delivery=delivery,
             env=runtime.env(),
             use_cache=not no_cache,
+            full=full,
             schedule=schedule,
             console=console,
         )

@@ -99,7 +99,7 @@ class _CountingAdapter(HTTPAdapter):
 
     def __init__(
         self,
-        limiter: RateLimiter | None,
+        limiter: RateLimiter,
         stats: RequestStats,
         pool_size: int,
         tool: ToolConfig,
@@ -113,8 +113,8 @@ class _CountingAdapter(HTTPAdapter):
 
     def send(self, request, stream=False, **kwargs):  # type: ignore[override]
         self.stats.add("rate_limit_wait", self.pause.wait())
-        if self.limiter is not None:
-            self.stats.add("rate_limit_wait", self.limiter.acquire())
+        self.stats.add("rate_limit_wait", self.limiter.acquire())
+        self.stats.add("rate_limit_wait", self.pause.wait())  # one that began while this waited its turn
         self.stats.add("requests")
         started = time.monotonic()
         response = super().send(request, stream=True, **kwargs)
@@ -185,7 +185,7 @@ class HttpClient:
     ) -> None:
         self.tool = tool
         self.stats = RequestStats()
-        self.limiter = RateLimiter(tool.rate_limit) if tool.rate_limit else None
+        self.limiter = RateLimiter(tool.rate_limit or None)
         self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         pool_size = pool_size or max(tool.concurrency, 4)
         self.session = self._make_session(tool, cache_dir, cache_namespace)
@@ -367,6 +367,10 @@ class HttpClient:
             if self.auth.invalidate(response.request.headers.get("Authorization")):
                 self.stats.add("auth_refreshes")
             response = self._send(method, url, kwargs)
+        if response.status_code == 429:  # a vendor's rate is lower than ours: slow the whole tool down
+            self.limiter.throttled()
+        elif response.status_code < 400 and not getattr(response, "from_cache", False):
+            self.limiter.succeeded()
         try:
             return raise_for_retry(response)
         except RetryableResponse as exc:

@@ -8,12 +8,15 @@ already had; the others finish and are written.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
+
+import orjson
 
 from apiinv import sources
 from apiinv.config import ToolConfig
@@ -28,7 +31,7 @@ from apiinv.http.client import HttpClient
 from apiinv.logs import get_logger
 from apiinv.redact import redact_url
 from apiinv.sources.base import FetchContext
-from apiinv.store import Store, now_iso, write_json
+from apiinv.store import Store, now_iso, read_json, write_json
 
 log = get_logger("collect")
 RAW_VERSION = 1
@@ -65,11 +68,40 @@ class ToolOutcome:
         requests = self.stats.get("requests", 0)
         cached = self.stats.get("cache_hits", 0)
         cache_note = f", {cached:,} from cache" if cached else ""
+        reused = self.stats.get("reused", 0)
+        if reused:
+            cache_note += f", {reused:,} reused from {self.stats.get('reused_from')}"
         retries = self.stats.get("retries", 0)
         retry_note = f", {retries} retries" if retries else ""
         return (
             f"{self.tool}: ok: {counts} ({requests:,} requests{cache_note}{retry_note}, {self.duration:.1f}s)"
         )
+
+
+def scope(tool: ToolConfig) -> str:
+    """What makes two collections of a tool comparable: its vendor, URL and settings (hashed)."""
+    described = {"type": tool.type, "base_url": redact_url(tool.base_url), "settings": tool.settings}
+    return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:16]
+
+
+def previous_collection(
+    store: Store, day: date, tool: ToolConfig
+) -> tuple[str | None, dict[str, Any] | None]:
+    """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
+    incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full)."""
+    earlier = store.last_good(tool.name, "collect", before=day)
+    if earlier is None:
+        return None, None
+    try:
+        raw = read_json(store.raw_path(earlier, tool.name))
+    except (StoreError, OSError, ValueError) as exc:
+        log.warning(
+            "the raw file of %s is unreadable (%s): a full crawl", earlier, exc, extra={"tool": tool.name}
+        )
+        return None, None
+    if not isinstance(raw, dict) or raw.get("scope") != scope(tool) or not isinstance(raw.get("data"), dict):
+        return None, None
+    return earlier, raw["data"]
 
 
 def collect_tool(
@@ -80,14 +112,22 @@ def collect_tool(
     workers: int | None = None,
     use_cache: bool = True,
     refresh: bool = False,
+    full: bool = False,
 ) -> ToolOutcome:
+    """Collect one tool into its raw file. Unless ``full``, items that the tool's last complete
+    collection already holds and the listings say are unchanged are reused, not fetched."""
     started_at, started = now_iso(), time.monotonic()
     raw_path = store.raw_path(day, tool.name)
     client: HttpClient | None = None
     pool_size = workers or tool.concurrency
+    reused_from: str | None = None
+    context: FetchContext | None = None
     try:
         tool.require_ready()
         module = sources.load(tool.type)
+        previous = None
+        if not full and getattr(module, "INCREMENTAL", False):
+            reused_from, previous = previous_collection(store, day, tool)
         client = HttpClient(
             tool,
             cache_dir=store.cache_dir if use_cache else None,
@@ -96,7 +136,8 @@ def collect_tool(
             pool_size=pool_size + 2,
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
-            context = FetchContext(client, tool, pool)
+            context = FetchContext(client, tool, pool, previous=previous)
+            del previous  # the context holds it while fetching, and nothing after
             try:
                 data = module.fetch(context)
             except ApiInvError:
@@ -113,8 +154,9 @@ def collect_tool(
                 "raise max_pages",
                 tool=tool.name,
             )
+        context.previous = None
         counts = module.counts(data)
-        stats = client.stats.as_dict()
+        stats = {**client.stats.as_dict(), "reused": context.reused, "reused_from": reused_from}
         scrub = getattr(module, "scrub", None)
         if scrub is not None:  # third-party secrets a vendor returned never reach our files
             data = scrub(data)
@@ -127,6 +169,7 @@ def collect_tool(
                 "date": str(day),
                 "collected_at": now_iso(),
                 "source": {"base_url": redact_url(tool.base_url), "auth_type": tool.auth_type},
+                "scope": scope(tool),
                 "requests": stats,
                 "counts": counts,
                 "data": data,
@@ -191,6 +234,7 @@ def collect(
     workers: int | None = None,
     use_cache: bool = True,
     refresh: bool = False,
+    full: bool = False,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[ToolOutcome], None] | None = None,
 ) -> list[ToolOutcome]:
@@ -199,7 +243,9 @@ def collect(
     def one(tool: ToolConfig) -> ToolOutcome:
         if on_start:
             on_start(tool.name)
-        outcome = collect_tool(tool, store, day, workers=workers, use_cache=use_cache, refresh=refresh)
+        outcome = collect_tool(
+            tool, store, day, workers=workers, use_cache=use_cache, refresh=refresh, full=full
+        )
         if on_done:
             on_done(outcome)
         return outcome

@@ -66,6 +66,7 @@ def run(
     delivery: Delivery | None = None,
     env: dict[str, str] | None = None,
     use_cache: bool = True,
+    full: bool = False,
     schedule: str | None = None,
     console: Console | None = None,
 ) -> RunResult:
@@ -75,7 +76,9 @@ def run(
     result = RunResult()
     started_at = now_iso()
     if "collect" in steps:
-        result.collected = collect_step(tools, store, day, console, workers=workers, use_cache=use_cache)
+        result.collected = collect_step(
+            tools, store, day, console, workers=workers, use_cache=use_cache, full=full
+        )
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
@@ -125,6 +128,7 @@ def collect_step(
     workers: int | None = None,
     use_cache: bool = True,
     refresh: bool = False,
+    full: bool = False,
 ) -> list[ToolOutcome]:
     """Collect every tool side by side, showing each tool's progress and outcome as it goes."""
     with ToolProgress("collecting", [t.name for t in tools], console) as progress:
@@ -135,6 +139,7 @@ def collect_step(
             workers=workers,
             use_cache=use_cache,
             refresh=refresh,
+            full=full,
             on_start=progress.start,
             on_done=progress.done,
         )

@@ -89,13 +89,13 @@ class ApigeeApp(EstateApp):
     def _proxies(self) -> dict[str, tuple[Api, tuple[Operation, ...]]]:
         return self.view(self._build)["proxies"]
 
-    @staticmethod
-    def _revisions(api: Api) -> list[str]:
-        return [str(r) for r in range(1, 2 + api.index % 4)]
+    def _revisions(self, api: Api) -> list[str]:
+        return [str(r) for r in api.revisions(self.date.toordinal())]
 
     def _deployed_revision(self, api: Api) -> str:
         revisions = self._revisions(api)
-        return revisions[-2] if len(revisions) > 2 and api.index % 5 == 0 else revisions[-1]
+        older = len(revisions) > 2 and api.index % 5 == 0 and api.auth_flip_phase is None
+        return revisions[-2] if older else revisions[-1]
 
     # ---------------------------------------------------------------------------------------- routes
 
@@ -147,8 +147,11 @@ class ApigeeApp(EstateApp):
                 404, f"API proxy revision {request.params['rev']} not found", status="NOT_FOUND"
             )
         api, _ops = found
+        # A revision never changes: everything in it follows from the revision, nothing from the date.
+        revision = int(request.params["rev"])
+        created = epoch_ms(self.on_day(api.revision_created(revision)))
         policies = ["AssignMessage-CORS", "SpikeArrest-1" if api.index % 3 else "Quota-1"]
-        auth = api.auth_on(self.date.toordinal())
+        auth = api.revision_auth(revision)
         if auth:
             policies.insert(0, AUTH_POLICIES[auth])
         return json_response(
@@ -163,14 +166,14 @@ class ApigeeApp(EstateApp):
                 "targetServers": [],
                 "policies": policies,
                 "resources": [],
-                "createdAt": epoch_ms(self.moment(200)),
-                "lastModifiedAt": epoch_ms(self.moment(api.index % 60)),
+                "createdAt": created,
+                "lastModifiedAt": created,
                 "configurationVersion": {"majorVersion": 4},
                 "type": "Application",
                 "entityMetaDataAsProperties": {
                     "bundle_type": "zip",
                     "subType": "Proxy",
-                    "lastModifiedAt": epoch_ms(self.moment(api.index % 60)),
+                    "lastModifiedAt": created,
                 },
             }
         )

@@ -36,6 +36,11 @@ class EstateApp(SimApp):
                 self._views = {key: build(self.estate.on(self.date))}
             return self._views[key]
 
+    def on_day(self, ordinal: int, hour: int = 9) -> datetime:
+        """A fixed moment: what a revision or an audit carries, whatever the current date."""
+        day = date.fromordinal(ordinal)
+        return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
     def moment(self, days_ago: float, hour: int = 9) -> datetime:
         base = datetime(self.date.year, self.date.month, self.date.day, hour, tzinfo=UTC)
         return base - timedelta(days=days_ago)

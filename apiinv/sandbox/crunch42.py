@@ -77,9 +77,11 @@ class Crunch42App(EstateApp):
 
     def _api_summary(self, api: Api, ops: tuple[Operation, ...]) -> dict[str, Any]:
         audited = api.audited
+        today = self.date.toordinal()
+        audit_day = api.audited_on(today)
         rng_counts = [(api.index * k) % 7 for k in (1, 2, 3, 5, 7)]
         assessment = {
-            "last": rfc3339(self.moment(api.audit_age_days)) if audited else ("" if api.index % 2 else None),
+            "last": rfc3339(self.on_day(audit_day)) if audited else ("" if api.index % 2 else None),
             "isValid": audited,
             "isProcessed": audited,
             "grade": api.grade_on(self.date.toordinal()) if audited else 0,
@@ -98,7 +100,7 @@ class Crunch42App(EstateApp):
         scanned = audited and api.index % 3 == 0
         scan = {
             "isProcessed": scanned,
-            "last": rfc3339(self.moment(api.audit_age_days + 2)) if scanned else "",
+            "last": rfc3339(self.on_day(audit_day - 2, hour=3)) if scanned else "",
             "numHighs": rng_counts[1] if scanned else 0,
             "numMediums": rng_counts[2] if scanned else 0,
             "numLows": rng_counts[3] if scanned else 0,
@@ -112,7 +114,7 @@ class Crunch42App(EstateApp):
                 "cid": api.collection_id,
                 "name": api.title,
                 "technicalName": api.name,
-                "revisionOasCounter": 1 + api.index % 4,
+                "revisionOasCounter": api.spec_revision(today),
                 "lock": False,
             },
             "assessment": assessment,
@@ -234,7 +236,7 @@ class Crunch42App(EstateApp):
                 "tid": "a3c9f1e2-0000-4000-8000-000000000042",
                 "aid": api.id,
                 "cid": api.collection_id,
-                "date": rfc3339(self.moment(api.audit_age_days)),
+                "date": rfc3339(self.on_day(api.audited_on(self.date.toordinal()))),
                 "type": "security",
                 "enc": "base64",
                 "data": base64.b64encode(json.dumps(report).encode()).decode(),

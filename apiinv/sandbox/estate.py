@@ -72,6 +72,10 @@ HOSTILE_TITLES = [
 LONG_TEXT = "This API description is far too long for one spreadsheet cell. " * 700  # > 32,767 chars
 
 CHURN_PERIOD = 50  # days; a churning API lives `life` days of every period
+# Revision counters and documents are counted from this day, so that a revision, once served, never
+# changes: what an incremental collection relies on, as it does with the real vendors.
+ORIGIN_DAY = date(2020, 1, 1).toordinal()
+AUTH_FLIP_WINDOW = 20  # days between an API's authentication flips (when it flips at all)
 
 
 def _uuid(rng: random.Random) -> str:
@@ -129,9 +133,73 @@ class Api:
 
     def auth_on(self, day: int) -> str | None:
         """The API's auth kind on a date: a few APIs lose or gain authentication over time."""
-        if self.auth_flip_phase is not None and (day - self.auth_flip_phase) % 40 < 20:
+        if self.auth_flip_phase is None:
+            return self.auth_kind
+        return self._auth_in_window((day - self.auth_flip_phase) // AUTH_FLIP_WINDOW)
+
+    def _auth_in_window(self, window: int) -> str | None:
+        if window % 2 == 0:
             return None if self.auth_kind else "apikey"
         return self.auth_kind
+
+    # A gateway proxy gets a new revision whenever its authentication flips.
+    def revisions(self, day: int) -> list[int]:
+        """The proxy's revision numbers on a date (the ten newest; older ones were pruned)."""
+        base = 1 + self.index % 4
+        if self.auth_flip_phase is None:
+            return list(range(1, base + 1))
+        latest = base + self._window(day) - self._window(ORIGIN_DAY)
+        return list(range(max(1, latest - 9), latest + 1))
+
+    def _window(self, day: int) -> int:
+        assert self.auth_flip_phase is not None
+        return (day - self.auth_flip_phase) // AUTH_FLIP_WINDOW
+
+    def revision_auth(self, revision: int) -> str | None:
+        """The auth kind a revision was made with (a revision never changes)."""
+        if self.auth_flip_phase is None:
+            return self.auth_kind
+        return self._auth_in_window(revision - 1 - self.index % 4 + self._window(ORIGIN_DAY))
+
+    def revision_created(self, revision: int) -> int:
+        """The day a revision was made."""
+        if self.auth_flip_phase is None:
+            return ORIGIN_DAY - 400 + 30 * revision + self.index % 300
+        window = revision - 1 - self.index % 4 + self._window(ORIGIN_DAY)
+        return self.auth_flip_phase + AUTH_FLIP_WINDOW * window
+
+    # A spec's revision counter grows whenever an operation comes or goes or its authentication flips;
+    # 42Crunch audits every imported revision, and re-audits on a schedule.
+    def _spec_state(self, day: int) -> tuple[object, ...]:
+        return (tuple(op.alive(day) for op in self.operations if op.in_spec), self.auth_on(day))
+
+    def spec_changed(self, day: int) -> int | None:
+        """The last day on or before ``day`` when the spec changed; None for a spec that never changes
+        (one that does changes at least every 24 days, so 30 days back is far enough)."""
+        if self.auth_flip_phase is None and all(
+            op.churn_phase is None for op in self.operations if op.in_spec
+        ):
+            return None
+        state = self._spec_state(day)
+        for back in range(1, 31):
+            if self._spec_state(day - back) != state:
+                return day - back + 1
+        return None
+
+    def spec_revision(self, day: int) -> int:
+        changed = self.spec_changed(day)
+        return 1 + self.index % 4 + (changed - ORIGIN_DAY if changed is not None else 0)
+
+    def audited_on(self, day: int) -> int:
+        """The day of the latest audit: on the last spec change, or the scheduled re-audit (every sixth
+        API every ten days, with its grade; the others every 61 days, some of them long overdue)."""
+        if self.index % 6 == 0:
+            scheduled = day - day % 10
+        else:
+            overdue = self.audit_age_days if self.audit_age_days > 60 else 0
+            scheduled = day - (day - self.index) % 61 - overdue
+        changed = self.spec_changed(day)
+        return max(scheduled, changed) if changed is not None else scheduled
 
     def grade_on(self, day: int) -> int:
         """The audit grade on a date: every sixth API is re-audited every ten days, a little differently."""

@@ -122,6 +122,10 @@ class SimApp:
         self.arrivals: list[float] = []
         self.hits: dict[str, int] = {}
         self.throttled = 0
+        # Requests refused that arrived while a Retry-After this app announced was still in force (and
+        # long enough after it for the client to have heard): what a client that honours it never sends.
+        self.ignored_retry_after = 0
+        self._announced: tuple[float, float] = (0.0, 0.0)  # (when, until)
 
     # routing
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -151,10 +155,16 @@ class SimApp:
                     return fault
         return None
 
+    # Seconds for a 429 to reach a client on 127.0.0.1: requests already in flight are not ignoring it.
+    HEARD_AFTER = 0.05
+
     def dispatch(self, request: Request) -> Response:
         with self.lock:
-            self.arrivals.append(time.monotonic())
+            arrived = time.monotonic()
+            self.arrivals.append(arrived)
             self.hits[request.path] = self.hits.get(request.path, 0) + 1
+            announced, until = self._announced
+            early = announced + self.HEARD_AFTER < arrived < until
         if self.latency:
             time.sleep(self.latency)
         if self.bucket is not None:
@@ -162,6 +172,7 @@ class SimApp:
             if wait > 0:
                 with self.lock:
                     self.throttled += 1
+                    self.ignored_retry_after += early
                 return self.throttle(wait)
         fault = self._take_fault(request)
         if fault is not None and fault.kind == "expire_tokens":
@@ -201,6 +212,9 @@ class SimApp:
 
     def throttle(self, wait: float) -> Response:
         seconds = max(1, int(wait + 0.999))
+        with self.lock:
+            now = time.monotonic()
+            self._announced = (now, max(self._announced[1], now + seconds))
         value = (
             str(seconds)
             if self.retry_after_format == "seconds"

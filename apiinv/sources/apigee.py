@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 ROLE = "gateway"
 SIMULATOR = "apiinv.sandbox.apigee"
+INCREMENTAL = True
 DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
 RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
 REQUIRED_SETTINGS = ("organization",)
@@ -87,7 +88,16 @@ def _revisions(
         if proxy["name"] not in deployed and proxy.get("latestRevisionId"):
             wanted.add((proxy["name"], str(proxy["latestRevisionId"])))
 
+    # A proxy revision is immutable: one fetched before is never fetched again.
+    known = {
+        (str(r.get("name")), str(r.get("revision"))): r
+        for r in as_list((ctx.previous or {}).get("revisions"))
+        if isinstance(r, dict)
+    }
+
     def revision(key: tuple[str, str]) -> dict[str, Any] | None:
+        if key in known:
+            return ctx.reusing(known[key])
         name, rev = key
         return ctx.get_json_or_none(f"{org_path}/apis/{name}/revisions/{rev}")
 

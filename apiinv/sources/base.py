@@ -17,12 +17,16 @@ A source is a module (in ``apiinv/sources/`` or a third-party package registered
 - ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written;
 - ``settings_problems(settings) -> list[str]`` (optional): what validate-config says of its own
   settings, as ``key: problem``;
+- ``INCREMENTAL`` (optional, False): ``fetch`` reuses items of ``ctx.previous`` that the listings say
+  are unchanged (immutable revisions, documents whose revision counter or audit date is the same), each
+  through ``ctx.reusing``;
 - ``SIMULATOR`` (optional): the module of its simulator, whose ``Simulator`` class (see
   ``apiinv.sandbox.common``) the sandbox, the demo and the tests pick up.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,6 +67,17 @@ class FetchContext:
     tool: ToolConfig
     pool: ThreadPoolExecutor
     warnings: list[str] = field(default_factory=list)
+    # The data of the tool's last complete collection (same vendor, URL and settings), or None for a
+    # full crawl; ``reused`` counts the requests its items saved.
+    previous: dict[str, Any] | None = None
+    reused: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reusing(self, item: T) -> T:
+        """``item`` taken from the previous collection instead of fetched again (counted)."""
+        with self._lock:
+            self.reused += 1
+        return item
 
     def warn(self, message: str) -> None:
         """Something a person should know that does not fail the tool: logged, and in the manifest."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ROLE = "spec"
 SIMULATOR = "apiinv.sandbox.crunch42"
+INCREMENTAL = True
 DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
 RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 
@@ -81,38 +82,86 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
     apis = [api for listed in ctx.map(apis_of, collections) for api in listed]
 
+    # What the last complete collection fetched per API, reused while the listing says it is unchanged:
+    # the spec while its revision counter is the same, a report while its date is.
+    earlier = {
+        as_dict(item.get("desc")).get("id"): item
+        for item in as_list((ctx.previous or {}).get("apis"))
+        if isinstance(item, dict) and not item.get("missing")
+    }
+
     def details(api: dict[str, Any]) -> dict[str, Any]:
         aid = api["desc"]["id"]
-        full = ctx.get_json_or_none(f"/api/v1/apis/{aid}", params={"specfile": "true"})
-        if full is None:  # deleted between the listing and now
-            return {**api, "spec": None, "missing": True}
-        specfile = (full.get("desc") or {}).pop("specfile", None)
-        entry = {**api, "spec": None}
-        if specfile:
-            try:
-                entry["spec"] = decode_base64_document(
-                    specfile, what=f"spec of API {aid}", tool=ctx.tool.name
-                )
-            except MalformedResponseError as exc:
-                # One hostile or broken spec costs that API its operations, not the whole tool.
-                log.warning(
-                    "%s; the API is listed without operations", exc.message, extra={"tool": ctx.tool.name}
-                )
-                entry["spec_error"] = exc.message
+        before = earlier.get(aid)
+        entry = _spec_of(ctx, api, before) if _same(api, before, "desc", "revisionOasCounter") else None
+        if entry is None:
+            entry = _fetch_spec(ctx, api)
+            if entry.get("missing"):
+                return entry
         if settings.get("assessment_reports") and (api.get("assessment") or {}).get("isProcessed"):
-            report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
-            if report.get("enc") == "base64" and isinstance(report.get("data"), str):
-                report["data"] = decode_base64_document(
-                    report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name
-                )
-                report["enc"] = "decoded"
-            entry["assessment_report"] = report
+            if (
+                before is not None
+                and "assessment_report" in before
+                and _same(api, before, "assessment", "last")
+            ):
+                entry["assessment_report"] = ctx.reusing(before["assessment_report"])
+            else:
+                entry["assessment_report"] = _assessment_report(ctx, aid)
         if settings.get("scan_reports") and (api.get("scan") or {}).get("isProcessed"):
-            scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
-            entry["scan_report"] = scans[0] if scans else None
+            if before is not None and "scan_report" in before and _same(api, before, "scan", "last"):
+                entry["scan_report"] = ctx.reusing(before["scan_report"])
+            else:
+                scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
+                entry["scan_report"] = scans[0] if scans else None
         return entry
 
     return {"collections": collections, "apis": ctx.map(details, apis)}
+
+
+def _same(api: dict[str, Any], before: dict[str, Any] | None, section: str, key: str) -> bool:
+    """Whether the listing's ``section.key`` is set and equal to what it was at the last collection."""
+    if before is None:
+        return False
+    now = as_dict(api.get(section)).get(key)
+    return now not in (None, "") and now == as_dict(before.get(section)).get(key)
+
+
+def _spec_of(ctx: FetchContext, api: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any] | None:
+    if before is None or ("spec" not in before):
+        return None
+    entry = {**api, "spec": ctx.reusing(before["spec"])}
+    if "spec_error" in before:
+        entry["spec_error"] = before["spec_error"]
+    return entry
+
+
+def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
+    aid = api["desc"]["id"]
+    full = ctx.get_json_or_none(f"/api/v1/apis/{aid}", params={"specfile": "true"})
+    if full is None:  # deleted between the listing and now
+        return {**api, "spec": None, "missing": True}
+    specfile = (full.get("desc") or {}).pop("specfile", None)
+    entry = {**api, "spec": None}
+    if specfile:
+        try:
+            entry["spec"] = decode_base64_document(specfile, what=f"spec of API {aid}", tool=ctx.tool.name)
+        except MalformedResponseError as exc:
+            # One hostile or broken spec costs that API its operations, not the whole tool.
+            log.warning(
+                "%s; the API is listed without operations", exc.message, extra={"tool": ctx.tool.name}
+            )
+            entry["spec_error"] = exc.message
+    return entry
+
+
+def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
+    report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
+    if report.get("enc") == "base64" and isinstance(report.get("data"), str):
+        report["data"] = decode_base64_document(
+            report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name
+        )
+        report["enc"] = "decoded"
+    return dict(report)
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:

@@ -3,12 +3,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import date
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, ITEMS, PASSWORD, STATIC_TOKEN, USER, GenericApi
 
+from apiinv import config
 from apiinv.config import ToolConfig
 from apiinv.errors import AuthenticationError, MalformedResponseError, RetriesExhaustedError
 from apiinv.http.client import HttpClient
@@ -373,6 +375,44 @@ def test_a_retry_after_pauses_every_worker_of_the_tool(serve) -> None:
     refused_at, *later = sorted(app.arrivals)
     assert len(later) == 7
     assert all(t - refused_at >= 0.9 for t in later), [round(t - refused_at, 2) for t in later]
+
+
+def test_a_429_halves_the_pace_once_per_burst_and_successes_win_it_back() -> None:
+    from apiinv.http.ratelimit import RateLimiter
+
+    limiter = RateLimiter(600)
+    limiter.throttled()  # nothing sent yet: no rate to judge
+    assert limiter.per_minute == 600
+    for _ in range(RateLimiter.MIN_SAMPLE):
+        limiter._sent.append(time.monotonic())
+    limiter.throttled()
+    limiter.throttled()  # the same burst refused: one signal
+    assert limiter.per_minute == 240  # half of what was sent: 8 requests within the last second
+    for _ in range(10 * RateLimiter.RAISE_AFTER):
+        limiter.succeeded()
+    assert 240 < limiter.per_minute <= 600 and limiter.ceiling == 600
+
+    unknown = RateLimiter(None)  # tools.yaml set no rate: nothing waits until a vendor refuses one
+    assert all(unknown.acquire() == 0 for _ in range(RateLimiter.MIN_SAMPLE))
+    unknown.throttled()
+    assert unknown.per_minute is not None and unknown.per_minute >= RateLimiter.MIN_PER_MINUTE
+
+
+def test_a_vendor_stricter_than_tools_yaml_paces_the_tool_with_few_refusals(tmp_path: Path) -> None:
+    """42Crunch allows 300 requests a minute, tools.yaml says nothing: the tool finishes, every worker
+    waits out each Retry-After, and the pace settles instead of being refused after every pause."""
+    from apiinv.pipeline.collect import collect
+    from apiinv.sandbox.launch import Sandbox
+    from apiinv.store import Store
+
+    with Sandbox(size=12, day=date(2026, 11, 23), rate_limits={"42crunch": 300}) as sandbox:
+        tool = config.load(sandbox.write_config(tmp_path / "sb")).tools["42crunch"]
+        tool.rate_limit = None
+        (outcome,) = collect([tool], Store(tmp_path / "out"), date(2026, 11, 23), workers=8, use_cache=False)
+        app = sandbox.apps["42crunch"]
+    assert outcome.ok, outcome.summary()
+    assert app.throttled >= 1 and app.ignored_retry_after == 0
+    assert app.throttled <= outcome.stats["requests"] / 4
 
 
 def test_post_put_and_delete_go_through_the_same_client(tmp_path: Path) -> None:
