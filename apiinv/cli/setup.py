@@ -193,8 +193,9 @@ def sandbox_serve(
         for spec in fault or []:
             launch.inject_fault(sandbox, spec)
         folder = sandbox.write_config(write_config)
+        width = max(len(tool) for tool in sandbox.tools)
         for tool in sandbox.tools:
-            typer.echo(f"{tool:9} {sandbox.url(tool)}")
+            typer.echo(f"{tool:{width}} {sandbox.url(tool) or 'files under ' + str(folder)}")
         typer.echo(f"configuration: {folder / 'tools.yaml'} (secrets in {folder / '.env'})")
         typer.echo(f"try: apiinv --config-dir {folder} collect --all")
         launch.wait(serve_for)

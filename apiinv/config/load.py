@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import zoneinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from apiinv.config.model import (
     ToolConfig,
     Validation,
 )
-from apiinv.config.schema import did_you_mean, schema_problems
+from apiinv.config.schema import did_you_mean, schema, schema_problems, strict_validator
 from apiinv.config.secrets import ENV_REF, SECRET_FIELDS, default_env_file, env_var_name, expand, load_env
 from apiinv.errors import ConfigurationError
 from apiinv.redact import register_secret
@@ -91,7 +92,16 @@ def _build_tool(
         hint = "" if "type" in entry else "; set type: to one of them"
         report.problems.append(f"{label}: {name}.type: {exc.message}{hint}")
         return None
+    report.problems.extend(
+        schema_problems(entry, "tools", label, validator=_settings_validator(tool_type), at=(name,))
+    )
+    if getattr(module, "BASE_URL", True) and "api_base_url" not in entry:
+        report.problems.append(f"{label}: {name}: api_base_url is required (the {tool_type} API's base URL)")
+        return None
     merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
+    for setting in getattr(module, "PATH_SETTINGS", ()):  # files a source reads: relative to this folder
+        if isinstance(merged.get(setting), list):
+            merged[setting] = [str(_under(config_dir, str(p))) for p in merged[setting]]
     missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
     for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
         report.problems.append(f"{label}: {name}.{problem}")
@@ -101,7 +111,7 @@ def _build_tool(
         )
     auth_type = merged["auth_type"]
 
-    base_url, base_var = expand(entry["api_base_url"], env)
+    base_url, base_var = expand(entry.get("api_base_url", ""), env)
     if base_url is None:
         report.problems.append(f"{label}: {name}.api_base_url: environment variable {base_var} is not set")
         base_url = ""
@@ -209,6 +219,22 @@ def _build_tool(
     )
 
 
+def _under(config_dir: Path, path: str) -> Path:
+    expanded = Path(path).expanduser()
+    return expanded if expanded.is_absolute() else config_dir / expanded
+
+
+@cache
+def _settings_validator(tool_type: str) -> Any:
+    """The keys a tool of this type takes: those every tool takes (checked by the packaged schema) and
+    its source's own SETTINGS_SCHEMA; any other is an unknown key."""
+    own = getattr(sources.load(tool_type), "SETTINGS_SCHEMA", {})
+    common: dict[str, Any] = {key: {} for key in schema("tools")["$defs"]["tool"]["properties"]}
+    return strict_validator(
+        {"type": "object", "properties": {**common, **own}, "additionalProperties": False}
+    )
+
+
 def check_tools(
     document: Any, env: dict[str, str], config_dir: Path, label: str, report: Validation
 ) -> dict[str, ToolConfig]:
@@ -228,7 +254,7 @@ def check_tools(
         if (
             name == OWNERS_KEY
             or not isinstance(entry, dict)
-            or not isinstance(entry.get("api_base_url"), str)
+            or not isinstance(entry.get("api_base_url", ""), str)
         ):
             continue
         # Meaning is checked even where the schema already objected: every problem in one pass.

@@ -35,9 +35,13 @@ def _format_path(parts: list[Any] | Any) -> str:
 
 @cache
 def _strict_validator(schema_name: str) -> Any:
-    """A validator of a packaged schema whose patterns mean what they say: in JSON Schema (ECMA) a final
-    ``$`` is the end of the string, in Python's re it also matches before a final newline, which would
-    let ``kong\n`` pass as a name and ``${VAR}\n`` as a reference."""
+    return strict_validator(schema(schema_name))
+
+
+def strict_validator(document: dict[str, Any]) -> Any:
+    """A validator whose patterns mean what they say: in JSON Schema (ECMA) a final ``$`` is the end of
+    the string, in Python's re it also matches before a final newline, which would let ``kong\n`` pass
+    as a name and ``${VAR}\n`` as a reference."""
     from jsonschema import Draft202012Validator, ValidationError, validators
 
     def pattern(validator: Any, regex: str, instance: Any, _schema: Any) -> Any:
@@ -47,14 +51,18 @@ def _strict_validator(schema_name: str) -> Any:
         if not re.search(strict, instance):
             yield ValidationError(f"{instance!r} does not match {regex!r}")
 
-    return validators.extend(Draft202012Validator, {"pattern": pattern})(schema(schema_name))
+    return validators.extend(Draft202012Validator, {"pattern": pattern})(document)
 
 
-def schema_problems(document: Any, schema_name: str, file_label: str) -> list[str]:
-    validator = _strict_validator(schema_name)
+def schema_problems(
+    document: Any, schema_name: str, file_label: str, *, validator: Any = None, at: tuple[Any, ...] = ()
+) -> list[str]:
+    """Every error of ``document`` against a packaged schema (or ``validator``), in words, each with its
+    path in the file (``at`` is where ``document`` sits in it)."""
+    validator = validator or _strict_validator(schema_name)
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
-        path = list(error.absolute_path)
+        path = [*at, *error.absolute_path]
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - allowed, key=str):

@@ -123,15 +123,17 @@ def describe(outcome: ExportOutcome) -> list[str]:
     data = outcome.data
     assert data is not None
     summary = data.summary()
+    width = max([10, *(len(tool) for tool in data.tools)])
     lines = [
-        f"{'tool':10} {'status':9} {'data of':10} {'records':>8} {'new':>5} {'removed':>8} {'changed':>8}"
+        f"{'tool':{width}} {'status':9} {'data of':10} {'records':>8} "
+        f"{'new':>5} {'removed':>8} {'changed':>8}"
     ]
     for tool in data.tools:
         changes = data.changes_for(tool)
         counts = changes.counts() if changes else {}
         used = data.data[tool]
         lines.append(
-            f"{tool:10} {used.status:9} {used.data_date or 'no data':10} {len(used.records):>8,} "
+            f"{tool:{width}} {used.status:9} {used.data_date or 'no data':10} {len(used.records):>8,} "
             f"{counts.get('new', 0):>5,} {counts.get('removed', 0):>8,} {counts.get('changed', 0):>8,}"
         )
     changes = summary["changes"]

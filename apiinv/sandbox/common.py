@@ -67,14 +67,17 @@ class Simulator:
     ``SIMULATOR``; that module's ``Simulator`` class is built with the sandbox, so the sandbox, the demo
     and the tests find every vendor through the source registry."""
 
-    def __init__(self, sandbox: Any, app: SimApp) -> None:
+    def __init__(self, sandbox: Any, app: SimApp | None) -> None:
         self.sandbox = sandbox
-        self.app = app
+        self.app = app  # None for a vendor that is files, not an API
         self.server: Any = None
 
     def start(self) -> str:
+        """The URL it serves at ("" when it serves nothing)."""
         from apiinv.sandbox.server import SimServer
 
+        if self.app is None:
+            return ""
         self.server = SimServer(self.app).start()
         return str(self.server.url)
 
@@ -86,6 +89,11 @@ class Simulator:
     def set_date(self, day: date) -> None:
         if isinstance(self.app, EstateApp):
             self.app.set_date(day)
+
+    def inject(self, kind: str, **options: Any) -> None:
+        """A fault (see ``sandbox.server.FAULT_KINDS``) in what this vendor serves."""
+        if self.app is not None:
+            self.app.inject(kind, **options)
 
     def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
         """tools.yaml's entry for this simulator at ``url`` (files it needs go into ``folder``)."""

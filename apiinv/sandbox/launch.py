@@ -53,7 +53,9 @@ class Sandbox:
             tool: importlib.import_module(module).Simulator(self)
             for tool, module in simulator_modules().items()
         }
-        self.apps: dict[str, SimApp] = {tool: sim.app for tool, sim in self.simulators.items()}
+        self.apps: dict[str, SimApp] = {
+            tool: sim.app for tool, sim in self.simulators.items() if sim.app is not None
+        }
         self.urls: dict[str, str] = {}
 
     @property
@@ -80,6 +82,11 @@ class Sandbox:
         self.day = day
         for simulator in self.simulators.values():
             simulator.set_date(day)
+
+    def inject_everywhere(self, kind: str, **options: Any) -> None:
+        """The same fault in every vendor: a run in which nothing can be collected."""
+        for simulator in self.simulators.values():
+            simulator.inject(kind, **options)
 
     def url(self, tool: str) -> str:
         return self.urls[tool]
@@ -127,7 +134,7 @@ def parse_rate_limits(specs: list[str]) -> dict[str, float]:
     for spec in specs:
         tool, _, value = spec.partition("=")
         try:
-            limits[_known(tool)] = float(value)
+            limits[_known(tool, simulator_modules())] = float(value)
         except ValueError:
             raise UsageError(f"--rate-limit {spec!r}: expected TOOL=REQUESTS_PER_MINUTE") from None
     return limits
@@ -148,15 +155,14 @@ def inject_fault(sandbox: Sandbox, spec: str) -> None:
         except ValueError:
             raise UsageError(f"--fault {spec!r}: {key} must be a number") from None
     try:
-        sandbox.apps[_known(tool)].inject(kind, **values)
+        sandbox.apps[_known(tool, sandbox.apps)].inject(kind, **values)
     except ValueError as exc:
         raise UsageError(f"--fault {spec!r}: {exc}") from None
 
 
-def _known(tool: str) -> str:
-    known = simulator_modules()
-    if tool not in known:
-        raise UsageError(f"unknown simulator {tool!r} (known: {', '.join(known)})")
+def _known(tool: str, among: Any) -> str:
+    if tool not in among:
+        raise UsageError(f"unknown simulator {tool!r} (known: {', '.join(among)})")
     return tool
 
 

@@ -18,6 +18,7 @@ BUILT_IN: dict[str, str] = {
     "apigee": "apiinv.sources.apigee",
     "cequence": "apiinv.sources.cequence",
     "kong": "apiinv.sources.kong",
+    "openapi_specs": "apiinv.sources.openapi_specs",
 }
 
 

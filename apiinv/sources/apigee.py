@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 ROLE = "gateway"
 SIMULATOR = "apiinv.sandbox.apigee"
 INCREMENTAL = True
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "organization": {"description": "Apigee organization.", "type": "string"},
+    "environments": {
+        "description": "Apigee environments to include (default: all).",
+        "type": "array",
+        "items": {"type": "string"},
+    },
+    "flavor": {"description": "Apigee flavour: x (X and hybrid) or edge.", "enum": ["x", "hybrid", "edge"]},
+}
 DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
 RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
 REQUIRED_SETTINGS = ("organization",)

@@ -7,6 +7,10 @@ A source is a module (in ``apiinv/sources/`` or a third-party package registered
 - ``ROLE``: what its data says about an endpoint: ``gateway`` (it serves it), ``spec`` (it is
   documented and audited there) or ``traffic`` (it was seen being called);
 - ``DEFAULTS``: the tools.yaml values its vendor implies (auth kind, key header, page size, ...);
+- ``SETTINGS_SCHEMA`` (optional): JSON Schema ``properties`` of its own tools.yaml keys, checked by
+  validate-config (any other key that is not common to every tool is an unknown key);
+- ``BASE_URL`` (optional, True): whether it needs ``api_base_url`` (a source reading files does not);
+- ``PATH_SETTINGS`` (optional): settings that list files, made relative to the configuration folder;
 - ``RAW_SHAPE``: the top-level keys (and their types) of the raw document ``fetch`` returns;
 - ``REQUIRED_SETTINGS`` (optional): settings without which it cannot collect (Apigee's organization);
 - ``check(client, tool) -> str``: one cheap authenticated call, for ``apiinv tools --check``;

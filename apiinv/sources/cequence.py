@@ -31,6 +31,19 @@ if TYPE_CHECKING:
 
 ROLE = "traffic"
 SIMULATOR = "apiinv.sandbox.cequence"
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "endpoints": {
+        "description": "API paths by name (inventory, hosts).",
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+    },
+    "pagination": {"description": "Pagination strategy and its parameter names.", "type": "object"},
+    "fields": {
+        "description": "Record field names by meaning.",
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+    },
+}
 DEFAULTS = {"auth_type": "oauth", "page_size": 500}
 RAW_SHAPE = {"endpoints": list}
 ENDPOINTS = {"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"}

@@ -12,10 +12,8 @@ import binascii
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from apiinv.bounds import check_nesting
 from apiinv.errors import MalformedResponseError
+from apiinv.inventory.openapi import METHODS, auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.logs import get_logger
 from apiinv.timefmt import from_rfc3339
@@ -30,6 +28,10 @@ if TYPE_CHECKING:
 ROLE = "spec"
 SIMULATOR = "apiinv.sandbox.crunch42"
 INCREMENTAL = True
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "assessment_reports": {"description": "Also fetch each API's audit report (costly).", "type": "boolean"},
+    "scan_reports": {"description": "Also fetch each API's latest scan report.", "type": "boolean"},
+}
 DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
 RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 
@@ -53,20 +55,7 @@ def decode_base64_document(text: str, *, what: str, tool: str) -> Any:
     except (binascii.Error, ValueError):
         raise MalformedResponseError(f"{what}: not base64", tool=tool) from None
     try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        import yaml
-
-        from apiinv.bounds import YamlTooLargeError, safe_load
-
-        try:
-            document = safe_load(raw)
-        except YamlTooLargeError as exc:
-            raise MalformedResponseError(f"{what}: refused: the YAML {exc}", tool=tool) from None
-        except yaml.YAMLError:
-            raise MalformedResponseError(f"{what}: neither JSON nor YAML", tool=tool) from None
-    try:
-        return check_nesting(document, what)
+        return parse_document(raw, what)
     except MalformedResponseError as exc:
         exc.tool = tool
         raise
@@ -167,7 +156,7 @@ def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
 def counts(raw: dict[str, Any]) -> dict[str, int]:
     apis = raw.get("apis") or []
     operations = sum(
-        sum(1 for method in (item or {}) if method in _METHODS)
+        sum(1 for method in (item or {}) if method in METHODS)
         for api in apis
         for item in ((api.get("spec") or {}).get("paths") or {}).values()
         if isinstance(item, dict)
@@ -175,57 +164,7 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
     return {"collections": len(raw.get("collections") or []), "apis": len(apis), "operations": operations}
 
 
-_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-
-
 # ---------------------------------------------------------------------------------------------- normalize
-
-SCHEME_TYPES = {
-    "apikey": "api_key",
-    "oauth2": "oauth2",
-    "openidconnect": "oidc",
-    "mutualtls": "mtls",
-    "basic": "basic",
-}
-
-
-def _scheme_type(scheme: dict[str, Any]) -> str:
-    kind = str(scheme.get("type") or "").lower()
-    if kind == "http":
-        http = str(scheme.get("scheme") or "").lower()
-        if http == "bearer":
-            return "jwt" if str(scheme.get("bearerFormat") or "").upper() == "JWT" else "bearer"
-        return http or "http"
-    return SCHEME_TYPES.get(kind, kind or "unknown")
-
-
-def _servers(spec: dict[str, Any]) -> tuple[str, str, str]:
-    """(scheme, host, base path) from OpenAPI 3 servers or Swagger 2 host/basePath/schemes."""
-    from urllib.parse import urlsplit
-
-    if "swagger" in spec:
-        schemes = as_list(spec.get("schemes")) or ["https"]
-        return str(schemes[0]), as_text(spec.get("host")) or "", as_text(spec.get("basePath")) or ""
-    server = as_dict((as_list(spec.get("servers")) or [None])[0])
-    url = as_text(server.get("url")) or ""
-    for name, variable in as_dict(server.get("variables")).items():
-        url = url.replace("{" + name + "}", as_text(as_dict(variable).get("default")) or "")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "https", "", ""
-    return parts.scheme or "https", parts.netloc, parts.path if parts.netloc else url
-
-
-def _auth(security: Any, schemes: dict[str, str]) -> tuple[bool, list[str]]:
-    """Required only when every alternative asks for something ([{}] makes auth optional)."""
-    if not isinstance(security, list) or not security:
-        return False, []
-    required = all(isinstance(req, dict) and req for req in security)
-    types = sorted(
-        {schemes.get(name, "unknown") for req in security if isinstance(req, dict) for name in req}
-    )
-    return required, types
 
 
 def _score(value: Any) -> float | None:
@@ -290,16 +229,11 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if not isinstance(spec, dict) or not isinstance(spec.get("paths"), dict):
             yield make_record(**common, host="", base_path="", method="*", path="", path_match="prefix")
             continue
-        scheme, host, base_path = _servers(spec)
-        definitions = as_dict(as_dict(spec.get("components")).get("securitySchemes")) or as_dict(
-            spec.get("securityDefinitions")
-        )
-        schemes = {name: _scheme_type(s) for name, s in definitions.items() if isinstance(s, dict)}
-        for path, item in spec["paths"].items():
-            for method, operation in as_dict(item).items():
-                if method not in _METHODS or not isinstance(operation, dict):
-                    continue
-                required, types = _auth(operation.get("security", spec.get("security")), schemes)
+        schemes = security_schemes(spec)
+        hosts = servers(spec)
+        for path, method, operation, _item in operations(spec):
+            required, types = auth(operation.get("security", spec.get("security")), schemes)
+            for scheme, host, base_path in hosts:
                 yield make_record(
                     **common,
                     host=host,

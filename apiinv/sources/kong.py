@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 ROLE = "gateway"
 SIMULATOR = "apiinv.sandbox.kong"
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "workspaces": {
+        "description": "Kong workspaces (Enterprise); default: the default workspace.",
+        "type": "array",
+        "items": {"type": "string"},
+    },
+}
 DEFAULTS = {"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000}
 RAW_SHAPE = {"workspaces": dict}
 ENTITIES = ("services", "routes", "plugins")

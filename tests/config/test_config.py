@@ -253,3 +253,21 @@ def test_identifiers_are_held_whole_not_up_to_a_trailing_newline(tmp_path: Path)
     found = "\n".join(problems(folder))
     assert "kong.api_key_header: 'Kong-Admin-Token\\n' must be a header name" in found
     assert "kong.credentials.api_key: must name an environment variable as ${VAR}" in found
+
+
+def test_each_source_takes_its_own_keys_and_no_others(tmp_path: Path) -> None:
+    """Settings schemas live with their sources: Apigee's organization is unknown to Kong, and a typo is
+    named with the nearest key that source does take."""
+    folder = write(
+        tmp_path / "c",
+        planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
+        tools="kong:\n  api_base_url: https://kong.example\n  organization: acme\n  workspace: [a]\n"
+        "apigee:\n  api_base_url: https://apigee.googleapis.com\n  organization: 5\n  rate_limt: 3\n"
+        "gw2:\n  type: kong\n",
+    )
+    found = problems(folder)
+    assert any(p.endswith("kong.organization: unknown key") for p in found), found
+    assert any(p.endswith("kong.workspace: unknown key; did you mean 'workspaces'?") for p in found)
+    assert any(p.endswith("apigee.rate_limt: unknown key; did you mean 'rate_limit'?") for p in found)
+    assert any(p.endswith("apigee.organization: 5 is not of type 'string'") for p in found)
+    assert any(p.endswith("gw2: api_base_url is required (the kong API's base URL)") for p in found)

@@ -399,13 +399,13 @@ def test_a_429_halves_the_pace_once_per_burst_and_successes_win_it_back() -> Non
 
 
 def test_a_vendor_stricter_than_tools_yaml_paces_the_tool_with_few_refusals(tmp_path: Path) -> None:
-    """42Crunch allows 300 requests a minute, tools.yaml says nothing: the tool finishes, every worker
+    """42Crunch allows 600 requests a minute, tools.yaml says nothing: the tool finishes, every worker
     waits out each Retry-After, and the pace settles instead of being refused after every pause."""
     from apiinv.pipeline.collect import collect
     from apiinv.sandbox.launch import Sandbox
     from apiinv.store import Store
 
-    with Sandbox(size=12, day=date(2026, 11, 23), rate_limits={"42crunch": 300}) as sandbox:
+    with Sandbox(size=24, day=date(2026, 11, 23), rate_limits={"42crunch": 600}) as sandbox:
         tool = config.load(sandbox.write_config(tmp_path / "sb")).tools["42crunch"]
         tool.rate_limit = None
         (outcome,) = collect([tool], Store(tmp_path / "out"), date(2026, 11, 23), workers=8, use_cache=False)

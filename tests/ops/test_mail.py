@@ -270,8 +270,7 @@ def test_a_schedules_only_on_change_and_encrypted_attachment(cli, sandbox, smtp)
 def test_a_run_that_fails_entirely_mails_its_failure(cli, sandbox, smtp) -> None:
     inbox, port = smtp
     smtp_env(sandbox, port)
-    for app in sandbox.apps.values():
-        app.inject("status", status=500, times=100_000)
+    sandbox.inject_everywhere("status", status=500, times=100_000)
     tools_yaml = sandbox.config_dir / "tools.yaml"
     tools_yaml.write_text(
         tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 0\n  api_base_url:")

@@ -65,8 +65,7 @@ def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox)
     folder = Store(cli.output).date_dir(DAY)
     workbook = folder / f"api-inventory-{DAY}.xlsx"
     before = workbook.read_bytes()
-    for app in sandbox.apps.values():
-        app.inject("status", status=503, times=100_000, retry_after="0")
+    sandbox.inject_everywhere("status", status=503, times=100_000, retry_after="0")
     tools_yaml = sandbox.config_dir / "tools.yaml"
     tools_yaml.write_text(
         tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 1\n  api_base_url:")
@@ -76,7 +75,7 @@ def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox)
     assert result.exit_code == 4, result.output
     assert "kong: ok:" in result.output and workbook.exists()
     before = workbook.read_bytes()
-    for tool in ("42crunch", "apigee", "cequence", "kong"):
+    for tool in sandbox.tools:
         (folder / "raw" / f"{tool}.json").unlink()
     (folder / "processed").rename(folder / "processed-gone")
     result = cli("--date", DAY, "run", "--all", "--no-cache", config_dir=sandbox.config_dir)
@@ -126,7 +125,9 @@ def test_without_a_terminal_a_run_is_a_timestamped_timeline_between_header_and_c
     lines = done.stderr.splitlines()
     assert re.fullmatch(rf"{stamped} == apiinv \S+: schedule nightly, date {DAY}, pid \d+", lines[0])
     assert re.fullmatch(
-        rf"{stamped} == exit 5 after [\d.]+s: 42crunch ok, apigee ok, cequence ok, kong failed", lines[-1]
+        rf"{stamped} == exit 5 after [\d.]+s: 42crunch ok, apigee ok, cequence ok, kong failed, "
+        "openapi_specs ok",
+        lines[-1],
     )
     assert any(re.match(rf"{stamped} kong: FAILED", line) for line in lines)
     # Reports on stdout, the timeline on stderr.

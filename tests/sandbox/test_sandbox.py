@@ -96,7 +96,8 @@ def test_every_registered_source_with_a_simulator_runs_in_the_sandbox() -> None:
         assert sorted(sandbox.tools) == sorted(
             t for t in sources.known_types() if getattr(sources.load(t), "SIMULATOR", None)
         )
-        assert all(sandbox.url(tool).startswith("http://127.0.0.1:") for tool in sandbox.tools)
+        served = [tool for tool in sandbox.tools if sandbox.simulators[tool].app is not None]
+        assert served and all(sandbox.url(tool).startswith("http://127.0.0.1:") for tool in served)
 
 
 def test_a_new_vendor_is_its_module_and_its_simulator_and_nothing_else(
@@ -121,7 +122,8 @@ def test_the_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
     result = cli("--date", "2026-11-23", "demo", "--size", "30")
     assert result.exit_code == 0, result.output
     assert "== 2026-11-22" in result.output and "== 2026-11-23" in result.output
-    assert result.output.count(": ok:") == 16  # four tools collected and processed, twice
+    tools = len(Sandbox().tools)
+    assert result.output.count(": ok:") == 4 * tools  # every tool collected and processed, twice
     workbook = (cli.output / "2026-11-23" / "api-inventory-2026-11-23.xlsx").resolve()
     assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
     assert (cli.output / "2026-11-22" / "api-inventory-2026-11-22.xlsx").exists()

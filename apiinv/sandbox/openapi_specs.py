@@ -1,0 +1,204 @@
+"""A repository checkout of OpenAPI documents: one per API that the estate documents in a repository
+(some that 42Crunch also holds, some gateway APIs documented nowhere else; Swagger 2.0, OpenAPI 3.0
+or 3.1, YAML or JSON, following the estate's drift), and hand-written examples: a document split over
+files with external and internal references, server variables, per-operation security and owner
+extensions, a Swagger 2 file, and a broken document."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from apiinv.sandbox.common import Simulator as SandboxSimulator
+from apiinv.sandbox.estate import Api, Operation
+from apiinv.store import make_dirs, write_atomic
+
+SCHEMES_V3 = {
+    "apikey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "oauth2": {
+        "type": "oauth2",
+        "flows": {"clientCredentials": {"tokenUrl": "https://login.acme.example/token", "scopes": {}}},
+    },
+    "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "basic": {"type": "http", "scheme": "basic"},
+}
+SCHEMES_V2 = {
+    "apikey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "oauth2": {"type": "oauth2", "flow": "application", "tokenUrl": "https://login.acme.example/token"},
+    "jwt": {"type": "apiKey", "in": "header", "name": "Authorization"},
+    "basic": {"type": "basic"},
+}
+EXAMPLES: dict[str, str] = {
+    "petstore/openapi.yaml": """\
+openapi: 3.1.0
+info: {title: Pet store, version: "2.1.0", x-owner: Pets, x-team: Commerce}
+servers:
+  - url: https://{region}.pets.acme.example/v2
+    variables:
+      region: {default: eu, enum: [eu, us]}
+security: [{apiKey: []}]
+paths:
+  /pets: {$ref: "paths/pets.yaml"}
+  /pets/{petId}:
+    parameters: [{$ref: "#/components/parameters/petId"}]
+    get:
+      responses: {"200": {description: one pet}}
+  /health:
+    get:
+      security: []
+      responses: {"200": {description: alive}}
+components:
+  parameters:
+    petId: {name: petId, in: path, required: true, schema: {type: string}}
+  securitySchemes:
+    apiKey: {$ref: "schemes.yaml#/apiKey"}
+    oauth: {$ref: "schemes.yaml#/oauth"}
+""",
+    "petstore/paths/pets.yaml": """\
+get:
+  tags: [pets]
+  responses: {"200": {description: the pets}}
+post:
+  tags: [pets]
+  x-owner: Pet admissions
+  security: [{oauth: [pets:write]}]
+  responses: {"201": {description: created}}
+""",
+    "petstore/schemes.yaml": """\
+apiKey: {type: apiKey, in: header, name: X-Pets-Key}
+oauth:
+  type: oauth2
+  flows: {clientCredentials: {tokenUrl: "https://login.acme.example/token", scopes: {"pets:write": write}}}
+""",
+    "legacy/orders.json": json.dumps(
+        {
+            "swagger": "2.0",
+            "info": {"title": "Legacy orders", "version": "1.0", "x-team": "Logistics"},
+            "host": "orders-legacy.acme.example",
+            "basePath": "/v1",
+            "schemes": ["http", "https"],
+            "securityDefinitions": {"basic": {"type": "basic"}},
+            "security": [{"basic": []}],
+            "paths": {
+                "/orders": {"get": {"responses": {"200": {"description": "orders"}}}},
+                "/orders/{id}/label": {
+                    "get": {
+                        "security": [],
+                        "parameters": [{"name": "id", "in": "path", "required": True, "type": "string"}],
+                        "responses": {"200": {"description": "a printable label"}},
+                    }
+                },
+            },
+        },
+        indent=2,
+    ),
+    "broken/inventory.yaml": """\
+openapi: 3.0.3
+info: {title: Half-written, version: "0.1"}
+paths:
+  /stock:
+    get:
+      summary: responses were never written
+""",
+}
+EXAMPLE_OPERATIONS = 4 + 2  # petstore (served on two hosts) and legacy orders
+EXAMPLE_DOCUMENTS = 2  # the broken one contributes nothing
+
+
+def _operation(api: Api, op: Operation, auth: str | None, swagger: bool) -> dict[str, Any]:
+    operation: dict[str, Any] = {"responses": {"200": {"description": "OK"}}}
+    if op.params:
+        parameter: dict[str, Any] = {"in": "path", "required": True}
+        parameter |= {"type": "string"} if swagger else {"schema": {"type": "string"}}
+        operation["parameters"] = [{"name": p, **parameter} for p in op.params]
+    if op.public and auth:
+        operation["security"] = []
+    return operation
+
+
+def document(api: Api, ops: tuple[Operation, ...], day: int) -> tuple[str, str]:
+    """(file name, text) of one API's spec as its team keeps it on a date."""
+    auth = api.auth_on(day)
+    swagger = api.index % 3 == 0
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        paths.setdefault(op.template, {})[op.method.lower()] = _operation(api, op, auth, swagger)
+    info = {"title": api.title, "version": f"{api.version}.0.0", "x-owner": api.team}
+    spec: dict[str, Any]
+    if swagger:
+        spec = {
+            "swagger": "2.0",
+            "info": info,
+            "host": api.host,
+            "basePath": api.base_path,
+            "schemes": ["https"],
+        }
+        if auth:
+            spec |= {"securityDefinitions": {auth: SCHEMES_V2[auth]}, "security": [{auth: []}]}
+    else:
+        version = "3.0.3" if api.index % 3 == 1 else "3.1.0"
+        spec = {"openapi": version, "info": info, "servers": [{"url": f"https://{api.host}{api.base_path}"}]}
+        if auth:
+            spec |= {"components": {"securitySchemes": {auth: SCHEMES_V3[auth]}}, "security": [{auth: []}]}
+    spec["paths"] = paths
+    if api.index % 2:
+        return f"{api.name}.json", json.dumps(spec, indent=2, ensure_ascii=False)
+    return f"{api.name}.yaml", yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox, None)
+        self.folder: Path | None = None
+        self.gone = False
+
+    def kept(self) -> list[tuple[Api, tuple[Operation, ...]]]:
+        """The APIs whose specs live in the repository on the current date: some that 42Crunch also
+        holds, and some gateway APIs whose teams never imported their spec anywhere else."""
+        day = self.sandbox.estate.on(self.sandbox.day)
+        also_audited = [(a, ops) for a, ops in day.in_spec() if a.index % 5 == 2]
+        only_here = [
+            (a, ops)
+            for gateway in ("apigee", "kong")
+            for a, ops in day.in_gateway(gateway)
+            if not a.in_spec and a.index % 3 == 2
+        ]
+        return sorted(also_audited + only_here, key=lambda entry: entry[0].index)
+
+    def write(self) -> None:
+        assert self.folder is not None
+        day = self.sandbox.estate.day_number(self.sandbox.day)
+        shutil.rmtree(self.folder / "apis", ignore_errors=True)  # a retired API's spec is deleted
+        make_dirs(self.folder / "apis")
+        for api, ops in self.kept():
+            name, text = document(api, ops, day)
+            write_atomic(self.folder / "apis" / name, text.encode())
+        for name, text in EXAMPLES.items():
+            make_dirs((self.folder / "examples" / name).parent)
+            write_atomic(self.folder / "examples" / name, text.encode())
+
+    def set_date(self, day: Any) -> None:
+        if self.folder is not None and not self.gone:
+            self.write()
+
+    def inject(self, kind: str, **options: Any) -> None:
+        """Any fault: the checkout is gone (as when a repository clone failed)."""
+        self.gone = True
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        self.folder = folder / "specs"
+        self.write()
+        return {"paths": ["specs"]}
+
+    def truth(self) -> dict[str, int]:
+        kept = self.kept()
+        return {
+            "documents": len(kept) + EXAMPLE_DOCUMENTS,
+            "operations": sum(len(ops) for _, ops in kept) + EXAMPLE_OPERATIONS,
+        }

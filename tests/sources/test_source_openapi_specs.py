@@ -1,0 +1,116 @@
+"""openapi_specs: OpenAPI documents in a repository checkout, read the way the sandbox lays them out and
+the ways a hostile or broken repository can."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import RUN_DATE, fetch
+
+from apiinv.sandbox.launch import Sandbox
+from apiinv.sources import openapi_specs
+
+
+def records(raw: dict) -> list[dict]:
+    return list(openapi_specs.normalize(raw))
+
+
+def by_key(raw: dict) -> dict[str, dict]:
+    return {r["endpoint_key"]: r for r in records(raw)}
+
+
+@pytest.mark.parametrize("size", [1, 60])
+def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
+    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+        sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
+        outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert raw["counts"] == sandbox.truth()["openapi_specs"]
+    assert outcome.stats["requests"] == 0  # files, not an API
+
+
+def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path) -> None:
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    found = by_key(raw)
+    # OpenAPI 3.1 split over files: a path item and security schemes in other files ($ref), a
+    # parameter by internal $ref, and a server variable expanded to both values of its enum.
+    for region in ("eu", "us"):
+        listed = found[f"GET {region}.pets.acme.example/v2/pets"]
+        assert listed["auth_required"] and listed["auth_types"] == ["api_key"]
+        assert listed["owner"] == "Pets (Commerce)" and listed["api_name"] == "Pet store"
+        created = found[f"POST {region}.pets.acme.example/v2/pets"]
+        assert created["auth_types"] == ["oauth2"] and created["owner"] == "Pet admissions"
+        assert not found[f"GET {region}.pets.acme.example/v2/health"]["auth_required"]  # security: []
+        assert f"GET {region}.pets.acme.example/v2/pets/{{}}" in found
+    # Swagger 2.0 in JSON: host, basePath and schemes; a per-operation override of the document's basic.
+    assert found["GET orders-legacy.acme.example/v1/orders"]["auth_types"] == ["basic"]
+    label = found["GET orders-legacy.acme.example/v1/orders/{}/label"]
+    assert (
+        not label["auth_required"] and label["owner"] == "Logistics" and label["url"].startswith("https://")
+    )
+    # The estate's specs in 2.0, 3.0 and 3.1, each merged on the hosts and paths its gateway serves.
+    versions = {d.get("swagger") or d.get("openapi") for d in raw["data"]["documents"]}
+    assert {"2.0", "3.0.3", "3.1.0"} <= versions
+    # One broken document: one warning naming the file and the JSON pointer; nothing of it is kept.
+    (warning,) = outcome.warnings
+    assert "broken/inventory.yaml: invalid OpenAPI document at /paths/~1stock/get" in warning
+    assert not any("/stock" in key for key in found)
+
+
+def test_hostile_and_broken_files_cost_only_themselves(sandbox, tmp_path: Path) -> None:
+    from hostile_api import ALIAS_BOMB, HostileServer
+
+    repo = sandbox.config_dir / "specs" / "examples"
+    (repo / "bomb.yaml").write_text("openapi: 3.0.3\n" + ALIAS_BOMB)
+    (repo / "escape.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x: {$ref: '/etc/passwd'}\n"
+    )
+    with HostileServer() as server:
+        (repo / "remote.yaml").write_text(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n"
+            f"paths:\n  /x: {{$ref: '{server.url}/paths.yaml'}}\n"
+        )
+        (repo / "deep.json").write_text('{"openapi": "3.0.3", "x": ' + "[" * 600 + "]" * 600 + "}")
+        outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+        assert server.received == []  # a remote reference is never fetched
+    assert outcome.ok, outcome.summary()
+    warned = "\n".join(outcome.warnings)
+    for name in ("bomb.yaml", "escape.yaml", "remote.yaml", "deep.json", "broken/inventory.yaml"):
+        assert name in warned, warned
+    assert "root:" not in json.dumps(raw)  # nothing of /etc/passwd was read
+    assert raw["counts"]["documents"] == sandbox.truth()["openapi_specs"]["documents"]
+
+
+def test_a_missing_checkout_fails_the_tool_and_its_last_data_stands_in(cli, sandbox) -> None:
+    day = str(RUN_DATE)
+    assert cli("--date", day, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    sandbox.simulators["openapi_specs"].inject("gone")
+    result = cli("--date", day, "collect", "openapi_specs", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4 and "openapi_specs: FAILED: none of the paths exists" in result.output
+
+
+def test_paths_are_relative_to_the_configuration_folder(sandbox, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the configuration folder
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok and raw["counts"]["documents"] > 2
+
+
+def test_an_api_in_a_gateway_and_in_a_spec_file_is_neither_shadow_nor_unaudited_by_spec(cli, sandbox) -> None:
+    day = str(RUN_DATE)
+    assert cli("--date", day, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    report = json.loads((cli.output / day / f"api-inventory-{day}.json").read_text())
+    both = [
+        r
+        for r in report["records"]
+        if "openapi_specs" in r["tools"]
+        and ({"kong", "apigee"} & set(r["tools"]))
+        and "42crunch" not in r["tools"]
+    ]
+    assert both, "the sandbox keeps some gateway APIs' specs only in the repository"
+    shadow = {r["endpoint_key"] for r in report["findings"]["shadow"]}
+    unaudited = {r["endpoint_key"]: r["reason"] for r in report["findings"]["unaudited"]}
+    for row in both:
+        assert row["endpoint_key"] not in shadow
+        assert unaudited.get(row["endpoint_key"]) != "no audit: in no spec"
