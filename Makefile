@@ -29,8 +29,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/memory.py
 
 # After changing dependencies in pyproject.toml: new locks (uv resolves, pins and hashes every file).
 lock: install

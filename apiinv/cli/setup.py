@@ -193,6 +193,8 @@ def sandbox_serve(
         for spec in fault or []:
             launch.inject_fault(sandbox, spec)
         folder = sandbox.write_config(write_config)
+        for tool, reason in sandbox.unavailable.items():
+            typer.echo(f"{tool}: not served: {reason}", err=True)
         width = max(len(tool) for tool in sandbox.tools)
         for tool in sandbox.tools:
             typer.echo(f"{tool:{width}} {sandbox.url(tool) or 'files under ' + str(folder)}")

@@ -53,6 +53,7 @@ AUTH_FIELDS: dict[str, tuple[str, ...]] = {
     "basic": ("username", "password"),
     "oauth": ("client_id", "client_secret"),
     "service_account": ("key_file", "token"),  # either one
+    "aws": (),  # the AWS credential chain, unless credentials: names access_key_id and secret_access_key
     "none": (),
 }
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from apiinv.errors import ConfigurationError
 
-SECRET_FIELDS = frozenset({"api_key", "token", "password", "client_secret"})
+SECRET_FIELDS = frozenset(
+    {"api_key", "token", "password", "client_secret", "secret_access_key", "session_token"}
+)
 
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # used with fullmatch: no "${X}\n"

@@ -190,7 +190,7 @@ def make_auth(
     tool.require_ready()
     creds: dict[str, Any] = tool.credentials
     kind = tool.auth_type
-    if kind == "none":
+    if kind in ("none", "aws"):  # aws: requests are signed by the AWS SDK, not sent through this client
         return None
     if kind == "api_key":
         return HeaderAuth(tool.api_key_header, creds["api_key"])

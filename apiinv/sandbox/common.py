@@ -61,6 +61,10 @@ def epoch_s(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+class SimulatorUnavailable(Exception):
+    """A simulator whose optional dependency is not installed: the sandbox runs without it."""
+
+
 class Simulator:
     """One vendor in the sandbox: its app over the shared estate, how apiinv reaches it (a tools.yaml
     entry and .env values), and what it holds (for tests). A source names its simulator module in

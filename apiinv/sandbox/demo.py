@@ -31,6 +31,8 @@ def run_demo(
     ):
         cfg = config.load(sandbox.write_config(Path(tmp)))
         tools = cfg.select(["all"])
+        for tool, reason in sandbox.unavailable.items():
+            console.progress(f"{tool}: not in this demo: {reason}")
         for day in days:
             sandbox.set_date(day)
             console.progress(f"== {day}: the simulators of {', '.join(t.name for t in tools)} ({size} APIs)")

@@ -15,7 +15,7 @@ import yaml
 
 from apiinv import sources
 from apiinv.errors import UsageError
-from apiinv.sandbox.common import Simulator
+from apiinv.sandbox.common import Simulator, SimulatorUnavailable
 from apiinv.sandbox.estate import Estate
 from apiinv.sandbox.server import SimApp
 from apiinv.store import make_dirs, write_atomic
@@ -49,10 +49,13 @@ class Sandbox:
         self.client_secret = secrets.token_urlsafe(24)
         self.operator_token = f"ya29.{secrets.token_urlsafe(32)}"
         self.kong_token = secrets.token_urlsafe(24) if self.kong_admin_token else None
-        self.simulators: dict[str, Simulator] = {
-            tool: importlib.import_module(module).Simulator(self)
-            for tool, module in simulator_modules().items()
-        }
+        self.simulators: dict[str, Simulator] = {}
+        self.unavailable: dict[str, str] = {}  # tool -> why its simulator cannot run here
+        for tool, module in simulator_modules().items():
+            try:
+                self.simulators[tool] = importlib.import_module(module).Simulator(self)
+            except SimulatorUnavailable as exc:
+                self.unavailable[tool] = str(exc)
         self.apps: dict[str, SimApp] = {
             tool: sim.app for tool, sim in self.simulators.items() if sim.app is not None
         }

@@ -16,6 +16,7 @@ from apiinv.errors import ConfigurationError
 BUILT_IN: dict[str, str] = {
     "42crunch": "apiinv.sources.crunch42",
     "apigee": "apiinv.sources.apigee",
+    "aws_apigateway": "apiinv.sources.aws_apigateway",
     "cequence": "apiinv.sources.cequence",
     "kong": "apiinv.sources.kong",
     "openapi_specs": "apiinv.sources.openapi_specs",

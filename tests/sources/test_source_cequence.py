@@ -47,7 +47,7 @@ def test_tokens_that_expire_are_renewed(tmp_path: Path) -> None:
         started = time.monotonic()
         outcome, _ = fetch(sandbox, "cequence", tmp_path, page_size=10)
         assert outcome.ok, outcome.summary()
-        if time.monotonic() - started > 1.0:  # the run outlived a token
+        if time.monotonic() - started > 2.0:  # the run outlived a token (1 s), issued after the set-up
             assert sandbox.apps["cequence"].tokens.issued >= 2
 
 

@@ -1,0 +1,350 @@
+"""AWS API Gateway, through the AWS SDK (boto3): REST APIs (v1) with their resources and methods,
+stages, custom domain names and base path mappings; HTTP and WebSocket APIs (v2) with their routes,
+stages, custom domains and API mappings; in every region of ``regions``.
+
+Credentials come from the standard AWS chain (environment, profile, instance role), or from
+``credentials:`` (``access_key_id``, ``secret_access_key``, ``session_token``), optionally exchanged
+for a role's (``role_arn``). The control plane allows only a few requests a second per account: the
+tool's ``rate_limit`` paces every call and botocore's adaptive retry mode backs off on throttling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apiinv.errors import CollectionError, MissingSecretError
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record
+
+if TYPE_CHECKING:
+    from apiinv.config import ToolConfig
+    from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
+
+ROLE = "gateway"
+SIMULATOR = "apiinv.sandbox.aws_apigateway"
+BASE_URL = False
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "regions": {
+        "description": "AWS regions whose API Gateway APIs are listed.",
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-\\d$"},
+    },
+    "endpoint_url": {
+        "description": "Another endpoint for both API Gateway APIs (private endpoints, tests).",
+        "type": "string",
+        "pattern": "^https?://\\S+$",
+    },
+    "role_arn": {"description": "A role to assume for the listing.", "type": "string"},
+    "profile": {"description": "A profile of the AWS configuration files.", "type": "string"},
+}
+REQUIRED_SETTINGS = ("regions",)
+DEFAULTS: dict[str, Any] = {"auth_type": "aws", "rate_limit": 300, "concurrency": 2}
+RAW_SHAPE = {"regions": dict}
+AUTH_KINDS = {
+    "AWS_IAM": "aws_iam",
+    "CUSTOM": "lambda_authorizer",
+    "COGNITO_USER_POOLS": "cognito",
+    "JWT": "jwt",
+}
+
+
+def _session(tool: ToolConfig) -> Any:
+    import boto3
+    import botocore.exceptions
+
+    credentials = tool.credentials
+    try:
+        session = boto3.Session(
+            aws_access_key_id=credentials.get("access_key_id"),
+            aws_secret_access_key=credentials.get("secret_access_key"),
+            aws_session_token=credentials.get("session_token"),
+            profile_name=tool.settings.get("profile"),
+        )
+        role = tool.settings.get("role_arn")
+        if role:
+            region = (tool.settings.get("regions") or [None])[0]
+            assumed = session.client("sts", region_name=region).assume_role(
+                RoleArn=role, RoleSessionName="apiinv"
+            )["Credentials"]
+            session = boto3.Session(
+                aws_access_key_id=assumed["AccessKeyId"],
+                aws_secret_access_key=assumed["SecretAccessKey"],
+                aws_session_token=assumed["SessionToken"],
+            )
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise MissingSecretError(f"AWS profile not found: {exc}", tool=tool.name) from None
+    return session
+
+
+class _Clients:
+    """The tool's API Gateway clients per region: paced by the tool's rate limiter, counted in its
+    request statistics, retried by botocore's adaptive mode."""
+
+    def __init__(self, tool: ToolConfig, client: HttpClient) -> None:
+        from botocore.config import Config
+
+        self.tool, self.client, self.session = tool, client, _session(tool)
+        self.config = Config(
+            retries={"mode": "adaptive", "max_attempts": tool.max_retries + 1},
+            connect_timeout=tool.timeout,
+            read_timeout=tool.timeout,
+            user_agent_extra="apiinv",
+        )
+
+    def __call__(self, service: str, region: str) -> Any:
+        made = self.session.client(
+            service,
+            region_name=region,
+            endpoint_url=self.tool.settings.get("endpoint_url"),
+            config=self.config,
+        )
+        made.meta.events.register("before-send", self._before_send)
+        return made
+
+    def _before_send(self, **_: Any) -> None:
+        self.client.limiter.acquire()
+        self.client.stats.add("requests")
+
+
+def _plain(value: Any) -> Any:
+    """An SDK answer as JSON: timestamps as ISO text, the SDK's own metadata dropped."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _all(api: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a listing: through the SDK's paginator where it has one (position / NextToken),
+    else following NextToken by hand."""
+    if api.can_paginate(operation):
+        pages = api.get_paginator(operation).paginate(**params)
+        return [_plain(item) for page in pages for item in page.get(key, [])]
+    items: list[dict[str, Any]] = []
+    while True:
+        page = getattr(api, operation)(**params)
+        items += [_plain(item) for item in page.get(key, [])]
+        if not page.get("NextToken"):
+            return items
+        params["NextToken"] = page["NextToken"]
+
+
+def _errors(tool: ToolConfig, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    import botocore.exceptions
+
+    try:
+        return action()
+    except botocore.exceptions.NoCredentialsError:
+        raise MissingSecretError(
+            "no AWS credentials: none in the environment, profile or instance role, and none in credentials:",
+            tool=tool.name,
+        ) from None
+    except botocore.exceptions.ClientError as exc:
+        error = as_dict(exc.response.get("Error"))
+        status = as_dict(exc.response.get("ResponseMetadata")).get("HTTPStatusCode")
+        raise CollectionError(
+            f"AWS {exc.operation_name}: {error.get('Code')}: {str(error.get('Message'))[:200]}",
+            tool=tool.name,
+            status=status,
+        ) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise CollectionError(f"AWS: {type(exc).__name__}: {str(exc)[:200]}", tool=tool.name) from None
+
+
+def check(client: HttpClient, tool: ToolConfig) -> str:
+    clients = _Clients(tool, client)
+    region = tool.settings["regions"][0]
+    found = _errors(tool, lambda: {"n": len(_all(clients("apigateway", region), "get_rest_apis", "items"))})
+    return f"{found['n']} REST APIs in {region}"
+
+
+def fetch(ctx: FetchContext) -> dict[str, Any]:
+    clients = _Clients(ctx.tool, ctx.client)
+
+    def region(name: str) -> dict[str, Any]:
+        return _errors(ctx.tool, lambda: _region(clients, name))
+
+    regions = list(ctx.tool.settings["regions"])
+    return {"regions": dict(zip(regions, ctx.map(region, regions), strict=True))}
+
+
+def _region(clients: _Clients, region: str) -> dict[str, Any]:
+    v1, v2 = clients("apigateway", region), clients("apigatewayv2", region)
+    rest_apis = []
+    for api in _all(v1, "get_rest_apis", "items"):
+        resources = _all(v1, "get_resources", "items", restApiId=api["id"], embed=["methods"])
+        stages = [_plain(s) for s in v1.get_stages(restApiId=api["id"]).get("item", [])]
+        rest_apis.append({**api, "resources": resources, "stages": stages})
+    domains = _all(v1, "get_domain_names", "items")
+    for domain in domains:
+        domain["mappings"] = _all(v1, "get_base_path_mappings", "items", domainName=domain["domainName"])
+    http_apis = []
+    for api in _all(v2, "get_apis", "Items"):
+        routes = _all(v2, "get_routes", "Items", ApiId=api["ApiId"])
+        stages = _all(v2, "get_stages", "Items", ApiId=api["ApiId"])
+        http_apis.append({**api, "routes": routes, "stages": stages})
+    v2_domains = _all(v2, "get_domain_names", "Items")
+    for domain in v2_domains:
+        domain["mappings"] = _all(v2, "get_api_mappings", "Items", DomainName=domain["DomainName"])
+    return {"rest_apis": rest_apis, "domain_names": domains, "apis": http_apis, "v2_domain_names": v2_domains}
+
+
+def counts(raw: dict[str, Any]) -> dict[str, int]:
+    regions = [as_dict(r) for r in as_dict(raw.get("regions")).values()]
+    rest = [as_dict(a) for r in regions for a in as_list(r.get("rest_apis"))]
+    v2 = [as_dict(a) for r in regions for a in as_list(r.get("apis"))]
+    return {
+        "rest_apis": len(rest),
+        "methods": sum(
+            len(as_dict(res.get("resourceMethods")))
+            for a in rest
+            for res in map(as_dict, as_list(a.get("resources")))
+        ),
+        "http_apis": len(v2),
+        "routes": sum(len(as_list(a.get("routes"))) for a in v2),
+        "domain_names": sum(
+            len(as_list(r.get("domain_names"))) + len(as_list(r.get("v2_domain_names"))) for r in regions
+        ),
+    }
+
+
+def _join(*parts: str) -> str:
+    joined = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+    return "/" + joined if joined else ""
+
+
+def _rest_hosts(
+    api: dict[str, Any], region: str, domains: list[dict[str, Any]]
+) -> list[tuple[str, str, str]]:
+    """(host, base path, stage) of each way a REST API is called: its execute-api endpoint per stage,
+    and each custom domain's base path mapping to one of its stages."""
+    hosts = []
+    stages = [as_text(s.get("stageName")) or "" for s in map(as_dict, as_list(api.get("stages")))]
+    if not api.get("disableExecuteApiEndpoint"):
+        hosts += [
+            (f"{api.get('id')}.execute-api.{region}.amazonaws.com", _join(stage), stage) for stage in stages
+        ]
+    for domain in domains:
+        for mapping in map(as_dict, as_list(domain.get("mappings"))):
+            if mapping.get("restApiId") == api.get("id"):
+                base = as_text(mapping.get("basePath")) or ""
+                hosts.append(
+                    (
+                        str(domain.get("domainName")),
+                        "" if base == "(none)" else _join(base),
+                        as_text(mapping.get("stage")) or "",
+                    )
+                )
+    return hosts
+
+
+def _v2_hosts(api: dict[str, Any], region: str, domains: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    hosts = []
+    stages = [as_text(s.get("StageName")) or "" for s in map(as_dict, as_list(api.get("stages")))]
+    if not api.get("DisableExecuteApiEndpoint"):
+        host = f"{api.get('ApiId')}.execute-api.{region}.amazonaws.com"
+        hosts += [(host, "" if stage == "$default" else _join(stage), stage) for stage in stages]
+    for domain in domains:
+        for mapping in map(as_dict, as_list(domain.get("mappings"))):
+            if mapping.get("ApiId") == api.get("ApiId"):
+                hosts.append(
+                    (
+                        str(domain.get("DomainName")),
+                        _join(as_text(mapping.get("ApiMappingKey")) or ""),
+                        as_text(mapping.get("Stage")) or "",
+                    )
+                )
+    return hosts
+
+
+def _path(resource_path: str) -> tuple[str, str]:
+    """(path, match): a greedy ``{proxy+}`` segment makes the rest of the path a prefix."""
+    if "+}" in resource_path:
+        return resource_path[: resource_path.index("{")].rstrip("/") or "/", "prefix"
+    return resource_path or "/", "exact"
+
+
+def _kinds(authorization: Any, api_key_required: Any) -> list[str]:
+    """What a method or route asks of a caller; a required API key alone counts, as Kong's key-auth does."""
+    kinds = [AUTH_KINDS.get(str(authorization), "unknown")] if authorization not in (None, "NONE") else []
+    return sorted(kinds + ["api_key"] * (api_key_required is True))
+
+
+def _rows(
+    common: dict[str, Any],
+    hosts: list[tuple[str, str, str]],
+    method: str,
+    path: str,
+    match: str,
+    kinds: list[str],
+) -> Iterator[dict[str, Any]]:
+    for host, base, _stage in hosts or [("", "", "")]:
+        yield make_record(
+            **common,
+            host=host,
+            base_path=base,
+            method=method,
+            path=path,
+            path_match=match,
+            auth_required=bool(kinds),
+            auth_types=kinds,
+        )
+
+
+def _common(
+    instance: str, collected: Any, region: str, api_id: Any, name: Any, deployed: bool, tags: list[str]
+) -> dict[str, Any]:
+    return {
+        "tool": "aws_apigateway",
+        "instance": instance,
+        "collected_at": collected,
+        "api_id": f"{region}/{api_id}",
+        "api_name": as_text(name),
+        "environment": region,
+        "status": "deployed" if deployed else "undeployed",
+        "tags": tags,
+    }
+
+
+def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    instance, collected = raw["tool"], raw.get("collected_at")
+    for region, found in as_dict(as_dict(raw["data"]).get("regions")).items():
+        found = as_dict(found)
+        domains, v2_domains = as_list(found.get("domain_names")), as_list(found.get("v2_domain_names"))
+        for api in map(as_dict, as_list(found.get("rest_apis"))):
+            hosts = _rest_hosts(api, region, [as_dict(d) for d in domains])
+            tags = sorted(f"{k}={v}" for k, v in as_dict(api.get("tags")).items())
+            common = _common(instance, collected, region, api.get("id"), api.get("name"), bool(hosts), tags)
+            for resource in map(as_dict, as_list(api.get("resources"))):
+                path, match = _path(as_text(resource.get("path")) or "/")
+                for method, detail in as_dict(resource.get("resourceMethods")).items():
+                    kinds = _kinds(
+                        as_dict(detail).get("authorizationType"), as_dict(detail).get("apiKeyRequired")
+                    )
+                    yield from _rows(common, hosts, method, path, match, kinds)
+        for api in map(as_dict, as_list(found.get("apis"))):
+            hosts = _v2_hosts(api, region, [as_dict(d) for d in v2_domains])
+            websocket = api.get("ProtocolType") == "WEBSOCKET"
+            tags = ["websocket" if websocket else "http"]
+            common = _common(
+                instance, collected, region, api.get("ApiId"), api.get("Name"), bool(hosts), tags
+            )
+            seen: set[tuple[str, str]] = set()
+            for route in map(as_dict, as_list(api.get("routes"))):
+                key = as_text(route.get("RouteKey")) or ""
+                if websocket or key == "$default" or " " not in key:
+                    method, path, match = "*", "/", "prefix"  # every path and method, or a WebSocket route
+                else:
+                    method, template = key.split(" ", 1)
+                    path, match = _path(template)
+                if (method, path) in seen:  # a WebSocket API's routes are one endpoint
+                    continue
+                seen.add((method, path))
+                kinds = _kinds(route.get("AuthorizationType"), route.get("ApiKeyRequired"))
+                yield from _rows(common, hosts, method, path, match, kinds)

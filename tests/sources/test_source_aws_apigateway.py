@@ -1,0 +1,183 @@
+"""aws_apigateway: boto3 against moto's server on 127.0.0.1 (real HTTP, real request signing)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from conftest import RUN_DATE, fetch
+
+from apiinv.config import ToolConfig
+from apiinv.pipeline.collect import collect_tool
+from apiinv.sandbox.launch import Sandbox
+from apiinv.sources import aws_apigateway
+from apiinv.store import Store, read_json
+
+pytest.importorskip("moto")
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def moto_server():
+    import logging
+
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    requests.post(f"http://{host}:{port}/moto-api/reset", timeout=30)  # moto keeps one state per process
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def clients(url: str, region: str):
+    import boto3
+
+    keys = {"aws_access_key_id": "AKIATEST", "aws_secret_access_key": "test-secret"}
+    return (
+        boto3.client("apigateway", region_name=region, endpoint_url=url, **keys),
+        boto3.client("apigatewayv2", region_name=region, endpoint_url=url, **keys),
+    )
+
+
+def tool(url: str, regions: list[str]) -> ToolConfig:
+    return ToolConfig(
+        name="aws",
+        type="aws_apigateway",
+        base_url="",
+        auth_type="aws",
+        rate_limit=None,
+        max_retries=1,
+        credentials={"access_key_id": "AKIATEST", "secret_access_key": "test-secret"},
+        settings={"regions": regions, "endpoint_url": url},
+    )
+
+
+def collect(config: ToolConfig, tmp_path: Path):
+    store = Store(tmp_path / "out")
+    outcome = collect_tool(config, store, RUN_DATE, use_cache=False)
+    path = store.raw_path(RUN_DATE, config.name)
+    return outcome, (read_json(path) if path.exists() else None)
+
+
+def by_key(raw: dict) -> dict[str, dict]:
+    return {r["endpoint_key"]: r for r in aws_apigateway.normalize(raw)}
+
+
+def test_rest_api_methods_authorizers_keys_proxies_stages_and_domains(moto_server, tmp_path: Path) -> None:
+    v1, _ = clients(moto_server, "eu-west-1")
+    rest_id = v1.create_rest_api(name="orders")["id"]
+    root = v1.get_resources(restApiId=rest_id)["items"][0]["id"]
+    orders = v1.create_resource(restApiId=rest_id, parentId=root, pathPart="orders")["id"]
+    one = v1.create_resource(restApiId=rest_id, parentId=orders, pathPart="{id}")["id"]
+    proxy = v1.create_resource(restApiId=rest_id, parentId=root, pathPart="{proxy+}")["id"]
+    methods = [
+        (orders, "GET", {"authorizationType": "NONE", "apiKeyRequired": True}),
+        (orders, "POST", {"authorizationType": "COGNITO_USER_POOLS"}),
+        (one, "GET", {"authorizationType": "CUSTOM"}),
+        (one, "DELETE", {"authorizationType": "NONE"}),
+        (proxy, "ANY", {"authorizationType": "AWS_IAM"}),
+    ]
+    for resource, verb, auth in methods:
+        v1.put_method(restApiId=rest_id, resourceId=resource, httpMethod=verb, **auth)
+        v1.put_integration(restApiId=rest_id, resourceId=resource, httpMethod=verb, type="MOCK")
+    v1.create_deployment(restApiId=rest_id, stageName="prod")
+    v1.create_domain_name(domainName="shop.acme.example", certificateArn=CERTIFICATE)
+    v1.create_base_path_mapping(
+        domainName="shop.acme.example", restApiId=rest_id, basePath="api", stage="prod"
+    )
+    outcome, raw = collect(tool(moto_server, ["eu-west-1"]), tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert raw["counts"] == {"rest_apis": 1, "methods": 5, "http_apis": 0, "routes": 0, "domain_names": 1}
+    found = by_key(raw)
+    execute_api = f"{rest_id}.execute-api.eu-west-1.amazonaws.com/prod"
+    for host in ("shop.acme.example/api", execute_api):
+        assert found[f"GET {host}/orders"]["auth_types"] == ["api_key"]  # a required key alone counts
+        assert found[f"POST {host}/orders"]["auth_types"] == ["cognito"]
+        assert found[f"GET {host}/orders/{{}}"]["auth_types"] == ["lambda_authorizer"]
+        assert not found[f"DELETE {host}/orders/{{}}"]["auth_required"]
+        catch_all = found[f"* {host}"]  # ANY on a greedy {proxy+}: every method, every path below
+        assert catch_all["path_match"] == "prefix" and catch_all["auth_types"] == ["aws_iam"]
+    assert all(r["status"] == "deployed" and r["environment"] == "eu-west-1" for r in found.values())
+    assert outcome.stats["requests"] >= 5  # every SDK call paced and counted like any other request
+
+
+def test_http_apis_routes_jwt_default_route_and_multi_level_mappings(moto_server, tmp_path: Path) -> None:
+    _, v2 = clients(moto_server, "us-east-1")
+    api_id = v2.create_api(Name="items", ProtocolType="HTTP")["ApiId"]
+    jwt = v2.create_authorizer(
+        ApiId=api_id,
+        AuthorizerType="JWT",
+        Name="jwt",
+        IdentitySource=["$request.header.Authorization"],
+        JwtConfiguration={"Audience": ["a"], "Issuer": "https://issuer.example"},
+    )["AuthorizerId"]
+    v2.create_route(ApiId=api_id, RouteKey="GET /items/{id}", AuthorizationType="JWT", AuthorizerId=jwt)
+    v2.create_route(ApiId=api_id, RouteKey="POST /items", AuthorizationType="AWS_IAM")
+    v2.create_route(ApiId=api_id, RouteKey="$default")
+    v2.create_stage(ApiId=api_id, StageName="$default")
+    v2.create_domain_name(DomainName="items.acme.example")
+    v2.create_api_mapping(
+        DomainName="items.acme.example", ApiId=api_id, Stage="$default", ApiMappingKey="store/v2"
+    )
+    socket = v2.create_api(
+        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
+    )
+    for key in ("$connect", "$disconnect", "send"):
+        v2.create_route(ApiId=socket["ApiId"], RouteKey=key)
+    v2.create_stage(ApiId=socket["ApiId"], StageName="live")
+    outcome, raw = collect(tool(moto_server, ["us-east-1"]), tmp_path)
+    assert outcome.ok, outcome.summary()
+    found = by_key(raw)
+    assert found["GET items.acme.example/store/v2/items/{}"]["auth_types"] == ["jwt"]
+    assert found["POST items.acme.example/store/v2/items"]["auth_types"] == ["aws_iam"]
+    default = found["* items.acme.example/store/v2"]
+    assert default["path_match"] == "prefix" and not default["auth_required"]
+    assert (
+        f"GET {api_id}.execute-api.us-east-1.amazonaws.com/items/{{}}" in found
+    )  # $default stage: no prefix
+    chat = [r for r in found.values() if r["api_name"] == "chat"]
+    assert len(chat) == 1 and chat[0]["host"] == f"{socket['ApiId']}.execute-api.us-east-1.amazonaws.com"
+
+
+def test_every_region_is_listed_and_a_region_that_fails_fails_the_tool(moto_server, tmp_path: Path) -> None:
+    for region in ("eu-west-1", "ap-southeast-2"):
+        _, v2 = clients(moto_server, region)
+        api_id = v2.create_api(Name=f"api-{region}", ProtocolType="HTTP")["ApiId"]
+        v2.create_route(ApiId=api_id, RouteKey="GET /ping")
+        v2.create_stage(ApiId=api_id, StageName="$default")
+    outcome, raw = collect(tool(moto_server, ["eu-west-1", "ap-southeast-2"]), tmp_path)
+    assert outcome.ok and sorted(raw["data"]["regions"]) == ["ap-southeast-2", "eu-west-1"]
+    assert {r["environment"] for r in aws_apigateway.normalize(raw)} == {"eu-west-1", "ap-southeast-2"}
+    down = dataclasses.replace(tool("http://127.0.0.1:9", ["eu-west-1"]), timeout=2)
+    outcome, raw = collect(down, tmp_path / "down")
+    assert not outcome.ok and raw is None
+    assert outcome.error is not None and "AWS: EndpointConnectionError" in outcome.error.message
+
+
+@pytest.mark.parametrize("size", [1, 80])
+def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
+    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+        sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
+        outcome, raw = fetch(sandbox, "aws_apigateway", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert raw["counts"] == sandbox.truth()["aws_apigateway"]
+
+
+def test_an_api_on_api_gateway_merges_with_traffic_and_specs_and_is_no_shadow(cli, sandbox) -> None:
+    day = str(RUN_DATE)
+    result = cli("--date", day, "run", "--all", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    assert "aws_apigateway: ok:" in result.output
+    report = json.loads((cli.output / day / f"api-inventory-{day}.json").read_text())
+    on_aws = [r for r in report["records"] if "aws_apigateway" in r["tools"] and "cequence" in r["tools"]]
+    assert on_aws, "legacy APIs on API Gateway are seen in traffic on the same hosts and paths"
+    shadow = {r["endpoint_key"] for r in report["findings"]["shadow"]}
+    assert not shadow & {r["endpoint_key"] for r in on_aws}
+    secret = sandbox.simulators["aws_apigateway"].secret_key
+    assert all(secret.encode() not in p.read_bytes() for p in cli.output.rglob("*") if p.is_file())
