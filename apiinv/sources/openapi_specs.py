@@ -73,7 +73,7 @@ def _roots(patterns: list[str]) -> list[Path]:
     roots = []
     for pattern in patterns:
         fixed = Path(pattern.split("*")[0].split("?")[0].split("[")[0])
-        roots.append((fixed if Path(pattern).is_dir() else fixed.parent).resolve())
+        roots.append((fixed if fixed.is_dir() else fixed.parent).resolve())
     return roots
 
 
@@ -147,10 +147,21 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
         if problem is None:
             return {"file": str(path), **_compact(spec, path, loader)}
     except Exception as exc:  # the validator and resolver raise many kinds; each is this document's fault
-        problem = ("", f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+        problem = ("", _reason(exc))
     pointer, message = problem
     ctx.warn(f"{path}: invalid OpenAPI document at {pointer or '/'}: {message[:300]}")
     return None
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a document could not be read: a refused reference, found behind the resolver's wrapping of
+    it, or else the exception itself."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _Refused):
+            return cause.message
+        cause = cause.__cause__ or cause.__context__
+    return f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
 
 
 def _schema_path(spec: dict[str, Any], path: Path, loader: _FileLoader) -> Any:

@@ -91,6 +91,23 @@ def test_a_missing_checkout_fails_the_tool_and_its_last_data_stands_in(cli, sand
     assert result.exit_code == 4 and "openapi_specs: FAILED: none of the paths exists" in result.output
 
 
+def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -> None:
+    """``specs/examples/**/*.yaml`` reads below specs/examples: a reference to a sibling folder of the
+    checkout is refused like one to any other file of the machine."""
+    (sandbox.config_dir / "specs" / "secret.yaml").write_text("paths:\n  /leak: {get: {}}\n")
+    (sandbox.config_dir / "specs" / "examples" / "sibling.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n"
+        "paths:\n  /x: {$ref: '../secret.yaml#/paths/~1leak'}\n"
+    )
+    glob_paths = [str(sandbox.config_dir / "specs" / "examples" / "**" / "*.yaml")]
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path, settings={"paths": glob_paths})
+    assert outcome.ok, outcome.summary()
+    assert any("sibling.yaml" in w and "outside the spec folders" in w for w in outcome.warnings), (
+        outcome.warnings
+    )
+    assert "/leak" not in json.dumps(raw)
+
+
 def test_paths_are_relative_to_the_configuration_folder(sandbox, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # not the configuration folder
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
