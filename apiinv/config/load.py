@@ -172,17 +172,14 @@ def _build_tool(
         )
     key_file = credentials.get("key_file")
     if key_file:
-        key_path = Path(key_file).expanduser()
-        if not key_path.is_absolute():
-            key_path = config_dir / key_path
+        key_path = _under(config_dir, key_file)
         credentials["key_file"] = str(key_path)
         if not key_path.is_file():
             report.problems.append(f"{label}: {name}.credentials.key_file: file not found: {key_path}")
 
     verify: bool | str = bool(merged["verify_tls"])
     if merged.get("ca_bundle"):
-        bundle = Path(merged["ca_bundle"]).expanduser()
-        bundle = bundle if bundle.is_absolute() else config_dir / bundle
+        bundle = _under(config_dir, merged["ca_bundle"])
         if not bundle.is_file():
             report.problems.append(f"{label}: {name}.ca_bundle: file not found: {bundle}")
         verify = str(bundle)
@@ -220,6 +217,7 @@ def _build_tool(
 
 
 def _under(config_dir: Path, path: str) -> Path:
+    """A path tools.yaml names: ``~`` expanded, relative ones taken from the configuration folder."""
     expanded = Path(path).expanduser()
     return expanded if expanded.is_absolute() else config_dir / expanded
 
@@ -387,8 +385,7 @@ def validate(
             report.problems.append(str(exc))
     owners_file = None
     if isinstance(owners, dict) and isinstance(owners.get("file"), str):
-        owners_file = Path(owners["file"]).expanduser()
-        owners_file = owners_file if owners_file.is_absolute() else config_dir / owners_file
+        owners_file = _under(config_dir, owners["file"])
         if not owners_file.is_file():
             report.problems.append(f"{tools_path}: owners.file: file not found: {owners_file}")
     if report.problems:

@@ -121,7 +121,6 @@ def collect_tool(
     client: HttpClient | None = None
     pool_size = workers or tool.concurrency
     reused_from: str | None = None
-    context: FetchContext | None = None
     try:
         tool.require_ready()
         module = sources.load(tool.type)
@@ -137,7 +136,6 @@ def collect_tool(
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
             context = FetchContext(client, tool, pool, previous=previous)
-            del previous  # the context holds it while fetching, and nothing after
             try:
                 data = module.fetch(context)
             except ApiInvError:
@@ -154,7 +152,8 @@ def collect_tool(
                 "raise max_pages",
                 tool=tool.name,
             )
-        context.previous = None
+        # The previous collection is needed only while fetching: let it go before the new one is written.
+        context.previous = previous = None
         counts = module.counts(data)
         stats = {**client.stats.as_dict(), "reused": context.reused, "reused_from": reused_from}
         scrub = getattr(module, "scrub", None)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from apiinv.errors import CollectionError, MissingSecretError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
+from apiinv.redact import register_secret
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
@@ -38,11 +39,17 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "pattern": "^https?://\\S+$",
     },
     "role_arn": {"description": "A role to assume for the listing.", "type": "string"},
+    "sts_endpoint_url": {
+        "description": "Another endpoint for STS when assuming role_arn (VPC endpoints, tests).",
+        "type": "string",
+        "pattern": "^https?://\\S+$",
+    },
     "profile": {"description": "A profile of the AWS configuration files.", "type": "string"},
 }
 REQUIRED_SETTINGS = ("regions",)
 DEFAULTS: dict[str, Any] = {"auth_type": "aws", "rate_limit": 300, "concurrency": 2}
 RAW_SHAPE = {"regions": dict}
+T = TypeVar("T")
 AUTH_KINDS = {
     "AWS_IAM": "aws_iam",
     "CUSTOM": "lambda_authorizer",
@@ -51,7 +58,7 @@ AUTH_KINDS = {
 }
 
 
-def _session(tool: ToolConfig) -> Any:
+def _session(tool: ToolConfig, config: Any) -> Any:
     import boto3
     import botocore.exceptions
 
@@ -65,10 +72,15 @@ def _session(tool: ToolConfig) -> Any:
         )
         role = tool.settings.get("role_arn")
         if role:
-            region = (tool.settings.get("regions") or [None])[0]
-            assumed = session.client("sts", region_name=region).assume_role(
-                RoleArn=role, RoleSessionName="apiinv"
-            )["Credentials"]
+            sts = session.client(
+                "sts",
+                region_name=tool.settings["regions"][0],
+                endpoint_url=tool.settings.get("sts_endpoint_url"),
+                config=config,
+            )
+            assumed = sts.assume_role(RoleArn=role, RoleSessionName="apiinv")["Credentials"]
+            for secret in (assumed["SecretAccessKey"], assumed["SessionToken"]):
+                register_secret(secret)  # masked in every log line and error text, like configured ones
             session = boto3.Session(
                 aws_access_key_id=assumed["AccessKeyId"],
                 aws_secret_access_key=assumed["SecretAccessKey"],
@@ -86,13 +98,14 @@ class _Clients:
     def __init__(self, tool: ToolConfig, client: HttpClient) -> None:
         from botocore.config import Config
 
-        self.tool, self.client, self.session = tool, client, _session(tool)
+        self.tool, self.client = tool, client
         self.config = Config(
             retries={"mode": "adaptive", "max_attempts": tool.max_retries + 1},
             connect_timeout=tool.timeout,
             read_timeout=tool.timeout,
             user_agent_extra="apiinv",
         )
+        self.session = _session(tool, self.config)
 
     def __call__(self, service: str, region: str) -> Any:
         made = self.session.client(
@@ -135,7 +148,7 @@ def _all(api: Any, operation: str, key: str, **params: Any) -> list[dict[str, An
         params["NextToken"] = page["NextToken"]
 
 
-def _errors(tool: ToolConfig, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _errors(tool: ToolConfig, action: Callable[[], T]) -> T:
     import botocore.exceptions
 
     try:
@@ -158,14 +171,14 @@ def _errors(tool: ToolConfig, action: Callable[[], dict[str, Any]]) -> dict[str,
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
-    clients = _Clients(tool, client)
+    clients = _errors(tool, lambda: _Clients(tool, client))
     region = tool.settings["regions"][0]
     found = _errors(tool, lambda: {"n": len(_all(clients("apigateway", region), "get_rest_apis", "items"))})
     return f"{found['n']} REST APIs in {region}"
 
 
 def fetch(ctx: FetchContext) -> dict[str, Any]:
-    clients = _Clients(ctx.tool, ctx.client)
+    clients = _errors(ctx.tool, lambda: _Clients(ctx.tool, ctx.client))
 
     def region(name: str) -> dict[str, Any]:
         return _errors(ctx.tool, lambda: _region(clients, name))

@@ -78,3 +78,15 @@ def test_a_changed_setting_means_a_full_crawl(cli, sandbox, tmp_path: Path) -> N
     manifest = _collect(cli, sandbox.config_dir, cli.output, yesterday + timedelta(days=1))
     assert manifest["42crunch"]["collect"]["reused"] == 0  # other settings: yesterday's files do not apply
     assert manifest["apigee"]["collect"]["reused"] > 0
+
+
+def test_run_full_reuses_nothing(cli, sandbox) -> None:
+    yesterday = sandbox.day - timedelta(days=1)
+    sandbox.set_date(yesterday)
+    assert cli("--date", str(yesterday), "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    sandbox.set_date(yesterday + timedelta(days=1))
+    today = str(yesterday + timedelta(days=1))
+    assert cli("--date", today, "run", "--all", "--full", config_dir=sandbox.config_dir).exit_code == 0
+    tools = Store(cli.output).read_manifest(today)["tools"]
+    assert all(tools[t]["collect"]["reused"] == 0 for t in ("42crunch", "apigee"))
+    assert tools["apigee"]["collect"]["requests"] > sandbox.truth()["apigee"]["proxies"]  # every revision

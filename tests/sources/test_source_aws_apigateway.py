@@ -181,3 +181,20 @@ def test_an_api_on_api_gateway_merges_with_traffic_and_specs_and_is_no_shadow(cl
     assert not shadow & {r["endpoint_key"] for r in on_aws}
     secret = sandbox.simulators["aws_apigateway"].secret_key
     assert all(secret.encode() not in p.read_bytes() for p in cli.output.rglob("*") if p.is_file())
+
+
+def test_role_arn_is_assumed_and_its_credentials_list_the_apis(moto_server, tmp_path: Path) -> None:
+    _, v2 = clients(moto_server, "eu-west-1")
+    api_id = v2.create_api(Name="assumed", ProtocolType="HTTP")["ApiId"]
+    v2.create_route(ApiId=api_id, RouteKey="GET /ping")
+    settings = {"regions": ["eu-west-1"], "endpoint_url": moto_server, "sts_endpoint_url": moto_server}
+    role = {**settings, "role_arn": "arn:aws:iam::123456789012:role/apiinv-reader"}
+    outcome, raw = collect(dataclasses.replace(tool(moto_server, []), settings=role), tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert [a["Name"] for a in raw["data"]["regions"]["eu-west-1"]["apis"]] == ["assumed"]
+    unreachable = {**role, "sts_endpoint_url": "http://127.0.0.1:9"}
+    failed, _ = collect(
+        dataclasses.replace(tool(moto_server, []), settings=unreachable, timeout=2), tmp_path / "sts-down"
+    )
+    assert not failed.ok and failed.error is not None and failed.error.code == "DATA_COLLECTION_ERROR"
+    assert "AWS: EndpointConnectionError" in failed.error.message
