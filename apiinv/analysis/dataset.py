@@ -16,7 +16,6 @@ from typing import Any
 from apiinv import __version__
 from apiinv.analysis.changes import ToolChanges
 from apiinv.analysis.findings import DEPENDS_ON, FINDINGS, REQUIRES
-from apiinv.analysis.merge import role
 from apiinv.config import Analysis
 from apiinv.timefmt import iso
 
@@ -39,7 +38,7 @@ class ToolData:
     """What one tool contributes to a date's report, and how much that can be trusted."""
 
     tool: str
-    type: str
+    role: str  # gateway | spec | traffic | other
     status: str  # ok | partial | truncated | failed | not_run
     data_date: str | None  # the run date, a carried-forward date, or None when there is no data
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -222,7 +221,7 @@ def finding_notes(data: dict[str, ToolData], day: str) -> tuple[dict[str, str], 
     """Per finding, what incomplete data it stands on; and the findings not computed for want of data."""
     by_role: dict[str, list[ToolData]] = {}
     for d in data.values():
-        by_role.setdefault(role(d.type), []).append(d)
+        by_role.setdefault(d.role, []).append(d)
     notes, skip = {}, set()
     for name in FINDINGS:
         missing = [

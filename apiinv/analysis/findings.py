@@ -56,9 +56,11 @@ def find(
     *,
     now: datetime,
     skip: frozenset[str] | set[str] = frozenset(),
+    roles: dict[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each finding's rows: the merged row plus a ``reason``. Findings in ``skip`` stay empty."""
-    indexes = Indexes.build(records)
+    """Each finding's rows: the merged row plus a ``reason``. Findings in ``skip`` stay empty; ``roles``
+    as for ``merge``."""
+    indexes = Indexes.build(records, roles)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in FINDINGS}
 
     def add(name: str, row: dict[str, Any], reason: str) -> None:

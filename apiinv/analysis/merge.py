@@ -29,11 +29,14 @@ _PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
 _NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 
 
-def role(tool: str) -> str:
-    """gateway, spec or traffic: what the source of a record's tool type declares (sources.base)."""
+def role(record: dict[str, Any], roles: dict[str, str] | None = None) -> str:
+    """gateway, spec or traffic: its tool's role as configured (``roles`` by tool name, which a ``rest``
+    tool needs), else what the source of its tool type declares (sources.base)."""
+    if roles and record.get("instance") in roles:
+        return roles[record["instance"]]
     from apiinv.sources import role_of
 
-    return role_of(tool)
+    return role_of(record["tool"])
 
 
 def _first(path: str) -> str:
@@ -115,12 +118,13 @@ def _nonempty(records: list[dict[str, Any]], name: str) -> Any:
     return None
 
 
-def merge(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve."""
+def merge(records: Iterable[dict[str, Any]], *, roles: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
+    ``roles``: tool name -> role, for tools whose type does not fix one."""
     by_key: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     router = Router()
     for record in records:
-        kind = role(record["tool"])
+        kind = role(record, roles)
         by_key[record["endpoint_key"]][kind].append(record)
         if kind == "gateway" and _serves_more(record):
             router.add(record)
@@ -135,11 +139,11 @@ def merge(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             if record["method"] == ANY_METHOD or (host and not record["host"]):
                 absorbed.add(id(record))
     rows = []
-    for key, roles in sorted(by_key.items()):
-        own_gateway = [r for r in roles.get("gateway", []) if id(r) not in absorbed]
-        if not own_gateway and not any(roles.get(k) for k in ("spec", "traffic", "other")):
+    for key, seen in sorted(by_key.items()):
+        own_gateway = [r for r in seen.get("gateway", []) if id(r) not in absorbed]
+        if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
-        rows.append(_merge_one(key, {**roles, "gateway": own_gateway}, served_by.get(key, [])))
+        rows.append(_merge_one(key, {**seen, "gateway": own_gateway}, served_by.get(key, [])))
     return rows
 
 
@@ -231,10 +235,10 @@ class Indexes:
         self.gateway_entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     @classmethod
-    def build(cls, records: Iterable[dict[str, Any]]) -> Indexes:
+    def build(cls, records: Iterable[dict[str, Any]], roles: dict[str, str] | None = None) -> Indexes:
         indexes = cls()
         for record in records:
-            kind = role(record["tool"])
+            kind = role(record, roles)
             if kind == "spec":
                 indexes.specs_by_path[path_key(record["endpoint_key"])].append(record)
                 if _serves_more(record):

@@ -92,7 +92,7 @@ def export_reports(
         [t.name for t in selected],
         cfg.analysis,
         formats=parse_formats(formats),
-        types={t.name: t.type for t in selected},
+        roles={t.name: t.role for t in selected},
         timezone=cfg.timezone,
     )
     console = runtime.console()

@@ -90,6 +90,13 @@ class ToolConfig:
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def role(self) -> str:
+        """gateway, spec or traffic: what its source declares, or (a ``rest`` tool) its ``role:``."""
+        from apiinv.sources import role_for
+
+        return role_for(self.type, self.settings)
+
+    @property
     def has_credentials(self) -> bool:
         return not self.missing_vars
 

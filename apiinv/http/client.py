@@ -437,12 +437,19 @@ class HttpClient:
         return self.request("DELETE", path, **kwargs)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET and parse JSON; a malformed body is fetched once more (bypassing the cache) before it fails."""
+        return self.request_json("GET", path, params=params)
+
+    def request_json(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
+        """Send and parse JSON; a malformed body is fetched once more (bypassing the cache) before it
+        fails. ``json`` is a request body (listings that are POSTed a filter, as Akto's and Wallarm's)."""
+        extra = {} if json is None else {"json": json}
         for attempt in range(2):
-            response = self.get(path, params=params)
+            response = self.request(method, path, params=params, **extra)
             try:
                 return check_nesting(
-                    orjson.loads(response.content), lambda: f"GET {redact_url(self.url(path))}"
+                    orjson.loads(response.content), lambda: f"{method} {redact_url(self.url(path))}"
                 )
             except MalformedResponseError as exc:
                 exc.tool = self.tool.name
@@ -459,7 +466,7 @@ class HttpClient:
                     )
                     continue
                 raise MalformedResponseError(
-                    f"GET {redact_url(self.url(path))}: malformed JSON ({exc.msg} at byte {exc.pos} "
+                    f"{method} {redact_url(self.url(path))}: malformed JSON ({exc.msg} at byte {exc.pos} "
                     f"of {len(response.content)})",
                     tool=self.tool.name,
                 ) from None
@@ -483,11 +490,14 @@ class HttpClient:
         page_size: int | None = None,
         max_pages: int | None = None,
         absent_ok: bool = False,
+        method: str = "GET",
+        body: dict[str, Any] | None = None,
         **options: Any,
     ) -> Iterator[list[Any]]:
         """Yield the items of each page until the strategy stops or the page cap is reached (then the
         listing is marked truncated). ``absent_ok``: the API leaves the items key out of an empty page
-        (Google APIs do)."""
+        (Google APIs do). With a ``body`` the listing is sent it as JSON and the paging parameters go
+        into it rather than the query string (APIs that POST a filter)."""
         paginator = (
             strategy
             if isinstance(strategy, Paginator)
@@ -504,8 +514,12 @@ class HttpClient:
                 truncated = True
                 break
             target = urljoin(self.url(path), next_url) if next_url else path
-            document = self.get_json(target, params=None if next_url else {**base_params, **page_params})
-            items = self.items_of(document, items_key, path, absent_ok=absent_ok)
+            if body is None:
+                query = None if next_url else {**base_params, **page_params}
+                document = self.request_json(method, target, params=query)
+            else:
+                document = self.request_json(method, target, params=base_params, json={**body, **page_params})
+            items = self.items_of(document, items_key, path, absent_ok=absent_ok, method=method)
             pages += 1
             self.stats.add("pages")
             kept = paginator.keep(items)
@@ -525,13 +539,13 @@ class HttpClient:
         )
 
     def items_of(
-        self, document: Any, items_key: str | None, path: str, *, absent_ok: bool = False
+        self, document: Any, items_key: str | None, path: str, *, absent_ok: bool = False, method: str = "GET"
     ) -> list[Any]:
         """The list a listing answered at ``items_key``; a 200 of the wrong shape (no such key, not a
         list, not an object) is the vendor's fault, never an empty inventory."""
         if items_key and not isinstance(document, dict):
             raise MalformedResponseError(
-                f"GET {redact_url(self.url(path))}: expected an object with {items_key!r}, "
+                f"{method} {redact_url(self.url(path))}: expected an object with {items_key!r}, "
                 f"got {type(document).__name__}",
                 tool=self.tool.name,
             )
@@ -541,7 +555,7 @@ class HttpClient:
         if not isinstance(items, list):
             found = "nothing" if items is None else type(items).__name__
             raise MalformedResponseError(
-                f"GET {redact_url(self.url(path))}: expected a list at {items_key or 'the top level'}, "
+                f"{method} {redact_url(self.url(path))}: expected a list at {items_key or 'the top level'}, "
                 f"got {found}",
                 tool=self.tool.name,
             )

@@ -12,6 +12,7 @@ from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
 from apiinv.config import Analysis
 from apiinv.errors import UsageError
+from apiinv.sources import role_of
 from apiinv.store import Store, read_json
 from apiinv.timefmt import end_of_day, iso
 
@@ -95,28 +96,32 @@ def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
 
 
 def tool_data(
-    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any], kind: str | None
+    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any], role: str | None
 ) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
-    whose processing went well holds complete data). ``kind`` is its adapter type when known."""
+    whose processing went well holds complete data). ``role`` is its configured role when known."""
     manifest_tool = manifest.get("tools", {}).get(tool, {})
     collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
     errors = [e for step in (collect, process) for e in step.get("errors") or []]
-    # The adapter type decides the role: configuration first, then what the manifest recorded.
-    kind = kind or str(collect.get("type") or process.get("type") or tool)
+    # Configuration decides the role; else what the manifest recorded, else what its type declares.
+    role = role or str(
+        collect.get("role")
+        or process.get("role")
+        or role_of(str(collect.get("type") or process.get("type") or tool))
+    )
     status = _status(collect, process) if manifest_tool else "not_run"
     if process.get("status") in ("ok", "invalid"):
         records = load_processed(store, day, tool)
         if records is not None:
-            return ToolData(tool, kind, status, day, records, errors)
+            return ToolData(tool, role, status, day, records, errors)
     oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
     earlier = store.last_good(tool, "process", before=day)
     if status == "ok":
         status = "failed"  # collected, but nothing usable of the date was processed
     if earlier is not None and earlier >= oldest:
-        return ToolData(tool, kind, status, earlier, load_processed(store, earlier, tool) or [], errors)
-    return ToolData(tool, kind, status, None, [], errors)
+        return ToolData(tool, role, status, earlier, load_processed(store, earlier, tool) or [], errors)
+    return ToolData(tool, role, status, None, [], errors)
 
 
 def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
@@ -137,17 +142,18 @@ def build(
     tools: list[str],
     analysis: Analysis,
     *,
-    types: dict[str, str] | None = None,
+    roles: dict[str, str] | None = None,
     now: datetime | None = None,
     timezone: str | None = None,
 ) -> Dataset:
-    """``types`` maps tool names to adapter types (their roles); ``now`` is the end of the run date in
-    the planner's time zone unless given."""
+    """``roles`` maps tool names to their roles (gateway, spec, traffic); ``now`` is the end of the run
+    date in the planner's time zone unless given."""
     day = str(day)
     manifest = store.read_manifest(day)
-    data = {tool: tool_data(store, day, tool, analysis, manifest, (types or {}).get(tool)) for tool in tools}
+    data = {tool: tool_data(store, day, tool, analysis, manifest, (roles or {}).get(tool)) for tool in tools}
     everything = [r for d in data.values() for r in d.records]
-    merged = merge(everything)
+    by_tool = {name: d.role for name, d in data.items()}
+    merged = merge(everything, roles=by_tool)
     moment = now or end_of_day(day, timezone)
     notes, skip = finding_notes(data, day)
     fresh = [t for t, d in data.items() if d.fresh(day) and d.status != "truncated"]
@@ -159,7 +165,7 @@ def build(
         manifest=manifest,
         data=data,
         merged=merged,
-        findings=find(merged, everything, analysis, now=moment, skip=skip),
+        findings=find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool),
         finding_notes=notes,
         changes=change_set(store, day, tools, analysis, compared=fresh),
         analysis=analysis,

@@ -203,6 +203,7 @@ def collect_tool(
         {
             "status": outcome.status,
             "type": tool.type,
+            "role": tool.role,
             "started_at": started_at,
             "finished_at": now_iso(),
             "duration_s": round(outcome.duration, 3),

@@ -50,13 +50,13 @@ def export(
     *,
     formats: list[str],
     max_rows: int = EXCEL_MAX_ROWS,
-    types: dict[str, str] | None = None,
+    roles: dict[str, str] | None = None,
     timezone: str | None = None,
 ) -> ExportOutcome:
-    """``types`` maps tool names to adapter types (roles); ``timezone`` is the planner's, whose end of
-    the run date every age is measured to."""
+    """``roles`` maps tool names to their roles (gateway, spec, traffic); ``timezone`` is the
+    planner's, whose end of the run date every age is measured to."""
     started = time.monotonic()
-    data = build(store, day, tools, analysis, types=types, timezone=timezone)
+    data = build(store, day, tools, analysis, roles=roles, timezone=timezone)
     fresh = any(d.fresh(data.day) for d in data.data.values())
     if not data.records or (not fresh and store.read_manifest(day).get("report")):
         # Writing empty (or wholly carried-forward) reports would replace a good earlier export of the date.

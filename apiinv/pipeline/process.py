@@ -168,6 +168,7 @@ def process_tool(
         {
             "status": status,
             "type": tool.type,
+            "role": tool.role,
             "started_at": started_at,
             "finished_at": now_iso(),
             "duration_s": round(outcome.duration, 3),

@@ -91,7 +91,7 @@ def run(
                 names,
                 cfg.analysis,
                 formats=formats or ["xlsx", "json"],
-                types={t.name: t.type for t in tools},
+                roles={t.name: t.role for t in tools},
                 timezone=cfg.timezone,
             )
         except NothingToReportError as exc:

@@ -20,6 +20,7 @@ BUILT_IN: dict[str, str] = {
     "cequence": "apiinv.sources.cequence",
     "kong": "apiinv.sources.kong",
     "openapi_specs": "apiinv.sources.openapi_specs",
+    "rest": "apiinv.sources.rest",
 }
 
 
@@ -53,8 +54,18 @@ def load(tool_type: str) -> ModuleType:
 
 @cache
 def role_of(tool_type: str) -> str:
-    """The role (gateway, spec, traffic) its source declares; ``other`` for a type no source knows."""
+    """The role (gateway, spec, traffic) its source declares; ``other`` for a type no source knows or
+    whose tools each choose one (``rest``: see ``role_for``)."""
     try:
-        return str(getattr(load(tool_type), "ROLE", "other"))
+        return str(getattr(load(tool_type), "ROLE", None) or "other")
     except ConfigurationError:
         return "other"
+
+
+def role_for(tool_type: str, settings: dict[str, object] | None = None) -> str:
+    """A configured tool's role: what its source declares, else what its settings choose (``role:``)."""
+    try:
+        declared = getattr(load(tool_type), "ROLE", None)
+    except ConfigurationError:
+        return "other"
+    return str(declared or (settings or {}).get("role") or "other")

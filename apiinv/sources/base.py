@@ -5,7 +5,8 @@ A source is a module (in ``apiinv/sources/`` or a third-party package registered
 ``apiinv.sources`` entry-point group) that defines:
 
 - ``ROLE``: what its data says about an endpoint: ``gateway`` (it serves it), ``spec`` (it is
-  documented and audited there) or ``traffic`` (it was seen being called);
+  documented and audited there) or ``traffic`` (it was seen being called); None when each tool
+  chooses its own in a ``role`` setting (the ``rest`` source; see ``sources.role_for``);
 - ``DEFAULTS``: the tools.yaml values its vendor implies (auth kind, key header, page size, ...);
 - ``SETTINGS_SCHEMA`` (optional): JSON Schema ``properties`` of its own tools.yaml keys, checked by
   validate-config (any other key that is not common to every tool is an unknown key);

@@ -177,7 +177,7 @@ def test_a_nested_list_valued_mapping_with_a_missing_optional_listing(tmp_path: 
         outcome = collect_tool(tool, store, RUN_DATE, use_cache=False)
     assert outcome.ok, outcome.summary()
     warnings = store.step(RUN_DATE, "traffic", "collect")["warnings"]
-    assert any(w.startswith("optional listing /hosts failed") for w in warnings)
+    assert any(w.startswith("optional listing hosts (/hosts) failed") for w in warnings)
     assert any(
         w.startswith("fields.risk_score: 'scores.risk' is in none of the 2 endpoints") for w in warnings
     )

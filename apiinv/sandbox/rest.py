@@ -1,0 +1,139 @@
+"""A JSON-listing traffic tool for the ``rest`` source, shaped like Akto's published API: every call a
+POST with a JSON body and an ``X-API-KEY`` header; ``/api/getAllCollections`` lists collections (one per
+host, ``hostName``), ``/api/fetchApiInfosForCollection`` a collection's endpoints (``apiInfoList``),
+each with a nested id (``id.url``, ``id.method``), the auth combinations seen (``allAuthTypesFound``, a
+list of lists), access types and epoch-second timestamps. It sees a part of the estate's traffic.
+
+Its tools.yaml entry is README's Akto example, pointed at 127.0.0.1: a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from apiinv.sandbox.common import EstateApp, epoch_s
+from apiinv.sandbox.common import Simulator as SandboxSimulator
+from apiinv.sandbox.estate import EstateDay
+from apiinv.sandbox.server import Request, Response, json_response
+
+AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "BEARER", "jwt": "JWT", "basic": "BASIC"}
+# The tools.yaml entry README shows for Akto (its base URL and key aside).
+ENTRY: dict[str, Any] = {
+    "type": "rest",
+    "role": "traffic",
+    "vendor": "akto",
+    "auth_type": "api_key",
+    "api_key_header": "X-API-KEY",
+    "endpoints": {
+        "collections": {
+            "path": "/api/getAllCollections",
+            "method": "POST",
+            "body": {},
+            "items": "apiCollections",
+        },
+        "inventory": {
+            "path": "/api/fetchApiInfosForCollection",
+            "method": "POST",
+            "for_each": "collections",
+            "body": {"apiCollectionId": "{collections.id}"},
+            "items": "apiInfoList",
+        },
+    },
+    "fields": {
+        "host": "@collections.hostName",
+        "api_name": "@collections.displayName",
+        "method": "id.method",
+        "path": "id.url",
+        "auth_type": "allAuthTypesFound",
+        "access_type": "apiAccessTypes",
+        "first_seen": "discoveredTimestamp",
+        "last_seen": "lastSeen",
+    },
+}
+
+
+def sees(api_index: int) -> bool:
+    """The part of the estate's traffic this tool watches."""
+    return api_index % 3 == 0
+
+
+class RestApp(EstateApp):
+    name = "rest"
+
+    def __init__(self, estate, *, api_key: str, **kwargs) -> None:
+        super().__init__(estate, **kwargs)
+        self.api_key = api_key
+        self.route("POST", "/api/getAllCollections", self.collections)
+        self.route("POST", "/api/fetchApiInfosForCollection", self.api_infos)
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.header("x-api-key") == self.api_key:
+            return None
+        return json_response({"actionErrors": ["Unauthorized"]}, 401)
+
+    def _build(self, day: EstateDay) -> dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        by_host: dict[str, list[dict[str, Any]]] = {}
+        for api, op in day.in_traffic():
+            if not sees(api.index):
+                continue
+            auth = None if op.public else api.auth_on(day.day)
+            rng = random.Random(f"rest:{api.id}:{op.method}:{op.template}")
+            by_host.setdefault(api.host, []).append(
+                {
+                    "id": {"url": api.base_path + op.template, "method": op.method},
+                    "allAuthTypesFound": [[AUTH_TYPES.get(auth, "CUSTOM")]]
+                    if auth
+                    else [["UNAUTHENTICATED"]],
+                    "apiAccessTypes": ["PUBLIC"] if api.index % 4 else ["PRIVATE"],
+                    "discoveredTimestamp": epoch_s(self.moment(rng.randint(60, 500))),
+                    "lastSeen": epoch_s(self.moment(rng.random())),
+                }
+            )
+        collections = {}
+        for number, host in enumerate(sorted(by_host), start=1_000_001):
+            endpoints = by_host[host]
+            for endpoint in endpoints:
+                endpoint["id"]["apiCollectionId"] = number
+            collections[number] = ({"id": number, "hostName": host, "displayName": host}, endpoints)
+        return collections
+
+    def collections(self, request: Request) -> Response:
+        listed = [collection for collection, _ in self.view(self._build).values()]
+        return json_response({"apiCollections": listed})
+
+    def api_infos(self, request: Request) -> Response:
+        try:
+            wanted = json.loads(request.body or b"{}").get("apiCollectionId")
+        except (ValueError, AttributeError):
+            wanted = None
+        found = self.view(self._build).get(wanted) if isinstance(wanted, int) else None
+        if found is None:
+            return json_response({"actionErrors": [f"no collection {wanted!r}"]}, 422)
+        return json_response({"apiInfoList": found[1]})
+
+
+class Simulator(SandboxSimulator):
+    def __init__(self, sandbox: Any) -> None:
+        app = RestApp(
+            sandbox.estate,
+            api_key=sandbox.api_key,
+            rate_limit=sandbox.rate_limits.get("rest"),
+            day=sandbox.day,
+            latency=sandbox.latency,
+        )
+        super().__init__(sandbox, app)
+
+    def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
+        return {**ENTRY, "api_base_url": url}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        return {"APIINV_REST_API_KEY": self.sandbox.api_key}
+
+    def truth(self) -> dict[str, int]:
+        seen = [
+            (api, op) for api, op in self.sandbox.estate.on(self.sandbox.day).in_traffic() if sees(api.index)
+        ]
+        return {"endpoints": len(seen), "collections": len({api.host for api, _ in seen})}

@@ -1,0 +1,513 @@
+"""Any tool with a JSON listing, configured in tools.yaml alone: the declarative ``rest`` source.
+
+A tool is described by what its API serves, never by code:
+
+    akto:
+      type: rest
+      role: traffic                       # gateway | spec | traffic: what its data says
+      api_base_url: https://app.akto.io
+      auth_type: api_key                  # any common auth kind; api_key_header names the header
+      endpoints:                          # listings by name; "inventory" holds the endpoints
+        collections: {path: /api/getAllCollections, method: POST, body: {}, items: apiCollections}
+        inventory:
+          path: /api/fetchApiInfosForCollection
+          method: POST
+          for_each: collections           # one request per item of that listing
+          body: {apiCollectionId: "{collections.id}"}
+          items: apiInfoList
+      pagination: {strategy: none}        # or page, offset, token, cursor, start_key, next_link + names
+      fields:                             # record meaning -> where it is in an item
+        method: id.method                 # a dotted path (a step into a list maps over it)
+        path: id.url
+        host: "@collections.hostName"     # the item's parent in a for_each listing
+        auth_type: allAuthTypesFound      # lists stay lists (nested lists are flattened)
+        tags: {const: [akto]}             # a constant
+        url: "https://{host}{path}"       # a template: {dotted path} of the item
+
+A listing is a path (GET, the tool's pagination) or an object: ``path``, ``method``, ``params``, ``body``
+(sent as JSON; the paging parameters then go into it), ``items`` (dotted path of the list in each page),
+``pagination`` (overrides), ``for_each`` (another listing's name: the path, params and body are
+templates over its items, which the children carry as ``@name``) and ``optional`` (every listing but
+``inventory`` and the listings it is fetched for each item of is: when it fails, that is a warning). Values put into a path are URL-quoted.
+
+A method or host that maps to a list gives one record per value. Without a mapped ``authenticated``,
+authentication is read from the auth types: an ``unauthenticated`` (or ``none``) among them means the
+endpoint was called without credentials. Timestamps may be RFC 3339 or epoch seconds or milliseconds.
+
+``RestProfile`` holds one tool's defaults; the Cequence adapter is this source with Cequence's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from apiinv.errors import CollectionError
+from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
+from apiinv.sources.mapping import as_strings, never_present, pick
+from apiinv.timefmt import from_epoch_ms, from_epoch_s, from_rfc3339
+
+if TYPE_CHECKING:
+    from apiinv.config import ToolConfig
+    from apiinv.http.client import HttpClient
+    from apiinv.sources.base import FetchContext
+
+INVENTORY = "inventory"
+# Every record meaning a mapping may fill. ``transactions`` is accepted (Cequence's defaults map it)
+# but the record has no field for it.
+MEANINGS = (
+    "id",
+    "api_name",
+    "host",
+    "base_path",
+    "method",
+    "path",
+    "url",
+    "active",
+    "authenticated",
+    "auth_type",
+    "access_type",
+    "sensitive_data",
+    "risk_score",
+    "risk_level",
+    "first_seen",
+    "last_seen",
+    "environment",
+    "owner",
+    "tags",
+    "transactions",
+)
+LISTING_KEYS = ("path", "method", "params", "body", "items", "pagination", "for_each", "optional")
+METHODS = ("GET", "POST")
+AUTH_TYPES = {
+    "apikey": "api_key",
+    "api_key": "api_key",
+    "oauth": "oauth2",
+    "oauth2": "oauth2",
+    "jwt": "jwt",
+    "basic": "basic",
+    "bearer": "bearer",
+    "mtls": "mtls",
+}
+NO_AUTH = frozenset({"unauthenticated", "none", "anonymous", "noauth", "no_auth"})
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_WHOLE = re.compile(r"^\{([^{}]+)\}$")
+
+
+def _listing_schema() -> dict[str, Any]:
+    return {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "null"},
+            {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "method": {"enum": list(METHODS)},
+                    "params": {"type": "object"},
+                    "body": {"type": "object"},
+                    "items": {"type": ["string", "null"]},
+                    "pagination": {"type": "object"},
+                    "for_each": {"type": "string"},
+                    "optional": {"type": "boolean"},
+                },
+                "required": ["path"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+
+
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "role": {
+        "description": "What the tool's data says: gateway, spec or traffic.",
+        "enum": ["gateway", "spec", "traffic"],
+    },
+    "vendor": {
+        "description": "The tool name its records carry (default: the tools.yaml name).",
+        "type": "string",
+    },
+    "endpoints": {
+        "description": "Listings by name (inventory holds the endpoints): a path, or an object.",
+        "type": "object",
+        "additionalProperties": _listing_schema(),
+    },
+    "pagination": {"description": "Pagination strategy and its parameter names.", "type": "object"},
+    "fields": {
+        "description": "Record meanings: a dotted path, a {template}, or {const: value}.",
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {"const": {}},
+                    "required": ["const"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str
+    path: str
+    method: str = "GET"
+    params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    items: str | None = None
+    pagination: dict[str, Any] = field(default_factory=dict)
+    for_each: str | None = None
+    optional: bool = True
+
+
+@dataclass(frozen=True)
+class RestProfile:
+    """One JSON-listing tool's defaults; tools.yaml's settings override each part."""
+
+    vendor: str | None = None  # what records' ``tool`` says; None: the tools.yaml name
+    role: str | None = None  # None: tools.yaml's ``role`` decides
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    pagination: dict[str, Any] = field(default_factory=lambda: {"strategy": "none"})
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------------ settings
+
+    def listings(self, settings: dict[str, Any]) -> list[Listing]:
+        """The configured listings, parents before children; a listing set to null is dropped."""
+        declared = {**self.endpoints, **as_dict(settings.get("endpoints"))}
+        shared = {**self.pagination, **as_dict(settings.get("pagination"))}
+        # What the inventory is fetched for_each of is as needed as the inventory itself.
+        needed: set[str] = set()
+        parent = as_dict(declared.get(INVENTORY)).get("for_each")
+        while isinstance(parent, str) and parent not in needed:
+            needed.add(parent)
+            parent = as_dict(declared.get(parent)).get("for_each")
+        found: dict[str, Listing] = {}
+        for name, spec in declared.items():
+            if spec is None:
+                continue
+            spec = {"path": spec} if isinstance(spec, str) else dict(spec)
+            own = {**shared, **as_dict(spec.get("pagination"))}
+            found[name] = Listing(
+                name=name,
+                path=str(spec["path"]),
+                method=str(spec.get("method") or "GET").upper(),
+                params=as_dict(spec.get("params")),
+                body=spec["body"] if isinstance(spec.get("body"), dict) else None,
+                items=spec.get("items", own.get("items_key")),
+                pagination={k: v for k, v in own.items() if k != "items_key"},
+                for_each=spec.get("for_each"),
+                optional=bool(spec.get("optional", name != INVENTORY and name not in needed)),
+            )
+        ordered: list[Listing] = []
+        while len(ordered) < len(found):
+            ready = [
+                listing
+                for listing in found.values()
+                if listing not in ordered
+                and (listing.for_each is None or any(o.name == listing.for_each for o in ordered))
+            ]
+            if not ready:
+                break  # a cycle or an unknown parent: settings_problems names it
+            ordered.extend(ready)
+        return ordered
+
+    def mapping(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**self.fields, **as_dict(settings.get("fields"))}
+
+    def settings_problems(self, settings: dict[str, Any]) -> list[str]:
+        """What validate-config says of these settings before any collection fails on them."""
+        from apiinv.config import did_you_mean
+        from apiinv.http.paginate import PAGINATORS
+
+        problems = []
+        if self.role is None and settings.get("role") not in ("gateway", "spec", "traffic"):
+            problems.append("role: missing; say what the tool's data is: gateway, spec or traffic")
+        declared = {k: v for k, v in {**self.endpoints, **as_dict(settings.get("endpoints"))}.items() if v}
+        if INVENTORY not in declared:
+            problems.append("endpoints.inventory: missing; it is the listing that holds the endpoints")
+        listings = self.listings(settings)
+        for name, spec in declared.items():
+            parent = spec.get("for_each") if isinstance(spec, dict) else None
+            if parent and parent not in declared:
+                problems.append(
+                    f"endpoints.{name}.for_each: no listing {parent!r}{did_you_mean(parent, declared)}"
+                )
+            elif parent and all(listing.name != name for listing in listings):
+                problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
+        for listing in listings:
+            strategy = listing.pagination.get("strategy", "none")
+            if strategy != "none" and strategy not in PAGINATORS:
+                problems.append(
+                    f"pagination.strategy: unknown {strategy!r}{did_you_mean(strategy, PAGINATORS)} "
+                    f"(known: none, {', '.join(sorted(PAGINATORS))})"
+                )
+                break
+        mapping = self.mapping(settings)
+        unknown = sorted(set(mapping) - set(MEANINGS))
+        if unknown:
+            problems.append(f"fields: unknown meaning(s) {', '.join(unknown)} (known: {', '.join(MEANINGS)})")
+        if not ({"path", "url"} & set(mapping)):
+            problems.append("fields: map path or url, or no endpoint can be told apart")
+        return problems
+
+    def role_for(self, settings: dict[str, Any]) -> str:
+        return self.role or str(settings.get("role") or "other")
+
+    # ------------------------------------------------------------------------------------- collect
+
+    def check(self, client: HttpClient, tool: ToolConfig) -> str:
+        inventory = next(listing for listing in self.listings(tool.settings) if listing.name == INVENTORY)
+        parents = [listing for listing in self.listings(tool.settings) if listing.for_each is None]
+        probe = inventory if inventory.for_each is None else parents[0]
+        _request(client, probe, {}, page=False)
+        return f"{probe.name} listing readable"
+
+    def fetch(self, ctx: FetchContext) -> dict[str, Any]:
+        results: dict[str, list[Any]] = {}
+        for group in _levels(self.listings(ctx.tool.settings)):
+            fetched = ctx.map(lambda listing: (listing, _fetch_listing(ctx, listing, results)), group)
+            for listing, items in fetched:
+                results[listing.name] = items
+        inventory = results.get(INVENTORY, [])
+        mapping = self.mapping(ctx.tool.settings)
+        dotted = {m: v for m, v in mapping.items() if isinstance(v, str) and not _PLACEHOLDER.search(v)}
+        for meaning in never_present(inventory, dotted) if inventory else []:
+            ctx.warn(
+                f"fields.{meaning}: {mapping[meaning]!r} is in none of the {len(inventory):,} endpoints; "
+                "check the field mapping"
+            )
+        return {
+            "vendor": self.vendor or ctx.tool.settings.get("vendor") or ctx.tool.name,
+            "role": self.role_for(ctx.tool.settings),
+            "fields": mapping,
+            "endpoints": inventory,
+            "listings": {name: items for name, items in results.items() if name != INVENTORY},
+        }
+
+    def counts(self, raw: dict[str, Any]) -> dict[str, int]:
+        listed = {name: len(as_list(items)) for name, items in as_dict(raw.get("listings")).items()}
+        return {"endpoints": len(as_list(raw.get("endpoints"))), **listed}
+
+    # ----------------------------------------------------------------------------------- normalize
+
+    def normalize(self, raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
+        mapping = {**self.fields, **as_dict(data.get("fields"))}
+        vendor = as_text(data.get("vendor")) or self.vendor or instance
+        for item in as_list(data.get("endpoints")):
+            yield from _records(item, mapping, vendor=vendor, instance=instance, collected=collected)
+
+
+# ------------------------------------------------------------------------------------------ requests
+
+
+def _levels(listings: list[Listing]) -> list[list[Listing]]:
+    """Listings in waves: each wave only needs listings of earlier waves, so a wave runs at once."""
+    done: set[str] = set()
+    waves = []
+    remaining = list(listings)
+    while remaining:
+        wave = [listing for listing in remaining if listing.for_each is None or listing.for_each in done]
+        waves.append(wave)
+        done.update(listing.name for listing in wave)
+        remaining = [listing for listing in remaining if listing not in wave]
+    return waves
+
+
+def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[Any]]) -> list[Any]:
+    try:
+        if listing.for_each is None:
+            return _request(ctx.client, listing, {})
+        parents = [p for p in results.get(listing.for_each, []) if isinstance(p, dict)]
+        parent_name = listing.for_each
+        key = f"@{parent_name}"
+
+        def children(parent: dict[str, Any]) -> list[Any]:
+            found = _request(ctx.client, listing, {parent_name: parent})
+            return [{**child, key: parent} if isinstance(child, dict) else child for child in found]
+
+        return [child for batch in ctx.map(children, parents) for child in batch]
+    except CollectionError as exc:
+        if not listing.optional:
+            raise
+        ctx.warn(
+            f"optional listing {listing.name} ({listing.path}) failed ({exc.message}); no record needs it"
+        )
+        return []
+
+
+def _request(client: HttpClient, listing: Listing, scope: dict[str, Any], *, page: bool = True) -> list[Any]:
+    path = render(listing.path, scope, quote_values=True)
+    params = render(listing.params, scope)
+    body = render(listing.body, scope) if listing.body is not None else None
+    options = dict(listing.pagination)
+    strategy = options.pop("strategy", "none")
+    if strategy == "none" or not page:
+        document = client.request_json(listing.method, path, params=params or None, json=body)
+        return client.items_of(document, listing.items, path, method=listing.method)
+    return [
+        item
+        for batch in client.paginate(
+            path,
+            strategy=strategy,
+            items_key=listing.items,
+            params=params,
+            method=listing.method,
+            body=body,
+            **options,
+        )
+        for item in batch
+    ]
+
+
+def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) -> Any:
+    """``template`` with each ``{dotted.path}`` filled from ``scope``. A string that is one placeholder
+    keeps the value's type (an id stays a number); in a path every value is URL-quoted, so a vendor's
+    value can never add a path segment. A placeholder with no value makes the whole string None."""
+    if isinstance(template, dict):
+        return {key: render(value, scope, quote_values=quote_values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [render(value, scope, quote_values=quote_values) for value in template]
+    if not isinstance(template, str) or "{" not in template:
+        return template
+    whole = _WHOLE.match(template)
+    if whole and not quote_values:
+        return pick(scope, whole.group(1).strip())
+    missing = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = pick(scope, match.group(1).strip())
+        if value is None or isinstance(value, dict | list):
+            missing = True
+            return ""
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return quote(text, safe="") if quote_values else text
+
+    filled = _PLACEHOLDER.sub(fill, template)
+    return None if missing else filled
+
+
+# ------------------------------------------------------------------------------------------ records
+
+
+def value_of(item: Any, spec: Any) -> Any:
+    """What a mapping gives for ``item``: a constant, a template, or the value at a dotted path."""
+    if isinstance(spec, dict):
+        return spec.get("const")
+    if not isinstance(spec, str):
+        return None
+    if _PLACEHOLDER.search(spec):
+        return render(spec, item if isinstance(item, dict) else {})
+    return pick(item, spec)
+
+
+def _records(
+    item: Any, mapping: dict[str, Any], *, vendor: str, instance: str, collected: str | None
+) -> Iterator[dict[str, Any]]:
+    def get(meaning: str) -> Any:
+        return value_of(item, mapping[meaning]) if meaning in mapping else None
+
+    host, path = get("host"), get("path")
+    url = as_text(get("url"))
+    if url:
+        parts = urlsplit(url)
+        if parts.netloc and host is None:
+            host = parts.hostname
+        if path is None or path == url:
+            path = parts.path if parts.netloc else url
+    auth_types, auth_required = _auth(get("auth_type"), get("authenticated"))
+    access = [a.lower() for a in as_strings(_flat(get("access_type")))]
+    active = get("active")
+    common: dict[str, Any] = {
+        "api_id": as_text(get("id")) if not isinstance(get("id"), dict) else None,
+        "api_name": as_text(get("api_name")),
+        "base_path": as_text(get("base_path")) or "",
+        "path": as_text(path),
+        "status": "inactive" if active is False or str(active).lower() in ("false", "inactive") else "active",
+        "auth_required": auth_required,
+        "auth_types": auth_types,
+        "sensitive_data": list(dict.fromkeys(as_strings(_flat(get("sensitive_data"))))),
+        "risk_score": _number(get("risk_score")),
+        "risk_level": risk_level(get("risk_level")),
+        "first_seen": _moment(get("first_seen")),
+        "last_seen": _moment(get("last_seen")),
+        "environment": as_text(get("environment")),
+        "owner": as_text(get("owner")),
+        "tags": sorted({*as_strings(_flat(get("tags"))), *(f"access:{a}" for a in access)}),
+    }
+    hosts = _each(host)
+    for method in _each(get("method")):
+        for one_host in hosts:
+            yield make_record(
+                tool=vendor, instance=instance, collected_at=collected, host=one_host, method=method, **common
+            )
+
+
+def _each(value: Any) -> list[Any]:
+    """A list-valued method or host as its values (one record each); a single value (or none) as one."""
+    if isinstance(value, list):
+        values = [v for v in _flat(value) if isinstance(v, str) and v.strip()]
+        return values or [None]
+    return [value]
+
+
+def _flat(value: Any) -> Any:
+    """Nested lists as one list (Akto's auth types are a list of combinations)."""
+    if not isinstance(value, list):
+        return value
+    return [x for v in value for x in (_flat(v) if isinstance(v, list) else [v])]
+
+
+def _auth(types: Any, authenticated: Any) -> tuple[list[str], bool | None]:
+    seen = {t.lower() for t in as_strings(_flat(types))}
+    real = sorted({AUTH_TYPES.get(t, t) for t in seen - NO_AUTH})
+    if isinstance(authenticated, bool):
+        return real, authenticated
+    if seen & NO_AUTH:
+        return real, False  # it was called without credentials, whatever else it accepts
+    return real, (True if real else None)
+
+
+def _moment(value: Any) -> str | None:
+    """RFC 3339, or epoch seconds or milliseconds (a number or a string of digits)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        return from_epoch_ms(int(number)) if number > 1e11 else from_epoch_s(number)
+    return from_rfc3339(value) if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    """A score of 0 to 100, or None: an odd value is dropped, never the endpoint that carries it."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if 0 <= number <= 100 else None
+
+
+# ----------------------------------------------------------------------- the ``rest`` type itself
+
+PROFILE = RestProfile()
+ROLE = None  # each tool says its own (settings.role); sources.role_for reads it
+SIMULATOR = "apiinv.sandbox.rest"
+DEFAULTS: dict[str, Any] = {"auth_type": "api_key", "page_size": 100}
+RAW_SHAPE = {"endpoints": list}
+REQUIRED_SETTINGS = ("role",)
+settings_problems = PROFILE.settings_problems
+check = PROFILE.check
+fetch = PROFILE.fetch
+counts = PROFILE.counts
+normalize = PROFILE.normalize
