@@ -27,8 +27,9 @@ A tool is described by what its API serves, never by code:
 A listing is a path (GET, the tool's pagination) or an object: ``path``, ``method``, ``params``, ``body``
 (sent as JSON; the paging parameters then go into it), ``items`` (dotted path of the list in each page),
 ``pagination`` (overrides), ``for_each`` (another listing's name: the path, params and body are
-templates over its items, which the children carry as ``@name``) and ``optional`` (every listing but
-``inventory`` and the listings it is fetched for each item of is: when it fails, that is a warning). Values put into a path are URL-quoted.
+templates over its items, which the children carry as ``@name``) and ``optional``. Only ``inventory``
+and the listings it is fetched for each item of are required; when another fails, that is a warning.
+Values put into a path are URL-quoted.
 
 A method or host that maps to a list gives one record per value. Without a mapped ``authenticated``,
 authentication is read from the auth types: an ``unauthenticated`` (or ``none``) among them means the
