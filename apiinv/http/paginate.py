@@ -90,7 +90,8 @@ class OffsetPaginator(Paginator):
         if not items:
             return self.stop("empty page")
         self._offset += len(items)
-        total = dig(document, self.options.get("total_key"))
+        total_key = self.options.get("total_key")
+        total = dig(document, total_key) if total_key else None  # dig(doc, None) is the whole doc
         if isinstance(total, int) and self._offset >= total:
             return self.stop("total reached")
         if total is None and len(items) < self.page_size:

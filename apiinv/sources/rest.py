@@ -243,14 +243,14 @@ class RestProfile:
                 )
             elif parent and all(listing.name != name for listing in listings):
                 problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
-        for listing in listings:
-            strategy = listing.pagination.get("strategy", "none")
+        shared = {**self.pagination, **as_dict(settings.get("pagination"))}
+        own = [as_dict(spec.get("pagination")) for spec in declared.values() if isinstance(spec, dict)]
+        for strategy in dict.fromkeys(p["strategy"] for p in (shared, *own) if "strategy" in p):
             if strategy != "none" and strategy not in PAGINATORS:
                 problems.append(
                     f"pagination.strategy: unknown {strategy!r}{did_you_mean(strategy, PAGINATORS)} "
                     f"(known: none, {', '.join(sorted(PAGINATORS))})"
                 )
-                break
         mapping = self.mapping(settings)
         unknown = sorted(set(mapping) - set(MEANINGS))
         if unknown:

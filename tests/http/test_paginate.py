@@ -38,6 +38,14 @@ def test_offset_with_a_total_cequence() -> None:
     assert (kept, stop) == ([1, 2, 3, 4], "total reached")
 
 
+def test_offset_without_a_total_stops_on_a_short_page() -> None:
+    """Without total_key the page's other fields are no total: a short page ends the listing."""
+    pages = [{"items": [1, 2], "count": 3}, {"items": [3], "count": 3}, {"items": [4]}]
+    asked, kept, stop = walk("offset", pages, 2)
+    assert asked == [{"offset": 0, "limit": 2}, {"offset": 2, "limit": 2}, None]
+    assert (kept, stop) == ([1, 2, 3], "short page")
+
+
 def test_page_tokens_google() -> None:
     pages = [{"items": ["a"], "nextPageToken": "t2"}, {"items": ["b"], "nextPageToken": ""}]
     asked, kept, stop = walk("token", pages, 1)

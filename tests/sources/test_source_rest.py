@@ -1,0 +1,267 @@
+"""The declarative rest source: a tool described in tools.yaml alone, against the sandbox's Akto-shaped
+simulator and against local servers with nested, list-valued and hostile answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import RUN_DATE, fetch
+
+from apiinv.sources import rest
+
+
+def collect(tmp_path: Path, server_url: str, settings: dict[str, Any], **options: Any):
+    """(outcome, records, warnings) of a ``type: rest`` tool named ``listing`` collected from ``server_url``."""
+    from apiinv.config import ToolConfig
+    from apiinv.pipeline.collect import collect_tool
+    from apiinv.store import Store, read_json
+
+    tool = ToolConfig(
+        name="listing", type="rest", base_url=server_url, auth_type="none", settings=settings, **options
+    )
+    store = Store(tmp_path)
+    outcome = collect_tool(tool, store, RUN_DATE, use_cache=False)
+    if not outcome.ok:
+        return outcome, [], []
+    raw = read_json(store.raw_path(RUN_DATE, "listing"))
+    warnings = store.step(RUN_DATE, "listing", "collect")["warnings"]
+    return outcome, list(rest.normalize(raw)), warnings
+
+
+def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -> None:
+    """Collections first, then one POST per collection with its id in the body; every endpoint arrives
+    with the host of its parent collection and the auth its list of combinations says."""
+    outcome, raw = fetch(sandbox, "rest", tmp_path)
+    assert outcome.ok, outcome.summary()
+    truth = sandbox.truth()["rest"]
+    assert raw["counts"] == {"endpoints": truth["endpoints"], "collections": truth["collections"]}
+    assert outcome.stats["requests"] == 1 + truth["collections"]
+    records = list(rest.normalize(raw))
+    assert len(records) == truth["endpoints"]
+    assert {r["tool"] for r in records} == {"akto"} and {r["instance"] for r in records} == {"rest"}
+    estate = sandbox.estate.on(RUN_DATE)
+    expected = {
+        f"{op.method} {api.host}{api.base_path}{op.template}": (
+            None if op.public else api.auth_on(estate.day)
+        )
+        for api, op in estate.in_traffic()
+    }
+    for record in records:
+        auth = expected[f"{record['method']} {record['host']}{record['path']}"]
+        assert record["auth_required"] is (auth is not None), record
+        assert record["last_seen"] and record["first_seen"] < record["last_seen"]
+
+
+def test_the_sandbox_entry_is_the_akto_example_in_readme() -> None:
+    """README's Akto example and the simulator's tools.yaml entry are one configuration."""
+    import yaml
+
+    from apiinv.sandbox.rest import ENTRY
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("# Akto: written from Akto's public API docs", 1)[1].split("```", 1)[0]
+    example = yaml.safe_load(block)["akto"]
+    assert {k: v for k, v in example.items() if k not in ("api_base_url", "credentials")} == ENTRY
+
+
+@pytest.fixture
+def listing_server():
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        yield server
+
+
+def test_nested_lists_templates_constants_and_paging_in_a_posted_body(listing_server, tmp_path: Path) -> None:
+    pages = [
+        [
+            {
+                "endpoint": {
+                    "url": "https://API.shop.example:443/v1/carts/{cartId}",
+                    "verbs": ["GET", "delete"],
+                },
+                "auth": [["BEARER"], ["UNAUTHENTICATED"]],
+                "labels": [{"name": "pci"}, {"name": "pii"}],
+                "seen": {"first": 1_764_000_000_000, "last": "2026-11-22T10:00:00Z"},
+                "team": {"name": "payments"},
+            },
+            {
+                "endpoint": {"path": "/v1/health", "hosts": ["a.example", "b.example"], "verbs": "GET"},
+                "auth": [],
+                "seen": {"first": 1_764_000_000},
+            },
+        ],
+        [
+            {
+                "endpoint": {"path": "/v1/orders/{id}", "hosts": ["a.example"], "verbs": ["POST"]},
+                "auth": [["JWT"]],
+            }
+        ],
+    ]
+
+    def answer(handler) -> None:
+        request = listing_server.received[-1]
+        body = json.loads(request["body"])
+        assert request["method"] == "POST" and body["filter"] == {"clientid": [7]}
+        every = [item for page in pages for item in page]
+        handler.send_json({"status": 200, "body": every[body["offset"] : body["offset"] + body["limit"]]})
+
+    listing_server.route("/v1/objects/endpoint", answer)
+    outcome, records, warnings = collect(
+        tmp_path,
+        listing_server.url,
+        {
+            "role": "traffic",
+            "endpoints": {
+                "inventory": {
+                    "path": "/v1/objects/endpoint",
+                    "method": "POST",
+                    "body": {"filter": {"clientid": [7]}},
+                    "items": "body",
+                    "pagination": {"strategy": "offset"},
+                }
+            },
+            "fields": {
+                "url": "endpoint.url",
+                "path": "endpoint.path",
+                "host": "endpoint.hosts",
+                "method": "endpoint.verbs",
+                "auth_type": "auth",
+                "sensitive_data": "labels.name",
+                "first_seen": "seen.first",
+                "last_seen": "seen.last",
+                "owner": "team.name",
+                "environment": {"const": "production"},
+                "api_name": "{team.name} API",
+            },
+        },
+        page_size=2,
+    )
+    assert outcome.ok, outcome.summary()
+    assert [r["method"] for r in listing_server.received] == ["POST", "POST"]  # the second page is short
+    keys = {r["endpoint_key"]: r for r in records}
+    assert sorted(keys) == [
+        "DELETE api.shop.example/v1/carts/{}",
+        "GET a.example/v1/health",
+        "GET api.shop.example/v1/carts/{}",
+        "GET b.example/v1/health",
+        "POST a.example/v1/orders/{}",
+    ]
+    cart = keys["GET api.shop.example/v1/carts/{}"]
+    # Called once without credentials: not protected, whatever else it accepts.
+    assert (cart["auth_required"], cart["auth_types"]) == (False, ["bearer"])
+    assert cart["sensitive_data"] == ["pci", "pii"]
+    assert (cart["first_seen"], cart["last_seen"]) == ("2025-11-24T16:00:00Z", "2026-11-22T10:00:00Z")
+    assert (cart["owner"], cart["environment"], cart["api_name"]) == (
+        "payments",
+        "production",
+        "payments API",
+    )
+    health = keys["GET a.example/v1/health"]
+    assert (health["auth_required"], health["first_seen"], health["api_name"]) == (
+        None,
+        "2025-11-24T16:00:00Z",
+        None,  # a template whose value is missing gives nothing, never " API"
+    )
+    assert keys["POST a.example/v1/orders/{}"]["auth_required"] is True
+    assert not warnings
+
+
+def test_for_each_quotes_vendor_values_into_the_path_and_a_failed_parent_fails_the_tool(
+    listing_server, tmp_path: Path
+) -> None:
+    listing_server.route("/groups", lambda h: h.send_json({"groups": [{"id": "../admin"}, {"id": "g 2"}]}))
+    listing_server.route(
+        "/groups/..%2Fadmin/endpoints", lambda h: h.send_json([{"method": "GET", "path": "/a"}])
+    )
+    listing_server.route("/groups/g%202/endpoints", lambda h: h.send_json([{"method": "GET", "path": "/b"}]))
+    settings = {
+        "role": "gateway",
+        "endpoints": {
+            "groups": {"path": "/groups", "items": "groups"},
+            "inventory": {"path": "/groups/{groups.id}/endpoints", "for_each": "groups", "items": None},
+        },
+        "fields": {"method": "method", "path": "path", "host": {"const": "api.example"}, "id": "@groups.id"},
+    }
+    outcome, records, _ = collect(tmp_path / "one", listing_server.url, settings)
+    assert outcome.ok, outcome.summary()
+    assert sorted((r["api_id"], r["endpoint_key"]) for r in records) == [
+        ("../admin", "GET api.example/a"),
+        ("g 2", "GET api.example/b"),
+    ]
+    assert sorted(r["path"] for r in listing_server.received) == [
+        "/groups",
+        "/groups/..%2Fadmin/endpoints",  # one segment, as sent: a vendor's id never climbs the path
+        "/groups/g%202/endpoints",
+    ]
+
+    listing_server.route("/groups", lambda h: h.send_json({"error": "boom"}, 500))
+    outcome, _, _ = collect(tmp_path / "two", listing_server.url, settings, max_retries=0)
+    assert not outcome.ok  # no groups means no inventory: never "zero endpoints"
+    assert "/groups" in outcome.error.message
+
+
+def test_validate_config_names_what_a_rest_entry_lacks() -> None:
+    problems = rest.settings_problems(
+        {
+            "endpoints": {"items": {"path": "/x", "for_each": "colections"}},
+            "pagination": {"strategy": "pages"},
+            "fields": {"verb": "method"},
+        }
+    )
+    assert problems == [
+        "role: missing; say what the tool's data is: gateway, spec or traffic",
+        "endpoints.inventory: missing; it is the listing that holds the endpoints",
+        "endpoints.items.for_each: no listing 'colections'",
+        "pagination.strategy: unknown 'pages'; did you mean 'page'? "
+        "(known: none, cursor, next_link, offset, page, start_key, token)",
+        f"fields: unknown meaning(s) verb (known: {', '.join(rest.MEANINGS)})",
+        "fields: map path or url, or no endpoint can be told apart",
+    ]
+
+
+def test_validate_config_reports_a_rest_tool_by_name(tmp_path: Path) -> None:
+    from apiinv import config
+
+    (tmp_path / "planner.yaml").write_text('schedules:\n  n:\n    cron: "0 2 * * *"\n')
+    (tmp_path / "tools.yaml").write_text(
+        "salt:\n  type: rest\n  api_base_url: https://salt.example\n  auth_type: none\n"
+        "  endpoints: {inventory: /v1/apis}\n  fields: {path: path, method: verb}\n  rol: traffic\n"
+    )
+    loaded, report = config.validate(tmp_path)
+    assert loaded is None
+    found = "\n".join(report.problems)
+    assert "salt.role: missing; say what the tool's data is" in found
+    assert "rol" in found and "did you mean 'role'" in found
+
+
+def test_render_keeps_types_and_never_half_fills() -> None:
+    scope = {"c": {"id": 7, "name": "a/b", "on": True}}
+    assert rest.render({"id": "{c.id}", "q": ["{c.name}"]}, scope) == {"id": 7, "q": ["a/b"]}
+    assert rest.render("/c/{c.name}/x", scope, quote_values=True) == "/c/a%2Fb/x"
+    assert rest.render("{c.on}-{c.id}", scope) == "true-7"
+    assert rest.render("https://{c.host}{c.name}", scope) is None
+
+
+def test_a_rest_tool_takes_the_role_its_settings_give() -> None:
+    """Configured as a gateway, its endpoints are served (not shadow); as traffic they are seen."""
+    from apiinv.analysis.merge import merge
+
+    raw = {
+        "tool": "edge",
+        "collected_at": "2026-11-23T00:00:00Z",
+        "data": {
+            "vendor": "acme-gw",
+            "fields": {"method": "m", "path": "p", "host": "h"},
+            "endpoints": [{"m": "GET", "p": "/a", "h": "x.example"}],
+        },
+    }
+    records = list(rest.normalize(raw))
+    assert records[0]["tool"] == "acme-gw"
+    (as_gateway,) = merge(records, roles={"edge": "gateway"})
+    (as_traffic,) = merge(records, roles={"edge": "traffic"})
+    assert (as_gateway["in_gateway"], as_gateway["in_traffic"]) == (True, False)
+    assert (as_traffic["in_gateway"], as_traffic["in_traffic"]) == (False, True)
