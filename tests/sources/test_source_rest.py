@@ -14,7 +14,7 @@ from apiinv.sources import rest
 
 
 def collect(tmp_path: Path, server_url: str, settings: dict[str, Any], **options: Any):
-    """(outcome, records, warnings) of a ``type: rest`` tool named ``listing`` collected from ``server_url``."""
+    """(outcome, records, warnings) of a ``type: rest`` tool named ``listing`` at ``server_url``."""
     from apiinv.config import ToolConfig
     from apiinv.pipeline.collect import collect_tool
     from apiinv.store import Store, read_json
