@@ -55,16 +55,31 @@ def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -
         assert record["last_seen"] and record["first_seen"] < record["last_seen"]
 
 
-def test_the_sandbox_entry_is_the_akto_example_in_readme() -> None:
-    """README's Akto example and the simulator's tools.yaml entry are one configuration."""
+def test_the_sandbox_entry_is_the_akto_example_in_readme(tmp_path: Path) -> None:
+    """README's Akto example and the simulator's tools.yaml entry are one configuration, and README's
+    Wallarm example is a valid rest entry."""
     import yaml
 
     from apiinv.sandbox.rest import ENTRY
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     block = readme.split("# Akto: written from Akto's public API docs", 1)[1].split("```", 1)[0]
+    block = block.split("\n", 1)[1]  # past the rest of the comment line
     example = yaml.safe_load(block)["akto"]
     assert {k: v for k, v in example.items() if k not in ("api_base_url", "credentials")} == ENTRY
+    wallarm = readme.split("# Wallarm: written from", 1)[1].split("```", 1)[0].split("\n", 1)[1]
+
+    from apiinv import config
+
+    (tmp_path / "planner.yaml").write_text('schedules:\n  n:\n    cron: "0 2 * * *"\n')
+    (tmp_path / "tools.yaml").write_text(block + wallarm)
+    (tmp_path / ".env").write_text("AKTO_API_KEY=k\nWALLARM_API_TOKEN=t\n")
+    loaded, report = config.validate(tmp_path, tmp_path / ".env")
+    assert report.problems == [] and loaded is not None
+    assert {name: tool.role for name, tool in loaded.tools.items()} == {
+        "akto": "traffic",
+        "wallarm": "traffic",
+    }
 
 
 @pytest.fixture
