@@ -6,6 +6,7 @@ sandbox says so and goes on."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -85,18 +86,27 @@ class Simulator(SandboxSimulator):
             aws_secret_access_key=self.secret_key,
         )
 
+    def _seed(self, name: str) -> None:
+        """moto draws API ids at random: seeded per API, an API keeps its id from day to day, as on AWS
+        (its execute-api host is part of its endpoints' keys)."""
+        import requests
+
+        requests.post(f"{self.endpoint}/moto-api/seed", params={"a": stable_number(name)}, timeout=30)
+
     def populate(self) -> None:
         day = self.sandbox.estate.day_number(self.sandbox.day)
         v1 = self._clients("apigateway", REGIONS["rest"])
         v2 = self._clients("apigatewayv2", REGIONS["http"])
         rest, http = self._split()
         for host, apis in sorted(rest.items()):
+            self._seed(host)
             _rest_api(v1, host, [(api, ops, api.auth_on(day)) for api, ops in apis])
         domains: set[str] = set()
         for api, ops in http:
             if api.host not in domains:
                 v2.create_domain_name(DomainName=api.host)
                 domains.add(api.host)
+            self._seed(api.name)
             _http_api(v2, api, ops, api.auth_on(day))
 
     def _split(
@@ -137,6 +147,10 @@ class Simulator(SandboxSimulator):
             "routes": sum(len(ops) for _, ops in http),
             "domain_names": len(rest) + len({a.host for a, _ in http}),
         }
+
+
+def stable_number(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
 
 
 def _rest_auth(auth: str | None, op: Operation) -> dict[str, Any]:

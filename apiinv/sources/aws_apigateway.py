@@ -100,7 +100,8 @@ class _Clients:
 
         self.tool, self.client = tool, client
         self.config = Config(
-            retries={"mode": "adaptive", "max_attempts": tool.max_retries + 1},
+            # botocore's "max_attempts" counts retries only; "total_max_attempts" includes the first try.
+            retries={"mode": "adaptive", "total_max_attempts": tool.max_retries + 1},
             connect_timeout=tool.timeout,
             read_timeout=tool.timeout,
             user_agent_extra="apiinv",

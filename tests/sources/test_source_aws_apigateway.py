@@ -198,3 +198,112 @@ def test_role_arn_is_assumed_and_its_credentials_list_the_apis(moto_server, tmp_
     )
     assert not failed.ok and failed.error is not None and failed.error.code == "DATA_COLLECTION_ERROR"
     assert "AWS: EndpointConnectionError" in failed.error.message
+
+
+class ThrottlingProxy:
+    """Between boto3 and moto: every ``every``-th request is answered as API Gateway's control plane
+    answers a burst (429, TooManyRequestsException); the others go through to moto unchanged."""
+
+    def __init__(self, upstream: str, every: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        proxy = self
+        self.seen = self.throttled = 0
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with proxy._lock:
+                    proxy.seen += 1
+                    refuse = proxy.seen % every == 0
+                    proxy.throttled += refuse
+                if refuse:
+                    payload = b'{"message": "Too Many Requests"}'
+                    self.send_response(429)
+                    self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = requests.request(
+                    self.command, upstream + self.path, headers=headers, data=body, timeout=30
+                )
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                    ):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_throttling_is_retried_and_the_listing_is_whole(moto_server, tmp_path: Path) -> None:
+    """API Gateway allows a few control-plane calls a second: a TooManyRequestsException is retried
+    (botocore's adaptive mode) and the collection equals one that was never throttled; with no retries
+    left the tool fails and says so."""
+    v1, v2 = clients(moto_server, "eu-west-1")
+    for name in ("orders", "billing", "stock"):
+        rest_id = v1.create_rest_api(name=name)["id"]
+        root = v1.get_resources(restApiId=rest_id)["items"][0]["id"]
+        v1.put_method(restApiId=rest_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+        v1.put_integration(restApiId=rest_id, resourceId=root, httpMethod="GET", type="MOCK")
+        v1.create_deployment(restApiId=rest_id, stageName="prod")
+        api_id = v2.create_api(Name=f"{name}-http", ProtocolType="HTTP")["ApiId"]
+        v2.create_route(ApiId=api_id, RouteKey="GET /items/{id}")
+        v2.create_stage(ApiId=api_id, StageName="$default")
+    _, direct = collect(tool(moto_server, ["eu-west-1"]), tmp_path / "direct")
+    proxy = ThrottlingProxy(moto_server, every=3)
+    try:
+        patient = dataclasses.replace(tool(proxy.url, ["eu-west-1"]), max_retries=4)
+        outcome, raw = collect(patient, tmp_path / "throttled")
+        assert outcome.ok, outcome.summary()
+        assert proxy.throttled >= 3
+        assert sorted(by_key(raw)) == sorted(by_key(direct)) and raw["counts"] == direct["counts"]
+
+        hasty = dataclasses.replace(tool(proxy.url, ["eu-west-1"]), max_retries=0)
+        proxy.seen = 2  # the very next call is throttled
+        outcome, _ = collect(hasty, tmp_path / "hasty")
+        assert not outcome.ok and "TooManyRequests" in outcome.error.message
+    finally:
+        proxy.close()
+
+
+def test_an_api_keeps_its_id_from_one_day_to_the_next(tmp_path: Path) -> None:
+    """As on AWS: the execute-api host (its id) of an API the estate kept is the same the next day,
+    so a daily diff shows no API Gateway endpoint as removed and added again."""
+    from datetime import timedelta
+
+    with Sandbox(size=60, seed=3, day=RUN_DATE) as sandbox:
+        sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
+        _, first = fetch(sandbox, "aws_apigateway", tmp_path / "one")
+        sandbox.set_date(RUN_DATE + timedelta(days=1))
+        _, second = fetch(sandbox, "aws_apigateway", tmp_path / "two")
+    ids = [{r["api_name"]: r["api_id"] for r in aws_apigateway.normalize(raw)} for raw in (first, second)]
+    kept = ids[0].keys() & ids[1].keys()
+    assert len(kept) >= 5 and all(ids[0][name] == ids[1][name] for name in kept)
