@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from apiinv.inventory.records import Row
+
 COMPARED = (
     "status",
     "auth_required",
@@ -44,14 +46,14 @@ class ToolChanges:
         }
 
 
-def _by_key(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    keyed: dict[str, dict[str, Any]] = {}
+def _by_key(records: list[Row]) -> dict[str, Row]:
+    keyed: dict[str, Row] = {}
     for record in records:
         keyed.setdefault(record["endpoint_key"], record)
     return keyed
 
 
-def _row(change: str, tool: str, record: dict[str, Any], fields: str = "", before: str = "", after: str = ""):
+def _row(change: str, tool: str, record: Row, fields: str = "", before: str = "", after: str = ""):
     return {
         "change": change,
         "tool": tool,
@@ -71,7 +73,7 @@ def _text(value: Any) -> str:
 
 
 def diff_records(
-    tool: str, old: list[dict[str, Any]], new: list[dict[str, Any]], *, drop_guard: float | None = None
+    tool: str, old: list[Row], new: list[Row], *, drop_guard: float | None = None
 ) -> ToolChanges:
     """Pure: the changes from ``old`` to ``new`` records of one tool."""
     before, after = _by_key(old), _by_key(new)

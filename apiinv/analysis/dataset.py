@@ -17,6 +17,7 @@ from apiinv import __version__
 from apiinv.analysis.changes import ToolChanges
 from apiinv.analysis.findings import DEPENDS_ON, FINDINGS, REQUIRES
 from apiinv.config import Analysis
+from apiinv.inventory.records import Row
 from apiinv.timefmt import iso
 
 RISK_ORDER = ("critical", "high", "medium", "low", "info", "unknown")
@@ -24,7 +25,7 @@ RISK_RANK = {level: rank for rank, level in enumerate(RISK_ORDER)}
 CHANGE_KINDS = ("new", "removed", "changed")
 
 
-def by_risk(row: dict[str, Any]) -> tuple[int, float, str]:
+def by_risk(row: Row) -> tuple[int, float, str]:
     """Sort key: critical first, then the higher score, then the key (stable across runs)."""
     return (
         RISK_RANK[row.get("risk_level") or "unknown"],
@@ -41,7 +42,7 @@ class ToolData:
     role: str  # gateway | spec | traffic | other
     status: str  # ok | partial | truncated | failed | not_run
     data_date: str | None  # the run date, a carried-forward date, or None when there is no data
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Row] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def fresh(self, day: str) -> bool:
@@ -63,8 +64,8 @@ class Dataset:
     tools: list[str]
     manifest: dict[str, Any]
     data: dict[str, ToolData]
-    merged: list[dict[str, Any]]
-    findings: dict[str, list[dict[str, Any]]]
+    merged: list[Row]
+    findings: dict[str, list[Row]]
     finding_notes: dict[str, str]
     changes: list[ToolChanges]
     analysis: Analysis
@@ -76,7 +77,7 @@ class Dataset:
         return f"apiinv {__version__}"
 
     @property
-    def records(self) -> dict[str, list[dict[str, Any]]]:
+    def records(self) -> dict[str, list[Row]]:
         return {tool: d.records for tool, d in self.data.items() if d.data_date is not None}
 
     @property
@@ -106,7 +107,7 @@ class Dataset:
     def failed_tools(self) -> list[str]:
         return [t for t, d in self.data.items() if d.status != "ok"]
 
-    def rows_of(self, tool: str | None) -> list[dict[str, Any]]:
+    def rows_of(self, tool: str | None) -> list[Row]:
         return self.merged if tool is None else [r for r in self.merged if tool in r["instances"]]
 
     def risk_by_tool(self) -> dict[str, Counter[str]]:
@@ -132,7 +133,7 @@ class Dataset:
         """What a mail shows without its attachment: each finding's riskiest rows, new and removed."""
         by_key = {row["endpoint_key"]: row for row in self.merged}
 
-        def brief(row: dict[str, Any]) -> dict[str, Any]:
+        def brief(row: Row) -> Row:
             merged = by_key.get(row["endpoint_key"], row)
             return {
                 "endpoint_key": row["endpoint_key"],

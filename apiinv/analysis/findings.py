@@ -11,11 +11,13 @@ Pure: every age is measured against ``now``, the end of the run date, which the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from apiinv.analysis.merge import Indexes
 from apiinv.config import Analysis
+from apiinv.inventory.records import Row
 from apiinv.timefmt import parse
 
 FINDINGS = ("shadow", "unaudited", "unauthenticated_sensitive", "orphan", "zombie")
@@ -26,6 +28,28 @@ TITLES = {
     "orphan": "Orphan",
     "zombie": "Zombie",
 }
+
+
+class Finding(Mapping[str, Any]):
+    """A merged row with the reason it is a finding: reads as the row plus ``reason``, without a copy
+    of the row (most endpoints are in some finding, a few in several)."""
+
+    __slots__ = ("reason", "row")
+
+    def __init__(self, row: Mapping[str, Any], reason: str) -> None:
+        self.row, self.reason = row, reason
+
+    def __getitem__(self, key: str) -> Any:
+        return self.reason if key == "reason" else self.row[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.row
+        yield "reason"
+
+    def __len__(self) -> int:
+        return len(self.row) + 1
+
+
 # The roles whose data each finding stands on: a finding is only as complete as these.
 DEPENDS_ON = {
     "shadow": ("traffic", "gateway", "spec"),
@@ -50,22 +74,22 @@ def _older_than(stamp: str | None, days: int, now: datetime) -> bool:
 
 
 def find(
-    merged: list[dict[str, Any]],
-    records: list[dict[str, Any]],
+    merged: list[Row],
+    records: list[Row],
     analysis: Analysis,
     *,
     now: datetime,
     skip: frozenset[str] | set[str] = frozenset(),
     roles: dict[str, str] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[Row]]:
     """Each finding's rows: the merged row plus a ``reason``. Findings in ``skip`` stay empty; ``roles``
     as for ``merge``."""
     indexes = Indexes.build(records, roles)
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in FINDINGS}
+    results: dict[str, list[Row]] = {name: [] for name in FINDINGS}
 
-    def add(name: str, row: dict[str, Any], reason: str) -> None:
+    def add(name: str, row: Row, reason: str) -> None:
         if name not in skip:
-            results[name].append({**row, "reason": reason})
+            results[name].append(Finding(row, reason))
 
     for row in merged:
         key = row["endpoint_key"]
@@ -111,7 +135,7 @@ def _last_seen(indexes: Indexes, key: str, *, any_host: bool) -> str | None:
     return max(seen, default=None)
 
 
-def _unaudited_reason(row: dict[str, Any], analysis: Analysis, now: datetime, indexes: Indexes) -> str | None:
+def _unaudited_reason(row: Row, analysis: Analysis, now: datetime, indexes: Indexes) -> str | None:
     score, audited_at = row["audit_score"], row["audit_date"]
     if not row["in_spec"]:
         # A spec's base path or host-less operation serves it; an entry that knows no host is audited by

@@ -21,15 +21,50 @@ from functools import lru_cache
 from typing import Any
 
 from apiinv.inventory.keys import ANY_METHOD, covers, path_key, split_key
+from apiinv.inventory.records import FrozenRow, Row
 
 AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
+MERGED_FIELDS = (
+    "endpoint_key",
+    "method",
+    "host",
+    "path",
+    "url",
+    "api_name",
+    "tools",
+    "instances",
+    "in_gateway",
+    "in_spec",
+    "in_traffic",
+    "path_match",
+    "gateway_status",
+    "environment",
+    "auth_required",
+    "auth_types",
+    "auth_source",
+    "sensitive_data",
+    "risk_score",
+    "risk_level",
+    "traffic_status",
+    "first_seen",
+    "last_seen",
+    "audit_score",
+    *(f"audit_{level}" for level in AUDIT_LEVELS),
+    "audit_date",
+    "scan_state",
+    "collection",
+    "products",
+    "last_modified",
+    "tags",
+    "owner",
+)
 # What a path parameter ({} in a key) may stand for when a regex route is tried against it: a number,
 # a word, a UUID; a route whose group takes any of them serves the endpoint.
 _PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
 _NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 
 
-def role(record: dict[str, Any], roles: dict[str, str] | None = None) -> str:
+def role(record: Row, roles: dict[str, str] | None = None) -> str:
     """gateway, spec or traffic: its tool's role as configured (``roles`` by tool name, which a ``rest``
     tool needs), else what the source of its tool type declares (sources.base)."""
     if roles and record.get("instance") in roles:
@@ -62,7 +97,7 @@ def _regex_serves(expression: str, path: str) -> bool:
     return any(pattern.match(path.replace("{}", sample)) for sample in _PARAM_SAMPLES)
 
 
-def serves(record: dict[str, Any], method: str, host: str, path: str, *, any_host: bool = False) -> bool:
+def serves(record: Row, method: str, host: str, path: str, *, any_host: bool = False) -> bool:
     """Whether a gateway or spec entry serves the concrete endpoint (method, host, path); with
     ``any_host``, whatever host either names."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
@@ -76,7 +111,7 @@ def serves(record: dict[str, Any], method: str, host: str, path: str, *, any_hos
     return own_path == path
 
 
-def _serves_more(record: dict[str, Any]) -> bool:
+def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
     broad = (
         record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
@@ -93,10 +128,10 @@ class Router:
     segment is not literal are tried on every lookup)."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.everywhere: list[dict[str, Any]] = []
+        self.buckets: dict[str, list[Row]] = defaultdict(list)
+        self.everywhere: list[Row] = []
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Row) -> None:
         if record["path_match"] == "regex":
             literal = re.match(r"/([A-Za-z0-9_.-]+)(/|$)", record["path"].removeprefix("~"))
             (self.buckets[literal.group(1)] if literal else self.everywhere).append(record)
@@ -104,13 +139,13 @@ class Router:
         path = split_key(record["endpoint_key"])[2]
         (self.everywhere if path == "/" else self.buckets[_first(path)]).append(record)
 
-    def serving(self, key: str) -> list[dict[str, Any]]:
+    def serving(self, key: str) -> list[Row]:
         method, host, path = split_key(key)
         candidates = self.buckets.get(_first(path), []) + self.everywhere
         return [r for r in candidates if r["endpoint_key"] != key and serves(r, method, host, path)]
 
 
-def _nonempty(records: list[dict[str, Any]], name: str) -> Any:
+def _nonempty(records: list[Row], name: str) -> Any:
     for record in records:
         value = record.get(name)
         if value not in (None, "", []):
@@ -118,17 +153,17 @@ def _nonempty(records: list[dict[str, Any]], name: str) -> Any:
     return None
 
 
-def merge(records: Iterable[dict[str, Any]], *, roles: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def merge(records: Iterable[Row], *, roles: dict[str, str] | None = None) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
     ``roles``: tool name -> role, for tools whose type does not fix one."""
-    by_key: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     router = Router()
     for record in records:
         kind = role(record, roles)
         by_key[record["endpoint_key"]][kind].append(record)
         if kind == "gateway" and _serves_more(record):
             router.add(record)
-    served_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    served_by: dict[str, list[Row]] = defaultdict(list)
     absorbed: set[int] = set()
     for key in by_key:
         method, host, _ = split_key(key)
@@ -138,7 +173,7 @@ def merge(records: Iterable[dict[str, Any]], *, roles: dict[str, str] | None = N
             served_by[key].append(record)
             if record["method"] == ANY_METHOD or (host and not record["host"]):
                 absorbed.add(id(record))
-    rows = []
+    rows: list[Row] = []
     for key, seen in sorted(by_key.items()):
         own_gateway = [r for r in seen.get("gateway", []) if id(r) not in absorbed]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
@@ -147,9 +182,14 @@ def merge(records: Iterable[dict[str, Any]], *, roles: dict[str, str] | None = N
     return rows
 
 
-def _merge_one(
-    key: str, roles: dict[str, list[dict[str, Any]]], served_by: list[dict[str, Any]]
-) -> dict[str, Any]:
+class MergedRow(FrozenRow):
+    """One endpoint of the combined inventory (what ``_merge_one`` fills)."""
+
+    __slots__ = MERGED_FIELDS
+    FIELDS = MERGED_FIELDS
+
+
+def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> MergedRow:
     own_gateway, spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
     gateway = own_gateway + served_by
     every = gateway + spec + traffic + roles.get("other", [])
@@ -158,7 +198,7 @@ def _merge_one(
     audit = spec[0] if spec else None
     issues = (audit or {}).get("audit_issues") or {}
     named = own_gateway + spec + traffic + served_by
-    return {
+    row = {
         "endpoint_key": key,
         "method": method,
         "host": host,
@@ -197,18 +237,19 @@ def _merge_one(
         "tags": sorted({t for r in every for t in r["tags"]}),
         "owner": _nonempty(every, "owner"),
     }
+    return MergedRow.of(row)
 
 
 class TrafficIndex:
     """Traffic records by first path segment: lookups under a route stay cheap."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.buckets: dict[str, list[Row]] = defaultdict(list)
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Row) -> None:
         self.buckets[_first(split_key(record["endpoint_key"])[2])].append(record)
 
-    def served_by(self, entry: dict[str, Any], *, any_host: bool = False) -> list[dict[str, Any]]:
+    def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
         _, _, path = split_key(entry["endpoint_key"])
         first = _first(path)
@@ -229,13 +270,13 @@ class Indexes:
 
     def __init__(self) -> None:
         self.specs = Router()
-        self.specs_by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.specs_by_path: dict[str, list[Row]] = defaultdict(list)
         self.traffic = TrafficIndex()
         self.traffic_collected = False
-        self.gateway_entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
 
     @classmethod
-    def build(cls, records: Iterable[dict[str, Any]], roles: dict[str, str] | None = None) -> Indexes:
+    def build(cls, records: Iterable[Row], roles: dict[str, str] | None = None) -> Indexes:
         indexes = cls()
         for record in records:
             kind = role(record, roles)
@@ -250,7 +291,7 @@ class Indexes:
                 indexes.traffic_collected = True
         return indexes
 
-    def specs_serving(self, key: str, *, any_host: bool = False) -> list[dict[str, Any]]:
+    def specs_serving(self, key: str, *, any_host: bool = False) -> list[Row]:
         found = self.specs.serving(key)
         if any_host:
             found += [r for r in self.specs_by_path.get(path_key(key), []) if r["endpoint_key"] != key]

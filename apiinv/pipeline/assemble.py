@@ -12,30 +12,42 @@ from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
 from apiinv.config import Analysis
 from apiinv.errors import UsageError
+from apiinv.inventory.records import Row, compact
 from apiinv.sources import role_of
 from apiinv.store import Store, read_json
 from apiinv.timefmt import end_of_day, iso
 
 
-def load_processed(store: Store, day: date | str, tool: str) -> list[dict[str, Any]] | None:
+def load_processed(
+    store: Store, day: date | str, tool: str, strings: dict[str, str] | None = None
+) -> list[Row] | None:
+    """The tool's processed records of ``day`` as read-only rows (equal texts shared through ``strings``,
+    one dict for everything a report reads), or None when there is no such file."""
     path = store.processed_path(day, tool)
-    return read_json(path)["records"] if path.exists() else None
+    return compact(read_json(path)["records"], strings) if path.exists() else None
 
 
 def change_set(
-    store: Store, day: date | str, tools: list[str], analysis: Analysis, *, compared: list[str] | None = None
+    store: Store,
+    day: date | str,
+    tools: list[str],
+    analysis: Analysis,
+    *,
+    compared: list[str] | None = None,
+    loaded: dict[str, ToolData] | None = None,
 ) -> list[ToolChanges]:
     """Per tool, the changes of ``day`` against that tool's last complete run before it. Only tools in
     ``compared`` (those with complete data of the date) are compared: a failed, truncated or carried-forward
-    tool never reports removals."""
+    tool never reports removals. ``loaded``: the date's data already read, not read again."""
     results = []
     for tool in tools:
         step = store.step(day, tool, "process")
-        current = (
-            load_processed(store, day, tool)
-            if step and step.get("status") == "ok" and (compared is None or tool in compared)
-            else None
-        )
+        current: list[Any] | None = None
+        if step and step.get("status") == "ok" and (compared is None or tool in compared):
+            same = (loaded or {}).get(tool)
+            current = same.records if same is not None and same.data_date == str(day) else None
+            if current is None:
+                current = load_processed(store, day, tool)
         if current is None:
             results.append(ToolChanges(tool, None, note="not compared: no complete run on this date"))
             continue
@@ -96,7 +108,13 @@ def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
 
 
 def tool_data(
-    store: Store, day: str, tool: str, analysis: Analysis, manifest: dict[str, Any], role: str | None
+    store: Store,
+    day: str,
+    tool: str,
+    analysis: Analysis,
+    manifest: dict[str, Any],
+    role: str | None,
+    strings: dict[str, str] | None = None,
 ) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
@@ -112,7 +130,7 @@ def tool_data(
     )
     status = _status(collect, process) if manifest_tool else "not_run"
     if process.get("status") in ("ok", "invalid"):
-        records = load_processed(store, day, tool)
+        records = load_processed(store, day, tool, strings)
         if records is not None:
             return ToolData(tool, role, status, day, records, errors)
     oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
@@ -120,7 +138,9 @@ def tool_data(
     if status == "ok":
         status = "failed"  # collected, but nothing usable of the date was processed
     if earlier is not None and earlier >= oldest:
-        return ToolData(tool, role, status, earlier, load_processed(store, earlier, tool) or [], errors)
+        return ToolData(
+            tool, role, status, earlier, load_processed(store, earlier, tool, strings) or [], errors
+        )
     return ToolData(tool, role, status, None, [], errors)
 
 
@@ -150,7 +170,12 @@ def build(
     date in the planner's time zone unless given."""
     day = str(day)
     manifest = store.read_manifest(day)
-    data = {tool: tool_data(store, day, tool, analysis, manifest, (roles or {}).get(tool)) for tool in tools}
+    strings: dict[str, str] = {}
+    data = {
+        tool: tool_data(store, day, tool, analysis, manifest, (roles or {}).get(tool), strings)
+        for tool in tools
+    }
+    del strings  # the records keep the texts they share
     everything = [r for d in data.values() for r in d.records]
     by_tool = {name: d.role for name, d in data.items()}
     merged = merge(everything, roles=by_tool)
@@ -167,7 +192,7 @@ def build(
         merged=merged,
         findings=find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool),
         finding_notes=notes,
-        changes=change_set(store, day, tools, analysis, compared=fresh),
+        changes=change_set(store, day, tools, analysis, compared=fresh, loaded=data),
         analysis=analysis,
         history=history(store, day, analysis.trend_runs),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -11,10 +12,11 @@ from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS, TITLES
 from apiinv.config import Analysis
 from apiinv.errors import NothingToReportError, UsageError
+from apiinv.inventory.records import Row
 from apiinv.logs import get_logger
 from apiinv.pipeline.assemble import build
 from apiinv.report import documents, workbooks
-from apiinv.report.xlsx import EXCEL_MAX_ROWS
+from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column
 from apiinv.store import Store, atomic_path, now_iso
 
 log = get_logger("export")
@@ -81,7 +83,7 @@ def export(
         outcome.files.append(documents.write_combined_json(combined.with_suffix(".json"), data))
     if "csv" in formats:
         csv_dir = folder / "csv"
-        sheets = [
+        sheets: list[tuple[str, list[Column], Iterable[Row]]] = [
             ("inventory", workbooks.INVENTORY_COLUMNS, data.merged),
             ("changes", workbooks.CHANGE_COLUMNS, data.change_rows()),
             *[(name, workbooks.FINDING_COLUMNS, data.findings[name]) for name in FINDINGS],

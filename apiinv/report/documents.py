@@ -18,6 +18,7 @@ import orjson
 
 from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS
+from apiinv.inventory.records import Row, plain
 from apiinv.report.xlsx import Column, to_text
 from apiinv.store import write_atomic
 
@@ -26,13 +27,14 @@ SLICE = 10_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _json_chunks(header: dict[str, Any], records: list[dict[str, Any]]) -> Iterator[bytes | memoryview]:
+def _json_chunks(header: dict[str, Any], records: list[Row]) -> Iterator[bytes | memoryview]:
     head = orjson.dumps(header, option=orjson.OPT_NON_STR_KEYS)
     yield head[:-1] + b',"records":['
     for start in range(0, len(records), SLICE):
         if start:
             yield b","
-        yield memoryview(orjson.dumps(records[start : start + SLICE]))[1:-1]  # no copy of the slice
+        # Rows are read-only mappings (inventory.records.FrozenRow): ``plain`` gives orjson their dict.
+        yield memoryview(orjson.dumps(records[start : start + SLICE], default=plain))[1:-1]
     yield b"]}"
 
 
@@ -84,7 +86,7 @@ def _safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(path: Path, columns: list[Column], rows: Iterable[dict[str, Any]]) -> Path:
+def write_csv(path: Path, columns: list[Column], rows: Iterable[Row]) -> Path:
     def chunks() -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -10,7 +10,7 @@ numbered sheet: xlsxwriter itself only returns -1 past the limit, so rows are co
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, islice
@@ -181,7 +181,7 @@ class Workbook:
 
         return write
 
-    def _widths(self, columns: list[Column], sample: list[dict[str, Any]]) -> list[int]:
+    def _widths(self, columns: list[Column], sample: list[Mapping[str, Any]]) -> list[int]:
         widths = []
         for column in columns:
             if column.width:
@@ -195,7 +195,7 @@ class Workbook:
             widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2)))
         return widths
 
-    def table(self, title: str, columns: list[Column], rows: Iterable[dict[str, Any]]) -> list[str]:
+    def table(self, title: str, columns: list[Column], rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Write ``rows`` under a header; returns the sheet names used (more than one past the row limit)."""
         iterator = iter(rows)
         sample = list(islice(iterator, WIDTH_SAMPLE))

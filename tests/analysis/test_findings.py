@@ -176,3 +176,12 @@ def test_without_traffic_collected_nothing_is_an_orphan() -> None:
     without = [r for r in RECORDS if r["tool"] != "cequence"]
     merged = merge(without)
     assert find(merged, without, Analysis(), now=NOW)["orphan"] == []
+
+
+def test_a_finding_reads_as_its_merged_row_with_a_reason_and_copies_nothing() -> None:
+    merged = merge(RECORDS)
+    found = find(merged, RECORDS, Analysis(), now=NOW)
+    row = next(r for rows in found.values() for r in rows)
+    original = next(m for m in merged if m["endpoint_key"] == row["endpoint_key"])
+    assert dict(row) == {**original, "reason": row["reason"]} and row["reason"]
+    assert row.row is original  # the merged row itself, not a copy
