@@ -4,6 +4,7 @@ Serves a generated estate with `apiinv sandbox serve` in its own process, then r
 --all`, `apiinv process --all` and `apiinv export` one after another, each in its own process, and
 prints each stage's wall time and peak RSS (target for the largest: at most 1 GB at 20,000 APIs).
 Day one is crawled in full; `--days 2` adds the next day, collected incrementally (reusing day one).
+Day one is then run again as cron runs it, `run --all` in one process (into a folder of its own).
 
     python bench/memory.py [--size 20000] [--days 1]
 """
@@ -42,6 +43,9 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=1, choices=(1, 2))
+    parser.add_argument(
+        "--no-whole", dest="whole", action="store_false", help="skip `run --all` in one process"
+    )
     args = parser.parse_args()
     apiinv = str(Path(sys.executable).parent / "apiinv")
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,6 +89,13 @@ def main() -> None:
                     wall, rss, _ = measured(argv)
                     peak = max(peak, rss)
                     print(f"{day} {stage[0]:8} {wall:7.1f} s  peak RSS {rss / 1e6:7,.0f} MB", flush=True)
+                if offset == 0 and args.whole:
+                    # What cron runs: every stage in one process, into an output folder of its own.
+                    argv = [apiinv, "--quiet", "--date", str(day), "--config-dir", str(folder / "sb")]
+                    argv += ["--output", str(folder / "whole"), "run", "--all", "--no-cache"]
+                    wall, rss, _ = measured(argv)
+                    peak = max(peak, rss)
+                    print(f"{day} run --all {wall:6.1f} s  peak RSS {rss / 1e6:7,.0f} MB", flush=True)
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -38,6 +38,11 @@ class GenericApi(SimApp):
             lambda r: Response(200, b'{"list": [1, 2', {"Content-Type": "application/json"}),
         )
         self.route("GET", "/scalar", lambda r: json_response({"list": 5}))
+        # Documents with validators: a 304 when the client's copy is current.
+        self.version = 1
+        self.conditional: list[str] = []  # the validators clients sent
+        self.route("GET", "/items/etag", self.with_etag)
+        self.route("GET", "/items/modified", self.with_last_modified)
 
     def authenticate(self, request: Request) -> Response | None:
         if self.auth == "none":
@@ -56,6 +61,24 @@ class GenericApi(SimApp):
 
     def expire_tokens(self) -> None:
         self.tokens.expire_all()
+
+    def with_etag(self, request: Request) -> Response:
+        tag = f'"v{self.version}"'
+        sent = request.header("if-none-match")
+        if sent:
+            self.conditional.append(sent)
+        if sent == tag:
+            return Response(304, b"", {"ETag": tag})
+        return json_response({"list": ITEMS[: self.version], "version": self.version}, headers={"ETag": tag})
+
+    def with_last_modified(self, request: Request) -> Response:
+        stamp = f"Mon, 2{self.version} Nov 2026 09:00:00 GMT"
+        sent = request.header("if-modified-since")
+        if sent:
+            self.conditional.append(sent)
+        if sent == stamp:
+            return Response(304, b"", {"Last-Modified": stamp})
+        return json_response({"list": ITEMS[: self.version]}, headers={"Last-Modified": stamp})
 
     @staticmethod
     def page(request: Request) -> Response:

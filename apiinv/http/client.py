@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -56,12 +57,17 @@ USER_AGENT = "apiinv"
 MAX_REDIRECTS = 5
 
 
+# Stamped on every answer before the cache stores it: the run date it was fetched for.
+RUN_DATE_HEADER = "X-Apiinv-Run-Date"
+
+
 @dataclass
 class RequestStats:
     """What one tool's client did; thread-safe, reported in the manifest."""
 
     requests: int = 0
     cache_hits: int = 0
+    revalidated: int = 0  # answered 304 Not Modified: the body came from the cache, not the wire
     retries: int = 0
     pages: int = 0
     auth_refreshes: int = 0
@@ -84,6 +90,7 @@ class RequestStats:
         return {
             "requests": self.requests,
             "cache_hits": self.cache_hits,
+            "revalidated": self.revalidated,
             "retries": self.retries,
             "pages": self.pages,
             "auth_refreshes": self.auth_refreshes,
@@ -104,12 +111,14 @@ class _CountingAdapter(HTTPAdapter):
         pool_size: int,
         tool: ToolConfig,
         pause: SharedPause,
+        run_date: str = "",
     ) -> None:
         super().__init__(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self.limiter = limiter
         self.stats = stats
         self.tool = tool
         self.pause = pause
+        self.run_date = run_date
 
     def send(self, request, stream=False, **kwargs):  # type: ignore[override]
         self.stats.add("rate_limit_wait", self.pause.wait())
@@ -123,6 +132,10 @@ class _CountingAdapter(HTTPAdapter):
                 response._content = self._read_bounded(response, started)
             finally:
                 response.close()
+        if response.status_code == 304:
+            self.stats.add("revalidated")
+        # The run date an answer was fetched for travels with it into the cache (see _send_no_redirect).
+        response.headers[RUN_DATE_HEADER] = self.run_date
         return response
 
     def _read_bounded(self, response: requests.Response, started: float) -> bytes:
@@ -197,7 +210,8 @@ class HttpClient:
         # not be answered from the cache.
         self._proven = threading.Event()
         self.pause = SharedPause()
-        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool, self.pause)
+        self.run_date = cache_namespace
+        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool, self.pause, cache_namespace)
         for session in (self.session, self.plain_session):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -240,11 +254,11 @@ class HttpClient:
         make_dirs(cache_dir)
         db = cache_dir / f"{tool.name}.sqlite"
         try:
-            # Other credentials (a rotated or another tool's key) never see these answers.
-            scope = namespace + ":" + credential_fingerprint(tool, cache_dir)
+            # Other credentials (a rotated or another tool's key) never see these answers. The run
+            # date is not in the key: an answer of another date is revalidated, never reused as it is.
+            scope = credential_fingerprint(tool, cache_dir)
 
             def key_with_scope(request, **kwargs) -> str:
-                # Cached answers are reused within one run date only: another date must see fresh data.
                 return create_key(request, **kwargs) + ":" + scope
 
             open_cache_database(db, tool.name)
@@ -334,6 +348,10 @@ class HttpClient:
         options: dict[str, Any] = {}
         if self._cached and (self._refresh or not self._proven.is_set()):
             options["force_refresh"] = True
+        elif self._cached and method == "GET":
+            # Another date's answer is asked again: conditionally when it has an ETag or Last-Modified
+            # (requests-cache sends If-None-Match / If-Modified-Since; a 304 costs no body), else anew.
+            options.update(self._for_another_date(url, kwargs))
         try:
             response = self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs, **options
@@ -350,11 +368,36 @@ class HttpClient:
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
         from_cache = getattr(response, "from_cache", False)
-        if from_cache:
+        if from_cache and options.get("refresh"):
+            self._restamp(response)  # revalidated: it holds for this date now
+        elif from_cache:
             self.stats.add("cache_hits")
         elif response.status_code < 300:
             self._proven.set()
         return response
+
+    def _for_another_date(self, url: str, kwargs: dict[str, Any]) -> dict[str, bool]:
+        session: Any = self.session  # a requests-cache CachedSession
+        try:
+            cached = session.request(
+                "GET", url, timeout=self.timeout, allow_redirects=False, only_if_cached=True, **kwargs
+            )
+        except sqlite3.DatabaseError:
+            return {}  # the request itself meets the broken cache and goes on without it
+        if cached.status_code != 200 or not getattr(cached, "from_cache", False):
+            return {}
+        if cached.headers.get(RUN_DATE_HEADER) == self.run_date:
+            return {}
+        validated = "ETag" in cached.headers or "Last-Modified" in cached.headers
+        return {"refresh": True} if validated else {"force_refresh": True}
+
+    def _restamp(self, response: requests.Response) -> None:
+        key = getattr(response, "cache_key", None)
+        cache = getattr(self.session, "cache", None)
+        if key and cache is not None:
+            response.headers[RUN_DATE_HEADER] = self.run_date
+            expires = datetime.now(UTC) + timedelta(seconds=self.tool.cache_ttl)
+            cache.save_response(response, key, expires)
 
     def _send_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         response = self._send(method, url, kwargs)

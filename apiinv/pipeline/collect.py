@@ -68,6 +68,9 @@ class ToolOutcome:
         requests = self.stats.get("requests", 0)
         cached = self.stats.get("cache_hits", 0)
         cache_note = f", {cached:,} from cache" if cached else ""
+        revalidated = self.stats.get("revalidated", 0)
+        if revalidated:
+            cache_note += f", {revalidated:,} unchanged (304)"
         reused = self.stats.get("reused", 0)
         if reused:
             cache_note += f", {reused:,} reused from {self.stats.get('reused_from')}"

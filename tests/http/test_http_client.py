@@ -311,6 +311,40 @@ def test_cache_answers_repeats_within_a_run_date_only(serve, tmp_path: Path) -> 
     assert oct((tmp_path / "generic.sqlite").stat().st_mode & 0o777) == "0o600"
 
 
+def test_another_dates_answer_is_revalidated_and_a_304_costs_no_body(serve, tmp_path: Path) -> None:
+    """An answer with an ETag or Last-Modified is asked again the next date with If-None-Match /
+    If-Modified-Since: unchanged, the 304 brings no body and the cached one is used (counted as
+    revalidated); changed, the new body arrives. Without validators, another date fetches anew."""
+    app = GenericApi()
+    server = serve(app)
+    tool = tool_for(server.url, rate_limit=6000)
+
+    def day(date_: str) -> tuple[HttpClient, list]:
+        with HttpClient(tool, cache_dir=tmp_path, cache_namespace=date_) as client:
+            client.get_json("/items/page", params={"page": 1, "perPage": 1})  # proves the credentials
+            answers = [client.get_json(p) for p in ("/items/etag", "/items/modified", "/items/all")]
+        return client, answers
+
+    first, answers = day("2026-11-23")
+    assert (first.stats.revalidated, app.conditional) == (0, [])
+    again, same = day("2026-11-23")  # a re-run of the date: from the cache, nothing asked
+    assert (again.stats.requests, again.stats.cache_hits, app.conditional) == (0, 4, [])
+    second, unchanged = day("2026-11-24")
+    assert unchanged == answers
+    assert app.conditional == ['"v1"', "Mon, 21 Nov 2026 09:00:00 GMT"]
+    assert (second.stats.revalidated, second.stats.requests, second.stats.as_dict()["revalidated"]) == (
+        2,
+        4,
+        2,
+    )
+    assert server.app.hits["/items/all"] == 2  # no validators: fetched again in full
+    rerun, _ = day("2026-11-24")
+    assert (rerun.stats.requests, rerun.stats.revalidated) == (0, 0)  # revalidated: they hold for the date
+    app.version = 2
+    third, changed = day("2026-11-25")
+    assert third.stats.revalidated == 0 and changed[0] == {"list": ITEMS[:2], "version": 2}
+
+
 def test_secrets_reach_no_log_error_or_cache(serve, tmp_path: Path) -> None:
     from apiinv.logs import setup_logging
 
