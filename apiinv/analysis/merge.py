@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -100,15 +100,25 @@ def _regex_serves(expression: str, path: str) -> bool:
 def serves(record: Row, method: str, host: str, path: str, *, any_host: bool = False) -> bool:
     """Whether a gateway or spec entry serves the concrete endpoint (method, host, path); with
     ``any_host``, whatever host either names."""
+    return matcher(record, any_host=any_host)(method, host, path)
+
+
+def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
+    """``serves`` for one entry, its key read once: what a loop over many endpoints calls."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
-    if own_method not in (ANY_METHOD, method) or (own_host and own_host != host and not any_host):
-        return False
-    match = record["path_match"]
-    if match == "regex":
-        return _regex_serves(record["path"].removeprefix("~"), path)
-    if match == "prefix":
-        return covers(own_path, path)
-    return own_path == path
+    match, expression = record["path_match"], record["path"].removeprefix("~")
+    check_host = bool(own_host) and not any_host
+
+    def test(method: str, host: str, path: str) -> bool:
+        if own_method not in (ANY_METHOD, method) or (check_host and own_host != host):
+            return False
+        if match == "regex":
+            return _regex_serves(expression, path)
+        if match == "prefix":
+            return covers(own_path, path)
+        return own_path == path
+
+    return test
 
 
 def _serves_more(record: Row) -> bool:
@@ -128,21 +138,28 @@ class Router:
     segment is not literal are tried on every lookup)."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, list[Row]] = defaultdict(list)
-        self.everywhere: list[Row] = []
+        self.buckets: dict[str, list[_Route]] = defaultdict(list)
+        self.everywhere: list[_Route] = []
 
     def add(self, record: Row) -> None:
+        route = (record, matcher(record))
         if record["path_match"] == "regex":
             literal = re.match(r"/([A-Za-z0-9_.-]+)(/|$)", record["path"].removeprefix("~"))
-            (self.buckets[literal.group(1)] if literal else self.everywhere).append(record)
+            (self.buckets[literal.group(1)] if literal else self.everywhere).append(route)
             return
         path = split_key(record["endpoint_key"])[2]
-        (self.everywhere if path == "/" else self.buckets[_first(path)]).append(record)
+        (self.everywhere if path == "/" else self.buckets[_first(path)]).append(route)
 
     def serving(self, key: str) -> list[Row]:
         method, host, path = split_key(key)
         candidates = self.buckets.get(_first(path), []) + self.everywhere
-        return [r for r in candidates if r["endpoint_key"] != key and serves(r, method, host, path)]
+        return [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+
+
+# A route with its test of concrete endpoints (see ``matcher``).
+_Route = tuple[Row, Callable[[str, str, str], bool]]
+# A traffic endpoint with its key split: (method, host, path, record).
+_Seen = tuple[str, str, str, Row]
 
 
 def _nonempty(records: list[Row], name: str) -> Any:
@@ -241,27 +258,37 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
 
 
 class TrafficIndex:
-    """Traffic records by first path segment: lookups under a route stay cheap."""
+    """Traffic records by host and by first path segment, their keys split once: a lookup under a
+    route only tries the endpoints it could serve."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, list[Row]] = defaultdict(list)
+        self.by_segment: dict[str, list[_Seen]] = defaultdict(list)
+        self.by_host_segment: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+        self.by_host: dict[str, list[_Seen]] = defaultdict(list)
+        self.every: list[_Seen] = []
 
     def add(self, record: Row) -> None:
-        self.buckets[_first(split_key(record["endpoint_key"])[2])].append(record)
+        method, host, path = split_key(record["endpoint_key"])
+        seen = (method, host, path, record)
+        first = _first(path)
+        self.by_segment[first].append(seen)
+        self.by_host_segment[(host, first)].append(seen)
+        self.by_host[host].append(seen)
+        self.every.append(seen)
 
     def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
-        _, _, path = split_key(entry["endpoint_key"])
+        _, host, path = split_key(entry["endpoint_key"])
         first = _first(path)
+        one_host = bool(host) and not any_host
         if entry["path_match"] == "regex" or not first:
-            candidates = [r for bucket in self.buckets.values() for r in bucket]
+            candidates = self.by_host.get(host, []) if one_host else self.every
         else:
-            candidates = self.buckets.get(first, [])
-        return [
-            record
-            for record in candidates
-            if serves(entry, *split_key(record["endpoint_key"]), any_host=any_host)
-        ]
+            candidates = (
+                self.by_host_segment.get((host, first), []) if one_host else self.by_segment.get(first, [])
+            )
+        test = matcher(entry, any_host=any_host)
+        return [record for method, host_, path_, record in candidates if test(method, host_, path_)]
 
 
 class Indexes:
