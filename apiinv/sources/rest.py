@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from apiinv.errors import CollectionError
+from apiinv.errors import CollectionError, ConfigurationError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_epoch_ms, from_epoch_s, from_rfc3339
@@ -265,9 +265,10 @@ class RestProfile:
     # ------------------------------------------------------------------------------------- collect
 
     def check(self, client: HttpClient, tool: ToolConfig) -> str:
-        inventory = next(listing for listing in self.listings(tool.settings) if listing.name == INVENTORY)
-        parents = [listing for listing in self.listings(tool.settings) if listing.for_each is None]
-        probe = inventory if inventory.for_each is None else parents[0]
+        """One request: the first listing that needs no other (the inventory, or what it is for_each of)."""
+        probe = next((listing for listing in self.listings(tool.settings) if listing.for_each is None), None)
+        if probe is None:
+            raise ConfigurationError(f"{tool.name}: no listing to start from (see validate-config)")
         _request(client, probe, {}, page=False)
         return f"{probe.name} listing readable"
 
