@@ -97,14 +97,9 @@ def _regex_serves(expression: str, path: str) -> bool:
     return any(pattern.match(path.replace("{}", sample)) for sample in _PARAM_SAMPLES)
 
 
-def serves(record: Row, method: str, host: str, path: str, *, any_host: bool = False) -> bool:
-    """Whether a gateway or spec entry serves the concrete endpoint (method, host, path); with
-    ``any_host``, whatever host either names."""
-    return matcher(record, any_host=any_host)(method, host, path)
-
-
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
-    """``serves`` for one entry, its key read once: what a loop over many endpoints calls."""
+    """Whether a gateway or spec entry serves a concrete endpoint: ``test(method, host, path)``, with
+    ``any_host`` whatever host either names. Built once per entry, tried on many endpoints."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
     match, expression = record["path_match"], record["path"].removeprefix("~")
     check_host = bool(own_host) and not any_host

@@ -430,7 +430,7 @@ def _records(
     access = [a.lower() for a in as_strings(_flat(get("access_type")))]
     active = get("active")
     common: dict[str, Any] = {
-        "api_id": as_text(get("id")) if not isinstance(get("id"), dict) else None,
+        "api_id": as_text(get("id")),
         "api_name": as_text(get("api_name")),
         "base_path": as_text(get("base_path")) or "",
         "path": as_text(path),
