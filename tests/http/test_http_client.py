@@ -329,6 +329,7 @@ def test_another_dates_answer_is_revalidated_and_a_304_costs_no_body(serve, tmp_
     assert (first.stats.revalidated, app.conditional) == (0, [])
     again, same = day("2026-11-23")  # a re-run of the date: from the cache, nothing asked
     assert (again.stats.requests, again.stats.cache_hits, app.conditional) == (0, 4, [])
+    assert same == answers
     second, unchanged = day("2026-11-24")
     assert unchanged == answers
     assert app.conditional == ['"v1"', "Mon, 21 Nov 2026 09:00:00 GMT"]
