@@ -63,22 +63,24 @@ class GenericApi(SimApp):
         self.tokens.expire_all()
 
     def with_etag(self, request: Request) -> Response:
-        tag = f'"v{self.version}"'
-        sent = request.header("if-none-match")
-        if sent:
-            self.conditional.append(sent)
-        if sent == tag:
-            return Response(304, b"", {"ETag": tag})
-        return json_response({"list": ITEMS[: self.version], "version": self.version}, headers={"ETag": tag})
+        document = {"list": ITEMS[: self.version], "version": self.version}
+        return self._conditional(request, "ETag", f'"v{self.version}"', "if-none-match", document)
 
     def with_last_modified(self, request: Request) -> Response:
         stamp = f"Mon, 2{self.version} Nov 2026 09:00:00 GMT"
-        sent = request.header("if-modified-since")
+        return self._conditional(
+            request, "Last-Modified", stamp, "if-modified-since", {"list": ITEMS[: self.version]}
+        )
+
+    def _conditional(
+        self, request: Request, validator: str, value: str, asked_with: str, document
+    ) -> Response:
+        sent = request.header(asked_with)
         if sent:
             self.conditional.append(sent)
-        if sent == stamp:
-            return Response(304, b"", {"Last-Modified": stamp})
-        return json_response({"list": ITEMS[: self.version]}, headers={"Last-Modified": stamp})
+        if sent == value:
+            return Response(304, b"", {validator: value})
+        return json_response(document, headers={validator: value})
 
     @staticmethod
     def page(request: Request) -> Response:

@@ -348,12 +348,31 @@ class HttpClient:
         options: dict[str, Any] = {}
         if self._cached and (self._refresh or not self._proven.is_set()):
             options["force_refresh"] = True
-        elif self._cached and method == "GET":
+        response = self._through_cache(method, url, kwargs, options)
+        if (
+            getattr(response, "from_cache", False)
+            and not options
+            and response.headers.get(RUN_DATE_HEADER) != self.run_date
+        ):
             # Another date's answer is asked again: conditionally when it has an ETag or Last-Modified
             # (requests-cache sends If-None-Match / If-Modified-Since; a 304 costs no body), else anew.
-            options.update(self._for_another_date(url, kwargs))
+            validated = "ETag" in response.headers or "Last-Modified" in response.headers
+            options = {"refresh": True} if validated else {"force_refresh": True}
+            response = self._through_cache(method, url, kwargs, options)
+        from_cache = getattr(response, "from_cache", False)
+        if from_cache and options.get("refresh"):
+            self._restamp(response)  # revalidated: it holds for this date now
+        elif from_cache:
+            self.stats.add("cache_hits")
+        elif response.status_code < 300:
+            self._proven.set()
+        return response
+
+    def _through_cache(
+        self, method: str, url: str, kwargs: dict[str, Any], options: dict[str, Any]
+    ) -> requests.Response:
         try:
-            response = self.session.request(
+            return self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs, **options
             )
         except sqlite3.DatabaseError as exc:
@@ -364,32 +383,7 @@ class HttpClient:
                 extra={"tool": self.tool.name},
             )
             self.session, self._cached = self.plain_session, False
-            response = self.session.request(
-                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
-            )
-        from_cache = getattr(response, "from_cache", False)
-        if from_cache and options.get("refresh"):
-            self._restamp(response)  # revalidated: it holds for this date now
-        elif from_cache:
-            self.stats.add("cache_hits")
-        elif response.status_code < 300:
-            self._proven.set()
-        return response
-
-    def _for_another_date(self, url: str, kwargs: dict[str, Any]) -> dict[str, bool]:
-        session: Any = self.session  # a requests-cache CachedSession
-        try:
-            cached = session.request(
-                "GET", url, timeout=self.timeout, allow_redirects=False, only_if_cached=True, **kwargs
-            )
-        except sqlite3.DatabaseError:
-            return {}  # the request itself meets the broken cache and goes on without it
-        if cached.status_code != 200 or not getattr(cached, "from_cache", False):
-            return {}
-        if cached.headers.get(RUN_DATE_HEADER) == self.run_date:
-            return {}
-        validated = "ETag" in cached.headers or "Last-Modified" in cached.headers
-        return {"refresh": True} if validated else {"force_refresh": True}
+            return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
 
     def _restamp(self, response: requests.Response) -> None:
         key = getattr(response, "cache_key", None)

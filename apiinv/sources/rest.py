@@ -181,7 +181,8 @@ class RestProfile:
     # ------------------------------------------------------------------------------------ settings
 
     def listings(self, settings: dict[str, Any]) -> list[Listing]:
-        """The configured listings, parents before children; a listing set to null is dropped."""
+        """The configured listings, parents before children; a listing set to null is dropped, and so
+        is one whose for_each leads nowhere or in a cycle (settings_problems names it)."""
         declared = {**self.endpoints, **as_dict(settings.get("endpoints"))}
         shared = {**self.pagination, **as_dict(settings.get("pagination"))}
         # What the inventory is fetched for_each of is as needed as the inventory itself.
@@ -207,18 +208,7 @@ class RestProfile:
                 for_each=spec.get("for_each"),
                 optional=bool(spec.get("optional", name != INVENTORY and name not in needed)),
             )
-        ordered: list[Listing] = []
-        while len(ordered) < len(found):
-            ready = [
-                listing
-                for listing in found.values()
-                if listing not in ordered
-                and (listing.for_each is None or any(o.name == listing.for_each for o in ordered))
-            ]
-            if not ready:
-                break  # a cycle or an unknown parent: settings_problems names it
-            ordered.extend(ready)
-        return ordered
+        return [listing for wave in waves(list(found.values())) for listing in wave]
 
     def mapping(self, settings: dict[str, Any]) -> dict[str, Any]:
         return {**self.fields, **as_dict(settings.get("fields"))}
@@ -274,7 +264,7 @@ class RestProfile:
 
     def fetch(self, ctx: FetchContext) -> dict[str, Any]:
         results: dict[str, list[Any]] = {}
-        for group in _levels(self.listings(ctx.tool.settings)):
+        for group in waves(self.listings(ctx.tool.settings)):
             fetched = ctx.map(lambda listing: (listing, _fetch_listing(ctx, listing, results)), group)
             for listing, items in fetched:
                 results[listing.name] = items
@@ -311,17 +301,17 @@ class RestProfile:
 # ------------------------------------------------------------------------------------------ requests
 
 
-def _levels(listings: list[Listing]) -> list[list[Listing]]:
-    """Listings in waves: each wave only needs listings of earlier waves, so a wave runs at once."""
+def waves(listings: list[Listing]) -> list[list[Listing]]:
+    """Listings in waves: each wave needs only listings of earlier waves, so a wave runs at once.
+    A listing whose parent never comes (unknown, or a cycle) is left out."""
     done: set[str] = set()
-    waves = []
+    found = []
     remaining = list(listings)
-    while remaining:
-        wave = [listing for listing in remaining if listing.for_each is None or listing.for_each in done]
-        waves.append(wave)
+    while wave := [listing for listing in remaining if listing.for_each is None or listing.for_each in done]:
+        found.append(wave)
         done.update(listing.name for listing in wave)
-        remaining = [listing for listing in remaining if listing not in wave]
-    return waves
+        remaining = [listing for listing in remaining if listing.name not in done]
+    return found
 
 
 def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[Any]]) -> list[Any]:

@@ -280,3 +280,19 @@ def test_a_rest_tool_takes_the_role_its_settings_give() -> None:
     (as_traffic,) = merge(records, roles={"edge": "traffic"})
     assert (as_gateway["in_gateway"], as_gateway["in_traffic"]) == (True, False)
     assert (as_traffic["in_gateway"], as_traffic["in_traffic"]) == (False, True)
+
+
+def test_listings_that_wait_on_each_other_are_named_and_never_fetched() -> None:
+    settings = {
+        "role": "traffic",
+        "endpoints": {
+            "inventory": {"path": "/a", "for_each": "b"},
+            "b": {"path": "/b", "for_each": "inventory"},
+        },
+        "fields": {"path": "p"},
+    }
+    assert rest.PROFILE.listings(settings) == []
+    assert (
+        "endpoints.inventory.for_each: the listings depend on each other in a cycle"
+        in rest.settings_problems(settings)
+    )
