@@ -121,7 +121,12 @@ def setup_logging(
             sys.stderr.write(f"warning: {exc}; logging to the console only\n")
             return logger
         file_handler = _PrivateRotatingFileHandler(
-            log_dir / "apiinv.log", maxBytes=10 * 1024 * 1024, backupCount=5, delay=True, encoding="utf-8"
+            log_dir / "apiinv.log",
+            maxBytes=10 * 1024 * 1024,
+            backupCount=5,
+            delay=True,
+            encoding="utf-8",
+            errors="backslashreplace",
         )
         file_handler.setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.INFO)
         file_handler.setFormatter(JsonLinesFormatter())

@@ -154,7 +154,36 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def dumps(document: Any) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+    try:
+        return orjson.dumps(document, option=options)
+    except TypeError:
+        # A lone surrogate (a file name that is not UTF-8, a vendor's broken escape) cannot be UTF-8:
+        # it is written escaped as the bytes it stood for, never the reason a file is not written.
+        return orjson.dumps(_utf8_safe(document), option=options)
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as valid UTF-8: a surrogate left by a name that was not UTF-8 as its byte (``\\xff``),
+    any other lone surrogate as its code (``\\udc80``)."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        pass
+    bytes_only = all(0xDC80 <= ord(c) <= 0xDCFF for c in text if 0xD800 <= ord(c) <= 0xDFFF)
+    raw = text.encode("utf-8", "surrogateescape" if bytes_only else "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _utf8_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_utf8_safe(v) for v in value]
+    return value
 
 
 def write_json(path: Path, document: Any) -> Path:

@@ -79,3 +79,14 @@ def test_last_good_finds_the_newest_successful_earlier_date(tmp_path: Path) -> N
     assert store.last_good("kong", "collect", before="2026-11-22") == "2026-11-20"
     assert store.last_good("kong", "collect") == "2026-11-22"
     assert store.last_good("apigee", "collect") is None
+
+
+def test_a_name_that_is_not_utf8_is_written_as_its_escaped_bytes(tmp_path: Path) -> None:
+    from apiinv.store import read_json, write_json
+
+    name = os.fsdecode(b"specs/\xfe\xff.yaml")
+    write_json(tmp_path / "doc.json", {"warnings": [f"{name}: unreadable"], name: "\ud800 lone"})
+    assert read_json(tmp_path / "doc.json") == {
+        "warnings": ["specs/\\xfe\\xff.yaml: unreadable"],
+        "specs/\\xfe\\xff.yaml": "\\ud800 lone",
+    }

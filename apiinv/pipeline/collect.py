@@ -221,12 +221,18 @@ def collect_tool(
 
 
 def record_step_quietly(store: Store, day: date, tool: str, step: str, entry: dict[str, Any]) -> None:
-    """The manifest entry of one tool's step; a manifest that cannot be written (full disk) is logged
-    and must not turn one tool's outcome into a crash of the whole run."""
+    """The manifest entry of one tool's step; a manifest that cannot be written (full disk, or anything
+    else) is logged and must not turn one tool's outcome into a crash of the whole run."""
     try:
         store.record_step(day, tool, step, entry)
-    except StoreError as exc:
-        log.error("%s (manifest not updated)", exc.message, extra={"tool": tool, "error_id": exc.error_id})
+    except Exception as caught:
+        failure = tool_failure(caught, tool, step)
+        log.error(
+            "%s (manifest not updated)",
+            failure.message,
+            exc_info=None if caught is failure else caught,
+            extra={"tool": tool, "error_id": failure.error_id},
+        )
 
 
 def collect(
