@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from apiinv.errors import CollectionError
 from apiinv.logs import get_logger
@@ -64,6 +64,41 @@ class Source(Protocol):
     def normalize(self, raw: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
 
 
+class _Task(Generic[T, R]):
+    """One item of a ``FetchContext.map``: run once, by whichever thread claims it first."""
+
+    def __init__(self, fn: Callable[[T], R], item: T, stop: threading.Event) -> None:
+        self._fn, self._item, self._stop = fn, item, stop
+        self._claimed = threading.Lock()
+        self._done = threading.Event()
+        self._value: R | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        if not self._claimed.acquire(blocking=False):
+            return  # another thread has it
+        try:
+            if self._stop.is_set():
+                self._error = _Skipped()
+            else:
+                self._value = self._fn(self._item)
+        except BaseException as caught:
+            self._error = caught
+            self._stop.set()  # the first error: items not started yet are not started
+        finally:
+            self._done.set()
+
+    def result(self) -> R:
+        self._done.wait()
+        if self._error is not None and not isinstance(self._error, _Skipped):
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+class _Skipped(Exception):
+    """An item left undone because an earlier one failed."""
+
+
 @dataclass
 class FetchContext:
     """What a source's ``fetch`` gets: the tool's client and settings, and its request pool."""
@@ -90,14 +125,19 @@ class FetchContext:
         log.warning("%s", message, extra={"tool": self.tool.name})
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest."""
-        futures: list[Future[R]] = [self.pool.submit(fn, item) for item in items]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        """Run ``fn`` over ``items`` in the tool's pool; results in order; the first error stops the rest.
+
+        The caller takes part: it runs every item no worker has started yet, and then waits only for
+        items running on other threads. So a ``map`` inside a ``map`` (a listing fetched for each item of
+        another) never waits for a task that only a busy worker could start: it finishes with one
+        worker as with many."""
+        stop = threading.Event()
+        tasks = [_Task(fn, item, stop) for item in items]
+        for task in tasks[1:]:
+            self.pool.submit(task.run)
+        for task in tasks:
+            task.run()
+        return [task.result() for task in tasks]
 
     def get_json_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """A per-item document that may have been deleted since it was listed: None on 404."""

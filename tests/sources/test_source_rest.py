@@ -296,3 +296,55 @@ def test_listings_that_wait_on_each_other_are_named_and_never_fetched() -> None:
         "endpoints.inventory.for_each: the listings depend on each other in a cycle"
         in rest.settings_problems(settings)
     )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_listings_for_each_item_finish_with_one_worker_or_more_siblings_than_workers(
+    listing_server, tmp_path: Path, workers: int
+) -> None:
+    """Five listings fetched for each of six groups, in a pool of one or two: every request a user
+    expects is made and the collection ends (it once waited forever holding the schedule's lock). The
+    CLI runs in its own process under a timeout, so a hang fails the test instead of stalling it."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    groups = [{"id": f"g{n}"} for n in range(6)]
+    siblings = ["inventory", "owners", "tags", "keys", "stages"]
+    listing_server.route("/groups", lambda h: h.send_json({"groups": groups}))
+    for group in groups:
+        for name in siblings:
+            listing_server.route(
+                f"/groups/{group['id']}/{name}",
+                lambda h, g=group["id"]: h.send_json([{"method": "GET", "path": f"/{g}"}]),
+            )
+    endpoints: dict[str, Any] = {"groups": {"path": "/groups", "items": "groups"}}
+    for name in siblings:
+        endpoints[name] = {"path": f"/groups/{{groups.id}}/{name}", "for_each": "groups", "items": None}
+    tools = {
+        "listing": {
+            "type": "rest",
+            "role": "gateway",
+            "api_base_url": listing_server.url,
+            "auth_type": "none",
+            "endpoints": endpoints,
+            "fields": {"method": "method", "path": "path", "host": {"const": "api.example"}},
+        }
+    }
+    (tmp_path / "tools.yaml").write_text(yaml.safe_dump(tools))
+    (tmp_path / "planner.yaml").write_text("schedules: {}\n")
+    apiinv = Path(sys.executable).parent / "apiinv"
+    argv = [str(apiinv), "--config-dir", str(tmp_path), "--output", str(tmp_path / "out")]
+    result = subprocess.run(
+        [*argv, "--date", str(RUN_DATE), "collect", "listing", "--workers", str(workers), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(listing_server.received) == 1 + len(groups) * len(siblings)
+    raw = json.loads((tmp_path / "out" / str(RUN_DATE) / "raw" / "listing.json").read_text())
+    assert raw["counts"] == {
+        name if name != "inventory" else "endpoints": 6 for name in ["groups", *siblings]
+    }
