@@ -127,6 +127,24 @@ class ResponseTooLargeError(CollectionError):
     code = "RESPONSE_LIMIT"
 
 
+class ItemsFailedError(CollectionError):
+    """Some items' own calls (one API's spec or report, one proxy's revision, one parent's children)
+    failed after retries: the tool's data is written with those items kept from its last good
+    collection (or left out where there is none), each named in the manifest's ``failed_items`` and
+    asked for again first next run. The tool is ``partial``; the run exits 5."""
+
+    code = "ITEMS_FAILED"
+    exit_status = ExitStatus.PARTIAL
+
+
+def is_item_fault(exc: BaseException) -> bool:
+    """Whether a failed call costs only the item it was for: a vendor that kept failing or answered
+    nonsense for it. Refused credentials, a foreign origin or a cut listing are the whole tool's."""
+    return isinstance(exc, CollectionError) and not isinstance(
+        exc, AuthenticationError | ForeignOriginError | TruncatedError | PaginationError | ItemsFailedError
+    )
+
+
 class UnexpectedToolError(CollectionError):
     """Anything a tool's collect or process raised that is not one of ours: that tool fails, the run
     goes on. The traceback is in the log file."""
@@ -188,4 +206,6 @@ def status_for_outcomes(errors: list[ApiInvError | None]) -> ExitStatus:
         return ExitStatus.VALIDATION
     if not failed:
         return ExitStatus.OK
-    return ExitStatus.PARTIAL if len(failed) < len(errors) else ExitStatus.ALL_FAILED
+    # A tool whose data was written with some items kept from before is partial, never failed whole.
+    whole = [e for e in failed if not isinstance(e, ItemsFailedError)]
+    return ExitStatus.ALL_FAILED if len(whole) == len(errors) else ExitStatus.PARTIAL

@@ -275,12 +275,15 @@ class Store:
     def step(self, day: date | str, tool: str, step: str) -> dict[str, Any] | None:
         return self.read_manifest(day).get("tools", {}).get(tool, {}).get(step)
 
-    def last_good(self, tool: str, step: str, *, before: date | str | None = None) -> str | None:
-        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` successfully."""
+    def last_good(
+        self, tool: str, step: str, *, before: date | str | None = None, statuses: tuple[str, ...] = ("ok",)
+    ) -> str | None:
+        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` with one of
+        ``statuses`` (successfully, by default)."""
         for day in reversed(self.dates()):
             if before is not None and day >= str(before):
                 continue
             entry = self.step(day, tool, step)
-            if entry and entry.get("status") == "ok":
+            if entry and entry.get("status") in statuses:
                 return day
         return None

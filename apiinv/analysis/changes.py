@@ -73,14 +73,25 @@ def _text(value: Any) -> str:
 
 
 def diff_records(
-    tool: str, old: list[Row], new: list[Row], *, drop_guard: float | None = None
+    tool: str,
+    old: list[Row],
+    new: list[Row],
+    *,
+    drop_guard: float | None = None,
+    items_failed: int = 0,
 ) -> ToolChanges:
-    """Pure: the changes from ``old`` to ``new`` records of one tool."""
+    """Pure: the changes from ``old`` to ``new`` records of one tool. ``items_failed``: items of the new
+    collection that could not be fetched; what they held may look removed, so nothing is."""
     before, after = _by_key(old), _by_key(new)
     result = ToolChanges(tool, None)
     result.new = [_row("new", tool, after[k]) for k in sorted(after.keys() - before.keys())]
     removed = [_row("removed", tool, before[k]) for k in sorted(before.keys() - after.keys())]
-    if drop_guard is not None and before and len(after) < (1 - drop_guard) * len(before):
+    if items_failed and removed:
+        result.held_back = len(removed)
+        result.note = (
+            f"partial: {items_failed:,} item(s) could not be fetched; {len(removed):,} removals held back"
+        )
+    elif drop_guard is not None and before and len(after) < (1 - drop_guard) * len(before):
         result.held_back = len(removed)
         result.note = (
             f"suspect: {len(after):,} endpoints after {len(before):,} (a drop of more than "

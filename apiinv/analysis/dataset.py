@@ -48,6 +48,10 @@ class ToolData:
     def fresh(self, day: str) -> bool:
         return self.data_date == day
 
+    def whole(self, day: str) -> bool:
+        """All of it from ``day``: a partial tool's data is of the date but for what stands in."""
+        return self.fresh(day) and self.status != "partial"
+
     def describe(self, day: str) -> str:
         if self.data_date is None:
             return f"{self.tool} {self.status}, no data"
@@ -82,11 +86,11 @@ class Dataset:
 
     @property
     def incomplete(self) -> bool:
-        return any(not d.fresh(self.day) for d in self.data.values())
+        return any(not d.whole(self.day) for d in self.data.values())
 
     def banner(self) -> str | None:
         """One sentence for the top of every report when the data is not all from the run date."""
-        stale = [d for d in self.data.values() if not d.fresh(self.day)]
+        stale = [d for d in self.data.values() if not d.whole(self.day)]
         if not stale:
             return None
         parts = ", ".join(d.describe(self.day) for d in stale)

@@ -47,7 +47,7 @@ def collect(
         selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
     )
     console.result(f"raw files: {store.date_dir(day) / 'raw'}")
-    return status_for_outcomes([o.error for o in outcomes])
+    return status_for_outcomes([o.problem for o in outcomes])
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -144,6 +144,6 @@ def run(
         )
     status = result.exit_status([t.name for t in selected])
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
-        tools_line = ", ".join(f"{t.name} {result.tool_state(t.name)[0]}" for t in selected)
+        tools_line = ", ".join(result.state_line(t.name) for t in selected)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")
     return status

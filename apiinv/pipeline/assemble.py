@@ -57,8 +57,13 @@ def change_set(
                 ToolChanges(tool, None, note="first complete run: the baseline, nothing new", baseline=True)
             )
             continue
+        collected = store.step(day, tool, "collect") or {}
         changes = diff_records(
-            tool, load_processed(store, previous_day, tool) or [], current, drop_guard=analysis.drop_guard
+            tool,
+            load_processed(store, previous_day, tool) or [],
+            current,
+            drop_guard=analysis.drop_guard,
+            items_failed=len(collected.get("failed_items") or []),
         )
         changes.previous_date = previous_day
         results.append(changes)
@@ -98,7 +103,7 @@ def diff_dates(store: Store, before: date, after: date, tools: list[str] | None 
 
 
 def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
-    if collect.get("status") in ("failed", "truncated"):
+    if collect.get("status") in ("failed", "truncated", "partial"):
         return str(collect["status"])
     if process.get("status") == "invalid":
         return "partial"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, TypeVar
 
 import orjson
@@ -22,6 +23,7 @@ from apiinv import sources
 from apiinv.config import ToolConfig
 from apiinv.errors import (
     ApiInvError,
+    ItemsFailedError,
     MalformedResponseError,
     StoreError,
     TruncatedError,
@@ -49,12 +51,26 @@ class ToolOutcome:
     error: ApiInvError | None = None
     kept_previous: bool = False
     warnings: list[str] = field(default_factory=list)
+    failed_items: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         if self.ok:
-            return "ok"
+            return "partial" if self.failed_items else "ok"
         return "truncated" if isinstance(self.error, TruncatedError) else "failed"
+
+    @cached_property
+    def problem(self) -> ApiInvError | None:
+        """What keeps the tool from ``ok``: its error, or the items that failed on their own."""
+        if self.error is not None or not self.failed_items:
+            return self.error
+        kept = sum(1 for item in self.failed_items if item.get("kept_from"))
+        first = self.failed_items[0]
+        return ItemsFailedError(
+            f"{len(self.failed_items):,} item(s) failed after retries ({kept:,} kept from their last good "
+            f"collection, the rest left out), first {first['listing']} {first['item']}: {first['reason']}",
+            tool=self.tool,
+        )
 
     def summary(self) -> str:
         if not self.ok:
@@ -76,8 +92,10 @@ class ToolOutcome:
             cache_note += f", {reused:,} reused from {self.stats.get('reused_from')}"
         retries = self.stats.get("retries", 0)
         retry_note = f", {retries} retries" if retries else ""
+        failed = f"; {len(self.failed_items):,} item(s) failed, see the manifest" if self.failed_items else ""
         return (
-            f"{self.tool}: ok: {counts} ({requests:,} requests{cache_note}{retry_note}, {self.duration:.1f}s)"
+            f"{self.tool}: {self.status}: {counts} "
+            f"({requests:,} requests{cache_note}{retry_note}, {self.duration:.1f}s){failed}"
         )
 
 
@@ -92,7 +110,8 @@ def previous_collection(
 ) -> tuple[str | None, dict[str, Any] | None]:
     """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
     incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full)."""
-    earlier = store.last_good(tool.name, "collect", before=day)
+    # A partial collection is whole but for its failed items, which are never reused from it.
+    earlier = store.last_good(tool.name, "collect", before=day, statuses=("ok", "partial"))
     if earlier is None:
         return None, None
     try:
@@ -128,8 +147,10 @@ def collect_tool(
         tool.require_ready()
         module = sources.load(tool.type)
         previous = None
-        if not full and getattr(module, "INCREMENTAL", False):
+        if getattr(module, "INCREMENTAL", False):
+            # Also on a full crawl: what stands in for an item whose own call fails.
             reused_from, previous = previous_collection(store, day, tool)
+        failed_before = _failed_items_of(store, reused_from, tool.name)
         client = HttpClient(
             tool,
             cache_dir=store.cache_dir if use_cache else None,
@@ -138,7 +159,15 @@ def collect_tool(
             pool_size=pool_size + 2,
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
-            context = FetchContext(client, tool, pool, previous=previous)
+            context = FetchContext(
+                client,
+                tool,
+                pool,
+                previous=None if full else previous,
+                fallback=previous,
+                previous_date=reused_from,
+                failed_before=failed_before,
+            )
             try:
                 data = module.fetch(context)
             except ApiInvError:
@@ -156,9 +185,13 @@ def collect_tool(
                 tool=tool.name,
             )
         # The previous collection is needed only while fetching: let it go before the new one is written.
-        context.previous = previous = None
+        context.previous = context.fallback = previous = None
         counts = module.counts(data)
-        stats = {**client.stats.as_dict(), "reused": context.reused, "reused_from": reused_from}
+        stats = {
+            **client.stats.as_dict(),
+            "reused": context.reused,
+            "reused_from": None if full else reused_from,
+        }
         scrub = getattr(module, "scrub", None)
         if scrub is not None:  # third-party secrets a vendor returned never reach our files
             data = scrub(data)
@@ -179,6 +212,7 @@ def collect_tool(
         )
         outcome = ToolOutcome(tool.name, True, counts, stats, time.monotonic() - started)
         outcome.warnings = context.warnings
+        outcome.failed_items = context.failed_items
     except Exception as caught:
         failure = tool_failure(caught, tool.name, "collect")
         outcome = ToolOutcome(
@@ -212,12 +246,28 @@ def collect_tool(
             "duration_s": round(outcome.duration, 3),
             "counts": outcome.counts,
             **outcome.stats,
-            "errors": [outcome.error.as_record()] if outcome.error else [],
+            "errors": [outcome.problem.as_record()] if outcome.problem else [],
             "warnings": outcome.warnings,
+            "failed_items": outcome.failed_items,
             "kept_previous_raw": outcome.kept_previous,
         },
     )
     return outcome
+
+
+def _failed_items_of(store: Store, day: str | None, tool: str) -> frozenset[tuple[str, str]]:
+    """The (listing, item) pairs that failed in the tool's collection of ``day``."""
+    if day is None:
+        return frozenset()
+    try:
+        entry = store.step(day, tool, "collect") or {}
+    except StoreError:
+        return frozenset()
+    return frozenset(
+        (str(item.get("listing")), str(item.get("item")))
+        for item in entry.get("failed_items") or []
+        if isinstance(item, dict)
+    )
 
 
 def record_step_quietly(store: Store, day: date, tool: str, step: str, entry: dict[str, Any]) -> None:

@@ -40,6 +40,10 @@ class ProcessOutcome:
     error: ApiInvError | None = None
     rejects: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def problem(self) -> ApiInvError | None:
+        return self.error
+
     def summary(self) -> str:
         if self.error is not None:
             return f"{self.tool}: FAILED: {self.error.message} [{self.error.code} {self.error.error_id}]"

@@ -37,7 +37,7 @@ class RunResult:
 
     def errors(self, tool: str) -> list[ApiInvError]:
         steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
-        return [o.error for o in steps if o.tool == tool and o.error is not None]
+        return [o.problem for o in steps if o.tool == tool and o.problem is not None]
 
     def tool_state(self, tool: str) -> tuple[str, str | None]:
         """(status, data date) of a tool: the report's view when one was written, else its steps'."""
@@ -46,13 +46,18 @@ class RunResult:
             return data.status, data.data_date
         return ("failed" if self.errors(tool) else "ok"), None
 
+    def state_line(self, tool: str) -> str:
+        """``TOOL STATUS``, with how many of its items failed when some did."""
+        failed = sum(len(o.failed_items) for o in self.collected if o.tool == tool)
+        return f"{tool} {self.tool_state(tool)[0]}" + (f" ({failed:,} items failed)" if failed else "")
+
     def exit_status(self, tools: list[str]) -> ExitStatus:
         """Per tool its first error across the steps; a failed mail counts as one more failed part."""
         errors: dict[str, ApiInvError | None] = dict.fromkeys(tools)
         steps: list[ToolOutcome | ProcessOutcome] = [*self.collected, *self.processed]
         for outcome in steps:
-            if outcome.error is not None and errors.get(outcome.tool) is None:
-                errors[outcome.tool] = outcome.error
+            if outcome.problem is not None and errors.get(outcome.tool) is None:
+                errors[outcome.tool] = outcome.problem
         parts = list(errors.values()) + ([self.mail_error] if self.mail_error else [])
         return status_for_outcomes(parts)
 
@@ -192,10 +197,11 @@ def _tool_lines(result: RunResult, names: list[str], day: date) -> list[str]:
     """Per tool its status and error ids: what a notification may say (never an error's text)."""
     lines = []
     for name in names:
-        state, data_date = result.tool_state(name)
+        state = result.state_line(name).replace(" ", ": ", 1)
+        data_date = result.tool_state(name)[1]
         detail = ", ".join(f"{e.code} {e.error_id}" for e in result.errors(name))
         used = f", data of {data_date}" if data_date and data_date != str(day) else ""
-        lines.append(f"{name}: {state}{used}" + (f" ({detail})" if detail else ""))
+        lines.append(f"{state}{used}" + (f" ({detail})" if detail else ""))
     return lines
 
 

@@ -97,20 +97,43 @@ def _revisions(
         if proxy["name"] not in deployed and proxy.get("latestRevisionId"):
             wanted.add((proxy["name"], str(proxy["latestRevisionId"])))
 
-    # A proxy revision is immutable: one fetched before is never fetched again.
-    known = {
-        (str(r.get("name")), str(r.get("revision"))): r
-        for r in as_list((ctx.previous or {}).get("revisions"))
-        if isinstance(r, dict)
-    }
+    # A proxy revision is immutable: one fetched before is never fetched again. When a revision cannot
+    # be fetched, the proxy's newest revision of the last good collection stands in for it.
+    earlier = [r for r in as_list((ctx.fallback or {}).get("revisions")) if isinstance(r, dict)]
+    known = {(str(r.get("name")), str(r.get("revision"))): r for r in earlier if not r.get("kept_from")}
+    newest: dict[str, dict[str, Any]] = {}
+    for r in sorted(earlier, key=lambda r: _revision_number(r.get("revision"))):
+        newest[str(r.get("name"))] = r
 
     def revision(key: tuple[str, str]) -> dict[str, Any] | None:
-        if key in known:
-            return ctx.reusing(known[key])
         name, rev = key
-        return ctx.get_json_or_none(f"{org_path}/apis/{name}/revisions/{rev}")
+        if key in known and ctx.previous is not None:
+            return ctx.reusing(known[key])
+        stand_in = newest.get(name)
+        kept = (
+            {
+                **stand_in,
+                "revision": rev,
+                "kept_revision": stand_in.get("kept_revision") or stand_in.get("revision"),
+                "kept_from": stand_in.get("kept_from") or ctx.previous_date,
+            }
+            if stand_in
+            else None
+        )
+        return ctx.per_item(
+            "revision",
+            f"{name}/{rev}",
+            lambda: ctx.get_json_or_none(f"{org_path}/apis/{name}/revisions/{rev}"),
+            kept=kept,
+        )
 
-    return [r for r in ctx.map(revision, sorted(wanted)) if r is not None]
+    ordered = ctx.failed_first("revision", sorted(wanted), key=lambda key: "/".join(key))
+    return [r for r in ctx.map(revision, ordered) if r is not None]
+
+
+def _revision_number(value: Any) -> int:
+    text = str(value)
+    return int(text) if text.isdigit() else -1
 
 
 def _products(ctx: FetchContext, org_path: str) -> list[dict[str, Any]]:
@@ -271,7 +294,13 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 "status": status,
                 "auth_required": bool(auth),
                 "auth_types": auth,
-                "tags": ["rate_limited"] if any(marker in names for marker in RATE_POLICIES) else [],
+                "tags": (["rate_limited"] if any(marker in names for marker in RATE_POLICIES) else [])
+                # The revision could not be fetched: what an earlier one of the proxy said stands in.
+                + (
+                    [f"revision-kept-from:{revision['kept_from']}:{revision.get('kept_revision')}"]
+                    if isinstance(revision.get("kept_from"), str)
+                    else []
+                ),
                 "last_modified": from_epoch_ms(revision.get("lastModifiedAt") or meta.get("lastModifiedAt")),
                 "first_seen": from_epoch_ms(meta.get("createdAt")),
             }

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from apiinv.errors import CollectionError
+from apiinv.errors import CollectionError, is_item_fault
 from apiinv.logs import get_logger
 
 if TYPE_CHECKING:
@@ -62,6 +62,15 @@ class Source(Protocol):
     def counts(self, raw: dict[str, Any]) -> dict[str, int]: ...
 
     def normalize(self, raw: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
+
+
+def kept_since(kept: Any, previous_date: str | None) -> str | None:
+    """The date of what stands in for a failed item: its own ``kept_from`` label when it already stood
+    in last time (the data is that old), else the previous collection's date; None when nothing does."""
+    if kept is None:
+        return None
+    label = kept.get("kept_from") if isinstance(kept, dict) else None
+    return label if isinstance(label, str) else previous_date
 
 
 class _Task(Generic[T, R]):
@@ -111,7 +120,54 @@ class FetchContext:
     # full crawl; ``reused`` counts the requests its items saved.
     previous: dict[str, Any] | None = None
     reused: int = 0
+    # That same data on a full crawl too: what stands in for an item whose own call fails.
+    fallback: dict[str, Any] | None = None
+    # Items whose own calls failed after retries (see ``per_item``); and those of the last collection,
+    # as (listing, item) pairs, asked for first and never reused from it.
+    failed_items: list[dict[str, Any]] = field(default_factory=list)
+    failed_before: frozenset[tuple[str, str]] = frozenset()
+    # The date of ``previous`` (or, on a full crawl, of the data kept for a failed item).
+    previous_date: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def per_item(self, listing: str, item: str, call: Callable[[], R], *, kept: R | None = None) -> R | None:
+        """``call()``, the request(s) of one item of ``listing``; when it fails after retries for a reason
+        that is the item's own (``errors.is_item_fault``), the tool goes on: the item is named in
+        ``failed_items`` and ``kept`` (its data from the last good collection, or None) stands in."""
+        try:
+            return call()
+        except CollectionError as exc:
+            if not is_item_fault(exc):
+                raise
+            entry = {
+                "listing": listing,
+                "item": item,
+                "code": exc.code,
+                "reason": exc.message,
+                "kept_from": kept_since(kept, self.previous_date),
+            }
+            with self._lock:
+                self.failed_items.append(entry)
+            log.warning(
+                "%s %s failed (%s); %s",
+                listing,
+                item,
+                exc.message,
+                f"its data of {entry['kept_from']} stands in" if kept is not None else "left out this run",
+                extra={"tool": self.tool.name},
+            )
+            return kept
+
+    def may_reuse(self, listing: str, item: str) -> bool:
+        """Whether ``item`` of ``listing`` may be taken from the previous collection: not when it failed
+        there (what stands in for it is old data, asked for again until it comes)."""
+        return (listing, item) not in self.failed_before
+
+    def failed_first(self, listing: str, items: list[T], key: Callable[[T], str]) -> list[T]:
+        """``items`` with those that failed last time first: the ones most worth the run's time."""
+        if not self.failed_before:
+            return items
+        return sorted(items, key=lambda item: (listing, key(item)) not in self.failed_before)
 
     def reusing(self, item: T) -> T:
         """``item`` taken from the previous collection instead of fetched again (counted)."""

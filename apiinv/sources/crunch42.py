@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apiinv.errors import MalformedResponseError
@@ -72,39 +73,63 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     apis = [api for listed in ctx.map(apis_of, collections) for api in listed]
 
     # What the last complete collection fetched per API, reused while the listing says it is unchanged:
-    # the spec while its revision counter is the same, a report while its date is.
+    # the spec while its revision counter is the same, a report while its date is. On a full crawl it
+    # only stands in for an API whose own call fails.
     earlier = {
         as_dict(item.get("desc")).get("id"): item
-        for item in as_list((ctx.previous or {}).get("apis"))
+        for item in as_list((ctx.fallback or {}).get("apis"))
         if isinstance(item, dict) and not item.get("missing")
     }
 
+    def reusable(listing: str, aid: str, before: dict[str, Any], section: str, key: str) -> bool:
+        return (
+            ctx.previous is not None
+            and listing in before
+            and ctx.may_reuse(listing, aid)
+            and _same(api_of[aid], before, section, key)
+        )
+
     def details(api: dict[str, Any]) -> dict[str, Any]:
-        aid = api["desc"]["id"]
-        before = earlier.get(aid)
-        entry = _spec_of(ctx, api, before) if _same(api, before, "desc", "revisionOasCounter") else None
+        aid = str(api["desc"]["id"])
+        before = earlier.get(aid) or {}
+        entry = (
+            _spec_of(ctx, api, before)
+            if reusable("spec", aid, before, "desc", "revisionOasCounter")
+            else None
+        )
         if entry is None:
-            entry = _fetch_spec(ctx, api)
+            kept = _kept_spec(api, before, ctx.previous_date)
+            entry = ctx.per_item("spec", aid, partial(_fetch_spec, ctx, api), kept=kept) or {
+                **api,
+                "spec": None,
+            }
             if entry.get("missing"):
                 return entry
-        if settings.get("assessment_reports") and (api.get("assessment") or {}).get("isProcessed"):
-            if (
-                before is not None
-                and "assessment_report" in before
-                and _same(api, before, "assessment", "last")
-            ):
-                entry["assessment_report"] = ctx.reusing(before["assessment_report"])
+        reports: list[tuple[str, str, str, Callable[[FetchContext, str], dict[str, Any] | None]]] = [
+            ("assessment_report", "assessment", "assessment_reports", _assessment_report),
+            ("scan_report", "scan", "scan_reports", _scan_report),
+        ]
+        for listing, section, wanted, fetch_one in reports:
+            if not settings.get(wanted) or not as_dict(api.get(section)).get("isProcessed"):
+                continue
+            if reusable(listing, aid, before, section, "last"):
+                entry[listing] = ctx.reusing(before[listing])
             else:
-                entry["assessment_report"] = _assessment_report(ctx, aid)
-        if settings.get("scan_reports") and (api.get("scan") or {}).get("isProcessed"):
-            if before is not None and "scan_report" in before and _same(api, before, "scan", "last"):
-                entry["scan_report"] = ctx.reusing(before["scan_report"])
-            else:
-                scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
-                entry["scan_report"] = scans[0] if scans else None
+                entry[listing] = ctx.per_item(
+                    listing, aid, partial(fetch_one, ctx, aid), kept=before.get(listing)
+                )
         return entry
 
-    return {"collections": collections, "apis": ctx.map(details, apis)}
+    api_of = {str(api["desc"]["id"]): api for api in apis}
+    ordered = ctx.failed_first("spec", apis, key=lambda api: str(api["desc"]["id"]))
+    return {"collections": collections, "apis": ctx.map(details, ordered)}
+
+
+def _kept_spec(api: dict[str, Any], before: dict[str, Any], day: str | None) -> dict[str, Any] | None:
+    """The API as listed now with the spec of its last good collection, labelled with that date."""
+    if not isinstance(before.get("spec"), dict):
+        return None
+    return {**api, "spec": before["spec"], "kept_from": before.get("kept_from") or day}
 
 
 def _same(api: dict[str, Any], before: dict[str, Any] | None, section: str, key: str) -> bool:
@@ -141,6 +166,11 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
             )
             entry["spec_error"] = exc.message
     return entry
+
+
+def _scan_report(ctx: FetchContext, aid: str) -> dict[str, Any] | None:
+    scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
+    return scans[0] if scans else None
 
 
 def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
@@ -211,7 +241,9 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "status": "documented",
             "tags": [
                 t["tagName"] for t in as_list(api.get("tags")) if isinstance(as_dict(t).get("tagName"), str)
-            ],
+            ]
+            # Its spec could not be fetched this time: the operations are those of that date.
+            + ([f"spec-kept-from:{api['kept_from']}"] if isinstance(api.get("kept_from"), str) else []),
             "audit_score": grade if audited else None,
             "audit_issues": {
                 level: _count(assessment.get(field), counter.get(level))

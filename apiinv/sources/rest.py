@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from apiinv.errors import CollectionError, ConfigurationError
+from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_epoch_ms, from_epoch_s, from_rfc3339
@@ -323,7 +323,10 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[
         key = f"@{parent_name}"
 
         def children(parent: dict[str, Any]) -> list[Any]:
-            found = _request(ctx.client, listing, {parent_name: parent})
+            scope = {parent_name: parent}
+            item = str(render(listing.path, scope, quote_values=True) or parent.get("id") or parent)[:200]
+            # One parent's listing that keeps failing costs that parent's children, not the tool.
+            found = ctx.per_item(listing.name, item, lambda: _request(ctx.client, listing, scope)) or []
             return [{**child, key: parent} if isinstance(child, dict) else child for child in found]
 
         return [child for batch in ctx.map(children, parents) for child in batch]
@@ -338,6 +341,12 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[
 
 def _request(client: HttpClient, listing: Listing, scope: dict[str, Any], *, page: bool = True) -> list[Any]:
     path = render(listing.path, scope, quote_values=True)
+    if path is None:
+        raise MalformedResponseError(
+            f"listing {listing.name}: no usable value for {listing.path!r} in its parent item "
+            "(missing, not a single value, or a dot segment)",
+            tool=client.tool.name,
+        )
     params = render(listing.params, scope)
     body = render(listing.body, scope) if listing.body is not None else None
     options = dict(listing.pagination)
@@ -378,10 +387,11 @@ def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) 
     def fill(match: re.Match[str]) -> str:
         nonlocal missing
         value = pick(scope, match.group(1).strip())
-        if value is None or isinstance(value, dict | list):
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        # In a path, "." and ".." would climb out of the template once the URL is normalised.
+        if value is None or isinstance(value, dict | list) or (quote_values and text in (".", "..")):
             missing = True
             return ""
-        text = str(value).lower() if isinstance(value, bool) else str(value)
         return quote(text, safe="") if quote_values else text
 
     filled = _PLACEHOLDER.sub(fill, template)

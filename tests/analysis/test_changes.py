@@ -114,3 +114,13 @@ def test_diff_command_between_two_dates(cli, sandbox) -> None:
     assert all(c["tool"] == "apigee" for c in document["changes"])
     missing = cli("diff", "--from", "2020-01-01", "--to", str(day2))
     assert missing.exit_code == 2 and "no processed files for 2020-01-01" in missing.output
+
+
+def test_a_collection_with_failed_items_reports_new_endpoints_but_holds_its_removals_back() -> None:
+    old = [record("/a"), record("/b"), record("/c")]
+    new = [record("/a"), record("/d")]
+    changes = diff_records("kong", old, new, items_failed=2)
+    assert [r["endpoint_key"] for r in changes.new] == ["GET h/d"]
+    assert changes.removed == [] and changes.held_back == 2
+    assert changes.note == "partial: 2 item(s) could not be fetched; 2 removals held back"
+    assert [r["endpoint_key"] for r in diff_records("kong", old, new).removed] == ["GET h/b", "GET h/c"]

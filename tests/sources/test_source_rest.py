@@ -348,3 +348,33 @@ def test_listings_for_each_item_finish_with_one_worker_or_more_siblings_than_wor
     assert raw["counts"] == {
         name if name != "inventory" else "endpoints": 6 for name in ["groups", *siblings]
     }
+
+
+def test_a_parent_whose_listing_fails_or_whose_value_cannot_be_a_segment_costs_only_its_children(
+    listing_server, tmp_path: Path
+) -> None:
+    groups = [{"id": "g1"}, {"id": ".."}, {"id": "."}, {"name": "no id"}, {"id": "g2"}]
+    listing_server.route("/groups", lambda h: h.send_json({"groups": groups}))
+    listing_server.route("/groups/g1/endpoints", lambda h: h.send_json([{"method": "GET", "path": "/a"}]))
+    listing_server.route("/groups/g2/endpoints", lambda h: h.send_json({"error": "boom"}, 500))
+    settings = {
+        "role": "traffic",
+        "endpoints": {
+            "groups": {"path": "/groups", "items": "groups"},
+            "inventory": {"path": "/groups/{groups.id}/endpoints", "for_each": "groups", "items": None},
+        },
+        "fields": {"method": "method", "path": "path", "host": {"const": "api.example"}},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings, max_retries=0)
+    assert outcome.ok and outcome.status == "partial", outcome.summary()
+    assert [r["endpoint_key"] for r in records] == ["GET api.example/a"]
+    failed = {item["item"]: item for item in outcome.failed_items}
+    assert set(failed) == {"/groups/g2/endpoints", "..", ".", "{'name': 'no id'}"}
+    assert "answered 500" in failed["/groups/g2/endpoints"]["reason"]
+    assert "no usable value" in failed["{'name': 'no id'}"]["reason"]
+    # Nothing was asked outside the template: a dot segment never reached the vendor.
+    assert sorted(r["path"] for r in listing_server.received) == [
+        "/groups",
+        "/groups/g1/endpoints",
+        "/groups/g2/endpoints",
+    ]
