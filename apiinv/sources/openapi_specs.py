@@ -156,6 +156,8 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
 def _reason(exc: BaseException) -> str:
     """Why a document could not be read: a refused reference, found behind the resolver's wrapping of
     it, or else the exception itself."""
+    if isinstance(exc, RecursionError):  # not its depth (checked when read): a chain of $refs
+        return "its references nest too deeply to follow"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, _Refused):

@@ -131,3 +131,43 @@ def test_an_api_in_a_gateway_and_in_a_spec_file_is_neither_shadow_nor_unaudited_
     for row in both:
         assert row["endpoint_key"] not in shadow
         assert unaudited.get(row["endpoint_key"]) != "no audit: in no spec"
+
+
+def _nested_items(levels: int) -> dict:
+    """A response schema of arrays of arrays: openapi-spec-validator recurses most per level on these."""
+    schema: dict = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("deep.yaml", "[" * 20_000), ("deep.json", "[" * 20_000 + "]" * 20_000)],
+)
+def test_a_document_nested_deeper_than_any_reader_follows_costs_only_itself(
+    sandbox, tmp_path: Path, name: str, text: str
+) -> None:
+    from apiinv.bounds import MAX_DEPTH
+
+    repo = sandbox.config_dir / "specs" / "examples"
+    (repo / name).write_text(text)
+    # Beside it, a 3.1 document exactly MAX_DEPTH levels deep (its response schema at level 9) is read.
+    schema = _nested_items(MAX_DEPTH - 9)
+    response = {"description": "ok", "content": {"application/json": {"schema": schema}}}
+    edge = {
+        "openapi": "3.1.0",
+        "info": {"title": "Edge", "version": "1"},
+        "servers": [{"url": "https://edge.acme.example"}],
+        "paths": {"/edge": {"get": {"responses": {"200": response}}}},
+    }
+    (repo / "edge.json").write_text(json.dumps(edge))
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert any(
+        w.endswith(f"{name}: refused: the document is nested deeper than {MAX_DEPTH} levels")
+        for w in outcome.warnings
+    ), outcome.warnings
+    assert "GET edge.acme.example/edge" in by_key(raw)
+    truth = sandbox.truth()["openapi_specs"]
+    assert raw["counts"] == {"documents": truth["documents"] + 1, "operations": truth["operations"] + 1}
