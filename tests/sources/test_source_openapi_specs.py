@@ -171,3 +171,37 @@ def test_a_document_nested_deeper_than_any_reader_follows_costs_only_itself(
     assert "GET edge.acme.example/edge" in by_key(raw)
     truth = sandbox.truth()["openapi_specs"]
     assert raw["counts"] == {"documents": truth["documents"] + 1, "operations": truth["operations"] + 1}
+
+
+def _repository(tmp_path: Path, *settings: str) -> Path:
+    """A configuration folder whose one tool, ``specs``, reads the folder ``specs`` beside it."""
+    folder = tmp_path / "config"
+    (folder / "specs").mkdir(parents=True)
+    lines = "".join(f"  {line}\n" for line in settings)
+    (folder / "tools.yaml").write_text(f"specs:\n  type: openapi_specs\n  paths: [specs]\n{lines}")
+    return folder
+
+
+def _spec(path: str, **extra: object) -> str:
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": path, "version": "1", **extra},
+        "servers": [{"url": "https://repo.acme.example"}],
+        "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+    return json.dumps(document)
+
+
+def test_a_spec_file_over_max_spec_mb_is_refused_unread(cli, tmp_path: Path) -> None:
+    from apiinv.store import Store, read_json
+
+    folder = _repository(tmp_path, "max_spec_mb: 1")
+    (folder / "specs" / "small.json").write_text(_spec("/small"))
+    (folder / "specs" / "big.json").write_text(_spec("/big", description="x" * 2 * 1024 * 1024))
+    result = cli("--date", str(RUN_DATE), "collect", "specs", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    store = Store(cli.output)
+    warnings = store.read_manifest(RUN_DATE)["tools"]["specs"]["collect"]["warnings"]
+    assert warnings == [f"{folder / 'specs' / 'big.json'}: 2.0 MB, over max_spec_mb 1: not read"]
+    files = [d["file"] for d in read_json(store.raw_path(RUN_DATE, "specs"))["data"]["documents"]]
+    assert files == [str(folder / "specs" / "small.json")]
