@@ -13,6 +13,7 @@ file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,12 @@ class _Refused(ApiInvError):
     code = "REF_REFUSED"
 
 
+def _shown(path: Path) -> str:
+    """A file's name as printable text: bytes of the name that are not UTF-8 as ``\\xff`` escapes
+    (Python keeps them as lone surrogates, which no log, JSON or Excel file can be written with)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 class _FileLoader:
     """jsonschema-path's handler for file: references, bounded like every document apiinv reads and
     confined to ``roots``; other schemes have no handler, so a remote reference is never fetched."""
@@ -98,8 +105,9 @@ class _FileLoader:
         self.roots, self.max_mb = roots, max_mb
 
     def __call__(self, uri: str) -> Any:
-        path = Path(unquote(urlsplit(uri).path)).resolve()
-        return self.read(path, str(path))
+        # surrogateescape: the URI's %XX of a name that is not UTF-8 back to the name's own bytes.
+        path = Path(unquote(urlsplit(uri).path, errors="surrogateescape")).resolve()
+        return self.read(path, _shown(path))
 
     def read(self, path: Path, name: str) -> Any:
         """The document of ``path`` (resolved), each refusal naming it ``name``; the size is checked
@@ -155,7 +163,7 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 
 def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | None:
-    name = str(path)
+    name = _shown(path)
     try:
         spec = loader.read(path.resolve(), name)
     except ApiInvError as exc:  # it names the file

@@ -205,3 +205,32 @@ def test_a_spec_file_over_max_spec_mb_is_refused_unread(cli, tmp_path: Path) -> 
     assert warnings == [f"{folder / 'specs' / 'big.json'}: 2.0 MB, over max_spec_mb 1: not read"]
     files = [d["file"] for d in read_json(store.raw_path(RUN_DATE, "specs"))["data"]["documents"]]
     assert files == [str(folder / "specs" / "small.json")]
+
+
+def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tmp_path: Path) -> None:
+    import os
+
+    from apiinv.store import Store, read_json
+
+    folder = _repository(tmp_path)
+    specs = os.fsencode(folder / "specs")
+    try:
+        Path(os.fsdecode(specs + b"/\xff-odd.json")).write_text(_spec("/odd"))
+        Path(os.fsdecode(specs + b"/\xfe-broken.json")).write_text('{"openapi": "3.0.3", "paths": {}}')
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (folder / "specs" / "good.json").write_text(_spec("/good"))
+    result = cli("--date", str(RUN_DATE), "run", "specs", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    assert "cannot write the log" not in result.output
+    store = Store(cli.output)
+    (warning,) = store.read_manifest(RUN_DATE)["tools"]["specs"]["collect"]["warnings"]
+    assert warning.startswith(f"{folder / 'specs'}/\\xfe-broken.json: invalid OpenAPI document at /"), warning
+    log = (cli.output / "logs" / "apiinv.log").read_text()
+    logged = [json.loads(line)["msg"] for line in log.splitlines()]
+    assert any(warning in message for message in logged)
+    files = {d["file"] for d in read_json(store.raw_path(RUN_DATE, "specs"))["data"]["documents"]}
+    assert f"{folder / 'specs'}/\\xff-odd.json" in files
+    report = json.loads((cli.output / str(RUN_DATE) / f"api-inventory-{RUN_DATE}.json").read_text())
+    keys = {r["endpoint_key"] for r in report["records"]}
+    assert {"GET repo.acme.example/odd", "GET repo.acme.example/good"} <= keys
