@@ -234,3 +234,27 @@ def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tm
     report = json.loads((cli.output / str(RUN_DATE) / f"api-inventory-{RUN_DATE}.json").read_text())
     keys = {r["endpoint_key"] for r in report["records"]}
     assert {"GET repo.acme.example/odd", "GET repo.acme.example/good"} <= keys
+
+
+def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbox, tmp_path: Path) -> None:
+    """Shallow, but each schema refers to the next: what recurses is the resolver, not the depth."""
+    schemas = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(2_000)}
+    chain = {
+        "openapi": "3.0.3",
+        "info": {"title": "Chain", "version": "1"},
+        "paths": {"/chain": {"get": {"responses": {"200": {"$ref": "#/components/responses/R"}}}}},
+        "components": {
+            "responses": {
+                "R": {"description": "ok", "content": {"application/json": {"schema": schemas["S0"]}}}
+            },
+            "schemas": {**schemas, "S2000": {"type": "string"}},
+        },
+    }
+    (sandbox.config_dir / "specs" / "examples" / "chain.json").write_text(json.dumps(chain))
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert any(
+        w.endswith("chain.json: invalid OpenAPI document at /: its references nest too deeply to follow")
+        for w in outcome.warnings
+    ), outcome.warnings
+    assert raw["counts"] == sandbox.truth()["openapi_specs"]
