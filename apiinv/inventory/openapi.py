@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from apiinv.bounds import check_nesting
+from apiinv.bounds import YamlTooLargeError, check_depth, check_nesting, safe_load
 from apiinv.errors import MalformedResponseError
 from apiinv.inventory.records import as_dict, as_list, as_text
 
@@ -29,22 +29,22 @@ MAX_SERVER_EXPANSION = 64  # host combinations one server's enum variables may e
 
 
 def parse_document(raw: bytes | str, what: str) -> Any:
-    """A JSON or YAML document, bounded: YAML aliases that expand too far and nesting deeper than the
-    raw files can hold are a MalformedResponseError naming ``what``."""
+    """A JSON or YAML document, bounded: YAML aliases that expand too far, nesting deeper than
+    bounds.MAX_DEPTH (every later step recurses per level) and what the raw files cannot hold are a
+    MalformedResponseError naming ``what``."""
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         import yaml
 
-        from apiinv.bounds import YamlTooLargeError, safe_load
-
         try:
             document = safe_load(raw)
         except YamlTooLargeError as exc:
-            raise MalformedResponseError(f"{what}: refused: the YAML {exc}") from None
+            raise MalformedResponseError(f"{what}: refused: the document {exc}") from None
         except yaml.YAMLError:
             raise MalformedResponseError(f"{what}: neither JSON nor YAML") from None
-    return check_nesting(document, what)
+    # JSON nests up to orjson's 1024 levels, and YAML aliases nest a document past what was composed.
+    return check_nesting(check_depth(document, what), what)
 
 
 def scheme_type(scheme: dict[str, Any]) -> str:

@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any
 from apiinv.errors import MalformedResponseError
 from apiinv.inventory.openapi import METHODS, auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
-from apiinv.logs import get_logger
 from apiinv.timefmt import from_rfc3339
-
-log = get_logger("sources.42crunch")
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
@@ -161,9 +158,7 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
             entry["spec"] = decode_base64_document(specfile, what=f"spec of API {aid}", tool=ctx.tool.name)
         except MalformedResponseError as exc:
             # One hostile or broken spec costs that API its operations, not the whole tool.
-            log.warning(
-                "%s; the API is listed without operations", exc.message, extra={"tool": ctx.tool.name}
-            )
+            ctx.warn(f"{exc.message}; the API is listed without operations")
             entry["spec_error"] = exc.message
     return entry
 

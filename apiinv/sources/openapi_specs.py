@@ -6,12 +6,14 @@ openapi-spec-validator (maintained, and the one validator covering 2.0, 3.0 and 
 ``$ref``s are resolved through jsonschema-path, the library that validator itself resolves with, so
 what is read is exactly what was validated. References reach only files below the folders
 ``paths`` names: never another file of the machine, never the network. A broken document is one
-warning naming the file and the JSON pointer of its first problem, and contributes nothing.
+warning naming the file and the JSON pointer of its first problem, and contributes nothing; so is a
+file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_DEPTH levels.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +39,18 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "minItems": 1,
         "items": {"type": "string", "minLength": 1},
     },
+    "max_spec_mb": {
+        "description": "Larger spec files (and files they reference) are refused unread, with a warning.",
+        "type": "number",
+        "exclusiveMinimum": 0,
+    },
 }
 PATH_SETTINGS = ("paths",)
 REQUIRED_SETTINGS = ("paths",)
-DEFAULTS: dict[str, Any] = {"auth_type": "none"}
+# Not max_response_mb (256, for JSON answers orjson reads at hundreds of MB/s): PyYAML composes about
+# 1 MB/s at some 12 bytes of memory per byte, so a 200 MB YAML took 2 minutes and 2.3 GB only to be
+# refused. 50 MB holds the largest public specs several times over.
+DEFAULTS: dict[str, Any] = {"auth_type": "none", "max_spec_mb": 50}
 RAW_SHAPE = {"documents": list}
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -81,20 +91,39 @@ class _Refused(ApiInvError):
     code = "REF_REFUSED"
 
 
+def _shown(path: Path) -> str:
+    """A file's name as printable text: bytes of the name that are not UTF-8 as ``\\xff`` escapes
+    (Python keeps them as lone surrogates, which no log, JSON or Excel file can be written with)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 class _FileLoader:
     """jsonschema-path's handler for file: references, bounded like every document apiinv reads and
     confined to ``roots``; other schemes have no handler, so a remote reference is never fetched."""
 
-    def __init__(self, roots: list[Path], max_bytes: int) -> None:
-        self.roots, self.max_bytes = roots, max_bytes
+    def __init__(self, roots: list[Path], max_mb: float) -> None:
+        self.roots, self.max_mb = roots, max_mb
 
     def __call__(self, uri: str) -> Any:
-        path = Path(unquote(urlsplit(uri).path)).resolve()
+        # surrogateescape: the URI's %XX of a name that is not UTF-8 back to the name's own bytes.
+        path = Path(unquote(urlsplit(uri).path, errors="surrogateescape")).resolve()
+        return self.read(path, _shown(path))
+
+    def read(self, path: Path, name: str) -> Any:
+        """The document of ``path`` (resolved), each refusal naming it ``name``; the size is checked
+        before a byte is read."""
         if not any(path.is_relative_to(root) for root in self.roots):
-            raise _Refused(f"reference outside the spec folders refused: {path}")
-        if path.stat().st_size > self.max_bytes:
-            raise _Refused(f"{path}: larger than max_response_mb")
-        return openapi.parse_document(path.read_bytes(), str(path))
+            raise _Refused(f"{name}: outside the spec folders, refused")
+        limit = int(self.max_mb * 1024 * 1024)
+        if (size := path.stat().st_size) > limit:
+            raise _Refused(
+                f"{name}: {size / 1024 / 1024:,.1f} MB, over max_spec_mb {self.max_mb:g}: not read"
+            )
+        with path.open("rb") as file:
+            data = file.read(limit + 1)  # it may have grown since
+        if len(data) > limit:
+            raise _Refused(f"{name}: grew past max_spec_mb {self.max_mb:g} while read")
+        return openapi.parse_document(data, name)
 
 
 class _OnlyFiles(dict[str, Any]):
@@ -124,7 +153,8 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
         raise CollectionError(f"none of the paths exists: {', '.join(missing)}", tool=ctx.tool.name)
     for pattern in missing:
         ctx.warn(f"{pattern}: no such file or folder")
-    loader = _FileLoader(_roots(patterns), int(ctx.tool.max_response_mb * 1024 * 1024))
+    max_mb = float(ctx.tool.settings.get("max_spec_mb", DEFAULTS["max_spec_mb"]))
+    loader = _FileLoader(_roots(patterns), max_mb)
     found = ctx.map(lambda item: _document(ctx, loader, *item), sorted(files.items()))
     documents = [document for document in found if document is not None]
     if not documents:
@@ -133,29 +163,35 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 
 def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | None:
+    name = _shown(path)
     try:
-        spec = loader(path.resolve().as_uri())
-    except (ApiInvError, OSError) as exc:
-        ctx.warn(f"{path}: {getattr(exc, 'message', exc)}")
+        spec = loader.read(path.resolve(), name)
+    except ApiInvError as exc:  # it names the file
+        ctx.warn(exc.message)
+        return None
+    except OSError as exc:
+        ctx.warn(f"{name}: cannot read: {exc.strerror or type(exc).__name__}")
         return None
     if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
         if named:
-            ctx.warn(f"{path}: not an OpenAPI document (no openapi or swagger key)")
+            ctx.warn(f"{name}: not an OpenAPI document (no openapi or swagger key)")
         return None
     try:
         problem = _first_problem(spec, path, loader)
         if problem is None:
-            return {"file": str(path), **_compact(spec, path, loader)}
+            return {"file": name, **_compact(spec, path, loader)}
     except Exception as exc:  # the validator and resolver raise many kinds; each is this document's fault
         problem = ("", _reason(exc))
     pointer, message = problem
-    ctx.warn(f"{path}: invalid OpenAPI document at {pointer or '/'}: {message[:300]}")
+    ctx.warn(f"{name}: invalid OpenAPI document at {pointer or '/'}: {message[:300]}")
     return None
 
 
 def _reason(exc: BaseException) -> str:
     """Why a document could not be read: a refused reference, found behind the resolver's wrapping of
     it, or else the exception itself."""
+    if isinstance(exc, RecursionError):  # not its depth (checked when read): a chain of $refs
+        return "its references nest too deeply to follow"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, _Refused):

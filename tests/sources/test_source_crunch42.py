@@ -92,6 +92,41 @@ def test_a_refused_key_fails_the_tool_clearly(sandbox, tmp_path: Path) -> None:
     assert "credentials refused (401)" in str(outcome.error)
 
 
+@pytest.mark.parametrize("specfile", [b"[" * 20_000, b"[" * 20_000 + b"]" * 20_000], ids=["yaml", "json"])
+def test_a_spec_nested_deeper_than_any_reader_follows_costs_its_api_only(
+    sandbox, tmp_path: Path, specfile: bytes
+) -> None:
+    import base64
+    import json
+
+    from apiinv.bounds import MAX_DEPTH
+    from apiinv.sandbox.server import json_response
+    from apiinv.sources import crunch42
+
+    app = sandbox.simulators["42crunch"].app
+    victim, victim_ops = sandbox.estate.on(sandbox.day).in_spec()[0]
+    honest = app.api
+
+    def hostile(request):
+        answer = honest(request)
+        if request.params["aid"] != victim.id or "specfile" not in request.query:
+            return answer
+        document = json.loads(answer.body)
+        document["desc"]["specfile"] = base64.b64encode(specfile).decode()
+        return json_response(document)
+
+    app.route("GET", "/api/v1/apis/{aid}", hostile)
+    app.routes.insert(0, app.routes.pop())  # ahead of the honest route
+    outcome, raw = fetch(sandbox, "42crunch", tmp_path)
+    assert outcome.ok, outcome.summary()
+    reason = f"spec of API {victim.id}: refused: the document is nested deeper than {MAX_DEPTH} levels"
+    assert outcome.warnings == [f"{reason}; the API is listed without operations"]
+    truth = sandbox.truth()["42crunch"]
+    assert raw["counts"] == {**truth, "operations": truth["operations"] - len(victim_ops)}
+    victims = [r for r in crunch42.normalize(raw) if r["api_id"] == victim.id]
+    assert [(r["method"], r["path_match"]) for r in victims] == [("*", "prefix")]
+
+
 # ---------------------------------------------------------------------------------------------- normalize
 
 RAW = {

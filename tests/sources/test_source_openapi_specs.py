@@ -131,3 +131,130 @@ def test_an_api_in_a_gateway_and_in_a_spec_file_is_neither_shadow_nor_unaudited_
     for row in both:
         assert row["endpoint_key"] not in shadow
         assert unaudited.get(row["endpoint_key"]) != "no audit: in no spec"
+
+
+def _nested_items(levels: int) -> dict:
+    """A response schema of arrays of arrays: openapi-spec-validator recurses most per level on these."""
+    schema: dict = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("deep.yaml", "[" * 20_000), ("deep.json", "[" * 20_000 + "]" * 20_000)],
+)
+def test_a_document_nested_deeper_than_any_reader_follows_costs_only_itself(
+    sandbox, tmp_path: Path, name: str, text: str
+) -> None:
+    from apiinv.bounds import MAX_DEPTH
+
+    repo = sandbox.config_dir / "specs" / "examples"
+    (repo / name).write_text(text)
+    # Beside it, a 3.1 document exactly MAX_DEPTH levels deep (its response schema at level 9) is read.
+    schema = _nested_items(MAX_DEPTH - 9)
+    response = {"description": "ok", "content": {"application/json": {"schema": schema}}}
+    edge = {
+        "openapi": "3.1.0",
+        "info": {"title": "Edge", "version": "1"},
+        "servers": [{"url": "https://edge.acme.example"}],
+        "paths": {"/edge": {"get": {"responses": {"200": response}}}},
+    }
+    (repo / "edge.json").write_text(json.dumps(edge))
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert any(
+        w.endswith(f"{name}: refused: the document is nested deeper than {MAX_DEPTH} levels")
+        for w in outcome.warnings
+    ), outcome.warnings
+    assert "GET edge.acme.example/edge" in by_key(raw)
+    truth = sandbox.truth()["openapi_specs"]
+    assert raw["counts"] == {"documents": truth["documents"] + 1, "operations": truth["operations"] + 1}
+
+
+def _repository(tmp_path: Path, *settings: str) -> Path:
+    """A configuration folder whose one tool, ``specs``, reads the folder ``specs`` beside it."""
+    folder = tmp_path / "config"
+    (folder / "specs").mkdir(parents=True)
+    lines = "".join(f"  {line}\n" for line in settings)
+    (folder / "tools.yaml").write_text(f"specs:\n  type: openapi_specs\n  paths: [specs]\n{lines}")
+    return folder
+
+
+def _spec(path: str, **extra: object) -> str:
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": path, "version": "1", **extra},
+        "servers": [{"url": "https://repo.acme.example"}],
+        "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+    return json.dumps(document)
+
+
+def test_a_spec_file_over_max_spec_mb_is_refused_unread(cli, tmp_path: Path) -> None:
+    from apiinv.store import Store, read_json
+
+    folder = _repository(tmp_path, "max_spec_mb: 1")
+    (folder / "specs" / "small.json").write_text(_spec("/small"))
+    (folder / "specs" / "big.json").write_text(_spec("/big", description="x" * 2 * 1024 * 1024))
+    result = cli("--date", str(RUN_DATE), "collect", "specs", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    store = Store(cli.output)
+    warnings = store.read_manifest(RUN_DATE)["tools"]["specs"]["collect"]["warnings"]
+    assert warnings == [f"{folder / 'specs' / 'big.json'}: 2.0 MB, over max_spec_mb 1: not read"]
+    files = [d["file"] for d in read_json(store.raw_path(RUN_DATE, "specs"))["data"]["documents"]]
+    assert files == [str(folder / "specs" / "small.json")]
+
+
+def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tmp_path: Path) -> None:
+    import os
+
+    from apiinv.store import Store, read_json
+
+    folder = _repository(tmp_path)
+    specs = os.fsencode(folder / "specs")
+    try:
+        Path(os.fsdecode(specs + b"/\xff-odd.json")).write_text(_spec("/odd"))
+        Path(os.fsdecode(specs + b"/\xfe-broken.json")).write_text('{"openapi": "3.0.3", "paths": {}}')
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (folder / "specs" / "good.json").write_text(_spec("/good"))
+    result = cli("--date", str(RUN_DATE), "run", "specs", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    assert "cannot write the log" not in result.output
+    store = Store(cli.output)
+    (warning,) = store.read_manifest(RUN_DATE)["tools"]["specs"]["collect"]["warnings"]
+    assert warning.startswith(f"{folder / 'specs'}/\\xfe-broken.json: invalid OpenAPI document at /"), warning
+    log = (cli.output / "logs" / "apiinv.log").read_text()
+    logged = [json.loads(line)["msg"] for line in log.splitlines()]
+    assert any(warning in message for message in logged)
+    files = {d["file"] for d in read_json(store.raw_path(RUN_DATE, "specs"))["data"]["documents"]}
+    assert f"{folder / 'specs'}/\\xff-odd.json" in files
+    report = json.loads((cli.output / str(RUN_DATE) / f"api-inventory-{RUN_DATE}.json").read_text())
+    keys = {r["endpoint_key"] for r in report["records"]}
+    assert {"GET repo.acme.example/odd", "GET repo.acme.example/good"} <= keys
+
+
+def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbox, tmp_path: Path) -> None:
+    """Shallow, but each schema refers to the next: what recurses is the resolver, not the depth."""
+    schemas = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(2_000)}
+    chain = {
+        "openapi": "3.0.3",
+        "info": {"title": "Chain", "version": "1"},
+        "paths": {"/chain": {"get": {"responses": {"200": {"$ref": "#/components/responses/R"}}}}},
+        "components": {
+            "responses": {
+                "R": {"description": "ok", "content": {"application/json": {"schema": schemas["S0"]}}}
+            },
+            "schemas": {**schemas, "S2000": {"type": "string"}},
+        },
+    }
+    (sandbox.config_dir / "specs" / "examples" / "chain.json").write_text(json.dumps(chain))
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert any(
+        w.endswith("chain.json: invalid OpenAPI document at /: its references nest too deeply to follow")
+        for w in outcome.warnings
+    ), outcome.warnings
+    assert raw["counts"] == sandbox.truth()["openapi_specs"]
