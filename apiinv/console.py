@@ -2,7 +2,8 @@
 
 ``--quiet`` keeps problems only (one line each), so a quiet run that went well prints nothing. Without
 a terminal (cron, systemd, a pipe) progress and problem lines carry a UTC timestamp, so a log that
-collects them reads as a timeline.
+collects them reads as a timeline. Every line goes through ``printable``: vendor text in it (names,
+error answers) can neither move the cursor, retitle the terminal nor forge a line.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from datetime import UTC, datetime
 
 import typer
 
+from apiinv.redact import printable
+
 
 class Console:
     def __init__(self, *, quiet: bool = False, timestamps: bool | None = None) -> None:
         self.quiet = quiet
         self.timestamps = (not sys.stderr.isatty()) if timestamps is None else timestamps
 
-    def _stamp(self, line: str) -> str:
+    def _line(self, line: str) -> str:
+        """One line as it is shown: escaped, and timestamped when no person watches."""
+        line = printable(line)
         if not self.timestamps:
             return line
         return f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} {line}"
@@ -26,16 +31,16 @@ class Console:
     def result(self, line: str) -> None:
         """What the command was asked for: a table, a file written, a report."""
         if not self.quiet:
-            typer.echo(line)
+            typer.echo(printable(line, lines=True))
 
     def progress(self, line: str) -> None:
         """How it goes: a tool done, a mail sent."""
         if not self.quiet:
-            typer.echo(self._stamp(line), err=True)
+            typer.echo(self._line(line), err=True)
 
     def problem(self, line: str) -> None:
         """What went wrong: always shown, one line each."""
-        typer.echo(self._stamp(line), err=True)
+        typer.echo(self._line(line), err=True)
 
     def outcome(self, line: str, ok: bool) -> None:
         (self.progress if ok else self.problem)(line)

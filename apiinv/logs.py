@@ -1,7 +1,8 @@
 """Logging: short lines for people on stderr, JSON lines for cron in output/logs/apiinv.log.
 
 Both handlers pass through the redaction filter, so no handler can leak a secret that a message or a
-traceback happened to carry.
+traceback happened to carry; and both formatters escape control characters (``printable``), so no
+vendor text can act on the terminal of whoever reads the lines.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from apiinv.redact import RedactingFilter
+from apiinv.redact import RedactingFilter, printable
 
 LOGGER_NAME = "apiinv"
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -35,7 +36,7 @@ class JsonLinesFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_text:
             entry["traceback"] = record.exc_text
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return printable(json.dumps(entry, default=str, ensure_ascii=False), json=True)
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -48,7 +49,7 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         tool = getattr(record, "tool", None)
         prefix = f"{tool}: " if tool else ""
-        line = f"{record.levelname.lower():7} {prefix}{record.getMessage()}"
+        line = printable(f"{record.levelname.lower():7} {prefix}{record.getMessage()}")
         if self.timestamps:
             stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds")
             line = f"{stamp.replace('+00:00', 'Z')} {line}"
@@ -57,7 +58,7 @@ class ConsoleFormatter(logging.Formatter):
             and record.levelno >= logging.ERROR
             and logging.getLogger(LOGGER_NAME).isEnabledFor(logging.DEBUG)
         ):
-            line += "\n" + record.exc_text
+            line += "\n" + printable(record.exc_text, lines=True)
         return line
 
 

@@ -11,8 +11,17 @@ from typing import Any
 
 from apiinv.console import Console
 from apiinv.logs import get_logger
+from apiinv.redact import printable
 
 log = get_logger("progress")
+
+
+def _shown(line: str) -> str:
+    """A live line for rich: control characters escaped, and square brackets that rich would read as
+    markup (a vendor's ``[link=...]`` or ``[/]`` in an error answer)."""
+    from rich.markup import escape
+
+    return escape(printable(line))
 
 
 class ToolProgress(AbstractContextManager):
@@ -63,4 +72,6 @@ class ToolProgress(AbstractContextManager):
             return
         with self._lock:
             self._finished.append(outcome)
-            self._progress.update(self._tasks[outcome.tool], description=outcome.summary(), completed=1)
+            self._progress.update(
+                self._tasks[outcome.tool], description=_shown(outcome.summary()), completed=1
+            )

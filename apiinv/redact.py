@@ -2,6 +2,8 @@
 
 Two nets: every secret value the configuration resolved is registered and masked verbatim, and
 well-known token shapes are masked by pattern even when nobody registered them.
+
+And ``printable``: the one escaping of vendor text on its way to a person (terminal, log, mail, CSV).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ _PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"),
 ]
 
+# What a terminal, a log viewer or a mail client acts on instead of showing: C0 controls but tab (and
+# line feed when lines are kept), DEL, C1 controls, and the bidi overrides and isolates that reorder
+# what is shown ("Trojan Source").
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_regex: re.Pattern[str] | None = None
@@ -77,6 +85,23 @@ def redact(text: str) -> str:
 def holds_secret(text: str) -> bool:
     """Whether ``text`` carries a registered secret or a well-known token shape."""
     return redact(text) != text
+
+
+def printable(text: str, *, lines: bool = False, json: bool = False) -> str:
+    """``text`` fit to show a person: every control character, C1 control and bidi override escaped
+    visibly (ESC as ``\\x1b``, U+202E as ``\\u202e``), never dropped, since vendor text is data. One
+    line unless ``lines`` keeps its line feeds. ``json`` is for JSON text, whose encoder escaped C0
+    controls but leaves the rest raw: those get JSON's own ``\\u00XX`` form, and line feeds (its
+    indentation) stay."""
+    if text.isprintable():
+        return text
+    pattern = _UNPRINTABLE_BUT_LINES if lines or json else _UNPRINTABLE
+
+    def escaped(match: re.Match[str]) -> str:
+        code = ord(match[0])
+        return f"\\x{code:02x}" if code < 0x100 and not json else f"\\u{code:04x}"
+
+    return pattern.sub(escaped, text)
 
 
 def redact_url(url: str) -> str:

@@ -17,6 +17,7 @@ import typer
 
 from apiinv import __version__
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
+from apiinv.redact import printable
 from apiinv.runtime import Runtime
 
 # Global options (name -> takes a value): accepted before or after the command, as people type them.
@@ -122,7 +123,7 @@ app = typer.Typer(
 
 
 def echo_error(message: str) -> None:
-    typer.echo(f"apiinv: {message}", err=True)
+    typer.echo(printable(f"apiinv: {message}"), err=True)
 
 
 def command(fn):
@@ -143,7 +144,7 @@ def command(fn):
         except ConfigurationError as exc:
             log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
             for problem in exc.problems:
-                typer.echo(problem, err=True)
+                typer.echo(printable(problem), err=True)
             if exc.problems != [exc.message]:
                 echo_error(f"{exc} [{exc.code} {exc.error_id}]")
             raise typer.Exit(exit_status_for(exc)) from None

@@ -16,6 +16,7 @@ from apiinv.cli.app import (
     runtime_of,
 )
 from apiinv.errors import ExitStatus
+from apiinv.redact import printable
 
 
 @app.command(rich_help_panel=REPORTS)
@@ -35,7 +36,10 @@ def diff(
     before, after = parse_date(from_date), parse_date(to_date)
     assert before is not None and after is not None  # both options are required
     results = diff_dates(runtime.store(), before, after, tools or None)
-    typer.echo(render_json(results, before, after) if as_json else render_text(results))
+    if as_json:
+        typer.echo(printable(render_json(results, before, after), json=True))
+    else:
+        typer.echo(printable(render_text(results), lines=True))
     return ExitStatus.OK
 
 
@@ -61,8 +65,10 @@ def excel(
     if to is None:
         for book_sheet in sheets:
             typer.echo(
-                f"{book_sheet.name}: {len(book_sheet.rows)} rows, header on row {book_sheet.header_row}: "
-                f"{', '.join(book_sheet.headers)}"
+                printable(
+                    f"{book_sheet.name}: {len(book_sheet.rows)} rows, header on row {book_sheet.header_row}: "
+                    f"{', '.join(book_sheet.headers)}"
+                )
             )
         return ExitStatus.OK
     for line in excel_reader.export(sheets, to, out, source=file):
@@ -158,7 +164,7 @@ def status(
     if as_json:
         import orjson
 
-        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        typer.echo(printable(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode(), json=True))
     else:
         typer.echo(run_status.render_text(found))
     return ExitStatus.OK

@@ -18,7 +18,7 @@ from typing import Any
 
 from apiinv.analysis.findings import FINDINGS, TITLES
 from apiinv.errors import ConfigurationError, DeliveryError, UsageError
-from apiinv.redact import register_secret
+from apiinv.redact import printable, register_secret
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ RISK_STYLE = {
 }
 
 
+def _html(text: str) -> str:
+    """Vendor text in the HTML part: markup escaped, and control and bidi characters shown escaped, as
+    in the text part (an override would reorder what the reader sees)."""
+    return html.escape(printable(text))
+
+
 def _rows_text(rows: list[dict[str, Any]]) -> list[str]:
     return [f"  - [{r['risk_level']}] {r['endpoint_key']}  ({r['reason']})" for r in rows]
 
@@ -83,9 +89,9 @@ def _rows_html(rows: list[dict[str, Any]], more: int) -> str:
     if not rows:
         return ""
     body = "".join(
-        f'<tr><td style="{CELL};{RISK_STYLE.get(r["risk_level"], "")}">{html.escape(r["risk_level"])}</td>'
-        f'<td style="{CELL};font-family:monospace">{html.escape(r["endpoint_key"])}</td>'
-        f'<td style="{CELL}">{html.escape(str(r["reason"]))}</td></tr>'
+        f'<tr><td style="{CELL};{RISK_STYLE.get(r["risk_level"], "")}">{_html(r["risk_level"])}</td>'
+        f'<td style="{CELL};font-family:monospace">{_html(r["endpoint_key"])}</td>'
+        f'<td style="{CELL}">{_html(str(r["reason"]))}</td></tr>'
         for r in rows
     )
     tail = (
@@ -154,7 +160,7 @@ def compose(
         if more > 0 and entry["top"]:
             text.append(f"  ... and {more:,} more in the workbook")
         parts_html.append(
-            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{html.escape(title)}</h3>'
+            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>'
             + _rows_html(entry["top"], more)
         )
     text += ["", closing]
@@ -167,17 +173,17 @@ def compose(
         sender,
         to,
     )
-    message.set_content("\n".join(text))
+    message.set_content("\n".join(printable(line) for line in text))
     warning = (
-        f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{html.escape(banner)}</p>'
+        f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{_html(banner)}</p>'
         if banner
         else ""
     )
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in headline)
+    items = "".join(f"<li>{_html(line)}</li>" for line in headline)
     message.add_alternative(
         f'<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#000000">'
-        f'<h2 style="color:#1F3864">{html.escape(text[0])}</h2>{warning}<ul>{items}</ul>'
-        f"{''.join(parts_html)}<p>{html.escape(closing)}</p></body></html>",
+        f'<h2 style="color:#1F3864">{_html(text[0])}</h2>{warning}<ul>{items}</ul>'
+        f"{''.join(parts_html)}<p>{_html(closing)}</p></body></html>",
         subtype="html",
     )
     content = encrypt_workbook(workbook, password) if password else workbook.read_bytes()
@@ -203,7 +209,7 @@ def compose_failure(
         "",
         "Details are in output/logs/apiinv.log under the error ids above.",
     ]
-    message.set_content("\n".join(body))
+    message.set_content("\n".join(printable(line) for line in body))
     return message
 
 

@@ -3,8 +3,8 @@ the dozens of services apprise speaks, as planner.yaml's ``notify:`` URLs say.
 
 URLs carry tokens, so they may name environment variables (``slack://${SLACK_TOKEN}``); every expanded
 value is registered as a secret. A message names tools, statuses, error ids and counts, never an error's
-text (which may name hosts) and never a secret. A notification that fails is logged; it never changes
-the run's exit code.
+text (which may name hosts), never a secret and no raw control character. A notification that fails is
+logged; it never changes the run's exit code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from apiinv.errors import ConfigurationError
 from apiinv.logs import get_logger
-from apiinv.redact import redact, register_secret
+from apiinv.redact import printable, redact, register_secret
 
 log = get_logger("notify")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -79,7 +79,11 @@ def send(urls: list[str], message: Message) -> list[str]:
         if not target.add(url):
             problems.append(f"notify: {scheme}:// URL not understood by apprise: {redact(url)[:80]}")
             continue
-        if not target.notify(body=message.body, title=message.title, notify_type=kinds[message.kind]):
+        if not target.notify(
+            body=printable(message.body, lines=True),
+            title=printable(message.title),
+            notify_type=kinds[message.kind],
+        ):
             problems.append(f"notify: the {scheme}:// notification could not be delivered")
     for problem in problems:
         log.warning("%s", problem)

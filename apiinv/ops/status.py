@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiinv.errors import UsageError
+from apiinv.redact import printable
 from apiinv.store import Store
 
 STEPS = ("collect", "process", "export")
@@ -33,6 +34,7 @@ def report(store: Store, day: str | None = None) -> dict[str, Any]:
 
 
 def render_text(status: dict[str, Any]) -> str:
+    """The status as lines for people: each one line, whatever the vendors' error texts it replays hold."""
     lines = [f"date {status['date']}", f"{'tool':10} {'step':8} {'status':8} {'seconds':>8}  details"]
     for tool, steps in sorted(status["tools"].items()):
         for step in STEPS:
@@ -58,4 +60,4 @@ def render_text(status: dict[str, Any]) -> str:
                 f"  {name:20} {run['date']} {run.get('action', '?'):16} exit {run.get('exit_status')} "
                 f"({run.get('started_at')} to {run.get('finished_at')})"
             )
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

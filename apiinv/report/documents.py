@@ -3,7 +3,8 @@
 JSON: one document with a schema version, the run metadata and the records, streamed in slices so
 that a million records cost about what one orjson call over them does. CSV: one file per sheet;
 cells that a spreadsheet would run as a formula (= + - @ and tab/CR at the start) are prefixed with
-a quote, since people open these files in Excel too.
+a quote, since people open these files in Excel too; and control characters are escaped visibly
+(``\\x1b``), never dropped, since people also ``cat`` them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import orjson
 from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS
 from apiinv.inventory.records import Row, plain
+from apiinv.redact import printable
 from apiinv.report.xlsx import Column, to_text
 from apiinv.store import write_atomic
 
@@ -82,7 +84,7 @@ def write_tool_json(path: Path, data: Dataset, tool: str) -> Path:
 
 
 def _safe(value: Any) -> str:
-    text = to_text(value) if value is not None else ""
+    text = printable(to_text(value), lines=True) if value is not None else ""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
