@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from apiinv.errors import StoreError
+from apiinv.errors import OutputWriteError, StoreError, os_reason
 from apiinv.timefmt import iso
 
 FILE_MODE = 0o600
@@ -54,7 +54,7 @@ def make_dirs(path: Path) -> Path:
                 folder.mkdir(mode=DIR_MODE)
                 folder.chmod(DIR_MODE)
     except OSError as exc:
-        raise StoreError(f"{folder}: cannot create folder: {exc.strerror or exc}") from None
+        raise OutputWriteError(f"{folder}: cannot create folder: {os_reason(exc)}") from None
     if path.is_symlink() or not path.is_dir():
         raise StoreError(f"{path}: not a real folder (a symbolic link or a file is in the way)")
     return path
@@ -102,8 +102,7 @@ def sweep_orphans(folder: Path) -> None:
 
 
 def _write_failed(path: Path, exc: OSError) -> StoreError:
-    reason = "disk full" if exc.errno == 28 else (exc.strerror or str(exc))
-    return StoreError(f"{path}: cannot write: {reason}; the earlier file, if any, is kept")
+    return OutputWriteError(f"{path}: cannot write: {os_reason(exc)}; the earlier file, if any, is kept")
 
 
 def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mode: int = FILE_MODE) -> Path:
