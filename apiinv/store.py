@@ -170,10 +170,15 @@ def read_json(path: Path) -> Any:
 
 
 class Store:
-    """Files of one output root: ``DATE/raw``, ``DATE/processed``, reports, manifests, logs, cache."""
+    """Files of one output root: ``DATE/raw``, ``DATE/processed``, reports, manifests, logs, cache.
 
-    def __init__(self, root: Path) -> None:
+    A ``simulated`` store (the demo's) marks everything it records ``"simulated": true``, each step,
+    report and run and the date itself, so that simulated and real data are never compared.
+    """
+
+    def __init__(self, root: Path, *, simulated: bool = False) -> None:
         self.root = root
+        self.simulated = simulated
 
     # paths
     def date_dir(self, day: date | str) -> Path:
@@ -223,13 +228,23 @@ class Store:
 
     def record_step(self, day: date | str, tool: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
         """Merge one step's outcome for one tool into the date's manifest (threads and processes safe)."""
+        entry = self._marked(entry)
         return self._update_manifest(day, lambda m: m["tools"].setdefault(tool, {}).__setitem__(step, entry))
 
     def record_report(self, day: date | str, report: dict[str, Any]) -> dict[str, Any]:
+        report = self._marked(report)
         return self._update_manifest(day, lambda m: m.__setitem__("report", report))
 
     def record_run(self, day: date | str, run: dict[str, Any]) -> dict[str, Any]:
+        run = self._marked(run)
         return self._update_manifest(day, lambda m: m.setdefault("runs", []).append(run))
+
+    def _marked(self, entry: dict[str, Any]) -> dict[str, Any]:
+        return {**entry, "simulated": True} if self.simulated else entry
+
+    def is_simulated(self, day: date | str) -> bool:
+        """Whether a simulated store (the demo) wrote anything of ``day``."""
+        return bool(self.read_manifest(day).get("simulated"))
 
     def _update_manifest(self, day: date | str, change) -> dict[str, Any]:
         folder = make_dirs(self.date_dir(day))
@@ -238,6 +253,8 @@ class Store:
             fcntl.flock(lock, fcntl.LOCK_EX)
             manifest = self.read_manifest(day)
             change(manifest)
+            if self.simulated:
+                manifest["simulated"] = True
             manifest["updated_at"] = now_iso()
             write_json(self.manifest_path(day), manifest)
             return manifest
@@ -245,12 +262,17 @@ class Store:
     def step(self, day: date | str, tool: str, step: str) -> dict[str, Any] | None:
         return self.read_manifest(day).get("tools", {}).get(tool, {}).get(step)
 
-    def last_good(self, tool: str, step: str, *, before: date | str | None = None) -> str | None:
-        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` successfully."""
+    def last_good(
+        self, tool: str, step: str, *, before: date | str | None = None, simulated: bool | None = None
+    ) -> str | None:
+        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` successfully
+        with data of the same kind: simulated when ``simulated`` (by default: when this store is),
+        else real."""
+        wanted = self.simulated if simulated is None else simulated
         for day in reversed(self.dates()):
             if before is not None and day >= str(before):
                 continue
             entry = self.step(day, tool, step)
-            if entry and entry.get("status") == "ok":
+            if entry and entry.get("status") == "ok" and bool(entry.get("simulated")) == wanted:
                 return day
         return None
