@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 install: $(STAMP)
 
+# Simulated data, into demo-output/ (never output/, which is the real runs'); it prints the workbook's path.
 demo: install
 	$(BIN)/apiinv demo
 
@@ -41,4 +42,4 @@ lock: install
 		--quiet -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) output build *.egg-info
+	rm -rf $(VENV) output demo-output build *.egg-info

@@ -5,6 +5,7 @@ Library code raises these; only ``cli.py`` turns them into an exit status, throu
 
 from __future__ import annotations
 
+import errno
 import uuid
 from enum import IntEnum
 from typing import Any
@@ -173,6 +174,19 @@ class StoreError(ApiInvError):
     code = "OUTPUT_ERROR"
 
 
+class OutputWriteError(StoreError):
+    """A file of the output could not be written (a full disk, a read-only or over-quota folder): a
+    failure of the tools whose file it was, so exit 4 when it stops a step of every tool."""
+
+    code = "OUTPUT_WRITE_ERROR"
+    exit_status = ExitStatus.ALL_FAILED
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong with a file, in a few words ("disk full" rather than errno 28's wording)."""
+    return "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+
+
 class LockHeldError(ApiInvError):
     code = "LOCK_HELD"
     exit_status = ExitStatus.LOCKED
@@ -185,8 +199,7 @@ def tool_failure(caught: Exception, tool: str, step: str) -> ApiInvError:
         caught.tool = caught.tool or tool
         return caught
     if isinstance(caught, OSError) and caught.filename:
-        reason = "disk full" if caught.errno == 28 else (caught.strerror or str(caught))
-        return StoreError(f"{step}: {caught.filename}: {reason}", tool=tool)
+        return StoreError(f"{step}: {caught.filename}: {os_reason(caught)}", tool=tool)
     return UnexpectedToolError(
         f"{step} failed unexpectedly: {type(caught).__name__}: {str(caught)[:200]}", tool=tool
     )

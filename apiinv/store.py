@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from apiinv.errors import StoreError
+from apiinv.errors import OutputWriteError, StoreError, os_reason
 from apiinv.timefmt import iso
 
 FILE_MODE = 0o600
@@ -54,7 +54,7 @@ def make_dirs(path: Path) -> Path:
                 folder.mkdir(mode=DIR_MODE)
                 folder.chmod(DIR_MODE)
     except OSError as exc:
-        raise StoreError(f"{folder}: cannot create folder: {exc.strerror or exc}") from None
+        raise OutputWriteError(f"{folder}: cannot create folder: {os_reason(exc)}") from None
     if path.is_symlink() or not path.is_dir():
         raise StoreError(f"{path}: not a real folder (a symbolic link or a file is in the way)")
     return path
@@ -102,8 +102,7 @@ def sweep_orphans(folder: Path) -> None:
 
 
 def _write_failed(path: Path, exc: OSError) -> StoreError:
-    reason = "disk full" if exc.errno == 28 else (exc.strerror or str(exc))
-    return StoreError(f"{path}: cannot write: {reason}; the earlier file, if any, is kept")
+    return OutputWriteError(f"{path}: cannot write: {os_reason(exc)}; the earlier file, if any, is kept")
 
 
 def write_atomic(path: Path, chunks: bytes | Iterable[bytes | memoryview], *, mode: int = FILE_MODE) -> Path:
@@ -200,10 +199,15 @@ def read_json(path: Path) -> Any:
 
 
 class Store:
-    """Files of one output root: ``DATE/raw``, ``DATE/processed``, reports, manifests, logs, cache."""
+    """Files of one output root: ``DATE/raw``, ``DATE/processed``, reports, manifests, logs, cache.
 
-    def __init__(self, root: Path) -> None:
+    A ``simulated`` store (the demo's) marks everything it records ``"simulated": true``, each step,
+    report and run and the date itself, so that simulated and real data are never compared.
+    """
+
+    def __init__(self, root: Path, *, simulated: bool = False) -> None:
         self.root = root
+        self.simulated = simulated
 
     # paths
     def date_dir(self, day: date | str) -> Path:
@@ -253,13 +257,23 @@ class Store:
 
     def record_step(self, day: date | str, tool: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
         """Merge one step's outcome for one tool into the date's manifest (threads and processes safe)."""
+        entry = self._marked(entry)
         return self._update_manifest(day, lambda m: m["tools"].setdefault(tool, {}).__setitem__(step, entry))
 
     def record_report(self, day: date | str, report: dict[str, Any]) -> dict[str, Any]:
+        report = self._marked(report)
         return self._update_manifest(day, lambda m: m.__setitem__("report", report))
 
     def record_run(self, day: date | str, run: dict[str, Any]) -> dict[str, Any]:
+        run = self._marked(run)
         return self._update_manifest(day, lambda m: m.setdefault("runs", []).append(run))
+
+    def _marked(self, entry: dict[str, Any]) -> dict[str, Any]:
+        return {**entry, "simulated": True} if self.simulated else entry
+
+    def is_simulated(self, day: date | str) -> bool:
+        """Whether a simulated store (the demo) wrote anything of ``day``."""
+        return bool(self.read_manifest(day).get("simulated"))
 
     def _update_manifest(self, day: date | str, change) -> dict[str, Any]:
         folder = make_dirs(self.date_dir(day))
@@ -268,6 +282,8 @@ class Store:
             fcntl.flock(lock, fcntl.LOCK_EX)
             manifest = self.read_manifest(day)
             change(manifest)
+            if self.simulated:
+                manifest["simulated"] = True
             manifest["updated_at"] = now_iso()
             write_json(self.manifest_path(day), manifest)
             return manifest
@@ -276,14 +292,22 @@ class Store:
         return self.read_manifest(day).get("tools", {}).get(tool, {}).get(step)
 
     def last_good(
-        self, tool: str, step: str, *, before: date | str | None = None, statuses: tuple[str, ...] = ("ok",)
+        self,
+        tool: str,
+        step: str,
+        *,
+        before: date | str | None = None,
+        statuses: tuple[str, ...] = ("ok",),
+        simulated: bool | None = None,
     ) -> str | None:
         """The newest date (strictly before ``before``) where ``tool`` finished ``step`` with one of
-        ``statuses`` (successfully, by default)."""
+        ``statuses`` (successfully, by default) with data of the same kind: simulated when
+        ``simulated`` (by default: when this store is), else real."""
+        wanted = self.simulated if simulated is None else simulated
         for day in reversed(self.dates()):
             if before is not None and day >= str(before):
                 continue
             entry = self.step(day, tool, step)
-            if entry and entry.get("status") in statuses:
+            if entry and entry.get("status") in statuses and bool(entry.get("simulated")) == wanted:
                 return day
         return None

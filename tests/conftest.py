@@ -4,6 +4,7 @@ import email
 import logging
 import os
 import socket
+import subprocess
 import textwrap
 from email import policy
 from pathlib import Path
@@ -129,6 +130,37 @@ def fetch(sandbox, name: str, tmp_path: Path, **overrides):
     outcome = collect_tool(load_tool(sandbox, name, **overrides), store, RUN_DATE, use_cache=False)
     raw_path = store.raw_path(RUN_DATE, name)
     return outcome, (read_json(raw_path) if raw_path.exists() else None)
+
+
+# ----------------------------------------------------------------------------------------- full disk
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 1 MiB tmpfs: a real full disk (root only; CI runs as root)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("needs root to mount a small tmpfs")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill_disk(mount: Path) -> None:
+    """Fill the file system of ``mount`` to the last block."""
+    fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------- SMTP

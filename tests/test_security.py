@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import fill_disk
 from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, PASSWORD, STATIC_TOKEN, USER
 from hostile_api import ALIAS_BOMB, HostileServer, nested
 
@@ -464,38 +465,11 @@ def test_orphaned_temporary_files_are_swept(cli, sandbox) -> None:
     assert not fresh.exists()
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 1 MiB tmpfs: a real full disk (root only; CI runs as root)."""
-    import os
-
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if (
-        os.geteuid() != 0
-        or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
-        ).returncode
-    ):
-        pytest.skip("needs root to mount a small tmpfs")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_full_disk_fails_the_tools_it_hits_with_one_line_each(cli, sandbox, tiny_disk: Path) -> None:
     first = cli("--date", DATE, "collect", "kong", config_dir=sandbox.config_dir, output=tiny_disk)
     assert first.exit_code == 0
     kong_raw = (tiny_disk / DATE / "raw" / "kong.json").read_bytes()
-    import os
-
-    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
-    try:  # fill the disk to the last block
-        while os.write(fd, b"\0" * 4096):
-            pass
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fill_disk(tiny_disk)
     result = cli("--date", DATE, "collect", "--all", config_dir=sandbox.config_dir, output=tiny_disk)
     assert result.exit_code == 4, result.output
     assert "Logging error" not in result.output and "Traceback" not in result.output

@@ -90,3 +90,21 @@ def test_a_name_that_is_not_utf8_is_written_as_its_escaped_bytes(tmp_path: Path)
         "warnings": ["specs/\\xfe\\xff.yaml: unreadable"],
         "specs/\\xfe\\xff.yaml": "\\ud800 lone",
     }
+
+
+def test_a_simulated_store_marks_what_it_records_and_real_and_simulated_dates_never_meet(
+    tmp_path: Path,
+) -> None:
+    real, demo = Store(tmp_path), Store(tmp_path, simulated=True)
+    real.record_step("2026-11-20", "kong", "process", {"status": "ok"})
+    demo.record_step("2026-11-21", "kong", "process", {"status": "ok"})
+    demo.record_run("2026-11-21", {"exit_status": 0})
+    manifest = real.read_manifest("2026-11-21")
+    assert manifest["simulated"] is True and manifest["runs"] == [{"exit_status": 0, "simulated": True}]
+    assert manifest["tools"]["kong"]["process"] == {"status": "ok", "simulated": True}
+    assert (real.is_simulated("2026-11-21"), real.is_simulated("2026-11-20")) == (True, False)
+    assert "simulated" not in real.read_manifest("2026-11-20")["tools"]["kong"]["process"]
+    # Each store looks back for data of its own kind, unless told which kind.
+    assert real.last_good("kong", "process") == "2026-11-20"
+    assert demo.last_good("kong", "process") == "2026-11-21"
+    assert real.last_good("kong", "process", simulated=True) == "2026-11-21"

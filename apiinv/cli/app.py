@@ -247,6 +247,13 @@ def main_options(
         raise typer.BadParameter(
             f"{log_level!r} is not one of DEBUG, INFO, WARNING, ERROR", param_hint="--log-level"
         )
+    # The demo's simulated data never lands in the output cron uses (APIINV_OUTPUT's included): only
+    # --output on its command line moves it. (Typer ships its own click: its enum, compared by name.)
+    output_source = getattr(ctx.get_parameter_source("output"), "name", None)
+    if ctx.invoked_subcommand == "demo" and output_source != "COMMANDLINE":
+        from apiinv.sandbox.demo import DEMO_OUTPUT
+
+        output = DEMO_OUTPUT
     runtime = Runtime(
         config_dir=config_dir,
         output=output,

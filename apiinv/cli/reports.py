@@ -15,7 +15,7 @@ from apiinv.cli.app import (
     parse_date,
     runtime_of,
 )
-from apiinv.errors import ExitStatus
+from apiinv.errors import ExitStatus, UsageError
 from apiinv.redact import printable
 
 
@@ -35,7 +35,14 @@ def diff(
     runtime = runtime_of(ctx)
     before, after = parse_date(from_date), parse_date(to_date)
     assert before is not None and after is not None  # both options are required
-    results = diff_dates(runtime.store(), before, after, tools or None)
+    store = runtime.store()
+    simulated = [day for day in (before, after) if store.is_simulated(day)]
+    if len(simulated) == 1:
+        raise UsageError(
+            f"{simulated[0]} in {store.root} holds simulated data (apiinv demo) and "
+            f"{after if simulated[0] == before else before} real data: they are not compared"
+        )
+    results = diff_dates(store, before, after, tools or None)
     if as_json:
         typer.echo(printable(render_json(results, before, after), json=True))
     else:
@@ -124,7 +131,6 @@ def mail(
     ] = False,
 ) -> int:
     """E-mail the dated combined workbook with a digest (SMTP settings from the environment or .env)."""
-    from apiinv.errors import UsageError
     from apiinv.ops import mail as mailing
 
     runtime = runtime_of(ctx)

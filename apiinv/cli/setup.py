@@ -71,13 +71,13 @@ def demo(
     size: Annotated[int, typer.Option(min=1, max=100_000, help="APIs in the simulated estate.")] = 200,
     workers: WorkersOption = None,
 ) -> int:
-    """Run the whole pipeline against the bundled simulators for yesterday and today (no credentials)."""
+    """Run the whole pipeline against the bundled simulators for yesterday and today (no credentials),
+    into demo-output/ (or --output), its data marked as simulated."""
     from apiinv.sandbox.demo import run_demo
 
     runtime = runtime_of(ctx)
-    store = runtime.store()
     results = run_demo(
-        store,
+        runtime.output,
         today=runtime.run_date or timefmt.today(),
         size=size,
         workers=workers,

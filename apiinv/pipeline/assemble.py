@@ -51,7 +51,7 @@ def change_set(
         if current is None:
             results.append(ToolChanges(tool, None, note="not compared: no complete run on this date"))
             continue
-        previous_day = store.last_good(tool, "process", before=day)
+        previous_day = earlier_of_same_kind(store, tool, day, step or {})
         if previous_day is None:
             results.append(
                 ToolChanges(tool, None, note="first complete run: the baseline, nothing new", baseline=True)
@@ -68,6 +68,13 @@ def change_set(
         changes.previous_date = previous_day
         results.append(changes)
     return results
+
+
+def earlier_of_same_kind(store: Store, tool: str, day: date | str, entry: dict[str, Any]) -> str | None:
+    """The tool's last complete run before ``day`` whose data is of the kind ``entry`` (the tool's step,
+    or the manifest, of ``day``) records: the demo's simulated data and real data are never compared
+    with each other, nor carried forward into each other's reports."""
+    return store.last_good(tool, "process", before=day, simulated=bool(entry.get("simulated")))
 
 
 def diff_dates(store: Store, before: date, after: date, tools: list[str] | None = None) -> list[ToolChanges]:
@@ -139,7 +146,7 @@ def tool_data(
         if records is not None:
             return ToolData(tool, role, status, day, records, errors)
     oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
-    earlier = store.last_good(tool, "process", before=day)
+    earlier = earlier_of_same_kind(store, tool, day, process or collect or manifest)
     if status == "ok":
         status = "failed"  # collected, but nothing usable of the date was processed
     if earlier is not None and earlier >= oldest:
@@ -152,11 +159,13 @@ def tool_data(
 def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
     """Trend points of the reported dates before ``day``, from their manifests (oldest first)."""
     points: list[dict[str, Any]] = []
+    simulated = store.is_simulated(day)
     for earlier in reversed([d for d in store.dates() if d < day]):
         if len(points) >= runs - 1:
             break
-        summary = (store.read_manifest(earlier).get("report") or {}).get("summary")
-        if summary:
+        manifest = store.read_manifest(earlier)
+        summary = (manifest.get("report") or {}).get("summary")
+        if summary and bool(manifest.get("simulated")) == simulated:
             points.append(trend_point(earlier, summary))
     return points[::-1]
 

@@ -9,7 +9,10 @@ numbered sheet: xlsxwriter itself only returns -1 past the limit, so rows are co
 
 from __future__ import annotations
 
+import contextlib
 import re
+import traceback
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.exceptions
 
 from apiinv.inventory.records import CONTROL_CHARACTERS
 
@@ -144,7 +148,14 @@ class Workbook:
         self.change = {kind: book.add_format({"bg_color": colour}) for kind, colour in CHANGE_COLOURS.items()}
 
     def close(self) -> None:
-        self.book.close()
+        try:
+            self.book.close()
+        except xlsxwriter.exceptions.FileCreateError as exc:
+            # xlsxwriter wraps the OSError of a full disk; unwrapped, the store that gave this path
+            # names the file and keeps the earlier one, as for every other file.
+            cause = exc.__context__ if isinstance(exc.__context__, OSError) else OSError(str(exc))
+            _let_go_of_zip_files(cause)
+            raise cause from None
 
     # ------------------------------------------------------------------------------------- tables
 
@@ -250,3 +261,15 @@ class Workbook:
                     index,
                     {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": cell_format},
                 )
+
+
+def _let_go_of_zip_files(failure: BaseException) -> None:
+    """xlsxwriter leaves its ZipFile open when writing it fails: closed later by the garbage collector,
+    it fails again, as "Exception ignored" lines on stderr. Found in the failed call's frames, it is
+    closed here, quietly."""
+    for frame, _ in traceback.walk_tb(failure.__traceback__):
+        for value in frame.f_locals.values():
+            if isinstance(value, zipfile.ZipFile) and value.fp is not None:
+                handle, value.fp = value.fp, None
+                with contextlib.suppress(OSError):
+                    handle.close()

@@ -1,5 +1,10 @@
 """`apiinv demo`: the whole pipeline against the bundled simulators, for two consecutive dates (so the
-report shows changes as well as findings), with no credentials and no network beyond 127.0.0.1."""
+report shows changes as well as findings), with no credentials and no network beyond 127.0.0.1.
+
+Its data is simulated: it goes to a folder of its own (``demo-output/`` unless ``--output`` names one)
+and every step, report and run it records is marked ``"simulated": true`` in the date's manifest, so
+that real data is never compared with it.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from apiinv.pipeline.run import RunResult, run
 from apiinv.sandbox.launch import Sandbox
 from apiinv.store import Store
 
+DEMO_OUTPUT = Path("demo-output")
+
 
 def run_demo(
-    store: Store,
+    output: Path,
     *,
     today: date,
     size: int = 200,
@@ -23,6 +30,8 @@ def run_demo(
     console: Console | None = None,
 ) -> list[tuple[date, RunResult]]:
     console = console or Console()
+    store = Store(output, simulated=True)
+    console.progress(f"simulated data, marked so in its manifests, goes to {output.resolve()}")
     days = [today - timedelta(days=1), today]
     results = []
     with (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import RUN_DATE
+from conftest import RUN_DATE, fill_disk
 from openpyxl import load_workbook
 
 from apiinv.ops import locks
@@ -145,3 +145,29 @@ def test_a_spec_file_whose_name_is_not_utf8_costs_nothing_but_a_warning(cli, san
     manifest = (day / "manifest.json").read_text()
     assert "\\\\xffbad.yaml" in manifest
     assert "bad.yaml" in (cli.output / "logs" / "apiinv.log").read_text()  # the log was not given up
+
+
+def test_a_full_disk_fails_export_and_run_with_exit_4_one_line_naming_the_file_and_keeps_the_reports(
+    cli, sandbox, tiny_disk
+) -> None:
+    def kong(command: str):
+        return cli("--date", DAY, command, "kong", config_dir=sandbox.config_dir, output=tiny_disk)
+
+    first = kong("run")
+    assert first.exit_code == 0, first.output
+    folder = tiny_disk / DAY
+    reports = {path: path.read_bytes() for path in folder.glob("*-*.*")}
+    assert folder / f"api-inventory-{DAY}.xlsx" in reports
+    fill_disk(tiny_disk)
+
+    exported = kong("export")
+    assert exported.exit_code == 4, exported.output
+    errors = [line for line in exported.output.splitlines() if line.startswith("apiinv: ")]
+    assert len(errors) == 1 and "Traceback" not in exported.output, exported.output
+    assert f"{folder / f'kong-{DAY}.xlsx'}: cannot write: disk full" in errors[0]
+
+    ran = kong("run")
+    assert ran.exit_code == 4, ran.output
+    assert "Traceback" not in ran.output and "unexpected error" not in ran.output, ran.output
+    assert any(str(folder) in line and "disk full" in line for line in ran.output.splitlines())
+    assert {path: path.read_bytes() for path in folder.glob("*-*.*")} == reports

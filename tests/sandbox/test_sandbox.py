@@ -5,13 +5,16 @@ reported with the others."""
 from __future__ import annotations
 
 import json
+import logging
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from apiinv import sources
+from apiinv.cli import app
 from apiinv.sandbox.launch import Sandbox
+from apiinv.store import Store
 
 ECHO_SOURCE = textwrap.dedent(
     """
@@ -127,6 +130,49 @@ def test_the_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
     workbook = (cli.output / "2026-11-23" / "api-inventory-2026-11-23.xlsx").resolve()
     assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
     assert (cli.output / "2026-11-22" / "api-inventory-2026-11-22.xlsx").exists()
+
+
+def test_the_demo_writes_its_marked_simulated_data_to_a_folder_of_its_own(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APIINV_OUTPUT", str(tmp_path / "cron-output"))  # cron's folder: not the demo's
+    result = cli.runner.invoke(app, ["--date", "2026-11-23", "demo", "--size", "10"], catch_exceptions=False)
+    logging.getLogger("apiinv").handlers.clear()
+    assert result.exit_code == 0, result.output
+    workbook = tmp_path / "demo-output" / "2026-11-23" / "api-inventory-2026-11-23.xlsx"
+    assert result.output.rstrip().endswith(f"workbook: {workbook}") and workbook.exists()
+    assert not (tmp_path / "output").exists() and not (tmp_path / "cron-output").exists()
+    for day in ("2026-11-22", "2026-11-23"):
+        manifest = Store(tmp_path / "demo-output").read_manifest(day)
+        steps = [entry for tool in manifest["tools"].values() for entry in tool.values()]
+        assert len(steps) == 3 * len(Sandbox().tools)
+        marks = [manifest["simulated"], manifest["report"]["simulated"], manifest["runs"][-1]["simulated"]]
+        assert all(entry["simulated"] is True for entry in steps) and marks == [True] * 3
+
+
+def test_real_data_is_never_compared_with_nor_carried_forward_from_the_demos(cli, sandbox) -> None:
+    assert cli("--date", "2026-11-23", "demo", "--size", "10").exit_code == 0  # into cli.output
+    sandbox.apps["kong"].inject("status", status=500, times=100_000)
+    real = cli("--date", "2026-11-24", "run", "kong", "cequence", config_dir=sandbox.config_dir)
+    assert real.exit_code == 5, real.output  # kong failed, cequence is real data of the day
+    report = json.loads((cli.output / "2026-11-24" / "api-inventory-2026-11-24.json").read_text())
+    tools = report["run"]["tools"]
+    assert report["changes"] == [] and tools["cequence"]["baseline"] is True
+    assert tools["kong"]["data_date"] is None and [point["date"] for point in report["trend"]] == [
+        "2026-11-24"
+    ]
+    assert "simulated" not in Store(cli.output).read_manifest("2026-11-24")
+
+    refused = cli("diff", "--from", "2026-11-23", "--to", "2026-11-24")
+    assert refused.exit_code == 2, refused.output
+    assert "2026-11-23" in refused.output and "simulated" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert cli("diff", "--from", "2026-11-22", "--to", "2026-11-23").exit_code == 0  # both simulated
+    # And the other way round: the demo's date exported again compares with the demo's day before.
+    again = cli("--date", "2026-11-23", "export", "kong", "cequence", config_dir=sandbox.config_dir)
+    assert again.exit_code == 0, again.output
+    report = json.loads((cli.output / "2026-11-23" / "api-inventory-2026-11-23.json").read_text())
+    assert [report["run"]["tools"][tool]["baseline"] for tool in ("kong", "cequence")] == [False, False]
 
 
 @pytest.mark.parametrize(
