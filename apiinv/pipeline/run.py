@@ -14,7 +14,7 @@ from apiinv.config import Config, Delivery, ToolConfig
 from apiinv.console import Console
 from apiinv.errors import ApiInvError, ExitStatus, NothingToReportError, status_for_outcomes
 from apiinv.pipeline.collect import ToolOutcome, collect
-from apiinv.pipeline.export import ExportOutcome, describe, export
+from apiinv.pipeline.export import ExportOutcome, describe, export_step
 from apiinv.pipeline.process import ProcessOutcome, process
 from apiinv.progress import ToolProgress
 from apiinv.store import Store, now_iso
@@ -90,15 +90,7 @@ def run(
         release_memory()
     if "export" in steps:
         try:
-            result.exported = export(
-                store,
-                day,
-                names,
-                cfg.analysis,
-                formats=formats or ["xlsx", "json"],
-                roles={t.name: t.role for t in tools},
-                timezone=cfg.timezone,
-            )
+            result.exported = export_step(cfg, store, day, names, formats or ["xlsx", "json"])
         except NothingToReportError as exc:
             console.problem(f"export: {exc.message}")
             if action != "run":  # after collect and process, their errors already say why
