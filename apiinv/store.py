@@ -275,6 +275,16 @@ class Store:
         """Whether a simulated store (the demo) wrote anything of ``day``."""
         return bool(self.read_manifest(day).get("simulated"))
 
+    def finish_run(self, day: date | str, run_id: str, end: dict[str, Any]) -> dict[str, Any]:
+        """Add ``end`` to the run record ``run_id`` that record_run wrote when the run started."""
+
+        def change(manifest: dict[str, Any]) -> None:
+            for run in manifest.setdefault("runs", []):
+                if run.get("id") == run_id:
+                    run.update(end)
+
+        return self._update_manifest(day, change)
+
     def _update_manifest(self, day: date | str, change) -> dict[str, Any]:
         folder = make_dirs(self.date_dir(day))
         lock_fd = open_private(folder / ".manifest.lock", os.O_RDWR | os.O_CREAT)

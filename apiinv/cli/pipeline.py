@@ -37,15 +37,17 @@ def collect(
 ) -> int:
     """Fetch each tool's inventory over its REST API into output/DATE/raw/TOOL.json."""
     from apiinv.errors import status_for_outcomes
+    from apiinv.ops import locks
     from apiinv.pipeline.run import collect_step
 
     runtime = runtime_of(ctx)
     selected = runtime.config().select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
     console = runtime.console()
-    outcomes = collect_step(
-        selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
-    )
+    with locks.use_date(store.date_dir(day)):
+        outcomes = collect_step(
+            selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
+        )
     console.result(f"raw files: {store.date_dir(day) / 'raw'}")
     return status_for_outcomes([o.problem for o in outcomes])
 
@@ -60,6 +62,7 @@ def process(
 ) -> int:
     """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
     from apiinv.errors import status_for_outcomes
+    from apiinv.ops import locks
     from apiinv.pipeline.run import process_step
 
     runtime = runtime_of(ctx)
@@ -67,7 +70,8 @@ def process(
     selected = cfg.select(tools or [], all_tools=all_tools)
     day, store = runtime.date(), runtime.store()
     console = runtime.console()
-    outcomes = process_step(cfg, selected, store, day, console, workers=workers)
+    with locks.use_date(store.date_dir(day)):
+        outcomes = process_step(cfg, selected, store, day, console, workers=workers)
     console.result(f"processed files: {store.date_dir(day) / 'processed'}")
     return status_for_outcomes([o.error for o in outcomes])
 
@@ -96,7 +100,6 @@ def run(
     import dataclasses
 
     from apiinv.config import Delivery
-    from apiinv.ops import locks
     from apiinv.pipeline import run as pipeline
     from apiinv.pipeline.export import parse_formats
 
@@ -126,22 +129,21 @@ def run(
     what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
     if console.timestamps:  # a log file or the journal: each run opens with a header line
         console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
-    with locks.hold(store.lock_dir, locks.lock_name(schedule, [t.name for t in selected])):
-        result = pipeline.run(
-            cfg,
-            store,
-            day,
-            selected,
-            action=action,
-            workers=workers,
-            formats=parse_formats(chosen_formats or "xlsx,json"),
-            delivery=delivery,
-            env=runtime.env(),
-            use_cache=not no_cache,
-            full=full,
-            schedule=schedule,
-            console=console,
-        )
+    result = pipeline.run(
+        cfg,
+        store,
+        day,
+        selected,
+        action=action,
+        workers=workers,
+        formats=parse_formats(chosen_formats or "xlsx,json"),
+        delivery=delivery,
+        env=runtime.env(),
+        use_cache=not no_cache,
+        full=full,
+        schedule=schedule,
+        console=console,
+    )
     status = result.exit_status([t.name for t in selected])
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
         tools_line = ", ".join(result.state_line(t.name) for t in selected)

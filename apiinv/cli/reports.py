@@ -94,19 +94,13 @@ def export_reports(
     formats: FormatsOption = "xlsx,json",
 ) -> int:
     """Write the dated reports: per tool and combined, with changes and findings."""
-    from apiinv.pipeline.export import describe, export, parse_formats
+    from apiinv.pipeline.export import describe, export_step, parse_formats
 
     runtime = runtime_of(ctx)
     cfg = runtime.config()
     selected = cfg.select(tools or ["all"])
-    outcome = export(
-        runtime.store(),
-        runtime.date(),
-        [t.name for t in selected],
-        cfg.analysis,
-        formats=parse_formats(formats),
-        roles={t.name: t.role for t in selected},
-        timezone=cfg.timezone,
+    outcome = export_step(
+        cfg, runtime.store(), runtime.date(), [t.name for t in selected], parse_formats(formats)
     )
     console = runtime.console()
     for line in describe(outcome):

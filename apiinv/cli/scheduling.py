@@ -33,11 +33,13 @@ def cleanup(
     runtime = runtime_of(ctx)
     today = runtime.date()
     planned = retention.plan(runtime.store(), max_age, today)
+    if not dry_run:
+        retention.apply(planned)
     verb = "would delete" if dry_run else "deleted"
     for path in planned.removed:
         typer.echo(f"{verb} {path}")
-    if not dry_run:
-        retention.apply(planned)
+    for path, reason in planned.skipped:
+        typer.echo(f"kept {path}: {reason}")
     kept = f"; kept the newest complete run {planned.kept_newest}" if planned.kept_newest else ""
     typer.echo(f"{verb} {len(planned.removed)} item(s), {planned.freed / 1e6:.1f} MB{kept}")
     return ExitStatus.OK

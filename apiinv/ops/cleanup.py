@@ -1,5 +1,6 @@
 """`apiinv cleanup`: retention. Dated folders, logs and cache files older than N days go; the newest
-complete run (the newest date with written reports) always stays."""
+complete run (the newest date with written reports) always stays, and so does a date a run, collect,
+process or export is working in (it holds the date's in-use lock)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from apiinv.ops import locks
 from apiinv.store import Store, orphans
+
+IN_USE = "a run is using it"
 
 
 @dataclass
 class Cleanup:
     removed: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # old enough, kept, and why
     kept_newest: str | None = None
     freed: int = 0
 
@@ -37,7 +42,11 @@ def plan(store: Store, max_age_days: int, today: date) -> Cleanup:
     cutoff = today - timedelta(days=max_age_days)
     for day in store.dates():
         if date.fromisoformat(day) < cutoff and day != result.kept_newest:
-            result.removed.append(store.date_dir(day))
+            folder = store.date_dir(day)
+            if locks.in_use(folder):
+                result.skipped.append((folder, IN_USE))
+            else:
+                result.removed.append(folder)
     oldest_mtime = time.time() - max_age_days * 86400
     for folder, pattern in ((store.log_dir, "*.log*"), (store.cache_dir, "*.sqlite")):
         if folder.is_dir():
@@ -56,8 +65,16 @@ def plan(store: Store, max_age_days: int, today: date) -> Cleanup:
 
 
 def apply(result: Cleanup) -> None:
-    for path in result.removed:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
+    """Delete what ``plan`` found; a date is deleted only while no run holds it (one may have started
+    since the plan): one that does moves to ``skipped``."""
+    for path in list(result.removed):
+        if not path.is_dir():
             path.unlink(missing_ok=True)
+            continue
+        with locks.claim_date(path) as claimed:
+            if claimed:
+                shutil.rmtree(path)
+                continue
+        result.removed.remove(path)
+        result.skipped.append((path, IN_USE))
+        result.freed -= _size(path)

@@ -5,10 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from apiinv.errors import UsageError
+from apiinv.ops import locks
 from apiinv.redact import printable
 from apiinv.store import Store
 
 STEPS = ("collect", "process", "export")
+
+
+def state(store: Store, run: dict[str, Any]) -> str:
+    """finished; running while the run's process still holds its run lock; else killed (the record of a
+    run that never ended: the kernel freed its lock when it died)."""
+    if "finished_at" in run:
+        return "finished"
+    lock = run.get("lock")
+    held_by = locks.holder(store.lock_dir, lock) if lock else None
+    return "running" if held_by is not None and held_by == str(run.get("pid")) else "killed"
 
 
 def report(store: Store, day: str | None = None) -> dict[str, Any]:
@@ -23,11 +34,13 @@ def report(store: Store, day: str | None = None) -> dict[str, Any]:
     last_runs: dict[str, dict[str, Any]] = {}
     for earlier in reversed(dates):
         for run in reversed(store.read_manifest(earlier).get("runs") or []):
-            last_runs.setdefault(run.get("schedule") or "(by hand)", {**run, "date": earlier})
+            name = run.get("schedule") or "(by hand)"
+            if name not in last_runs:
+                last_runs[name] = {**run, "date": earlier, "state": state(store, run)}
     return {
         "date": day,
         "tools": manifest.get("tools", {}),
-        "runs": manifest.get("runs", []),
+        "runs": [{**run, "state": state(store, run)} for run in manifest.get("runs") or []],
         "report": manifest.get("report"),
         "last_runs": last_runs,
     }
@@ -56,8 +69,13 @@ def render_text(status: dict[str, Any]) -> str:
     if status["last_runs"]:
         lines.append("last run of each schedule:")
         for name, run in sorted(status["last_runs"].items()):
-            lines.append(
-                f"  {name:20} {run['date']} {run.get('action', '?'):16} exit {run.get('exit_status')} "
-                f"({run.get('started_at')} to {run.get('finished_at')})"
-            )
+            lines.append(f"  {name:20} {run['date']} {run.get('action', '?'):16} {_outcome(run)}")
     return "\n".join(printable(line) for line in lines)
+
+
+def _outcome(run: dict[str, Any]) -> str:
+    if run["state"] == "running":
+        return f"running since {run.get('started_at')} (pid {run.get('pid')})"
+    if run["state"] == "killed":
+        return f"KILLED: started {run.get('started_at')} (pid {run.get('pid')}), never ended"
+    return f"exit {run.get('exit_status')} ({run.get('started_at')} to {run.get('finished_at')})"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS, TITLES
-from apiinv.config import Analysis
+from apiinv.config import Analysis, Config
 from apiinv.errors import NothingToReportError, UsageError
 from apiinv.inventory.records import Row
 from apiinv.logs import get_logger
+from apiinv.ops import locks
 from apiinv.pipeline.assemble import build
 from apiinv.report import documents, workbooks
 from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column
@@ -54,33 +55,91 @@ def export(
     max_rows: int = EXCEL_MAX_ROWS,
     roles: dict[str, str] | None = None,
     timezone: str | None = None,
+    combined: list[str] | None = None,
 ) -> ExportOutcome:
-    """``roles`` maps tool names to their roles (gateway, spec, traffic); ``timezone`` is the
-    planner's, whose end of the run date every age is measured to."""
-    started = time.monotonic()
-    data = build(store, day, tools, analysis, roles=roles, timezone=timezone)
-    fresh = any(d.fresh(data.day) for d in data.data.values())
-    if not data.records or (not fresh and store.read_manifest(day).get("report")):
-        # Writing empty (or wholly carried-forward) reports would replace a good earlier export of the date.
-        raise NothingToReportError(
-            f"no tool has processed records for {day}: reports not written "
-            "(earlier reports of the date, if any, are kept)"
-        )
+    """The reports of ``tools`` (each its own) and the combined report, which stands on every tool of
+    ``combined`` (every enabled tool, whichever schedule exports: each with the date's data, else with
+    its carried-forward data; default: ``tools``). ``roles`` maps tool names to their roles (gateway,
+    spec, traffic); ``timezone`` is the planner's, whose end of the run date every age is measured to.
+    Exports of one date take turns, so the later one reads what the earlier one wrote."""
+    everyone = [*(combined or tools), *(t for t in tools if t not in (combined or tools))]
     folder = store.date_dir(day)
-    outcome = ExportOutcome(data=data)
+    with locks.use_date(folder), locks.exporting(folder):
+        started = time.monotonic()
+        data = build(store, day, everyone, analysis, roles=roles, timezone=timezone)
+        fresh = any(d.fresh(data.day) for d in data.data.values())
+        if not data.records or (not fresh and store.read_manifest(day).get("report")):
+            # Writing empty (or wholly carried-forward) reports would replace a good earlier export of
+            # the date.
+            raise NothingToReportError(
+                f"no tool has processed records for {day}: reports not written "
+                "(earlier reports of the date, if any, are kept)"
+            )
+        outcome = ExportOutcome(data=data)
+        outcome.files = _write(folder, day, tools, data, formats, max_rows)
+        outcome.duration = time.monotonic() - started
+        for tool in tools:
+            store.record_step(
+                day,
+                tool,
+                "export",
+                {
+                    "status": "ok",
+                    "finished_at": now_iso(),
+                    "duration_s": round(outcome.duration, 3),
+                    "records": len(data.records.get(tool, [])),
+                },
+            )
+        store.record_report(
+            day,
+            {
+                "generated_at": data.generated_at,
+                "tools": everyone,
+                "formats": formats,
+                "summary": data.summary(),
+                "digest": data.digest(),
+                "files": [f.name for f in outcome.files],
+                "workbook": outcome.workbook.name if outcome.workbook else None,
+            },
+        )
+    log.info("reports for %s: %s", day, ", ".join(f.name for f in outcome.files), extra={"file_only": True})
+    return outcome
+
+
+def export_step(cfg: Config, store: Store, day: date, tools: list[str], formats: list[str]) -> ExportOutcome:
+    """The reports of ``tools``, and the combined report over every enabled tool (those of other
+    schedules too, with their latest data): one date has one combined report, whoever writes it."""
+    enabled = [t.name for t in cfg.tools.values() if t.enabled]
+    return export(
+        store,
+        day,
+        tools,
+        cfg.analysis,
+        formats=formats,
+        roles={t.name: t.role for t in cfg.tools.values()},
+        timezone=cfg.timezone,
+        combined=enabled,
+    )
+
+
+def _write(
+    folder: Path, day: date, tools: list[str], data: Dataset, formats: list[str], max_rows: int
+) -> list[Path]:
+    """Each of ``tools``' reports and the combined one, in each of ``formats``."""
+    files = []
     combined = folder / f"api-inventory-{day}"
     if "xlsx" in formats:
         for tool in tools:
             with atomic_path(folder / f"{tool}-{day}.xlsx") as tmp:
                 workbooks.write_tool(tmp, data, tool, max_rows=max_rows)
-            outcome.files.append(folder / f"{tool}-{day}.xlsx")
+            files.append(folder / f"{tool}-{day}.xlsx")
         with atomic_path(combined.with_suffix(".xlsx")) as tmp:
             workbooks.write_combined(tmp, data, max_rows=max_rows)
-        outcome.files.append(combined.with_suffix(".xlsx"))
+        files.append(combined.with_suffix(".xlsx"))
     if "json" in formats:
         for tool in tools:
-            outcome.files.append(documents.write_tool_json(folder / f"{tool}-{day}.json", data, tool))
-        outcome.files.append(documents.write_combined_json(combined.with_suffix(".json"), data))
+            files.append(documents.write_tool_json(folder / f"{tool}-{day}.json", data, tool))
+        files.append(documents.write_combined_json(combined.with_suffix(".json"), data))
     if "csv" in formats:
         csv_dir = folder / "csv"
         sheets: list[tuple[str, list[Column], Iterable[Row]]] = [
@@ -90,34 +149,8 @@ def export(
             *[(tool, workbooks.RECORD_COLUMNS, data.records.get(tool, [])) for tool in tools],
         ]
         for name, columns, rows in sheets:
-            outcome.files.append(documents.write_csv(csv_dir / f"{name}-{day}.csv", columns, rows))
-    outcome.duration = time.monotonic() - started
-    for tool in tools:
-        store.record_step(
-            day,
-            tool,
-            "export",
-            {
-                "status": "ok",
-                "finished_at": now_iso(),
-                "duration_s": round(outcome.duration, 3),
-                "records": len(data.records.get(tool, [])),
-            },
-        )
-    store.record_report(
-        day,
-        {
-            "generated_at": data.generated_at,
-            "tools": tools,
-            "formats": formats,
-            "summary": data.summary(),
-            "digest": data.digest(),
-            "files": [f.name for f in outcome.files],
-            "workbook": outcome.workbook.name if outcome.workbook else None,
-        },
-    )
-    log.info("reports for %s: %s", day, ", ".join(f.name for f in outcome.files), extra={"file_only": True})
-    return outcome
+            files.append(documents.write_csv(csv_dir / f"{name}-{day}.csv", columns, rows))
+    return files
 
 
 def describe(outcome: ExportOutcome) -> list[str]:

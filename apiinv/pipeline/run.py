@@ -6,15 +6,24 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from apiinv.config import Config, Delivery, ToolConfig
 from apiinv.console import Console
-from apiinv.errors import ApiInvError, ExitStatus, NothingToReportError, status_for_outcomes
+from apiinv.errors import (
+    ApiInvError,
+    ExitStatus,
+    NothingToReportError,
+    exit_status_for,
+    status_for_outcomes,
+)
+from apiinv.ops import locks
 from apiinv.pipeline.collect import ToolOutcome, collect
-from apiinv.pipeline.export import ExportOutcome, describe, export
+from apiinv.pipeline.export import ExportOutcome, describe, export_step
 from apiinv.pipeline.process import ProcessOutcome, process
 from apiinv.progress import ToolProgress
 from apiinv.store import Store, now_iso
@@ -78,11 +87,57 @@ def run(
     schedule: str | None = None,
     console: Console | None = None,
 ) -> RunResult:
+    """The schedule's (or the tools') run, under its run lock and holding its date: a run record in the
+    date's manifest from its start, so one that never ends (killed) shows as such."""
     console = console or Console()
-    steps = STEPS[action]
     names = [t.name for t in tools]
+    lock = locks.lock_name(schedule, names)
+    with locks.hold(store.lock_dir, lock), locks.use_date(store.date_dir(day)):
+        run_id = uuid.uuid4().hex
+        store.record_run(
+            day,
+            {
+                "id": run_id,
+                "schedule": schedule,
+                "action": action,
+                "tools": names,
+                "pid": os.getpid(),
+                "lock": lock,
+                "started_at": now_iso(),
+            },
+        )
+        status = ExitStatus.ERROR
+        try:
+            result = _steps(cfg, store, day, tools, action, workers, formats, use_cache, full, console)
+            status = result.exit_status(names)
+            if delivery is not None:
+                result.mail_error = deliver(
+                    result, status, delivery, day, schedule, names, env or {}, console
+                )
+                status = result.exit_status(names)
+        except BaseException as exc:
+            status = exit_status_for(exc)
+            raise
+        finally:
+            store.finish_run(day, run_id, {"finished_at": now_iso(), "exit_status": int(status)})
+    return result
+
+
+def _steps(
+    cfg: Config,
+    store: Store,
+    day: date,
+    tools: list[ToolConfig],
+    action: str,
+    workers: int | None,
+    formats: list[str] | None,
+    use_cache: bool,
+    full: bool,
+    console: Console,
+) -> RunResult:
+    """The steps ``action`` names, each after the other."""
+    steps = STEPS[action]
     result = RunResult()
-    started_at = now_iso()
     if "collect" in steps:
         result.collected = collect_step(
             tools, store, day, console, workers=workers, use_cache=use_cache, full=full
@@ -95,14 +150,8 @@ def run(
         release_memory()
     if "export" in steps:
         try:
-            result.exported = export(
-                store,
-                day,
-                names,
-                cfg.analysis,
-                formats=formats or ["xlsx", "json"],
-                roles={t.name: t.role for t in tools},
-                timezone=cfg.timezone,
+            result.exported = export_step(
+                cfg, store, day, [t.name for t in tools], formats or ["xlsx", "json"]
             )
         except NothingToReportError as exc:
             console.problem(f"export: {exc.message}")
@@ -111,21 +160,6 @@ def run(
         if result.exported is not None:
             for line in describe(result.exported):
                 console.result(line)
-    status = result.exit_status(names)
-    if delivery is not None:
-        result.mail_error = deliver(result, status, delivery, day, schedule, names, env or {}, console)
-        status = result.exit_status(names)
-    store.record_run(
-        day,
-        {
-            "schedule": schedule,
-            "action": action,
-            "tools": names,
-            "started_at": started_at,
-            "finished_at": now_iso(),
-            "exit_status": int(status),
-        },
-    )
     return result
 
 

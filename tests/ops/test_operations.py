@@ -125,3 +125,60 @@ def test_a_crashed_runs_lock_frees_itself(tmp_path: Path) -> None:
     holder.wait()
     with locks.hold(tmp_path / ".locks", "nightly") as path:
         assert path.read_text().strip() == str(os.getpid())
+
+
+def test_cleanup_never_deletes_a_date_a_run_is_using(cli, tmp_path: Path) -> None:
+    from apiinv.ops import locks
+
+    store = Store(cli.output)
+    running = RUN_DATE - timedelta(days=20)  # a backfill of an old date, still collecting: no report
+    write_json(store.raw_path(running, "kong"), {"x": "y"})
+    folder = store.date_dir(running)
+    with locks.use_date(folder):  # what every run, collect, process and export of the date holds
+        dry = cli("--date", DAY, "cleanup", "--max-age", "10", "--dry-run")
+        result = cli("--date", DAY, "cleanup", "--max-age", "10")
+    assert dry.exit_code == 0 and f"kept {folder}: a run is using it" in dry.output
+    assert result.exit_code == 0, result.output
+    assert f"kept {folder}: a run is using it" in result.output and "deleted 0 item(s)" in result.output
+    assert store.raw_path(running, "kong").exists()
+    after = cli("--date", DAY, "cleanup", "--max-age", "10")  # the run is over: the date may go
+    assert f"deleted {folder}" in after.output and not folder.exists()
+
+
+def test_status_tells_a_running_run_from_a_killed_one(cli, tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    silent = socket.create_server(("127.0.0.1", 0))  # takes connections, never answers
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "tools.yaml").write_text(
+        f"kong:\n  api_base_url: http://127.0.0.1:{silent.getsockname()[1]}\n"
+    )
+    (config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    argv = [APIINV, "--date", DAY, "--config-dir", str(config_dir), "--output", str(cli.output)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APIINV_")}
+    run = subprocess.Popen([*argv, "run", "--schedule", "nightly"], stderr=subprocess.DEVNULL, env=env)
+    store = Store(cli.output)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            store.manifest_path(DAY).exists() and store.read_manifest(DAY).get("runs")
+        ):
+            time.sleep(0.02)
+        running = json.loads(cli("--date", DAY, "status", "--json").output)
+        assert running["last_runs"]["nightly"]["state"] == "running"
+        assert (
+            f"nightly              {DAY} run              running since"
+            in cli("--date", DAY, "status").output
+        )
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        silent.close()
+    text = cli("--date", DAY, "status").output
+    assert f"nightly              {DAY} run              KILLED: started" in text, text
+    assert f"(pid {run.pid}), never ended" in text
+    document = json.loads(cli("--date", DAY, "status", "--json").output)
+    assert document["last_runs"]["nightly"]["state"] == "killed"
+    assert [r["state"] for r in document["runs"]] == ["killed"]

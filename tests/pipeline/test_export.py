@@ -130,3 +130,51 @@ def test_finding_sheets_list_the_riskiest_first(two_days) -> None:
         level, score = header.index("Risk level"), header.index("Risk score")
         ranks = [(order.index(row[level]), -(row[score] or 0)) for row in rows]
         assert ranks == sorted(ranks) and len(rows) > 1, title
+
+
+@pytest.fixture
+def one_day(cli, sandbox):
+    result = cli("--date", str(DAY2), "run", "--all", "--format", "json", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    return Store(cli.output)
+
+
+def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day, sandbox) -> None:
+    import threading
+    import time
+
+    from apiinv import config
+    from apiinv.ops import locks
+    from apiinv.pipeline.export import export_step
+
+    folder = one_day.date_dir(DAY2)
+    report = folder / f"api-inventory-{DAY2}.json"
+    cfg = config.load(sandbox.config_dir)
+    outcome = []
+    second = threading.Thread(
+        target=lambda: outcome.append(export_step(cfg, one_day, DAY2, ["kong"], ["json"])), daemon=True
+    )
+    with locks.exporting(folder):  # an export of the date in progress
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive() and not outcome  # waiting its turn, not failing
+        released = time.time()
+    second.join(timeout=30)
+    assert outcome and outcome[0].files[-1] == report
+    assert report.stat().st_mtime >= released
+
+
+def test_an_export_kept_waiting_past_its_bound_fails_and_writes_nothing(
+    one_day, sandbox, cli, monkeypatch
+) -> None:
+    from apiinv.ops import locks
+
+    folder = one_day.date_dir(DAY2)
+    report = folder / f"api-inventory-{DAY2}.json"
+    before = report.read_bytes()
+    monkeypatch.setattr(locks, "EXPORT_WAIT_S", 0.2)
+    with locks.exporting(folder):
+        result = cli("--date", str(DAY2), "export", "--format", "json", config_dir=sandbox.config_dir)
+    assert result.exit_code == 75, result.output
+    assert f"another export of {DAY2} still holds {folder / '.export.lock'} after 0.2 s" in result.output
+    assert report.read_bytes() == before

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
 import os
+from datetime import timedelta
 
 from conftest import RUN_DATE, fill_disk
 from openpyxl import load_workbook
 
 from apiinv.ops import locks
-from apiinv.store import Store
+from apiinv.store import Store, read_json
 
 DAY = str(RUN_DATE)
 
@@ -171,3 +173,62 @@ def test_a_full_disk_fails_export_and_run_with_exit_4_one_line_naming_the_file_a
     assert "Traceback" not in ran.output and "unexpected error" not in ran.output, ran.output
     assert any(str(folder) in line and "disk full" in line for line in ran.output.splitlines())
     assert {path: path.read_bytes() for path in folder.glob("*-*.*")} == reports
+
+
+def shard(sandbox) -> tuple[list[str], list[str]]:
+    """planner.yaml with two schedules: ``gateways`` takes the gateways, ``others`` every other tool."""
+    from apiinv import config
+
+    tools = config.load(sandbox.config_dir).tools.values()
+    gateways = [t.name for t in tools if t.role == "gateway"]
+    others = [t.name for t in tools if t.role != "gateway"]
+    (sandbox.config_dir / "planner.yaml").write_text(
+        "schedules:\n"
+        f'  gateways:\n    cron: "0 1 * * *"\n    tools: {json.dumps(gateways)}\n    formats: ["json"]\n'
+        f'  others:\n    cron: "0 2 * * *"\n    tools: {json.dumps(others)}\n    formats: ["json"]\n'
+    )
+    return gateways, others
+
+
+def test_the_combined_report_stands_on_every_schedules_tools(cli, sandbox) -> None:
+    shard(sandbox)
+    for schedule in ("gateways", "others"):
+        result = cli("--date", DAY, "run", "--schedule", schedule, config_dir=sandbox.config_dir)
+        assert result.exit_code == 0, result.output
+    folder = Store(cli.output).date_dir(DAY)
+    report = json.loads((folder / f"api-inventory-{DAY}.json").read_bytes())
+    assert sorted(report["tools"]) == sorted(sandbox.tools)
+    assert {tool: (t["status"], t["data_date"]) for tool, t in report["run"]["tools"].items()} == {
+        tool: ("ok", DAY) for tool in sandbox.tools
+    }
+    assert not report["run"]["incomplete"]
+    seen_by = {name for row in report["records"] for name in row["tools"]}
+    for tool in sandbox.tools:  # each tool's records name their source ("rest" reads as its product)
+        processed = read_json(Store(cli.output).processed_path(DAY, tool))["records"]
+        assert processed and {r["tool"] for r in processed} <= seen_by, tool
+    gateway_keys = {row["endpoint_key"] for row in report["records"] if row["in_gateway"]}
+    shadow = {entry["endpoint_key"] for entry in report["findings"]["shadow"]}
+    assert gateway_keys and not shadow & gateway_keys
+    # Per-tool reports stay per tool: each schedule wrote its own tools'.
+    assert sorted(p.name for p in folder.glob(f"*-{DAY}.json")) == sorted(
+        [f"api-inventory-{DAY}.json", *(f"{tool}-{DAY}.json" for tool in sandbox.tools)]
+    )
+
+
+def test_a_schedule_run_first_carries_the_other_schedules_tools_forward(cli, sandbox) -> None:
+    gateways, others = shard(sandbox)
+    earlier = str(RUN_DATE - timedelta(days=1))
+    sandbox.set_date(RUN_DATE - timedelta(days=1))
+    assert cli("--date", earlier, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    sandbox.set_date(RUN_DATE)
+    result = cli("--date", DAY, "run", "--schedule", "gateways", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    report = json.loads((Store(cli.output).date_dir(DAY) / f"api-inventory-{DAY}.json").read_bytes())
+    tools = report["run"]["tools"]
+    assert {tool: (tools[tool]["status"], tools[tool]["data_date"]) for tool in others} == {
+        tool: ("not_run", earlier) for tool in others
+    }
+    assert (
+        report["run"]["incomplete"] and f"cequence not_run, data of {earlier} used" in report["run"]["banner"]
+    )
+    assert {tools[tool]["data_date"] for tool in gateways} == {DAY}
