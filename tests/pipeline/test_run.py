@@ -133,22 +133,6 @@ def test_without_a_terminal_a_run_is_a_timestamped_timeline_between_header_and_c
     assert "endpoints:" in done.stdout and "wrote " in done.stdout and "FAILED" not in done.stdout
 
 
-def test_a_spec_file_whose_name_is_not_utf8_costs_nothing_but_a_warning(cli, sandbox) -> None:
-    # A repository checkout may hold any bytes as a name; a warning naming it is written escaped
-    # (\xff), and writing it never ends the run without reports.
-    specs = sandbox.config_dir / "specs" / "apis"
-    (specs / os.fsdecode(b"\xffbad.yaml")).write_text(
-        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\n"
-    )
-    result = cli("--date", str(RUN_DATE), "run", "--all", config_dir=sandbox.config_dir)
-    assert result.exit_code == 0, result.output
-    day = Store(cli.output).date_dir(RUN_DATE)
-    assert (day / f"api-inventory-{RUN_DATE}.xlsx").exists()
-    manifest = (day / "manifest.json").read_text()
-    assert "\\\\xffbad.yaml" in manifest
-    assert "bad.yaml" in (cli.output / "logs" / "apiinv.log").read_text()  # the log was not given up
-
-
 def test_a_full_disk_fails_export_and_run_with_exit_4_one_line_naming_the_file_and_keeps_the_reports(
     cli, sandbox, tiny_disk
 ) -> None:
