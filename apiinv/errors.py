@@ -122,9 +122,16 @@ class ForeignOriginError(CollectionError):
 
 
 class ResponseTooLargeError(CollectionError):
-    """An answer went past ``max_response_mb`` or ``request_deadline``: refused, not retried."""
+    """An answer went past ``max_response_mb`` or did not arrive whole (connect, status line, headers
+    and body) within ``request_deadline``: refused, not retried."""
 
     code = "RESPONSE_LIMIT"
+
+
+class ToolDeadlineError(CollectionError):
+    """A tool's collection went past ``tool_deadline``: it stops, its requests and retries with it."""
+
+    code = "TOOL_DEADLINE"
 
 
 class UnexpectedToolError(CollectionError):

@@ -11,8 +11,11 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, PASSWORD, STATIC_TOKEN, USER
@@ -24,6 +27,7 @@ from apiinv.errors import (
     ForeignOriginError,
     MalformedResponseError,
     ResponseTooLargeError,
+    ToolDeadlineError,
 )
 from apiinv.http.client import HttpClient
 
@@ -279,6 +283,81 @@ def test_a_dripping_answer_is_cut_at_the_request_deadline(vendor) -> None:
         client.get_json("/services")
     assert "request_deadline 0.5s" in caught.value.message
     assert len(vendor.received) == 1  # refused once, not retried
+
+
+def within(seconds: float, action):
+    """What ``action`` returns (or raises), failing the test instead of hanging if it takes longer."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds}s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def test_a_status_line_and_headers_dripped_a_byte_at_a_time_are_cut_at_the_request_deadline(vendor) -> None:
+    vendor.route("/services", lambda h: h.drip_head(every=0.2))
+    tool = tool_for(vendor.url, timeout=5, request_deadline=1)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ResponseTooLargeError) as caught:
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2.5
+    assert "within request_deadline 1s" in caught.value.message
+    assert len(vendor.received) == 1  # refused once, not retried
+
+
+def slow_pages(handler) -> None:
+    """Valid pages that never end, each a little slow: only the tool's deadline stops the listing."""
+    time.sleep(0.3)
+    page = int(parse_qs(urlsplit(handler.path).query).get("page", ["1"])[0])
+    handler.send_json({"data": [{"id": page}], "next": f"/services?page={page + 1}"})
+
+
+def test_a_collection_that_runs_past_tool_deadline_fails_naming_it(vendor) -> None:
+    vendor.route("/services", slow_pages)
+    tool = tool_for(vendor.url, tool_deadline=1)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError) as caught:
+        within(5, lambda: client.paginate_all("/services", strategy="next_link", items_key="data"))
+    assert time.monotonic() - started < 2
+    assert caught.value.code == "TOOL_DEADLINE"
+    assert "tool_deadline 1s" in caught.value.message
+    assert 2 <= len(vendor.received) <= 4
+
+
+def test_no_retry_waits_past_tool_deadline(vendor) -> None:
+    def busy(handler) -> None:
+        handler.send_response(503)
+        handler.send_header("Retry-After", "30")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    vendor.route("/services", busy)
+    tool = tool_for(vendor.url, tool_deadline=1, max_retries=5, max_retry_wait=60, retry_after_cap=60)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError) as caught:
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2
+    assert "tool_deadline 1s" in caught.value.message
+    assert len(vendor.received) == 1
+
+
+def test_a_request_in_flight_when_tool_deadline_passes_is_cut(vendor) -> None:
+    vendor.route("/services", lambda h: h.drip_head(every=0.2))
+    tool = tool_for(vendor.url, tool_deadline=1)  # request_deadline stays at 120 s
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError):
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize("declared", [True, False])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import math
 import os
 import sqlite3
 import tempfile
@@ -36,6 +37,7 @@ from apiinv.errors import (
     RetriesExhaustedError,
 )
 from apiinv.http.auth import make_auth
+from apiinv.http.deadline import ToolClock, Watchdog, watched
 from apiinv.http.origin import OriginPolicy, PinnedAuth, origin_of, show
 from apiinv.http.paginate import Paginator, dig, make_paginator
 from apiinv.http.ratelimit import RateLimiter, SharedPause
@@ -99,50 +101,58 @@ class RequestStats:
         }
 
 
-class _CountingAdapter(HTTPAdapter):
-    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit, and
-    to read each body within the tool's deadline and size cap (a socket timeout alone is per read, so a
-    server dripping a byte a second would hold a run for ever)."""
+class _BoundedAdapter(HTTPAdapter):
+    """Every answer read whole, within its deadline and the size cap. The deadline covers connect, status
+    line, headers and body (a watchdog shuts the socket when it passes), and is the tool's own when
+    that comes first; past the tool's deadline nothing more is sent."""
 
-    def __init__(
-        self,
-        limiter: RateLimiter,
-        stats: RequestStats,
-        pool_size: int,
-        tool: ToolConfig,
-        pause: SharedPause,
-        run_date: str = "",
-    ) -> None:
-        super().__init__(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self.limiter = limiter
-        self.stats = stats
+    def __init__(self, tool: ToolConfig, clock: ToolClock, **kwargs: Any) -> None:
+        super().__init__(max_retries=0, **kwargs)
         self.tool = tool
-        self.pause = pause
-        self.run_date = run_date
+        self.clock = clock
 
-    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
-        self.stats.add("rate_limit_wait", self.pause.wait())
-        self.stats.add("rate_limit_wait", self.limiter.acquire())
-        self.stats.add("rate_limit_wait", self.pause.wait())  # one that began while this waited its turn
-        self.stats.add("requests")
-        started = time.monotonic()
-        response = super().send(request, stream=True, **kwargs)
-        if not stream:
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watched(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return watched(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+    def send(self, request, stream=False, timeout=None, **kwargs):  # type: ignore[override]
+        seconds, tool_ends_it = self.clock.request_limit()
+        if isinstance(timeout, tuple):  # a connection never waits past the deadline to be made
+            timeout = (min(timeout[0], seconds), timeout[1])
+        where = f"{request.method} {redact_url(request.url)}"
+        with Watchdog(seconds) as watchdog:
+            response = None
             try:
-                response._content = self._read_bounded(response, started)
+                response = super().send(request, stream=True, timeout=timeout, **kwargs)
+                content = self._read_bounded(response, where)
+            except Exception:
+                if watchdog.fired:
+                    raise self._late(where, tool_ends_it) from None
+                raise
             finally:
-                response.close()
-        if response.status_code == 304:
-            self.stats.add("revalidated")
-        # The run date an answer was fetched for travels with it into the cache (see _send_no_redirect).
-        response.headers[RUN_DATE_HEADER] = self.run_date
+                if response is not None:
+                    response.close()
+            if watchdog.fired:  # an answer without a length ends where the watchdog cut it
+                raise self._late(where, tool_ends_it)
+        response._content = content
         return response
 
-    def _read_bounded(self, response: requests.Response, started: float) -> bytes:
+    def _late(self, where: str, tool_ends_it: bool) -> Exception:
+        if tool_ends_it:
+            return self.clock.passed()
+        return ResponseTooLargeError(
+            f"{where}: no whole answer (connect, status line, headers and body) within request_deadline "
+            f"{self.tool.request_deadline:g}s; stopped waiting",
+            tool=self.tool.name,
+        )
+
+    def _read_bounded(self, response: requests.Response, where: str) -> bytes:
         from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
         tool, cap = self.tool, int(self.tool.max_response_mb * 1024 * 1024)
-        where = f"{response.request.method} {redact_url(response.url)}"
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise ResponseTooLargeError(
@@ -159,12 +169,6 @@ class _CountingAdapter(HTTPAdapter):
                         f"{where}: answer passed max_response_mb {tool.max_response_mb:g}; stopped reading",
                         tool=tool.name,
                     )
-                if time.monotonic() - started > tool.request_deadline:
-                    raise ResponseTooLargeError(
-                        f"{where}: answer still arriving after request_deadline {tool.request_deadline:g}s "
-                        f"({size:,} bytes so far); stopped reading",
-                        tool=tool.name,
-                    )
                 parts.append(chunk)
         except ProtocolError as exc:
             raise requests.exceptions.ChunkedEncodingError(exc) from None
@@ -174,6 +178,40 @@ class _CountingAdapter(HTTPAdapter):
             raise requests.exceptions.ContentDecodingError(exc) from None
         response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
         return b"".join(parts)
+
+
+class _CountingAdapter(_BoundedAdapter):
+    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit and
+    count them."""
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        stats: RequestStats,
+        pool_size: int,
+        tool: ToolConfig,
+        clock: ToolClock,
+        pause: SharedPause,
+        run_date: str = "",
+    ) -> None:
+        super().__init__(tool, clock, pool_connections=2, pool_maxsize=pool_size)
+        self.limiter = limiter
+        self.stats = stats
+        self.pause = pause
+        self.run_date = run_date
+
+    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
+        left = self.clock.left  # waits end when the tool's time does
+        self.stats.add("rate_limit_wait", self.pause.wait(left()))
+        self.stats.add("rate_limit_wait", self.limiter.acquire(left()))
+        self.stats.add("rate_limit_wait", self.pause.wait(left()))  # one begun while this waited its turn
+        self.stats.add("requests")
+        response = super().send(request, stream=stream, **kwargs)
+        if response.status_code == 304:
+            self.stats.add("revalidated")
+        # The run date an answer was fetched for travels with it into the cache (see _send_no_redirect).
+        response.headers[RUN_DATE_HEADER] = self.run_date
+        return response
 
 
 class _NoRedirectSession(requests.Session):
@@ -198,6 +236,7 @@ class HttpClient:
     ) -> None:
         self.tool = tool
         self.stats = RequestStats()
+        self.clock = ToolClock(tool)  # the tool's collection starts with its client
         self.limiter = RateLimiter(tool.rate_limit or None)
         self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         pool_size = pool_size or max(tool.concurrency, 4)
@@ -211,7 +250,9 @@ class HttpClient:
         self._proven = threading.Event()
         self.pause = SharedPause()
         self.run_date = cache_namespace
-        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool, self.pause, cache_namespace)
+        adapter = _CountingAdapter(
+            self.limiter, self.stats, pool_size, tool, self.clock, self.pause, cache_namespace
+        )
         for session in (self.session, self.plain_session):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -221,6 +262,9 @@ class HttpClient:
         self.token_session = _NoRedirectSession()
         self.token_session.headers["User-Agent"] = USER_AGENT
         self.token_session.verify = tool.verify
+        token_adapter = _BoundedAdapter(tool, self.clock)
+        self.token_session.mount("http://", token_adapter)
+        self.token_session.mount("https://", token_adapter)
         self.timeout = (min(10.0, tool.timeout), tool.timeout)
         post_token = self.retrying(self._token_request_once)
         self.auth = make_auth(
@@ -238,7 +282,8 @@ class HttpClient:
         return retrying(
             fn,
             max_retries=tool.max_retries,
-            max_wait=tool.max_retry_wait,
+            # Waiting for another try ends when the tool's time does.
+            max_wait=lambda: min(tool.max_retry_wait or math.inf, self.clock.left()),
             retry_after_cap=tool.retry_after_cap,
             base=tool.retry_backoff,
             on_backoff=self._on_backoff,
@@ -423,7 +468,11 @@ class HttpClient:
         if params:
             kwargs["params"] = params
         try:
-            response = self._send_with_retries(method, url, kwargs)
+            try:
+                response = self._send_with_retries(method, url, kwargs)
+            except (RetryableResponse, requests.RequestException):
+                self.clock.check()  # retrying stopped at the tool's deadline: that is the failure to report
+                raise
         except RetryableResponse as exc:
             raise RetriesExhaustedError(
                 f"{method} {redact_url(url)} still answered {exc.reason} after {self.stats.retries} retries "
