@@ -123,6 +123,60 @@ def test_a_next_link_to_another_origin_is_refused(kind: str, vendor, elsewhere) 
     assert elsewhere.received == []
 
 
+@pytest.fixture
+def next_door():
+    """Another server on the vendor's own address, at another port."""
+    with HostileServer("127.0.0.1") as server:
+        server.route("/steal", ok)
+        yield server
+
+
+def differential(vendor: HostileServer, foreign: HostileServer) -> str:
+    """A URL urllib.parse reads as the vendor's and urllib3 sends to ``foreign``."""
+    return f"{foreign.url}\\@{vendor.url.removeprefix('http://')}/steal"
+
+
+@pytest.mark.parametrize("link", ["next link", "redirect"])
+def test_an_address_parsers_read_apart_reaches_no_one(link: str, vendor, next_door) -> None:
+    target = differential(vendor, next_door)
+    if link == "redirect":
+        vendor.route("/services", lambda h: h.redirect(target))
+    else:
+        vendor.route("/services", lambda h: h.send_json({"data": [1], "next": target}))
+    with (
+        HttpClient(tool_for(vendor.url, "kong_token")) as client,
+        pytest.raises(ForeignOriginError) as caught,
+    ):
+        client.paginate_all("/services", strategy="next_link", items_key="data")
+    assert caught.value.code == "FOREIGN_ORIGIN"
+    assert "its address is ambiguous (it holds a backslash" in caught.value.message
+    assert next_door.received == []
+    assert [r["path"] for r in vendor.received] == ["/services?size=100"]
+
+
+def kong_at(cli, vendor: HostileServer, folder: Path, extra: str = ""):
+    """``collect kong`` against the hostile vendor playing Kong (routes and plugins empty)."""
+    vendor.route("/routes", lambda h: h.send_json({"data": [], "next": None}))
+    vendor.route("/plugins", lambda h: h.send_json({"data": [], "next": None}))
+    folder.mkdir()
+    (folder / "tools.yaml").write_text(
+        f"kong:\n  api_base_url: {vendor.url}\n  auth_type: api_key\n  retry_backoff: 0.01\n{extra}"
+    )
+    (folder / ".env").write_text(f"APIINV_KONG_API_KEY={KONG_TOKEN}\n")
+    return within(10, lambda: cli("--date", DATE, "collect", "kong", config_dir=folder))
+
+
+def test_a_collection_handed_a_differential_next_link_fails_and_the_other_server_gets_nothing(
+    cli, vendor, next_door, tmp_path: Path
+) -> None:
+    vendor.route("/services", lambda h: h.send_json({"data": [1], "next": differential(vendor, next_door)}))
+    result = kong_at(cli, vendor, tmp_path / "cfg")
+    assert result.exit_code == 4, result.output
+    assert "kong: FAILED: refused a link: its address is ambiguous" in result.output
+    assert "FOREIGN_ORIGIN" in result.output
+    assert next_door.received == []
+
+
 def test_a_token_endpoint_redirect_is_never_followed(vendor, elsewhere) -> None:
     vendor.route("/token", lambda h: h.redirect(f"{elsewhere.url}/token", 307))
     vendor.route("/services", ok)
@@ -358,6 +412,14 @@ def test_a_request_in_flight_when_tool_deadline_passes_is_cut(vendor) -> None:
     with HttpClient(tool) as client, pytest.raises(ToolDeadlineError):
         within(5, lambda: client.get_json("/services"))
     assert time.monotonic() - started < 2
+
+
+def test_a_tool_past_tool_deadline_fails_with_one_line_naming_it(cli, vendor, tmp_path: Path) -> None:
+    vendor.route("/services", slow_pages)
+    result = kong_at(cli, vendor, tmp_path / "cfg", "  tool_deadline: 1\n")
+    assert result.exit_code == 4, result.output
+    assert "kong: FAILED: collection passed tool_deadline 1s" in result.output
+    assert "TOOL_DEADLINE" in result.output
 
 
 @pytest.mark.parametrize("declared", [True, False])

@@ -38,7 +38,7 @@ from apiinv.errors import (
 )
 from apiinv.http.auth import make_auth
 from apiinv.http.deadline import ToolClock, Watchdog, watched
-from apiinv.http.origin import OriginPolicy, PinnedAuth, origin_of, show
+from apiinv.http.origin import OriginPolicy, PinnedAuth, shown
 from apiinv.http.paginate import Paginator, dig, make_paginator
 from apiinv.http.ratelimit import RateLimiter, SharedPause
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
@@ -352,7 +352,7 @@ class HttpClient:
     def _token_request_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         response = self.token_session.request(method, url, timeout=self.timeout, **kwargs)
         if response.is_redirect:
-            target = show(origin_of(urljoin(url, response.headers.get("Location", ""))))
+            target = shown(urljoin(url, response.headers.get("Location", "")))
             raise AuthenticationError(
                 f"token endpoint {redact_url(url)} answered {response.status_code} redirecting to "
                 f"{target}; token requests never follow redirects (set token_url to the real endpoint)",
