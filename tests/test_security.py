@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -261,6 +262,47 @@ def test_other_credentials_never_see_cached_answers(vendor, tmp_path: Path) -> N
             client.get_json("/services")
             assert (client.stats.requests, client.stats.cache_hits) == (1, 1)
     assert len(vendor.received) == 2  # one per key: the second key was not served the first one's answer
+
+
+def spoil_key(key: Path, how: str, tmp_path: Path) -> None:
+    if how == "empty":
+        key.write_bytes(b"")
+    elif how == "short":
+        key.write_bytes(b"0123456789")
+    elif how == "readable by others":
+        key.chmod(0o644)
+    else:  # a symbolic link to a file that would pass for a key
+        elsewhere = tmp_path / "planted.key"
+        elsewhere.write_bytes(b"k" * 32)
+        elsewhere.chmod(0o600)
+        key.unlink()
+        key.symlink_to(elsewhere)
+
+
+@pytest.mark.parametrize("how", ["empty", "short", "readable by others", "symbolic link"])
+def test_an_untrusted_fingerprint_key_is_made_anew_and_the_cache_dropped(
+    how: str, vendor, tmp_path: Path, caplog
+) -> None:
+    vendor.route("/old", ok)
+    vendor.route("/services", ok)
+    cache = tmp_path / "cache"
+    tool = tool_for(vendor.url, "api_key")
+    with HttpClient(tool, cache_dir=cache, cache_namespace="d") as client:
+        client.get_json("/old")
+    key = cache / ".fingerprint.key"
+    spoil_key(key, how, tmp_path)
+    with (
+        caplog.at_level("WARNING", "apiinv"),
+        HttpClient(tool, cache_dir=cache, cache_namespace="d") as client,
+    ):
+        client.get_json("/services")
+    assert f"{key} " in caplog.text and "made anew, and the cache dropped (1 database(s))" in caplog.text
+    info = key.lstat()
+    assert stat.S_ISREG(info.st_mode) and info.st_mode & 0o777 == 0o600 and info.st_size == 32
+    stored = sqlite3.connect(cache / "hostile.sqlite").execute("select count(*) from responses").fetchone()
+    assert stored == (1,)  # the answer of /services only: /old's went with the untrusted key
+    if how == "symbolic link":
+        assert (tmp_path / "planted.key").read_bytes() == b"k" * 32
 
 
 def test_a_page_token_named_token_keeps_its_pages_apart_in_the_cache(vendor, tmp_path: Path) -> None:

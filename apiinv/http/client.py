@@ -8,11 +8,13 @@ token endpoints are never cached and never redirected.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import math
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -665,22 +667,7 @@ class HttpClient:
 def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
     """A keyed hash of what authenticates the tool: part of every cache key, so that other credentials
     never see these answers. The key lives beside the cache, owner-only; the hash alone reveals nothing."""
-    key_path = cache_dir / ".fingerprint.key"
-    if not key_path.exists():
-        # Written whole under a temporary name and linked into place (never replacing another's): a
-        # tool starting at the same moment never reads a half-written key.
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".fingerprint.", suffix=".tmp")
-        try:
-            os.write(fd, os.urandom(32))
-            os.fsync(fd)
-            os.close(fd)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, key_path)
-        finally:
-            os.unlink(tmp)
-    fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
-        key = handle.read()
+    key = _fingerprint_key(cache_dir, tool.name)
     material = [tool.auth_type, tool.base_url, tool.token_url or ""]
     for name, value in sorted(tool.credentials.items()):
         if name == "key_file":
@@ -688,6 +675,81 @@ def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
                 value = Path(value).read_text(encoding="utf-8", errors="replace")
         material += [name, value]
     return hmac.new(key, "\0".join(material).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+FINGERPRINT_KEY = ".fingerprint.key"
+FINGERPRINT_KEY_BYTES = 32
+
+
+class _UntrustedKeyError(OSError):
+    """The fingerprint key is not 32 bytes in an owner-only regular file of ours."""
+
+
+def _fingerprint_key(cache_dir: Path, tool: str) -> bytes:
+    """The key of the cache's credential fingerprints, made on first use. One that cannot be trusted
+    (empty, another length, readable by others, not a regular file, a symbolic link) is made anew and
+    the cache dropped, with a warning: keys derived from it could have been computed by anyone."""
+    key_path = cache_dir / FINGERPRINT_KEY
+    for _ in range(2):
+        try:
+            return _read_key(key_path)
+        except FileNotFoundError:
+            pass
+        except _UntrustedKeyError as exc:
+            dropped = _drop_cache(cache_dir)
+            log.warning(
+                "%s %s: made anew, and the cache dropped (%d database(s))",
+                key_path,
+                exc,
+                dropped,
+                extra={"tool": tool},
+            )
+            key_path.unlink()
+        _write_key(key_path)
+    return _read_key(key_path)  # replaced again meanwhile: the caller goes on without the cache
+
+
+def _read_key(key_path: Path) -> bytes:
+    try:
+        # O_NONBLOCK: a FIFO planted there must not hang the run on open.
+        fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _UntrustedKeyError("is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _UntrustedKeyError("is not a regular file")
+        if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise _UntrustedKeyError(f"is not owner-only (mode {info.st_mode & 0o777:o})")
+        key = handle.read(FINGERPRINT_KEY_BYTES + 1)
+    if len(key) != FINGERPRINT_KEY_BYTES:
+        raise _UntrustedKeyError(f"holds {len(key)} bytes, not {FINGERPRINT_KEY_BYTES}")
+    return key
+
+
+def _write_key(key_path: Path) -> None:
+    # Written whole under a temporary name (mkstemp: 0600) and linked into place, never replacing
+    # another's: a tool starting at the same moment never reads a half-written key.
+    fd, tmp = tempfile.mkstemp(dir=key_path.parent, prefix=".fingerprint.", suffix=".tmp")
+    try:
+        os.write(fd, os.urandom(FINGERPRINT_KEY_BYTES))
+        os.fsync(fd)
+        os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, key_path)
+    finally:
+        os.unlink(tmp)
+
+
+def _drop_cache(cache_dir: Path) -> int:
+    """Remove every tool's cache database in ``cache_dir``; how many there were."""
+    databases = sorted(cache_dir.glob("*.sqlite"))
+    for db in databases:
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            path.unlink(missing_ok=True)
+    return len(databases)
 
 
 def open_cache_database(db: Path, tool: str) -> Path:
