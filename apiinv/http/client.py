@@ -465,6 +465,7 @@ class HttpClient:
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, **kwargs: Any
     ) -> requests.Response:
+        self.clock.check()  # cache hits included: past the tool's deadline, its collection stops
         url = self.url(path)
         self.policy.check(url, "a link")
         if params:
