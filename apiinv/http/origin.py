@@ -71,7 +71,8 @@ class OriginPolicy:
     def __init__(self, base_url: str, allowed_hosts: Iterable[str] = (), *, tool: str = "") -> None:
         self.tool = tool
         try:
-            self.home = origin_of(base_url)
+            # A source that reads files has no base URL: no origin of its own to trust.
+            self.home = origin_of(base_url) if base_url else ("", "", 0)
             self.allowed = {self.home} | {origin_of(h, default_scheme=self.home[0]) for h in allowed_hosts}
         except ValueError as exc:
             raise ConfigurationError(
