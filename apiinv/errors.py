@@ -123,9 +123,16 @@ class ForeignOriginError(CollectionError):
 
 
 class ResponseTooLargeError(CollectionError):
-    """An answer went past ``max_response_mb`` or ``request_deadline``: refused, not retried."""
+    """An answer went past ``max_response_mb`` or did not arrive whole (connect, status line, headers
+    and body) within ``request_deadline``: refused, not retried."""
 
     code = "RESPONSE_LIMIT"
+
+
+class ToolDeadlineError(CollectionError):
+    """A tool's collection went past ``tool_deadline``: it stops, its requests and retries with it."""
+
+    code = "TOOL_DEADLINE"
 
 
 class ItemsFailedError(CollectionError):
@@ -140,9 +147,16 @@ class ItemsFailedError(CollectionError):
 
 def is_item_fault(exc: BaseException) -> bool:
     """Whether a failed call costs only the item it was for: a vendor that kept failing or answered
-    nonsense for it. Refused credentials, a foreign origin or a cut listing are the whole tool's."""
+    nonsense for it. Refused credentials, a foreign origin, a cut listing or the tool's deadline are the
+    whole tool's."""
     return isinstance(exc, CollectionError) and not isinstance(
-        exc, AuthenticationError | ForeignOriginError | TruncatedError | PaginationError | ItemsFailedError
+        exc,
+        AuthenticationError
+        | ForeignOriginError
+        | TruncatedError
+        | PaginationError
+        | ToolDeadlineError
+        | ItemsFailedError,
     )
 
 

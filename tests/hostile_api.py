@@ -71,6 +71,22 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def drip_head(self, every: float) -> None:
+        """The status line and then headers without end, a byte at a time: each read is quick, the
+        answer never begins. Stops when the client hangs up or the server closes."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        try:
+            while not self.server.stopping.is_set():
+                for byte in head:
+                    if self.server.stopping.is_set():
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(every)
+                head = b"X-Slow: still coming\r\n"
+        except OSError:
+            pass
+
     def stream_chunked(self, chunk: bytes, count: int) -> None:
         """A chunked body with no Content-Length: its size is only known by reading it."""
         self.send_response(200)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import stat
 import subprocess
 import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import fill_disk
@@ -25,6 +29,7 @@ from apiinv.errors import (
     ForeignOriginError,
     MalformedResponseError,
     ResponseTooLargeError,
+    ToolDeadlineError,
 )
 from apiinv.http.client import HttpClient
 
@@ -120,6 +125,60 @@ def test_a_next_link_to_another_origin_is_refused(kind: str, vendor, elsewhere) 
     assert elsewhere.received == []
 
 
+@pytest.fixture
+def next_door():
+    """Another server on the vendor's own address, at another port."""
+    with HostileServer("127.0.0.1") as server:
+        server.route("/steal", ok)
+        yield server
+
+
+def differential(vendor: HostileServer, foreign: HostileServer) -> str:
+    """A URL urllib.parse reads as the vendor's and urllib3 sends to ``foreign``."""
+    return f"{foreign.url}\\@{vendor.url.removeprefix('http://')}/steal"
+
+
+@pytest.mark.parametrize("link", ["next link", "redirect"])
+def test_an_address_parsers_read_apart_reaches_no_one(link: str, vendor, next_door) -> None:
+    target = differential(vendor, next_door)
+    if link == "redirect":
+        vendor.route("/services", lambda h: h.redirect(target))
+    else:
+        vendor.route("/services", lambda h: h.send_json({"data": [1], "next": target}))
+    with (
+        HttpClient(tool_for(vendor.url, "kong_token")) as client,
+        pytest.raises(ForeignOriginError) as caught,
+    ):
+        client.paginate_all("/services", strategy="next_link", items_key="data")
+    assert caught.value.code == "FOREIGN_ORIGIN"
+    assert "its address is ambiguous (it holds a backslash" in caught.value.message
+    assert next_door.received == []
+    assert [r["path"] for r in vendor.received] == ["/services?size=100"]
+
+
+def kong_at(cli, vendor: HostileServer, folder: Path, extra: str = ""):
+    """``collect kong`` against the hostile vendor playing Kong (routes and plugins empty)."""
+    vendor.route("/routes", lambda h: h.send_json({"data": [], "next": None}))
+    vendor.route("/plugins", lambda h: h.send_json({"data": [], "next": None}))
+    folder.mkdir()
+    (folder / "tools.yaml").write_text(
+        f"kong:\n  api_base_url: {vendor.url}\n  auth_type: api_key\n  retry_backoff: 0.01\n{extra}"
+    )
+    (folder / ".env").write_text(f"APIINV_KONG_API_KEY={KONG_TOKEN}\n")
+    return within(10, lambda: cli("--date", DATE, "collect", "kong", config_dir=folder))
+
+
+def test_a_collection_handed_a_differential_next_link_fails_and_the_other_server_gets_nothing(
+    cli, vendor, next_door, tmp_path: Path
+) -> None:
+    vendor.route("/services", lambda h: h.send_json({"data": [1], "next": differential(vendor, next_door)}))
+    result = kong_at(cli, vendor, tmp_path / "cfg")
+    assert result.exit_code == 4, result.output
+    assert "kong: FAILED: refused a link: its address is ambiguous" in result.output
+    assert "FOREIGN_ORIGIN" in result.output
+    assert next_door.received == []
+
+
 def test_a_token_endpoint_redirect_is_never_followed(vendor, elsewhere) -> None:
     vendor.route("/token", lambda h: h.redirect(f"{elsewhere.url}/token", 307))
     vendor.route("/services", ok)
@@ -206,6 +265,47 @@ def test_other_credentials_never_see_cached_answers(vendor, tmp_path: Path) -> N
     assert len(vendor.received) == 2  # one per key: the second key was not served the first one's answer
 
 
+def spoil_key(key: Path, how: str, tmp_path: Path) -> None:
+    if how == "empty":
+        key.write_bytes(b"")
+    elif how == "short":
+        key.write_bytes(b"0123456789")
+    elif how == "readable by others":
+        key.chmod(0o644)
+    else:  # a symbolic link to a file that would pass for a key
+        elsewhere = tmp_path / "planted.key"
+        elsewhere.write_bytes(b"k" * 32)
+        elsewhere.chmod(0o600)
+        key.unlink()
+        key.symlink_to(elsewhere)
+
+
+@pytest.mark.parametrize("how", ["empty", "short", "readable by others", "symbolic link"])
+def test_an_untrusted_fingerprint_key_is_made_anew_and_the_cache_dropped(
+    how: str, vendor, tmp_path: Path, caplog
+) -> None:
+    vendor.route("/old", ok)
+    vendor.route("/services", ok)
+    cache = tmp_path / "cache"
+    tool = tool_for(vendor.url, "api_key")
+    with HttpClient(tool, cache_dir=cache, cache_namespace="d") as client:
+        client.get_json("/old")
+    key = cache / ".fingerprint.key"
+    spoil_key(key, how, tmp_path)
+    with (
+        caplog.at_level("WARNING", "apiinv"),
+        HttpClient(tool, cache_dir=cache, cache_namespace="d") as client,
+    ):
+        client.get_json("/services")
+    assert f"{key} " in caplog.text and "made anew, and the cache dropped (1 database(s))" in caplog.text
+    info = key.lstat()
+    assert stat.S_ISREG(info.st_mode) and info.st_mode & 0o777 == 0o600 and info.st_size == 32
+    stored = sqlite3.connect(cache / "hostile.sqlite").execute("select count(*) from responses").fetchone()
+    assert stored == (1,)  # the answer of /services only: /old's went with the untrusted key
+    if how == "symbolic link":
+        assert (tmp_path / "planted.key").read_bytes() == b"k" * 32
+
+
 def test_a_page_token_named_token_keeps_its_pages_apart_in_the_cache(vendor, tmp_path: Path) -> None:
     pages = {"": (["a", "b"], "t2"), "t2": (["c", "d"], "t3"), "t3": (["e"], "")}
 
@@ -280,6 +380,89 @@ def test_a_dripping_answer_is_cut_at_the_request_deadline(vendor) -> None:
         client.get_json("/services")
     assert "request_deadline 0.5s" in caught.value.message
     assert len(vendor.received) == 1  # refused once, not retried
+
+
+def within(seconds: float, action):
+    """What ``action`` returns (or raises), failing the test instead of hanging if it takes longer."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds}s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def test_a_status_line_and_headers_dripped_a_byte_at_a_time_are_cut_at_the_request_deadline(vendor) -> None:
+    vendor.route("/services", lambda h: h.drip_head(every=0.2))
+    tool = tool_for(vendor.url, timeout=5, request_deadline=1)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ResponseTooLargeError) as caught:
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2.5
+    assert "within request_deadline 1s" in caught.value.message
+    assert len(vendor.received) == 1  # refused once, not retried
+
+
+def slow_pages(handler) -> None:
+    """Valid pages that never end, each a little slow: only the tool's deadline stops the listing."""
+    time.sleep(0.3)
+    page = int(parse_qs(urlsplit(handler.path).query).get("page", ["1"])[0])
+    handler.send_json({"data": [{"id": page}], "next": f"/services?page={page + 1}"})
+
+
+def test_a_collection_that_runs_past_tool_deadline_fails_naming_it(vendor) -> None:
+    vendor.route("/services", slow_pages)
+    tool = tool_for(vendor.url, tool_deadline=1)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError) as caught:
+        within(5, lambda: client.paginate_all("/services", strategy="next_link", items_key="data"))
+    assert time.monotonic() - started < 2
+    assert caught.value.code == "TOOL_DEADLINE"
+    assert "tool_deadline 1s" in caught.value.message
+    assert 2 <= len(vendor.received) <= 4
+
+
+def test_no_retry_waits_past_tool_deadline(vendor) -> None:
+    def busy(handler) -> None:
+        handler.send_response(503)
+        handler.send_header("Retry-After", "30")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    vendor.route("/services", busy)
+    tool = tool_for(vendor.url, tool_deadline=1, max_retries=5, max_retry_wait=60, retry_after_cap=60)
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError) as caught:
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2
+    assert "tool_deadline 1s" in caught.value.message
+    assert len(vendor.received) == 1
+
+
+def test_a_request_in_flight_when_tool_deadline_passes_is_cut(vendor) -> None:
+    vendor.route("/services", lambda h: h.drip_head(every=0.2))
+    tool = tool_for(vendor.url, tool_deadline=1)  # request_deadline stays at 120 s
+    started = time.monotonic()
+    with HttpClient(tool) as client, pytest.raises(ToolDeadlineError):
+        within(5, lambda: client.get_json("/services"))
+    assert time.monotonic() - started < 2
+
+
+def test_a_tool_past_tool_deadline_fails_with_one_line_naming_it(cli, vendor, tmp_path: Path) -> None:
+    vendor.route("/services", slow_pages)
+    result = kong_at(cli, vendor, tmp_path / "cfg", "  tool_deadline: 1\n")
+    assert result.exit_code == 4, result.output
+    assert "kong: FAILED: collection passed tool_deadline 1s" in result.output
+    assert "TOOL_DEADLINE" in result.output
 
 
 @pytest.mark.parametrize("declared", [True, False])

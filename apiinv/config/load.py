@@ -193,6 +193,7 @@ def _build_tool(
         rate_limit=merged["rate_limit"],
         timeout=float(merged["timeout"]),
         request_deadline=float(merged["request_deadline"]),
+        tool_deadline=float(merged["tool_deadline"]),
         max_response_mb=float(merged["max_response_mb"]),
         allowed_hosts=[str(h) for h in merged["allowed_hosts"]],
         max_retries=int(merged["max_retries"]),

@@ -68,6 +68,7 @@ class ToolConfig:
     rate_limit: float | None = None
     timeout: float = 30.0
     request_deadline: float = 120.0
+    tool_deadline: float = 3600.0
     max_response_mb: float = 256.0
     allowed_hosts: list[str] = field(default_factory=list)
     max_retries: int = 5
@@ -121,6 +122,7 @@ _TUNABLES = (
     "rate_limit",
     "timeout",
     "request_deadline",
+    "tool_deadline",
     "max_response_mb",
     "allowed_hosts",
     "max_retries",

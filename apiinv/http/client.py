@@ -8,10 +8,13 @@ token endpoints are never cached and never redirected.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
+import math
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -36,7 +39,8 @@ from apiinv.errors import (
     RetriesExhaustedError,
 )
 from apiinv.http.auth import make_auth
-from apiinv.http.origin import OriginPolicy, PinnedAuth, origin_of, show
+from apiinv.http.deadline import ToolClock, Watchdog, watched
+from apiinv.http.origin import OriginPolicy, PinnedAuth, shown
 from apiinv.http.paginate import Paginator, dig, make_paginator
 from apiinv.http.ratelimit import RateLimiter, SharedPause
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
@@ -99,50 +103,58 @@ class RequestStats:
         }
 
 
-class _CountingAdapter(HTTPAdapter):
-    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit, and
-    to read each body within the tool's deadline and size cap (a socket timeout alone is per read, so a
-    server dripping a byte a second would hold a run for ever)."""
+class _BoundedAdapter(HTTPAdapter):
+    """Every answer read whole, within its deadline and the size cap. The deadline covers connect, status
+    line, headers and body (a watchdog shuts the socket when it passes), and is the tool's own when
+    that comes first; past the tool's deadline nothing more is sent."""
 
-    def __init__(
-        self,
-        limiter: RateLimiter,
-        stats: RequestStats,
-        pool_size: int,
-        tool: ToolConfig,
-        pause: SharedPause,
-        run_date: str = "",
-    ) -> None:
-        super().__init__(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self.limiter = limiter
-        self.stats = stats
+    def __init__(self, tool: ToolConfig, clock: ToolClock, **kwargs: Any) -> None:
+        super().__init__(max_retries=0, **kwargs)
         self.tool = tool
-        self.pause = pause
-        self.run_date = run_date
+        self.clock = clock
 
-    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
-        self.stats.add("rate_limit_wait", self.pause.wait())
-        self.stats.add("rate_limit_wait", self.limiter.acquire())
-        self.stats.add("rate_limit_wait", self.pause.wait())  # one that began while this waited its turn
-        self.stats.add("requests")
-        started = time.monotonic()
-        response = super().send(request, stream=True, **kwargs)
-        if not stream:
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watched(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return watched(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+    def send(self, request, stream=False, timeout=None, **kwargs):  # type: ignore[override]
+        seconds, tool_ends_it = self.clock.request_limit()
+        if isinstance(timeout, tuple):  # a connection never waits past the deadline to be made
+            timeout = (min(timeout[0], seconds), timeout[1])
+        where = f"{request.method} {redact_url(request.url)}"
+        with Watchdog(seconds) as watchdog:
+            response = None
             try:
-                response._content = self._read_bounded(response, started)
+                response = super().send(request, stream=True, timeout=timeout, **kwargs)
+                content = self._read_bounded(response, where)
+            except Exception:
+                if watchdog.fired:
+                    raise self._late(where, tool_ends_it) from None
+                raise
             finally:
-                response.close()
-        if response.status_code == 304:
-            self.stats.add("revalidated")
-        # The run date an answer was fetched for travels with it into the cache (see _send_no_redirect).
-        response.headers[RUN_DATE_HEADER] = self.run_date
+                if response is not None:
+                    response.close()
+            if watchdog.fired:  # an answer without a length ends where the watchdog cut it
+                raise self._late(where, tool_ends_it)
+        response._content = content
         return response
 
-    def _read_bounded(self, response: requests.Response, started: float) -> bytes:
+    def _late(self, where: str, tool_ends_it: bool) -> Exception:
+        if tool_ends_it:
+            return self.clock.passed()
+        return ResponseTooLargeError(
+            f"{where}: no whole answer (connect, status line, headers and body) within request_deadline "
+            f"{self.tool.request_deadline:g}s; stopped waiting",
+            tool=self.tool.name,
+        )
+
+    def _read_bounded(self, response: requests.Response, where: str) -> bytes:
         from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
         tool, cap = self.tool, int(self.tool.max_response_mb * 1024 * 1024)
-        where = f"{response.request.method} {redact_url(response.url)}"
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise ResponseTooLargeError(
@@ -159,12 +171,6 @@ class _CountingAdapter(HTTPAdapter):
                         f"{where}: answer passed max_response_mb {tool.max_response_mb:g}; stopped reading",
                         tool=tool.name,
                     )
-                if time.monotonic() - started > tool.request_deadline:
-                    raise ResponseTooLargeError(
-                        f"{where}: answer still arriving after request_deadline {tool.request_deadline:g}s "
-                        f"({size:,} bytes so far); stopped reading",
-                        tool=tool.name,
-                    )
                 parts.append(chunk)
         except ProtocolError as exc:
             raise requests.exceptions.ChunkedEncodingError(exc) from None
@@ -174,6 +180,40 @@ class _CountingAdapter(HTTPAdapter):
             raise requests.exceptions.ContentDecodingError(exc) from None
         response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
         return b"".join(parts)
+
+
+class _CountingAdapter(_BoundedAdapter):
+    """Only requests that reach the network pass here (cache hits do not): the place to rate-limit and
+    count them."""
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        stats: RequestStats,
+        pool_size: int,
+        tool: ToolConfig,
+        clock: ToolClock,
+        pause: SharedPause,
+        run_date: str = "",
+    ) -> None:
+        super().__init__(tool, clock, pool_connections=2, pool_maxsize=pool_size)
+        self.limiter = limiter
+        self.stats = stats
+        self.pause = pause
+        self.run_date = run_date
+
+    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
+        left = self.clock.left  # waits end when the tool's time does
+        self.stats.add("rate_limit_wait", self.pause.wait(left()))
+        self.stats.add("rate_limit_wait", self.limiter.acquire(left()))
+        self.stats.add("rate_limit_wait", self.pause.wait(left()))  # one begun while this waited its turn
+        self.stats.add("requests")
+        response = super().send(request, stream=stream, **kwargs)
+        if response.status_code == 304:
+            self.stats.add("revalidated")
+        # The run date an answer was fetched for travels with it into the cache (see _send_no_redirect).
+        response.headers[RUN_DATE_HEADER] = self.run_date
+        return response
 
 
 class _NoRedirectSession(requests.Session):
@@ -198,6 +238,7 @@ class HttpClient:
     ) -> None:
         self.tool = tool
         self.stats = RequestStats()
+        self.clock = ToolClock(tool)  # the tool's collection starts with its client
         self.limiter = RateLimiter(tool.rate_limit or None)
         self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         pool_size = pool_size or max(tool.concurrency, 4)
@@ -211,7 +252,9 @@ class HttpClient:
         self._proven = threading.Event()
         self.pause = SharedPause()
         self.run_date = cache_namespace
-        adapter = _CountingAdapter(self.limiter, self.stats, pool_size, tool, self.pause, cache_namespace)
+        adapter = _CountingAdapter(
+            self.limiter, self.stats, pool_size, tool, self.clock, self.pause, cache_namespace
+        )
         for session in (self.session, self.plain_session):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -221,6 +264,9 @@ class HttpClient:
         self.token_session = _NoRedirectSession()
         self.token_session.headers["User-Agent"] = USER_AGENT
         self.token_session.verify = tool.verify
+        token_adapter = _BoundedAdapter(tool, self.clock)
+        self.token_session.mount("http://", token_adapter)
+        self.token_session.mount("https://", token_adapter)
         self.timeout = (min(10.0, tool.timeout), tool.timeout)
         post_token = self.retrying(self._token_request_once)
         self.auth = make_auth(
@@ -238,7 +284,8 @@ class HttpClient:
         return retrying(
             fn,
             max_retries=tool.max_retries,
-            max_wait=tool.max_retry_wait,
+            # Waiting for another try ends when the tool's time does.
+            max_wait=lambda: min(tool.max_retry_wait or math.inf, self.clock.left()),
             retry_after_cap=tool.retry_after_cap,
             base=tool.retry_backoff,
             on_backoff=self._on_backoff,
@@ -307,7 +354,7 @@ class HttpClient:
     def _token_request_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         response = self.token_session.request(method, url, timeout=self.timeout, **kwargs)
         if response.is_redirect:
-            target = show(origin_of(urljoin(url, response.headers.get("Location", ""))))
+            target = shown(urljoin(url, response.headers.get("Location", "")))
             raise AuthenticationError(
                 f"token endpoint {redact_url(url)} answered {response.status_code} redirecting to "
                 f"{target}; token requests never follow redirects (set token_url to the real endpoint)",
@@ -418,12 +465,17 @@ class HttpClient:
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, **kwargs: Any
     ) -> requests.Response:
+        self.clock.check()  # cache hits included: past the tool's deadline, its collection stops
         url = self.url(path)
         self.policy.check(url, "a link")
         if params:
             kwargs["params"] = params
         try:
-            response = self._send_with_retries(method, url, kwargs)
+            try:
+                response = self._send_with_retries(method, url, kwargs)
+            except (RetryableResponse, requests.RequestException):
+                self.clock.check()  # retrying stopped at the tool's deadline: that is the failure to report
+                raise
         except RetryableResponse as exc:
             raise RetriesExhaustedError(
                 f"{method} {redact_url(url)} still answered {exc.reason} after {self.stats.retries} retries "
@@ -616,22 +668,7 @@ class HttpClient:
 def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
     """A keyed hash of what authenticates the tool: part of every cache key, so that other credentials
     never see these answers. The key lives beside the cache, owner-only; the hash alone reveals nothing."""
-    key_path = cache_dir / ".fingerprint.key"
-    if not key_path.exists():
-        # Written whole under a temporary name and linked into place (never replacing another's): a
-        # tool starting at the same moment never reads a half-written key.
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".fingerprint.", suffix=".tmp")
-        try:
-            os.write(fd, os.urandom(32))
-            os.fsync(fd)
-            os.close(fd)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, key_path)
-        finally:
-            os.unlink(tmp)
-    fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
-        key = handle.read()
+    key = _fingerprint_key(cache_dir, tool.name)
     material = [tool.auth_type, tool.base_url, tool.token_url or ""]
     for name, value in sorted(tool.credentials.items()):
         if name == "key_file":
@@ -639,6 +676,81 @@ def credential_fingerprint(tool: ToolConfig, cache_dir: Path) -> str:
                 value = Path(value).read_text(encoding="utf-8", errors="replace")
         material += [name, value]
     return hmac.new(key, "\0".join(material).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+FINGERPRINT_KEY = ".fingerprint.key"
+FINGERPRINT_KEY_BYTES = 32
+
+
+class _UntrustedKeyError(OSError):
+    """The fingerprint key is not 32 bytes in an owner-only regular file of ours."""
+
+
+def _fingerprint_key(cache_dir: Path, tool: str) -> bytes:
+    """The key of the cache's credential fingerprints, made on first use. One that cannot be trusted
+    (empty, another length, readable by others, not a regular file, a symbolic link) is made anew and
+    the cache dropped, with a warning: keys derived from it could have been computed by anyone."""
+    key_path = cache_dir / FINGERPRINT_KEY
+    for _ in range(2):
+        try:
+            return _read_key(key_path)
+        except FileNotFoundError:
+            pass
+        except _UntrustedKeyError as exc:
+            dropped = _drop_cache(cache_dir)
+            log.warning(
+                "%s %s: made anew, and the cache dropped (%d database(s))",
+                key_path,
+                exc,
+                dropped,
+                extra={"tool": tool},
+            )
+            key_path.unlink()
+        _write_key(key_path)
+    return _read_key(key_path)  # replaced again meanwhile: the caller goes on without the cache
+
+
+def _read_key(key_path: Path) -> bytes:
+    try:
+        # O_NONBLOCK: a FIFO planted there must not hang the run on open.
+        fd = os.open(key_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _UntrustedKeyError("is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _UntrustedKeyError("is not a regular file")
+        if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise _UntrustedKeyError(f"is not owner-only (mode {info.st_mode & 0o777:o})")
+        key = handle.read(FINGERPRINT_KEY_BYTES + 1)
+    if len(key) != FINGERPRINT_KEY_BYTES:
+        raise _UntrustedKeyError(f"holds {len(key)} bytes, not {FINGERPRINT_KEY_BYTES}")
+    return key
+
+
+def _write_key(key_path: Path) -> None:
+    # Written whole under a temporary name (mkstemp: 0600) and linked into place, never replacing
+    # another's: a tool starting at the same moment never reads a half-written key.
+    fd, tmp = tempfile.mkstemp(dir=key_path.parent, prefix=".fingerprint.", suffix=".tmp")
+    try:
+        os.write(fd, os.urandom(FINGERPRINT_KEY_BYTES))
+        os.fsync(fd)
+        os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, key_path)
+    finally:
+        os.unlink(tmp)
+
+
+def _drop_cache(cache_dir: Path) -> int:
+    """Remove every tool's cache database in ``cache_dir``; how many there were."""
+    databases = sorted(cache_dir.glob("*.sqlite"))
+    for db in databases:
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            path.unlink(missing_ok=True)
+    return len(databases)
 
 
 def open_cache_database(db: Path, tool: str) -> Path:

@@ -4,27 +4,51 @@ lists in ``allowed_hosts``, nowhere else. Redirects and next links are followed 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from requests import PreparedRequest
 from requests.auth import AuthBase
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
-from apiinv.errors import ForeignOriginError
+from apiinv.errors import ConfigurationError, ForeignOriginError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
 
+# What parsers read apart: a backslash (a separator to browsers and urllib3, not to urllib.parse),
+# whitespace and control characters (dropped by some, kept by others).
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+# A plain name or address, or a bracketed IPv6 address, and an optional port: no user info, no
+# percent-encoding, no zone id, nothing outside ASCII.
+_PLAIN_AUTHORITY = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
 
 def origin_of(url: str, *, default_scheme: str = "https") -> Origin:
-    """(scheme, host, port) of a URL; a bare ``host`` or ``host:port`` takes ``default_scheme``."""
-    parts = urlsplit(url if "://" in url else f"{default_scheme}://{url}")
-    scheme = parts.scheme.lower()
+    """(scheme, host, port) of a URL; a bare ``host`` or ``host:port`` takes ``default_scheme``.
+
+    Read with urllib3's parser, the one that sends the request, once every form that two parsers may
+    read apart is refused: a ValueError says which."""
+    if "://" not in url:
+        url = f"{default_scheme}://{url}"
+    if _UNSAFE.search(url):
+        raise ValueError("it holds a backslash, a space or a control character")
+    authority = _AUTHORITY.match(url)
+    if authority is None:
+        raise ValueError("it names no host after the scheme")
+    if "@" in authority.group(1):
+        raise ValueError("it carries user info (user@host)")
+    if not _PLAIN_AUTHORITY.fullmatch(authority.group(1)):
+        raise ValueError("its host is not a plain name or address (percent-encoding, zone id, non-ASCII)")
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+        parts = parse_url(url)
+    except LocationParseError:
+        raise ValueError("its host or port cannot be read") from None
+    scheme = (parts.scheme or "").lower()
+    host = (parts.host or "").lower().strip("[]")
+    return scheme, host, parts.port or _DEFAULT_PORTS.get(scheme, 0)
 
 
 def show(origin: Origin) -> str:
@@ -33,21 +57,47 @@ def show(origin: Origin) -> str:
     return f"{scheme}://{host}" + ("" if _DEFAULT_PORTS.get(scheme) == port else f":{port}")
 
 
+def shown(url: str) -> str:
+    """The origin of ``url`` for a message, whatever the URL holds."""
+    try:
+        return show(origin_of(url))
+    except ValueError as exc:
+        return f"an unreadable address ({exc})"
+
+
 class OriginPolicy:
     """The origins a tool trusts with its credentials."""
 
     def __init__(self, base_url: str, allowed_hosts: Iterable[str] = (), *, tool: str = "") -> None:
         self.tool = tool
-        self.home = origin_of(base_url)
-        self.allowed = {self.home} | {origin_of(h, default_scheme=self.home[0]) for h in allowed_hosts}
+        try:
+            # A source that reads files has no base URL: no origin of its own to trust.
+            self.home = origin_of(base_url) if base_url else ("", "", 0)
+            self.allowed = {self.home} | {origin_of(h, default_scheme=self.home[0]) for h in allowed_hosts}
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"api_base_url or allowed_hosts: an address is refused: {exc}", tool=tool
+            ) from None
 
     def allows(self, url: str) -> bool:
-        return origin_of(url) in self.allowed
+        try:
+            return origin_of(url) in self.allowed
+        except ValueError:
+            return False
 
     def check(self, url: str, what: str) -> None:
-        """Raise ForeignOriginError unless ``url`` is on a trusted origin; ``what`` names the link."""
-        if not self.allows(url):
-            foreign = show(origin_of(url))
+        """Raise ForeignOriginError unless ``url`` is on a trusted origin, read the way it would be sent
+        (an address that parsers may read apart is refused outright); ``what`` names the link."""
+        try:
+            origin = origin_of(url)
+        except ValueError as exc:
+            raise ForeignOriginError(
+                f"refused {what}: its address is ambiguous ({exc}); nothing was sent to it",
+                tool=self.tool,
+                origin="ambiguous",
+            ) from None
+        if origin not in self.allowed:
+            foreign = show(origin)
             raise ForeignOriginError(
                 f"refused {what} to another origin {foreign} (credentials stay with "
                 f"{show(self.home)}; list it in allowed_hosts to trust it)",

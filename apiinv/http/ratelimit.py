@@ -39,7 +39,9 @@ class RateLimiter:
     def interval(self) -> float:
         return 60.0 / self.per_minute if self.per_minute else 0.0
 
-    def acquire(self) -> float:
+    def acquire(self, at_most: float = float("inf")) -> float:
+        """Wait for this request's slot (at most ``at_most`` seconds, the time its tool has left); the
+        seconds waited."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot) if self.per_minute else now
@@ -47,6 +49,7 @@ class RateLimiter:
             self._sent.append(slot)
             delay = slot - now
             self.waited += delay
+        delay = min(delay, max(at_most, 0.0))
         if delay > 0:
             time.sleep(delay)
         return delay
@@ -92,10 +95,10 @@ class SharedPause:
         with self._lock:
             self._until = max(self._until, time.monotonic() + seconds)
 
-    def wait(self) -> float:
-        """Sleep until the pause is over; the seconds waited."""
+    def wait(self, at_most: float = float("inf")) -> float:
+        """Sleep until the pause is over, or ``at_most`` seconds; the seconds waited."""
         with self._lock:
-            delay = self._until - time.monotonic()
+            delay = min(self._until - time.monotonic(), at_most)
         if delay <= 0:
             return 0.0
         time.sleep(delay)

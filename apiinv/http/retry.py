@@ -73,17 +73,18 @@ def retrying(
     fn: F,
     *,
     max_retries: int,
-    max_wait: float,
+    max_wait: float | Callable[[], float],
     retry_after_cap: float,
     base: float,
     on_backoff: Callable[[dict[str, Any]], None] | None = None,
 ) -> F:
-    """``fn`` retried on RetryableResponse and network errors, within the tries and total wait given."""
+    """``fn`` retried on RetryableResponse and network errors, within the tries and total wait given
+    (``max_wait`` 0 is no limit; a callable is asked at each call, as for the time a tool has left)."""
     return backoff.on_exception(
         retry_wait,
         (RetryableResponse, *RETRYABLE_ERRORS),
         max_tries=max_retries + 1,
-        max_time=max_wait or None,
+        max_time=max_wait if callable(max_wait) else (max_wait or None),
         jitter=None,
         on_backoff=on_backoff,  # type: ignore[arg-type]  # backoff's Details is a TypedDict of these keys
         logger=None,  # we log retries ourselves, with URLs redacted

@@ -272,3 +272,17 @@ def test_each_source_takes_its_own_keys_and_no_others(tmp_path: Path) -> None:
     assert any(p.endswith("apigee.rate_limt: unknown key; did you mean 'rate_limit'?") for p in found)
     assert any(p.endswith("apigee.organization: 5 is not of type 'string'") for p in found)
     assert any(p.endswith("gw2: api_base_url is required (the kong API's base URL)") for p in found)
+
+
+def test_tool_deadline_is_read_defaulted_and_validated(tmp_path: Path) -> None:
+    planner = 'schedules:\n  s:\n    cron: "0 1 * * *"\n'
+    tools = 'kong:\n  api_base_url: "https://kong.example"\n  tool_deadline: 900\n'
+    tools += 'kong-eu:\n  type: kong\n  api_base_url: "https://kong-eu.example"\n'
+    loaded, report = config.validate(write(tmp_path / "ok", planner, tools))
+    assert loaded is not None, report.problems
+    assert loaded.tools["kong"].tool_deadline == 900
+    assert loaded.tools["kong-eu"].tool_deadline == 3600  # generous by default
+    bad = write(
+        tmp_path / "bad", planner, 'kong:\n  api_base_url: "https://kong.example"\n  tool_deadline: 0\n'
+    )
+    assert any("kong.tool_deadline" in problem for problem in problems(bad))
