@@ -6,6 +6,9 @@ Credentials come from the standard AWS chain (environment, profile, instance rol
 ``credentials:`` (``access_key_id``, ``secret_access_key``, ``session_token``), optionally exchanged
 for a role's (``role_arn``). The control plane allows only a few requests a second per account: the
 tool's ``rate_limit`` paces every call and botocore's adaptive retry mode backs off on throttling.
+
+The SDK signs each request and the tool's HTTP transport sends it (see ``_Clients.send``), so an AWS
+answer is bounded like any other: whole within ``request_deadline``, at most ``max_response_mb``.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ AUTH_KINDS = {
 }
 
 
-def _session(tool: ToolConfig, config: Any) -> Any:
+def _session(tool: ToolConfig, config: Any, send: Callable[..., Any]) -> Any:
     import boto3
     import botocore.exceptions
 
@@ -78,6 +81,7 @@ def _session(tool: ToolConfig, config: Any) -> Any:
                 endpoint_url=tool.settings.get("sts_endpoint_url"),
                 config=config,
             )
+            sts.meta.events.register("before-send", send)
             assumed = sts.assume_role(RoleArn=role, RoleSessionName="apiinv")["Credentials"]
             for secret in (assumed["SecretAccessKey"], assumed["SessionToken"]):
                 register_secret(secret)  # masked in every log line and error text, like configured ones
@@ -92,8 +96,8 @@ def _session(tool: ToolConfig, config: Any) -> Any:
 
 
 class _Clients:
-    """The tool's API Gateway clients per region: paced by the tool's rate limiter, counted in its
-    request statistics, retried by botocore's adaptive mode."""
+    """The tool's API Gateway clients per region: signed and retried by botocore (adaptive mode), sent
+    by the tool's HTTP transport."""
 
     def __init__(self, tool: ToolConfig, client: HttpClient) -> None:
         from botocore.config import Config
@@ -102,11 +106,9 @@ class _Clients:
         self.config = Config(
             # botocore's "max_attempts" counts retries only; "total_max_attempts" includes the first try.
             retries={"mode": "adaptive", "total_max_attempts": tool.max_retries + 1},
-            connect_timeout=tool.timeout,
-            read_timeout=tool.timeout,
             user_agent_extra="apiinv",
         )
-        self.session = _session(tool, self.config)
+        self.session = _session(tool, self.config, self.send)
 
     def __call__(self, service: str, region: str) -> Any:
         made = self.session.client(
@@ -115,12 +117,58 @@ class _Clients:
             endpoint_url=self.tool.settings.get("endpoint_url"),
             config=self.config,
         )
-        made.meta.events.register("before-send", self._before_send)
+        made.meta.events.register("before-send", self.send)
         return made
 
-    def _before_send(self, **_: Any) -> None:
-        self.client.limiter.acquire()
-        self.client.stats.add("requests")
+    def send(self, request: Any, **_: Any) -> Any:
+        """Send a request the SDK signed through the tool's HTTP transport, which paces and counts it
+        and reads its answer whole within ``request_deadline`` and ``max_response_mb`` (botocore's own
+        timeouts are per socket read: a server dripping bytes would hold the run for ever). A refused
+        answer (RESPONSE_LIMIT) is no SDK error, so botocore does not retry it."""
+        import requests
+        from botocore.awsrequest import AWSResponse
+
+        try:
+            answer = self.client.plain_session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers.items()),
+                data=request.body,
+                timeout=self.client.timeout,
+                allow_redirects=False,
+                auth=lambda prepared: prepared,  # signed already: no .netrc login may replace the signature
+            )
+        except requests.RequestException as exc:
+            raise _sdk_error(exc, request.url) from None
+        return AWSResponse(request.url, answer.status_code, answer.headers, _ReadBody(answer.content))
+
+
+class _ReadBody:
+    """An answer the tool's transport has read whole, as botocore reads a body."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.content
+
+
+def _sdk_error(exc: Exception, url: str) -> Exception:
+    """The SDK's own error for a transport failure: botocore retries these, and says what went wrong."""
+    import botocore.exceptions as sdk
+    import requests.exceptions as http
+
+    known: list[tuple[type[Exception], type[sdk.BotoCoreError]]] = [
+        (http.SSLError, sdk.SSLError),
+        (http.ConnectTimeout, sdk.ConnectTimeoutError),
+        (http.ReadTimeout, sdk.ReadTimeoutError),
+        (http.ChunkedEncodingError, sdk.ConnectionClosedError),
+        (http.ConnectionError, sdk.EndpointConnectionError),
+    ]
+    for sent, raised in known:
+        if isinstance(exc, sent):
+            return raised(endpoint_url=url, error=exc)
+    return sdk.HTTPClientError(error=exc)
 
 
 def _plain(value: Any) -> Any:
