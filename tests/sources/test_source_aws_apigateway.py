@@ -341,6 +341,74 @@ def calls(server, path: str) -> int:
     return sum(1 for r in server.received if r["path"].split("?")[0] == path)
 
 
+def page(token_name: str, answer):
+    """A listing route whose next token is ``answer(the token asked for, or None)``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    def route(handler) -> None:
+        asked = parse_qs(urlsplit(handler.path).query).get(token_name, [None])[0]
+        handler.send_json({"items": [], token_name: answer(asked)})
+
+    return route
+
+
+MAPPINGS = "/v2/domainnames/items.acme.example/apimappings"
+
+
+@pytest.mark.parametrize(
+    ("path", "routes", "listing", "requests"),
+    [
+        # get_api_mappings has no paginator in botocore: it was followed by hand, for ever
+        (
+            MAPPINGS,
+            {
+                "/v2/domainnames": lambda h: h.send_json({"items": [{"domainName": "items.acme.example"}]}),
+                MAPPINGS: page("nextToken", lambda asked: "again"),
+            },
+            "GetApiMappings(DomainName=items.acme.example) in eu-west-1",
+            2,  # the first page, then the token "again", answered with itself
+        ),
+        # botocore's paginator notices a token repeated at once, not a cycle of two
+        (
+            "/restapis",
+            {"/restapis": page("position", lambda asked: "b" if asked == "a" else "a")},
+            "GetRestApis in eu-west-1",
+            3,  # the first page, "a", "b" (answered with "a" again)
+        ),
+    ],
+)
+def test_a_listing_whose_server_repeats_its_page_token_makes_the_tool_truncated(
+    path: str, routes: dict, listing: str, requests: int, tmp_path: Path
+) -> None:
+    """A server cycling through page tokens is asked each token once: the tool is truncated (its
+    listing would be incomplete, so nothing is written), naming the listing; it never loops."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        hostile_account(server, **routes)
+        outcome, raw, _ = collect_within(10, tool(server.url, ["eu-west-1"]), tmp_path)
+        asked = calls(server, path)
+    assert outcome.status == "truncated" and raw is None
+    assert outcome.error is not None and outcome.error.code == "TRUNCATED"
+    assert listing in outcome.summary() and "cycling" in outcome.summary()
+    assert asked == requests  # each token asked for once
+
+
+def test_a_listing_past_max_pages_makes_the_tool_truncated(tmp_path: Path) -> None:
+    """A listing that never ends (a new token on every page) stops at the tool's max_pages, like every
+    other listing: the tool is truncated and the listing named."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        hostile_account(server, **{"/v2/apis": page("nextToken", lambda asked: f"{asked}+")})
+        capped = dataclasses.replace(tool(server.url, ["us-east-1"]), max_pages=3)
+        outcome, raw, _ = collect_within(10, capped, tmp_path)
+        asked = calls(server, "/v2/apis")
+    assert outcome.status == "truncated" and raw is None
+    assert "GetApis in us-east-1" in outcome.summary() and "max_pages 3" in outcome.summary()
+    assert asked == 3
+
+
 def test_an_answer_still_arriving_after_request_deadline_fails_the_tool_quickly(tmp_path: Path) -> None:
     """Each byte comes well within the socket timeout, the whole answer never within request_deadline:
     the tool fails with RESPONSE_LIMIT after about request_deadline, without retrying."""
