@@ -6,6 +6,10 @@ Credentials come from the standard AWS chain (environment, profile, instance rol
 ``credentials:`` (``access_key_id``, ``secret_access_key``, ``session_token``), optionally exchanged
 for a role's (``role_arn``). The control plane allows only a few requests a second per account: the
 tool's ``rate_limit`` paces every call and botocore's adaptive retry mode backs off on throttling.
+
+The SDK signs each request and the tool's HTTP transport sends it (see ``_Clients.send``), so an AWS
+answer is bounded like any other: whole within ``request_deadline``, at most ``max_response_mb``.
+Every listing follows its page tokens within ``max_pages`` and stops at a token seen before.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from apiinv.errors import CollectionError, MissingSecretError
+from apiinv.errors import CollectionError, MissingSecretError, TruncatedError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.redact import register_secret
 
@@ -49,6 +53,9 @@ SETTINGS_SCHEMA: dict[str, Any] = {
 REQUIRED_SETTINGS = ("regions",)
 DEFAULTS: dict[str, Any] = {"auth_type": "aws", "rate_limit": 300, "concurrency": 2}
 RAW_SHAPE = {"regions": dict}
+# The page token of every listing, as botocore's paginator data names it: REST APIs (v1) page by
+# ``position``; HTTP and WebSocket APIs (v2) by ``NextToken``, get_api_mappings included (no paginator).
+PAGE_TOKENS = {"apigateway": "position", "apigatewayv2": "NextToken"}
 T = TypeVar("T")
 AUTH_KINDS = {
     "AWS_IAM": "aws_iam",
@@ -58,7 +65,7 @@ AUTH_KINDS = {
 }
 
 
-def _session(tool: ToolConfig, config: Any) -> Any:
+def _session(tool: ToolConfig, config: Any, send: Callable[..., Any]) -> Any:
     import boto3
     import botocore.exceptions
 
@@ -78,6 +85,7 @@ def _session(tool: ToolConfig, config: Any) -> Any:
                 endpoint_url=tool.settings.get("sts_endpoint_url"),
                 config=config,
             )
+            sts.meta.events.register("before-send", send)
             assumed = sts.assume_role(RoleArn=role, RoleSessionName="apiinv")["Credentials"]
             for secret in (assumed["SecretAccessKey"], assumed["SessionToken"]):
                 register_secret(secret)  # masked in every log line and error text, like configured ones
@@ -92,8 +100,8 @@ def _session(tool: ToolConfig, config: Any) -> Any:
 
 
 class _Clients:
-    """The tool's API Gateway clients per region: paced by the tool's rate limiter, counted in its
-    request statistics, retried by botocore's adaptive mode."""
+    """The tool's API Gateway clients per region: signed and retried by botocore (adaptive mode), sent
+    by the tool's HTTP transport, and listed within its page cap."""
 
     def __init__(self, tool: ToolConfig, client: HttpClient) -> None:
         from botocore.config import Config
@@ -102,11 +110,9 @@ class _Clients:
         self.config = Config(
             # botocore's "max_attempts" counts retries only; "total_max_attempts" includes the first try.
             retries={"mode": "adaptive", "total_max_attempts": tool.max_retries + 1},
-            connect_timeout=tool.timeout,
-            read_timeout=tool.timeout,
             user_agent_extra="apiinv",
         )
-        self.session = _session(tool, self.config)
+        self.session = _session(tool, self.config, self.send)
 
     def __call__(self, service: str, region: str) -> Any:
         made = self.session.client(
@@ -115,12 +121,93 @@ class _Clients:
             endpoint_url=self.tool.settings.get("endpoint_url"),
             config=self.config,
         )
-        made.meta.events.register("before-send", self._before_send)
+        made.meta.events.register("before-send", self.send)
         return made
 
-    def _before_send(self, **_: Any) -> None:
-        self.client.limiter.acquire()
-        self.client.stats.add("requests")
+    def send(self, request: Any, **_: Any) -> Any:
+        """Send a request the SDK signed through the tool's HTTP transport, which paces and counts it
+        and reads its answer whole within ``request_deadline`` and ``max_response_mb`` (botocore's own
+        timeouts are per socket read: a server dripping bytes would hold the run for ever). A refused
+        answer (RESPONSE_LIMIT) is no SDK error, so botocore does not retry it."""
+        import requests
+        from botocore.awsrequest import AWSResponse
+
+        try:
+            answer = self.client.plain_session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers.items()),
+                data=request.body,
+                timeout=self.client.timeout,
+                allow_redirects=False,
+                auth=lambda prepared: prepared,  # signed already: no .netrc login may replace the signature
+            )
+        except requests.RequestException as exc:
+            raise _sdk_error(exc, request.url) from None
+        return AWSResponse(request.url, answer.status_code, answer.headers, _ReadBody(answer.content))
+
+    def listing(self, api: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a listing, following its page token within the tool's ``max_pages`` (past
+        it, the listing is truncated, as every other tool's). botocore's own paginator has no page
+        cap and notices only a token repeated at once, not a cycle: a token seen before truncates the
+        tool at once."""
+        token_name = PAGE_TOKENS[api.meta.service_model.service_name]
+        name = _listing_name(api, operation, params)
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for pages in range(self.tool.max_pages):
+            answer = getattr(api, operation)(**params)
+            self.client.stats.add("pages")
+            items += [_plain(item) for item in answer.get(key, [])]
+            token = answer.get(token_name)
+            if not token:
+                self.client.stats.stopped("no next token")
+                return items
+            if token in seen:
+                self.client.stats.stopped("repeated token")
+                raise TruncatedError(
+                    f"listing {name}: page {pages + 1} gave the page token {token[:40]!r} again (the server "
+                    "is cycling): the inventory would be incomplete, so it is not written",
+                    tool=self.tool.name,
+                )
+            seen.add(token)
+            params[token_name] = token
+        self.client.stats.stopped(f"page cap {self.tool.max_pages} reached", truncated=name)
+        return items
+
+
+def _listing_name(api: Any, operation: str, params: dict[str, Any]) -> str:
+    """How messages name a listing: ``GetApiMappings(DomainName=shop.example) in eu-west-1``."""
+    ids = ", ".join(f"{k}={v}" for k, v in params.items() if isinstance(v, str))
+    return f"{api.meta.method_to_api_mapping[operation]}{f'({ids})' if ids else ''} in {api.meta.region_name}"
+
+
+class _ReadBody:
+    """An answer the tool's transport has read whole, as botocore reads a body."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.content
+
+
+def _sdk_error(exc: Exception, url: str) -> Exception:
+    """The SDK's own error for a transport failure: botocore retries these, and says what went wrong."""
+    import botocore.exceptions as sdk
+    import requests.exceptions as http
+
+    known: list[tuple[type[Exception], type[sdk.BotoCoreError]]] = [
+        (http.SSLError, sdk.SSLError),
+        (http.ConnectTimeout, sdk.ConnectTimeoutError),
+        (http.ReadTimeout, sdk.ReadTimeoutError),
+        (http.ChunkedEncodingError, sdk.ConnectionClosedError),
+        (http.ConnectionError, sdk.EndpointConnectionError),
+    ]
+    for sent, raised in known:
+        if isinstance(exc, sent):
+            return raised(endpoint_url=url, error=exc)
+    return sdk.HTTPClientError(error=exc)
 
 
 def _plain(value: Any) -> Any:
@@ -132,21 +219,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def _all(api: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a listing: through the SDK's paginator where it has one (position / NextToken),
-    else following NextToken by hand."""
-    if api.can_paginate(operation):
-        pages = api.get_paginator(operation).paginate(**params)
-        return [_plain(item) for page in pages for item in page.get(key, [])]
-    items: list[dict[str, Any]] = []
-    while True:
-        page = getattr(api, operation)(**params)
-        items += [_plain(item) for item in page.get(key, [])]
-        if not page.get("NextToken"):
-            return items
-        params["NextToken"] = page["NextToken"]
 
 
 def _errors(tool: ToolConfig, action: Callable[[], T]) -> T:
@@ -174,7 +246,9 @@ def _errors(tool: ToolConfig, action: Callable[[], T]) -> T:
 def check(client: HttpClient, tool: ToolConfig) -> str:
     clients = _errors(tool, lambda: _Clients(tool, client))
     region = tool.settings["regions"][0]
-    found = _errors(tool, lambda: {"n": len(_all(clients("apigateway", region), "get_rest_apis", "items"))})
+    found = _errors(
+        tool, lambda: {"n": len(clients.listing(clients("apigateway", region), "get_rest_apis", "items"))}
+    )
     return f"{found['n']} REST APIs in {region}"
 
 
@@ -190,22 +264,23 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 def _region(clients: _Clients, region: str) -> dict[str, Any]:
     v1, v2 = clients("apigateway", region), clients("apigatewayv2", region)
+    listing = clients.listing
     rest_apis = []
-    for api in _all(v1, "get_rest_apis", "items"):
-        resources = _all(v1, "get_resources", "items", restApiId=api["id"], embed=["methods"])
+    for api in listing(v1, "get_rest_apis", "items"):
+        resources = listing(v1, "get_resources", "items", restApiId=api["id"], embed=["methods"])
         stages = [_plain(s) for s in v1.get_stages(restApiId=api["id"]).get("item", [])]
         rest_apis.append({**api, "resources": resources, "stages": stages})
-    domains = _all(v1, "get_domain_names", "items")
+    domains = listing(v1, "get_domain_names", "items")
     for domain in domains:
-        domain["mappings"] = _all(v1, "get_base_path_mappings", "items", domainName=domain["domainName"])
+        domain["mappings"] = listing(v1, "get_base_path_mappings", "items", domainName=domain["domainName"])
     http_apis = []
-    for api in _all(v2, "get_apis", "Items"):
-        routes = _all(v2, "get_routes", "Items", ApiId=api["ApiId"])
-        stages = _all(v2, "get_stages", "Items", ApiId=api["ApiId"])
+    for api in listing(v2, "get_apis", "Items"):
+        routes = listing(v2, "get_routes", "Items", ApiId=api["ApiId"])
+        stages = listing(v2, "get_stages", "Items", ApiId=api["ApiId"])
         http_apis.append({**api, "routes": routes, "stages": stages})
-    v2_domains = _all(v2, "get_domain_names", "Items")
+    v2_domains = listing(v2, "get_domain_names", "Items")
     for domain in v2_domains:
-        domain["mappings"] = _all(v2, "get_api_mappings", "Items", DomainName=domain["DomainName"])
+        domain["mappings"] = listing(v2, "get_api_mappings", "Items", DomainName=domain["DomainName"])
     return {"rest_apis": rest_apis, "domain_names": domains, "apis": http_apis, "v2_domain_names": v2_domains}
 
 

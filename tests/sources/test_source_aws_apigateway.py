@@ -307,3 +307,157 @@ def test_an_api_keeps_its_id_from_one_day_to_the_next(tmp_path: Path) -> None:
     ids = [{r["api_name"]: r["api_id"] for r in aws_apigateway.normalize(raw)} for raw in (first, second)]
     kept = ids[0].keys() & ids[1].keys()
     assert len(kept) >= 5 and all(ids[0][name] == ids[1][name] for name in kept)
+
+
+# ------------------------------------------------------------------ a hostile API Gateway endpoint
+
+
+def hostile_account(server, **routes) -> None:
+    """An empty account (no APIs, no domains) on the hostile server; ``routes`` replace its answers,
+    keyed by the path of the SDK call (``/v2/apis``), or add new ones. On the wire both APIs name their
+    fields in camel case (``items``, ``nextToken``, ``domainName``)."""
+    for path in ("/restapis", "/domainnames", "/v2/apis", "/v2/domainnames"):
+        server.route(path, lambda handler: handler.send_json({"items": []}))
+    for path, route in routes.items():
+        server.route(path, route)
+
+
+def collect_within(seconds: float, config: ToolConfig, tmp_path: Path):
+    """collect() that fails the test, rather than hanging it, when the tool does not finish in time."""
+    import threading
+    import time
+
+    done: list = []
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: done.append(collect(config, tmp_path)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert done, f"the collection was still running after {seconds:g}s"
+    outcome, raw = done[0]
+    return outcome, raw, time.monotonic() - started
+
+
+def calls(server, path: str) -> int:
+    return sum(1 for r in server.received if r["path"].split("?")[0] == path)
+
+
+def page(token_name: str, answer):
+    """A listing route whose next token is ``answer(the token asked for, or None)``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    def route(handler) -> None:
+        asked = parse_qs(urlsplit(handler.path).query).get(token_name, [None])[0]
+        handler.send_json({"items": [], token_name: answer(asked)})
+
+    return route
+
+
+MAPPINGS = "/v2/domainnames/items.acme.example/apimappings"
+
+
+@pytest.mark.parametrize(
+    ("path", "routes", "listing", "requests"),
+    [
+        # get_api_mappings has no paginator in botocore: it was followed by hand, for ever
+        (
+            MAPPINGS,
+            {
+                "/v2/domainnames": lambda h: h.send_json({"items": [{"domainName": "items.acme.example"}]}),
+                MAPPINGS: page("nextToken", lambda asked: "again"),
+            },
+            "GetApiMappings(DomainName=items.acme.example) in eu-west-1",
+            2,  # the first page, then the token "again", answered with itself
+        ),
+        # botocore's paginator notices a token repeated at once, not a cycle of two
+        (
+            "/restapis",
+            {"/restapis": page("position", lambda asked: "b" if asked == "a" else "a")},
+            "GetRestApis in eu-west-1",
+            3,  # the first page, "a", "b" (answered with "a" again)
+        ),
+    ],
+)
+def test_a_listing_whose_server_repeats_its_page_token_makes_the_tool_truncated(
+    path: str, routes: dict, listing: str, requests: int, tmp_path: Path
+) -> None:
+    """A server cycling through page tokens is asked each token once: the tool is truncated (its
+    listing would be incomplete, so nothing is written), naming the listing; it never loops."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        hostile_account(server, **routes)
+        outcome, raw, _ = collect_within(10, tool(server.url, ["eu-west-1"]), tmp_path)
+        asked = calls(server, path)
+    assert outcome.status == "truncated" and raw is None
+    assert outcome.error is not None and outcome.error.code == "TRUNCATED"
+    assert listing in outcome.summary() and "cycling" in outcome.summary()
+    assert asked == requests  # each token asked for once
+
+
+def test_a_listing_past_max_pages_makes_the_tool_truncated(tmp_path: Path) -> None:
+    """A listing that never ends (a new token on every page) stops at the tool's max_pages, like every
+    other listing: the tool is truncated and the listing named."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        hostile_account(server, **{"/v2/apis": page("nextToken", lambda asked: f"{asked}+")})
+        capped = dataclasses.replace(tool(server.url, ["us-east-1"]), max_pages=3)
+        outcome, raw, _ = collect_within(10, capped, tmp_path)
+        asked = calls(server, "/v2/apis")
+    assert outcome.status == "truncated" and raw is None
+    assert "GetApis in us-east-1" in outcome.summary() and "max_pages 3" in outcome.summary()
+    assert asked == 3
+
+
+def test_an_answer_still_arriving_after_request_deadline_fails_the_tool_quickly(tmp_path: Path) -> None:
+    """Each byte comes well within the socket timeout, the whole answer never within request_deadline:
+    the tool fails with RESPONSE_LIMIT after about request_deadline, without retrying."""
+    from hostile_api import HostileServer
+
+    body = b'{"items": []}' + b" " * 400  # 20 s at a byte every 50 ms
+    with HostileServer() as server:
+        hostile_account(server, **{"/v2/apis": lambda h: h.drip(body, every=0.05)})
+        slow = dataclasses.replace(tool(server.url, ["eu-west-1"]), timeout=5, request_deadline=1)
+        outcome, _, took = collect_within(6, slow, tmp_path)
+        asked = calls(server, "/v2/apis")
+    assert not outcome.ok and outcome.error is not None and outcome.error.code == "RESPONSE_LIMIT"
+    assert "request_deadline 1s" in outcome.summary() and "/v2/apis" in outcome.summary()
+    assert took < 4 and asked == 1
+
+
+BIG = b'{"items": [], "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+
+def big_declared(handler) -> None:
+    handler.send_bytes(BIG)
+
+
+def big_chunked(handler) -> None:
+    """BIG with no Content-Length: its size is only known by reading it."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    try:
+        for start in range(0, len(BIG), 65536):
+            part = BIG[start : start + 65536]
+            handler.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+    except OSError:
+        pass  # the client stopped reading: what the test wants
+
+
+@pytest.mark.parametrize("route", [big_declared, big_chunked])
+def test_an_answer_over_max_response_mb_fails_the_tool(route, tmp_path: Path) -> None:
+    """A 2 MB listing with max_response_mb 1 is refused, its size declared or only known by reading it."""
+    from hostile_api import HostileServer
+
+    with HostileServer() as server:
+        hostile_account(server, **{"/v2/apis": route})
+        small = dataclasses.replace(tool(server.url, ["eu-west-1"]), max_response_mb=1)
+        outcome, raw, _ = collect_within(10, small, tmp_path)
+        asked = calls(server, "/v2/apis")
+    assert not outcome.ok and raw is None
+    assert outcome.error is not None and outcome.error.code == "RESPONSE_LIMIT"
+    assert "max_response_mb 1" in outcome.summary() and "/v2/apis" in outcome.summary()
+    assert asked == 1  # refused, not retried
