@@ -77,7 +77,7 @@ class RequestStats:
     auth_refreshes: int = 0
     rate_limit_wait: float = 0.0
     stops: Counter[str] = field(default_factory=Counter)
-    truncated: list[str] = field(default_factory=list)  # listings stopped by the page cap
+    truncated: list[str] = field(default_factory=list)  # "listing (why)": stopped before their end
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, amount: float = 1) -> None:
@@ -88,7 +88,7 @@ class RequestStats:
         with self._lock:
             self.stops[reason] += 1
             if truncated is not None:
-                self.truncated.append(truncated)
+                self.truncated.append(f"{truncated} ({reason})")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -617,7 +617,7 @@ class HttpClient:
             page_params = paginator.next(document, items)
             next_url = paginator.next_url if page_params == {} else None
         reason = paginator.stop_reason or "done"
-        self.stats.stopped(reason, truncated=path if truncated else None)
+        self.stats.stopped(reason, truncated=path if truncated or paginator.truncated else None)
         level = log.warning if paginator.warning else log.debug
         level(
             "pagination of %s stopped after %d page(s): %s",

@@ -29,6 +29,8 @@ class Paginator:
         self.options = options
         self.stop_reason: str | None = None
         self.warning = False
+        #: The listing stopped before its end (a cycling server): what it gave is not all there is.
+        self.truncated = False
         #: A URL the server gave for the next page, when next() returned {} instead of parameters.
         self.next_url: str | None = None
 
@@ -45,15 +47,17 @@ class Paginator:
         """Items of a page that are new (start_key drops the repeated first one)."""
         return items
 
-    def stop(self, reason: str, *, warning: bool = False) -> dict[str, Any] | None:
+    def stop(self, reason: str, *, warning: bool = False, truncated: bool = False) -> dict[str, Any] | None:
         """Record why pagination ends; returns None, so ``return self.stop(...)`` ends a ``next``."""
         self.stop_reason = reason
-        self.warning = warning
+        self.warning = warning or truncated
+        self.truncated = truncated
         return None
 
     def _repeated(self, token: Any, seen: set[Any]) -> bool:
         if token in seen:
-            self.stop(f"repeated token {str(token)[:40]!r}: the server is cycling", warning=True)
+            # Where a cycling server would have gone next is unknown: the listing is named truncated.
+            self.stop(f"repeated token {str(token)[:40]!r}: the server is cycling", truncated=True)
             return True
         seen.add(token)
         return False

@@ -178,10 +178,11 @@ def collect_tool(
                     f"unexpected response shape: {type(exc).__name__}: {str(exc)[:120]}", tool=tool.name
                 ) from None
         if client.stats.truncated:
+            stopped = sorted(set(client.stats.truncated))
+            at_cap = any("page cap" in listing for listing in stopped)
             raise TruncatedError(
-                f"listing {', '.join(sorted(set(client.stats.truncated)))} stopped at the page cap "
-                f"(max_pages {tool.max_pages:,}): the inventory would be incomplete, so it is not written; "
-                "raise max_pages",
+                f"listing {', '.join(stopped)} stopped before its end: the inventory would be incomplete, "
+                "so it is not written" + (f"; raise max_pages ({tool.max_pages:,})" if at_cap else ""),
                 tool=tool.name,
             )
         # The previous collection is needed only while fetching: let it go before the new one is written.

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from apiinv.errors import CollectionError, MissingSecretError, TruncatedError
+from apiinv.errors import CollectionError, MissingSecretError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.redact import register_secret
 
@@ -164,12 +164,9 @@ class _Clients:
                 self.client.stats.stopped("no next token")
                 return items
             if token in seen:
-                self.client.stats.stopped("repeated token")
-                raise TruncatedError(
-                    f"listing {name}: page {pages + 1} gave the page token {token[:40]!r} again (the server "
-                    "is cycling): the inventory would be incomplete, so it is not written",
-                    tool=self.tool.name,
-                )
+                reason = f"page {pages + 1} gave the page token {token[:40]!r} again: the server is cycling"
+                self.client.stats.stopped(reason, truncated=name)
+                return items
             seen.add(token)
             params[token_name] = token
         self.client.stats.stopped(f"page cap {self.tool.max_pages} reached", truncated=name)

@@ -108,7 +108,7 @@ def test_a_listing_stopped_by_the_page_cap_is_truncated_and_carried_forward(cli,
     )
     result = run(cli, sandbox, DAY2)
     assert result.exit_code == 5, result.output
-    assert "kong: TRUNCATED: listing" in result.output and "max_pages 1" in result.output
+    assert "kong: TRUNCATED: listing" in result.output and "raise max_pages (1)" in result.output
     day2 = report(cli, DAY2)
     assert (day2["run"]["tools"]["kong"]["status"], day2["run"]["tools"]["kong"]["data_date"]) == (
         "truncated",

@@ -156,7 +156,10 @@ def test_cycling_token_stops_and_says_so(serve, caplog) -> None:
     with HttpClient(tool_for(server.url)) as client, caplog.at_level(logging.WARNING, "apiinv"):
         logging.getLogger("apiinv").propagate = True
         items = client.paginate_all("/items/cycle", strategy="token", items_key="things", page_size=5)
-    assert len(items) == 10  # the first page, then the repeat that revealed the cycle
+        assert len(items) == 10  # the first page, then the repeat that revealed the cycle
+        assert client.stats.truncated == [
+            "/items/cycle (repeated token 'same-token-again': the server is cycling)"
+        ]
     assert any("repeated token" in r.getMessage() for r in caplog.records)
 
 

@@ -405,7 +405,7 @@ def test_a_listing_past_max_pages_makes_the_tool_truncated(tmp_path: Path) -> No
         outcome, raw, _ = collect_within(10, capped, tmp_path)
         asked = calls(server, "/v2/apis")
     assert outcome.status == "truncated" and raw is None
-    assert "GetApis in us-east-1" in outcome.summary() and "max_pages 3" in outcome.summary()
+    assert "GetApis in us-east-1" in outcome.summary() and "raise max_pages (3)" in outcome.summary()
     assert asked == 3
 
 

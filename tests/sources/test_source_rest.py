@@ -378,3 +378,23 @@ def test_a_parent_whose_listing_fails_or_whose_value_cannot_be_a_segment_costs_o
         "/groups/g1/endpoints",
         "/groups/g2/endpoints",
     ]
+
+
+def test_a_listing_whose_cursor_repeats_is_truncated_and_nothing_is_written(
+    listing_server, tmp_path: Path
+) -> None:
+    listing_server.route(
+        "/endpoints", lambda h: h.send_json({"items": [{"method": "GET", "path": "/a"}], "next": "c1"})
+    )
+    settings = {
+        "role": "traffic",
+        "endpoints": {"inventory": {"path": "/endpoints", "items": "items"}},
+        "pagination": {"strategy": "cursor", "cursor_key": "next", "cursor_param": "after"},
+        "fields": {"method": "method", "path": "path", "host": {"const": "api.example"}},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.status == "truncated" and records == []
+    assert "listing /endpoints (repeated token 'c1': the server is cycling) stopped before its end" in (
+        outcome.error.message
+    )
+    assert len(listing_server.received) == 2
