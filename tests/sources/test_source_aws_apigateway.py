@@ -461,3 +461,20 @@ def test_an_answer_over_max_response_mb_fails_the_tool(route, tmp_path: Path) ->
     assert outcome.error is not None and outcome.error.code == "RESPONSE_LIMIT"
     assert "max_response_mb 1" in outcome.summary() and "/v2/apis" in outcome.summary()
     assert asked == 1  # refused, not retried
+
+
+def test_a_collection_past_tool_deadline_fails_naming_it(tmp_path: Path) -> None:
+    """Every answer within request_deadline, the whole collection not within tool_deadline: the SDK's
+    requests go through the same clock as every other tool's, so the tool stops with TOOL_DEADLINE."""
+    from hostile_api import HostileServer
+
+    body = b'{"items": []}' + b" " * 30  # about 1.5 s at a byte every 50 ms
+    with HostileServer() as server:
+        hostile_account(server, **{"/v2/apis": lambda h: h.drip(body, every=0.05)})
+        slow = dataclasses.replace(
+            tool(server.url, ["eu-west-1", "us-east-1"]), timeout=5, request_deadline=10, tool_deadline=1
+        )
+        outcome, _, took = collect_within(8, slow, tmp_path)
+    assert not outcome.ok and outcome.error is not None and outcome.error.code == "TOOL_DEADLINE"
+    assert "tool_deadline 1s" in outcome.summary()
+    assert took < 4
