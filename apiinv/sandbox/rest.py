@@ -4,7 +4,7 @@ host, ``hostName``), ``/api/fetchApiInfosForCollection`` a collection's endpoint
 each with a nested id (``id.url``, ``id.method``), the auth combinations seen (``allAuthTypesFound``, a
 list of lists), access types and epoch-second timestamps. It sees a part of the estate's traffic.
 
-Its tools.yaml entry is README's Akto example, pointed at 127.0.0.1: a test keeps the two in step.
+Its tools.yaml entry is docs/sources.md's Akto example, pointed at 127.0.0.1: a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from apiinv.sandbox.estate import EstateDay
 from apiinv.sandbox.server import Request, Response, json_response
 
 AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "BEARER", "jwt": "JWT", "basic": "BASIC"}
-# The tools.yaml entry README shows for Akto (its base URL and key aside).
+# The tools.yaml entry docs/sources.md shows for Akto (its base URL and key aside).
 ENTRY: dict[str, Any] = {
     "type": "rest",
     "role": "traffic",

@@ -55,19 +55,19 @@ def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -
         assert record["last_seen"] and record["first_seen"] < record["last_seen"]
 
 
-def test_the_sandbox_entry_is_the_akto_example_in_readme(tmp_path: Path) -> None:
-    """README's Akto example and the simulator's tools.yaml entry are one configuration, and README's
+def test_the_sandbox_entry_is_the_akto_example_in_the_docs(tmp_path: Path) -> None:
+    """docs/sources.md's Akto example and the simulator's tools.yaml entry are one configuration, and its
     Wallarm example is a valid rest entry."""
     import yaml
 
     from apiinv.sandbox.rest import ENTRY
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    block = readme.split("# Akto: written from Akto's public API docs", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).parents[2] / "docs" / "sources.md").read_text()
+    block = page.split("# Akto: written from Akto's public API docs", 1)[1].split("```", 1)[0]
     block = block.split("\n", 1)[1]  # past the rest of the comment line
     example = yaml.safe_load(block)["akto"]
     assert {k: v for k, v in example.items() if k not in ("api_base_url", "credentials")} == ENTRY
-    wallarm = readme.split("# Wallarm: written from", 1)[1].split("```", 1)[0].split("\n", 1)[1]
+    wallarm = page.split("# Wallarm: written from", 1)[1].split("```", 1)[0].split("\n", 1)[1]
 
     from apiinv import config
 
