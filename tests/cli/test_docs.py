@@ -1,8 +1,11 @@
 """README and --help say the same: every command and option that exists is documented, and the
-README's command table names nothing that does not exist (sqlite-utils' test_docs is the model)."""
+README's command table names nothing that does not exist (sqlite-utils' test_docs is the model).
+README and docs/ hold together: every page is linked, every relative link resolves, README's sample
+configuration validates and the configuration page names every key of the packaged schemas."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +15,9 @@ import typer
 from apiinv.cli import app
 from apiinv.cli.app import GLOBAL_OPTIONS
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 
 def _surface() -> dict[str, set[str]]:
@@ -85,3 +90,63 @@ def test_help_at_80_columns_shows_every_option_whole_without_type_tags(command: 
     assert "<bool>" not in result.output and "<str>" not in result.output and "<list" not in result.output
     for option in SURFACE.get(command, set()):
         assert option in result.output
+
+
+def _outside_code(text: str) -> str:
+    """The Markdown text without its fenced code blocks (a `# comment` in YAML is no heading)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", _outside_code(page.read_text(encoding="utf-8")), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_readme_links_every_docs_page() -> None:
+    assert DOCS, "docs/ holds no pages"
+    linked = {ROOT / target for target in re.findall(r"\]\((docs/[^)#\s]+\.md)", README)}
+    assert not set(DOCS) - linked, f"README does not link {sorted(p.name for p in set(DOCS) - linked)}"
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *DOCS], ids=lambda page: page.name)
+def test_every_relative_link_resolves(page: Path) -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", _outside_code(page.read_text(encoding="utf-8")))
+    for link in links:
+        if re.match(r"[a-z]+:", link):
+            continue  # https:, mailto:
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        assert target.exists(), f"{page.name}: {link} names no file"
+        assert not anchor or anchor in _anchors(target), f"{page.name}: {link} names no heading"
+
+
+def test_the_readme_sample_configuration_validates(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    for name in ("tools.yaml", "planner.yaml"):
+        sample = re.search(rf"```yaml\n# {re.escape(name)}\n(.*?)```", README, re.DOTALL)
+        assert sample, f"README shows no sample {name}"
+        (tmp_path / name).write_text(sample.group(1))
+    (tmp_path / ".env").write_text("APIINV_42CRUNCH_API_KEY=k\n")
+
+    result = CliRunner().invoke(app, ["--config-dir", str(tmp_path), "validate-config"])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_configuration_page_names_every_key_of_the_packaged_schemas() -> None:
+    schemas = ROOT / "apiinv" / "schemas"
+    tools = json.loads((schemas / "tools.schema.json").read_text())
+    planner = json.loads((schemas / "planner.schema.json").read_text())
+    keys = {
+        *tools["$defs"]["tool"]["properties"],
+        *tools["properties"],
+        *tools["properties"]["owners"]["properties"],
+        *planner["properties"],
+        *planner["properties"]["defaults"]["properties"],
+        *planner["properties"]["analysis"]["properties"],
+        *planner["$defs"]["schedule"]["properties"],
+    }
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = sorted(key for key in keys if f"`{key}`" not in page)
+    assert not missing, f"docs/configuration.md does not name {missing}"
