@@ -111,3 +111,10 @@ def test_an_error_line_shows_control_characters_escaped(cli, tmp_path: Path) -> 
     assert result.exit_code == 2, result.output
     assert not RAW.findall(result.stderr), result.stderr
     assert ESCAPED.replace(r"\x00", "") in result.stderr
+
+
+def test_tools_check_quotes_a_vendors_answer_escaped(cli, hostile_config) -> None:
+    folder, _ = hostile_config
+    result = cli("tools", "--check", config_dir=folder)
+    assert result.exit_code != 0
+    _shown_escaped(result.output, "tools --check")

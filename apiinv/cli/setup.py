@@ -18,6 +18,7 @@ from apiinv.cli.app import (
     runtime_of,
 )
 from apiinv.errors import ExitStatus
+from apiinv.redact import printable
 
 
 @app.command("validate-config", rich_help_panel=SETUP)
@@ -60,7 +61,7 @@ def tools(
         return ExitStatus.OK
     results = toolcheck.check_all(cfg)
     for result in results:
-        typer.echo(result.line())
+        typer.echo(printable(result.line()))  # it quotes what the vendor answered
     return toolcheck.exit_status(results)
 
 

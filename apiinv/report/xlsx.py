@@ -23,7 +23,7 @@ from typing import Any
 import xlsxwriter
 import xlsxwriter.exceptions
 
-from apiinv.inventory.records import CONTROL_CHARACTERS
+from apiinv.redact import printable
 
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_TEXT = 32_767
@@ -49,8 +49,10 @@ CHANGE_COLOURS = {"new": "#C6EFCE", "removed": "#FFC7CE", "changed": "#FFEB9C"}
 
 
 def clean_text(value: str) -> str:
+    """A vendor's text as a cell shows it: controls XML cannot hold, and those that would act on a
+    reader (C1, bidi overrides), escaped visibly (``\\x07``) rather than dropped; cut at Excel's limit."""
     if not value.isprintable():
-        value = CONTROL_CHARACTERS.sub("", value)
+        value = printable(value, lines=True)
     if len(value) > EXCEL_MAX_TEXT:
         value = value[: EXCEL_MAX_TEXT - len(TRUNCATED)] + TRUNCATED
     return value

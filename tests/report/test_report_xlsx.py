@@ -16,7 +16,7 @@ HOSTILE = [
     "=1+1",
     "Zahlungsübersicht — 支付接口",
     "tab\tand\nnewline",
-    "bell\x07 and null\x00 removed",
+    "bell\x07 and null\x00 shown, not dropped",
     "x" * 40_000,
 ]
 COLUMNS = [
@@ -59,7 +59,7 @@ def test_cells_keep_their_types_and_no_vendor_string_becomes_a_formula(tmp_path:
     assert formulas == []
     names = [sheet.cell(row=r, column=1).value for r in range(2, 11)]
     assert names[:6] == HOSTILE[:6]
-    assert names[6] == "tab\tand\nnewline" and names[7] == "bell and null removed"
+    assert names[6] == "tab\tand\nnewline" and names[7] == "bell\\x07 and null\\x00 shown, not dropped"
     assert len(names[8]) == EXCEL_MAX_TEXT and names[8].endswith(TRUNCATED)
     second = sheet[3]
     assert second[1].value == 0.5 and second[1].data_type == "n"
@@ -112,4 +112,4 @@ def test_sheet_names_are_made_unique() -> None:
 
 def test_clean_text_keeps_ordinary_text() -> None:
     assert clean_text("plain text") == "plain text"
-    assert clean_text("a\x01b\x1fc") == "abc"
+    assert clean_text("a\x01b\x1fc\u202ed") == "a\\x01b\\x1fc\\u202ed"  # escaped, never dropped
