@@ -58,7 +58,7 @@ class RunResult:
     def state_line(self, tool: str) -> str:
         """``TOOL STATUS``, with how many of its items failed when some did."""
         failed = sum(len(o.failed_items) for o in self.collected if o.tool == tool)
-        return f"{tool} {self.tool_state(tool)[0]}" + (f" ({failed:,} items failed)" if failed else "")
+        return f"{tool} {self.tool_state(tool)[0]}" + (f" ({failed:,} item(s) failed)" if failed else "")
 
     def exit_status(self, tools: list[str]) -> ExitStatus:
         """Per tool its first error across the steps; a failed mail counts as one more failed part."""

@@ -48,6 +48,8 @@ def test_an_item_that_keeps_failing_keeps_its_last_good_data_and_is_asked_for_fi
     apigee = store.step(DAY2, "apigee", "collect")
     assert [(i["item"], i["kept_from"]) for i in apigee["failed_items"]] == [(f"{proxy}/{rev}", DAY1)]
     assert "42crunch: partial: " in second.output and "1 item(s) failed" in second.output
+    closing = next(line for line in second.output.splitlines() if "== exit 5" in line)
+    assert "42crunch partial (1 item(s) failed), apigee partial (1 item(s) failed)" in closing
 
     report = json.loads((cli.output / DAY2 / f"api-inventory-{DAY2}.json").read_text())
     assert report["run"]["incomplete"] is True
