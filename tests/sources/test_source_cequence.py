@@ -117,7 +117,7 @@ def test_normalize_gives_one_record_per_traffic_endpoint() -> None:
     from apiinv.inventory.records import problems
     from apiinv.sources import cequence
 
-    first, second = cequence.normalize(RAW)
+    first, second = cequence.SOURCE.normalize(RAW)
     assert first["endpoint_key"] == "GET api.acme.example/orders/v1/orders/{}"
     assert first["url"] == "https://api.acme.example/orders/v1/orders/48213"
     assert (first["auth_required"], first["auth_types"], first["sensitive_data"]) == (
@@ -141,7 +141,7 @@ def test_a_nested_list_valued_mapping_with_a_missing_optional_listing(tmp_path: 
 
     from apiinv.config import ToolConfig
     from apiinv.pipeline.collect import collect_tool
-    from apiinv.sources.cequence import normalize
+    from apiinv.sources.cequence import SOURCE
     from apiinv.store import Store, read_json
 
     items = [
@@ -182,7 +182,7 @@ def test_a_nested_list_valued_mapping_with_a_missing_optional_listing(tmp_path: 
         w.startswith("fields.risk_score: 'scores.risk' is in none of the 2 endpoints") for w in warnings
     )
     assert not any("fields.auth_type" in w for w in warnings)
-    records = {r["api_id"]: r for r in normalize(read_json(store.raw_path(RUN_DATE, "traffic")))}
+    records = {r["api_id"]: r for r in SOURCE.normalize(read_json(store.raw_path(RUN_DATE, "traffic")))}
     first = records["e1"]
     assert first["endpoint_key"] == "GET api.x/v1/cards/{}"
     assert (first["auth_types"], first["sensitive_data"]) == (["api_key", "jwt"], ["PCI", "PII"])

@@ -16,11 +16,11 @@ from conftest import RUN_DATE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.inventory.records import problems
 from apiinv.sandbox.launch import Sandbox
 
-TOOLS = sources.known_types()  # every registered source, plugins included
+TOOLS = registry.known_types()  # every registered source, plugins included
 
 
 @cache
@@ -74,5 +74,5 @@ def test_normalize_survives_missing_and_odd_fields(tool: str, data) -> None:
             continue  # an earlier draw replaced what this path went through
         else:
             parent[path[-1]] = None if replacement == "<delete>" else replacement
-    for record in sources.load(tool).normalize(raw):
+    for record in registry.load(tool).normalize(raw):
         problems(record)  # either valid or rejected with reasons; never an exception
