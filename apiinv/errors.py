@@ -236,3 +236,12 @@ def status_for_outcomes(errors: list[ApiInvError | None]) -> ExitStatus:
     # A tool whose data was written with some items kept from before is partial, never failed whole.
     whole = [e for e in failed if not isinstance(e, ItemsFailedError)]
     return ExitStatus.ALL_FAILED if len(whole) == len(errors) else ExitStatus.PARTIAL
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    """'; did you mean 'kong'?' for a near miss among ``known``, else '': the tail of a message that names
+    something unknown."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -580,13 +580,16 @@ def test_kong_plugin_secrets_never_reach_the_raw_file(cli, sandbox) -> None:
 
 
 def test_an_unexpected_exception_fails_one_tool_and_the_run_goes_on(cli, sandbox, monkeypatch) -> None:
+    import dataclasses
+
     import apiinv.sources.kong
 
     def broken(raw):
         raise RuntimeError("a bug in a normalizer")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(apiinv.sources.kong, "normalize", broken)
+    kong = apiinv.sources.kong
+    monkeypatch.setattr(kong, "SOURCE", dataclasses.replace(kong.SOURCE, normalize=broken))
     result = cli("--date", DATE, "run", "--all", config_dir=sandbox.config_dir)
     assert result.exit_code == 5, result.output
     assert "kong: FAILED: process failed unexpectedly: RuntimeError: a bug in a normalizer [TOOL_FAILED" in (

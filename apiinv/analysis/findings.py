@@ -79,8 +79,8 @@ def find(
     analysis: Analysis,
     *,
     now: datetime,
+    roles: Mapping[str, str],
     skip: frozenset[str] | set[str] = frozenset(),
-    roles: dict[str, str] | None = None,
 ) -> dict[str, list[Row]]:
     """Each finding's rows: the merged row plus a ``reason``. Findings in ``skip`` stay empty; ``roles``
     as for ``merge``."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -64,14 +64,10 @@ _PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
 _NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 
 
-def role(record: Row, roles: dict[str, str] | None = None) -> str:
-    """gateway, spec or traffic: its tool's role as configured (``roles`` by tool name, which a ``rest``
-    tool needs), else what the source of its tool type declares (sources.base)."""
-    if roles and record.get("instance") in roles:
-        return roles[record["instance"]]
-    from apiinv.sources import role_of
-
-    return role_of(record["tool"])
+def role(record: Row, roles: Mapping[str, str]) -> str:
+    """gateway, spec or traffic: the role of the tool it came from (``roles`` by tool name, which the
+    caller knows from the configuration or the manifest); ``other`` for a tool it does not name."""
+    return roles.get(record.get("instance") or "", "other")
 
 
 def _first(path: str) -> str:
@@ -165,9 +161,9 @@ def _nonempty(records: list[Row], name: str) -> Any:
     return None
 
 
-def merge(records: Iterable[Row], *, roles: dict[str, str] | None = None) -> list[Row]:
+def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
-    ``roles``: tool name -> role, for tools whose type does not fix one."""
+    ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from."""
     by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     router = Router()
     for record in records:
@@ -298,7 +294,7 @@ class Indexes:
         self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
 
     @classmethod
-    def build(cls, records: Iterable[Row], roles: dict[str, str] | None = None) -> Indexes:
+    def build(cls, records: Iterable[Row], roles: Mapping[str, str]) -> Indexes:
         indexes = cls()
         for record in records:
             kind = role(record, roles)

@@ -251,7 +251,7 @@ def main_options(
     # --output on its command line moves it. (Typer ships its own click: its enum, compared by name.)
     output_source = getattr(ctx.get_parameter_source("output"), "name", None)
     if ctx.invoked_subcommand == "demo" and output_source != "COMMANDLINE":
-        from apiinv.sandbox.demo import DEMO_OUTPUT
+        from apiinv.pipeline.demo import DEMO_OUTPUT
 
         output = DEMO_OUTPUT
     runtime = Runtime(

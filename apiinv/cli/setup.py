@@ -74,7 +74,7 @@ def demo(
 ) -> int:
     """Run the whole pipeline against the bundled simulators for yesterday and today (no credentials),
     into demo-output/ (or --output), its data marked as simulated."""
-    from apiinv.sandbox.demo import run_demo
+    from apiinv.pipeline.demo import run_demo
 
     runtime = runtime_of(ctx)
     results = run_demo(

@@ -14,7 +14,7 @@ from apiinv.config.model import (
     ToolConfig,
     Validation,
 )
-from apiinv.config.schema import did_you_mean, schema, schema_problems
+from apiinv.config.schema import schema, schema_problems
 from apiinv.config.secrets import default_env_file, env_var_name, load_env
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "check_planner",
     "check_tools",
     "default_env_file",
-    "did_you_mean",
     "env_var_name",
     "load",
     "load_env",

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.config.model import (
     _COMMON_KEYS,
     AUTH_FIELDS,
@@ -29,9 +29,9 @@ from apiinv.config.model import (
     ToolConfig,
     Validation,
 )
-from apiinv.config.schema import did_you_mean, schema, schema_problems, strict_validator
+from apiinv.config.schema import schema, schema_problems, strict_validator
 from apiinv.config.secrets import ENV_REF, SECRET_FIELDS, default_env_file, env_var_name, expand, load_env
-from apiinv.errors import ConfigurationError
+from apiinv.errors import ConfigurationError, did_you_mean
 from apiinv.redact import register_secret
 
 CONFIG_MAX_NODES = 100_000  # a configuration file is a few hundred nodes; aliases may not blow it up
@@ -87,7 +87,7 @@ def _build_tool(
 ) -> ToolConfig | None:
     tool_type = entry.get("type", name)
     try:
-        module = sources.load(tool_type)
+        source = registry.load(tool_type)
     except ConfigurationError as exc:
         hint = "" if "type" in entry else "; set type: to one of them"
         report.problems.append(f"{label}: {name}.type: {exc.message}{hint}")
@@ -95,15 +95,15 @@ def _build_tool(
     report.problems.extend(
         schema_problems(entry, "tools", label, validator=_settings_validator(tool_type), at=(name,))
     )
-    if getattr(module, "BASE_URL", True) and "api_base_url" not in entry:
+    if source.base_url and "api_base_url" not in entry:
         report.problems.append(f"{label}: {name}: api_base_url is required (the {tool_type} API's base URL)")
         return None
-    merged = {**TOOL_DEFAULTS, **getattr(module, "DEFAULTS", {}), **entry}
-    for setting in getattr(module, "PATH_SETTINGS", ()):  # files a source reads: relative to this folder
+    merged = {**TOOL_DEFAULTS, **source.defaults, **entry}
+    for setting in source.path_settings:  # files a source reads: relative to this folder
         if isinstance(merged.get(setting), list):
             merged[setting] = [str(_under(config_dir, str(p))) for p in merged[setting]]
-    missing_settings = [s for s in getattr(module, "REQUIRED_SETTINGS", ()) if not merged.get(s)]
-    for problem in getattr(module, "settings_problems", lambda settings: [])(merged):
+    missing_settings = [s for s in source.required_settings if not merged.get(s)]
+    for problem in source.settings_problems(merged):
         report.problems.append(f"{label}: {name}.{problem}")
     for setting in missing_settings:
         report.warnings.append(
@@ -226,8 +226,8 @@ def _under(config_dir: Path, path: str) -> Path:
 @cache
 def _settings_validator(tool_type: str) -> Any:
     """The keys a tool of this type takes: those every tool takes (checked by the packaged schema) and
-    its source's own SETTINGS_SCHEMA; any other is an unknown key."""
-    own = getattr(sources.load(tool_type), "SETTINGS_SCHEMA", {})
+    its source's own settings schema; any other is an unknown key."""
+    own = registry.load(tool_type).settings_schema
     common: dict[str, Any] = {key: {} for key in schema("tools")["$defs"]["tool"]["properties"]}
     return strict_validator(
         {"type": "object", "properties": {**common, **own}, "additionalProperties": False}

@@ -8,11 +8,13 @@ import zoneinfo
 from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apiinv import timefmt
-from apiinv.config.schema import did_you_mean
-from apiinv.errors import ConfigurationError, MissingSecretError, UsageError
+from apiinv import registry, timefmt
+from apiinv.errors import ConfigurationError, MissingSecretError, UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from apiinv.sources.base import Source
 
 PLANNER_FILE = "planner.yaml"
 
@@ -89,13 +91,14 @@ class ToolConfig:
     missing_vars: list[str] = field(default_factory=list)
     missing_settings: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Resolved when the tool is built: the source of its type, and its role (gateway, spec or traffic:
+    # what the source declares, or for a ``rest`` tool its ``role:`` setting).
+    source: Source = field(init=False, repr=False, compare=False)
+    role: str = field(init=False)
 
-    @property
-    def role(self) -> str:
-        """gateway, spec or traffic: what its source declares, or (a ``rest`` tool) its ``role:``."""
-        from apiinv.sources import role_for
-
-        return role_for(self.type, self.settings)
+    def __post_init__(self) -> None:
+        self.source = registry.load(self.type)
+        self.role = self.source.role_for(self.settings)
 
     @property
     def has_credentials(self) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from apiinv.errors import did_you_mean
+from apiinv.schemas import packaged as schema
 
 _SCHEMA_ENV_REF = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"  # tools.schema.json $defs.envref
 
@@ -19,11 +20,6 @@ PATTERN_WORDS = {
     r"^[^@\s]+@[^@\s]+$": "must be an e-mail address",
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "must be a name: letters, digits, '_', '.' and '-' (64 at most)",
 }
-
-
-@cache
-def schema(name: str) -> dict[str, Any]:
-    return json.loads(resources.files("apiinv.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
 
 
 def _format_path(parts: list[Any] | Any) -> str:
@@ -94,11 +90,3 @@ def schema_problems(
         message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
         problems.append(f"{file_label}: {_format_path(path)}: {message}")
     return problems
-
-
-def did_you_mean(name: str, known: Any) -> str:
-    """'; did you mean 'kong'?' for a near miss among ``known``, else ''."""
-    import difflib
-
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""

@@ -207,9 +207,9 @@ def _validators():
     import fastjsonschema
     from jsonschema import Draft202012Validator
 
-    from apiinv.config import schema
+    from apiinv.schemas import packaged
 
-    return fastjsonschema.compile(schema("record")), Draft202012Validator(schema("record"))
+    return fastjsonschema.compile(packaged("record")), Draft202012Validator(packaged("record"))
 
 
 def problems(record: dict[str, Any]) -> list[str]:

@@ -6,7 +6,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from apiinv import sources
 from apiinv.config import Config, ToolConfig
 from apiinv.errors import ApiInvError, ExitStatus, status_for_outcomes
 from apiinv.redact import redact_url
@@ -64,7 +63,7 @@ def check_tool(tool: ToolConfig) -> CheckResult:
     started = time.monotonic()
     try:
         with HttpClient(tool) as client:
-            detail = sources.load(tool.type).check(client, tool)
+            detail = tool.source.check(client, tool)
         return CheckResult(tool.name, True, detail, time.monotonic() - started)
     except ApiInvError as exc:
         detail = f"{exc.message} [{exc.code} {exc.error_id}]"

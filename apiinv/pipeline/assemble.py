@@ -13,7 +13,7 @@ from apiinv.analysis.merge import merge
 from apiinv.config import Analysis
 from apiinv.errors import UsageError
 from apiinv.inventory.records import Row, compact
-from apiinv.sources import role_of
+from apiinv.registry import role_of
 from apiinv.store import Store, read_json
 from apiinv.timefmt import end_of_day, iso
 

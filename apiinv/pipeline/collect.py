@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import orjson
 
-from apiinv import sources
 from apiinv.config import ToolConfig
 from apiinv.errors import (
     ApiInvError,
@@ -145,9 +144,8 @@ def collect_tool(
     reused_from: str | None = None
     try:
         tool.require_ready()
-        module = sources.load(tool.type)
         previous = None
-        if getattr(module, "INCREMENTAL", False):
+        if tool.source.incremental:
             # Also on a full crawl: what stands in for an item whose own call fails.
             reused_from, previous = previous_collection(store, day, tool)
         failed_before = _failed_items_of(store, reused_from, tool.name)
@@ -169,7 +167,7 @@ def collect_tool(
                 failed_before=failed_before,
             )
             try:
-                data = module.fetch(context)
+                data = tool.source.fetch(context)
             except ApiInvError:
                 raise
             except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
@@ -187,15 +185,13 @@ def collect_tool(
             )
         # The previous collection is needed only while fetching: let it go before the new one is written.
         context.previous = context.fallback = previous = None
-        counts = module.counts(data)
+        counts = tool.source.counts(data)
         stats = {
             **client.stats.as_dict(),
             "reused": context.reused,
             "reused_from": None if full else reused_from,
         }
-        scrub = getattr(module, "scrub", None)
-        if scrub is not None:  # third-party secrets a vendor returned never reach our files
-            data = scrub(data)
+        data = tool.source.scrub(data)  # third-party secrets a vendor returned never reach our files
         write_json(
             raw_path,
             {

@@ -9,7 +9,7 @@ file, so memory holds the raw document and one record at a time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.config import Analysis, ToolConfig
 from apiinv.errors import ApiInvError, DataValidationError, StoreError, tool_failure
 from apiinv.inventory.records import problems
@@ -86,7 +86,7 @@ def _stream(
     yield b"]}"
 
 
-def _check_shape(raw: Any, shape: dict[str, type], tool: str) -> None:
+def _check_shape(raw: Any, shape: Mapping[str, type], tool: str) -> None:
     """A raw file that lost its structure is refused; one that merely lacks fields is normalized."""
     data = raw.get("data") if isinstance(raw, dict) else None
     wrong = [key for key, kind in shape.items() if not isinstance((data or {}).get(key), kind)]
@@ -109,8 +109,9 @@ def process_tool(
         if not raw_path.exists():
             raise StoreError(f"no raw file for {day} ({raw_path}); run collect first", tool=tool.name)
         raw = read_json(raw_path)
-        module = sources.load(raw.get("type") or tool.type)
-        _check_shape(raw, module.RAW_SHAPE, tool.name)
+        collected_as = raw.get("type") or tool.type  # tools.yaml may have changed since
+        source = tool.source if collected_as == tool.type else registry.load(collected_as)
+        _check_shape(raw, source.raw_shape, tool.name)
         header = {
             "schema_version": PROCESSED_VERSION,
             "tool": tool.name,
@@ -121,7 +122,7 @@ def process_tool(
         }
         try:
             write_atomic(
-                store.processed_path(day, tool.name), _stream(module.normalize(raw), header, outcome, owners)
+                store.processed_path(day, tool.name), _stream(source.normalize(raw), header, outcome, owners)
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise DataValidationError(

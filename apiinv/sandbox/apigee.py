@@ -455,19 +455,29 @@ class Simulator(SandboxSimulator):
             latency=sandbox.latency,
         )
         super().__init__(sandbox, app)
+        self.key_file: Path | None = None
 
     def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
         assert isinstance(self.app, ApigeeApp)
-        self.app.accounts.write_key_file((folder / KEY_FILE).resolve(), url + "/token")
+        self.key_file = self.app.accounts.write_key_file((folder / KEY_FILE).resolve(), url + "/token")
         return {"api_base_url": url, "auth_type": "service_account", "organization": ORGANIZATION}
 
     def env(self, folder: Path) -> dict[str, str]:
         return {"APIINV_APIGEE_KEY_FILE": str((folder / KEY_FILE).resolve())}
 
+    def secrets(self) -> list[str]:
+        assert isinstance(self.app, ApigeeApp)
+        found = [self.sandbox.operator_token, *self.app.tokens.handed_out]
+        if self.key_file is not None:  # a line of the service account's private key
+            found.append(json.loads(self.key_file.read_text())["private_key"].splitlines()[1])
+        return found
+
     def truth(self) -> dict[str, int]:
         in_gateway = self.sandbox.estate.on(self.sandbox.day).in_gateway("apigee")
         return {
             "proxies": len(in_gateway),
+            # One revision a proxy: the one deployed (in every environment), or an undeployed one's latest.
+            "revisions": len(in_gateway),
             "deployments": sum(len(a.environments) for a, _ in in_gateway if a.deployed),
             "products": sum(1 for a, _ in in_gateway if a.index % 6 != 5),
         }

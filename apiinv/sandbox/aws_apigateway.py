@@ -138,6 +138,9 @@ class Simulator(SandboxSimulator):
     def env(self, folder: Path) -> dict[str, str]:
         return {"APIINV_AWS_ACCESS_KEY_ID": self.access_key, "APIINV_AWS_SECRET_ACCESS_KEY": self.secret_key}
 
+    def secrets(self) -> list[str]:
+        return [self.secret_key]
+
     def truth(self) -> dict[str, int]:
         rest, http = self._split()
         return {

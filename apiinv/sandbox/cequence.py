@@ -163,6 +163,10 @@ class Simulator(SandboxSimulator):
             "APIINV_CEQUENCE_CLIENT_SECRET": self.sandbox.client_secret,
         }
 
+    def secrets(self) -> list[str]:
+        assert isinstance(self.app, CequenceApp)
+        return [self.sandbox.client_secret, *self.app.tokens.handed_out]
+
     def truth(self) -> dict[str, int]:
         in_traffic = self.sandbox.estate.on(self.sandbox.day).in_traffic()
         return {"endpoints": len(in_traffic) + (len(PROBE_PATHS) if in_traffic else 0)}

@@ -108,5 +108,11 @@ class Simulator:
         return {}
 
     def truth(self) -> dict[str, int]:
-        """What the vendor holds on the current date, by the counts its source reports."""
+        """What the vendor holds on the current date, by the counts its source reports (every count
+        named here; the source may report more)."""
         raise NotImplementedError
+
+    def secrets(self) -> list[str]:
+        """What must never reach a file apiinv writes: the credentials apiinv is given for this vendor
+        and the tokens the vendor has handed out."""
+        return []

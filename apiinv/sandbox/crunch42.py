@@ -284,6 +284,9 @@ class Simulator(SandboxSimulator):
     def env(self, folder: Path) -> dict[str, str]:
         return {"APIINV_42CRUNCH_API_KEY": self.sandbox.api_key}
 
+    def secrets(self) -> list[str]:
+        return [self.sandbox.api_key]
+
     def truth(self) -> dict[str, int]:
         in_spec = self.sandbox.estate.on(self.sandbox.day).in_spec()
         return {

@@ -221,6 +221,9 @@ class Simulator(SandboxSimulator):
     def env(self, folder: Path) -> dict[str, str]:
         return {"APIINV_KONG_API_KEY": self.sandbox.kong_token} if self.sandbox.kong_token else {}
 
+    def secrets(self) -> list[str]:
+        return [self.sandbox.kong_token] if self.sandbox.kong_token else []
+
     def truth(self) -> dict[str, int]:
         assert isinstance(self.app, KongApp)
         return {k: len(v) for k, v in self.app.view(self.app._build).items()}

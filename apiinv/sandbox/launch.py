@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.errors import UsageError
 from apiinv.sandbox.common import Simulator, SimulatorUnavailable
 from apiinv.sandbox.estate import Estate
@@ -24,10 +24,10 @@ from apiinv.store import make_dirs, write_atomic
 def simulator_modules() -> dict[str, str]:
     """Tool type -> simulator module, from the source registry: every source that names one."""
     found = {}
-    for tool_type in sources.known_types():
-        module = getattr(sources.load(tool_type), "SIMULATOR", None)
+    for tool_type in registry.known_types():
+        module = registry.load(tool_type).simulator
         if module:
-            found[tool_type] = str(module)
+            found[tool_type] = module
     return found
 
 

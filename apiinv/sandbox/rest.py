@@ -132,6 +132,9 @@ class Simulator(SandboxSimulator):
     def env(self, folder: Path) -> dict[str, str]:
         return {"APIINV_REST_API_KEY": self.sandbox.api_key}
 
+    def secrets(self) -> list[str]:
+        return [self.sandbox.api_key]
+
     def truth(self) -> dict[str, int]:
         seen = [
             (api, op) for api, op in self.sandbox.estate.on(self.sandbox.day).in_traffic() if sees(api.index)

@@ -21,12 +21,14 @@ class TokenRegistry:
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
         self.issued = 0
+        self.handed_out: list[str] = []  # every token issued, expired or not: none may be stored
 
     def issue(self, prefix: str = "tok") -> tuple[str, float]:
         token = f"{prefix}.{secrets.token_urlsafe(24)}"
         with self._lock:
             self._tokens[token] = time.monotonic() + self.lifetime
             self.issued += 1
+            self.handed_out.append(token)
         return token, self.lifetime
 
     def valid(self, token: str | None) -> bool:

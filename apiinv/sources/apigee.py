@@ -13,28 +13,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
+from apiinv.sources.base import Source
 from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
     from apiinv.sources.base import FetchContext
-
-ROLE = "gateway"
-SIMULATOR = "apiinv.sandbox.apigee"
-INCREMENTAL = True
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "organization": {"description": "Apigee organization.", "type": "string"},
-    "environments": {
-        "description": "Apigee environments to include (default: all).",
-        "type": "array",
-        "items": {"type": "string"},
-    },
-    "flavor": {"description": "Apigee flavour: x (X and hybrid) or edge.", "enum": ["x", "hybrid", "edge"]},
-}
-DEFAULTS = {"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"}
-RAW_SHAPE = {"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list}
-REQUIRED_SETTINGS = ("organization",)
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
@@ -330,3 +315,30 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                             path_match="prefix" if wildcard else "exact",
                             products=sorted(products),
                         )
+
+
+SOURCE = Source(
+    name="apigee",
+    role="gateway",
+    defaults={"auth_type": "service_account", "rate_limit": 6000, "page_size": 1000, "flavor": "x"},
+    raw_shape={"proxies": list, "deployments": list, "revisions": list, "envgroups": list, "products": list},
+    settings_schema={
+        "organization": {"description": "Apigee organization.", "type": "string"},
+        "environments": {
+            "description": "Apigee environments to include (default: all).",
+            "type": "array",
+            "items": {"type": "string"},
+        },
+        "flavor": {
+            "description": "Apigee flavour: x (X and hybrid) or edge.",
+            "enum": ["x", "hybrid", "edge"],
+        },
+    },
+    required_settings=("organization",),
+    incremental=True,
+    check=check,
+    fetch=fetch,
+    counts=counts,
+    normalize=normalize,
+    simulator="apiinv.sandbox.apigee",
+)

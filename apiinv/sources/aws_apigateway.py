@@ -21,15 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from apiinv.errors import CollectionError, MissingSecretError
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.redact import register_secret
+from apiinv.sources.base import Source
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
     from apiinv.sources.base import FetchContext
 
-ROLE = "gateway"
-SIMULATOR = "apiinv.sandbox.aws_apigateway"
-BASE_URL = False
 SETTINGS_SCHEMA: dict[str, Any] = {
     "regions": {
         "description": "AWS regions whose API Gateway APIs are listed.",
@@ -50,9 +48,6 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     },
     "profile": {"description": "A profile of the AWS configuration files.", "type": "string"},
 }
-REQUIRED_SETTINGS = ("regions",)
-DEFAULTS: dict[str, Any] = {"auth_type": "aws", "rate_limit": 300, "concurrency": 2}
-RAW_SHAPE = {"regions": dict}
 # The page token of every listing, as botocore's paginator data names it: REST APIs (v1) page by
 # ``position``; HTTP and WebSocket APIs (v2) by ``NextToken``, get_api_mappings included (no paginator).
 PAGE_TOKENS = {"apigateway": "position", "apigatewayv2": "NextToken"}
@@ -434,3 +429,19 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 seen.add((method, path))
                 kinds = _kinds(route.get("AuthorizationType"), route.get("ApiKeyRequired"))
                 yield from _rows(common, hosts, method, path, match, kinds)
+
+
+SOURCE = Source(
+    name="aws_apigateway",
+    role="gateway",
+    defaults={"auth_type": "aws", "rate_limit": 300, "concurrency": 2},
+    raw_shape={"regions": dict},
+    settings_schema=SETTINGS_SCHEMA,
+    base_url=False,
+    required_settings=("regions",),
+    check=check,
+    fetch=fetch,
+    counts=counts,
+    normalize=normalize,
+    simulator="apiinv.sandbox.aws_apigateway",
+)

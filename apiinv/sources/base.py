@@ -1,41 +1,46 @@
-"""The source contract: what every tool adapter is, so that the registry, the configuration schema's
-checks, the merge's roles and the sandbox derive from one place.
+"""The source contract: what every tool adapter is, so that the registry (``apiinv.registry``), the
+configuration's checks, the merge's roles and the sandbox derive from one place.
 
 A source is a module (in ``apiinv/sources/`` or a third-party package registered under the
-``apiinv.sources`` entry-point group) that defines:
+``apiinv.sources`` entry-point group: ``[project.entry-points."apiinv.sources"] salt = "apiinv_salt"``)
+that exports one ``SOURCE = Source(...)``, whose ``name`` is its tool type (the entry point's name).
+The registry resolves a tool's type to that object once, when the configuration is read: each
+``ToolConfig`` carries its ``source`` and its ``role``. A ``Source`` holds:
 
-- ``ROLE``: what its data says about an endpoint: ``gateway`` (it serves it), ``spec`` (it is
+- ``name``: the tool type (``type:`` in tools.yaml, and a tool's name when it gives none);
+- ``role``: what its data says about an endpoint: ``gateway`` (it serves it), ``spec`` (it is
   documented and audited there) or ``traffic`` (it was seen being called); None when each tool
-  chooses its own in a ``role`` setting (the ``rest`` source; see ``sources.role_for``);
-- ``DEFAULTS``: the tools.yaml values its vendor implies (auth kind, key header, page size, ...);
-- ``SETTINGS_SCHEMA`` (optional): JSON Schema ``properties`` of its own tools.yaml keys, checked by
-  validate-config (any other key that is not common to every tool is an unknown key);
-- ``BASE_URL`` (optional, True): whether it needs ``api_base_url`` (a source reading files does not);
-- ``PATH_SETTINGS`` (optional): settings that list files, made relative to the configuration folder;
-- ``RAW_SHAPE``: the top-level keys (and their types) of the raw document ``fetch`` returns;
-- ``REQUIRED_SETTINGS`` (optional): settings without which it cannot collect (Apigee's organization);
+  chooses its own in a ``role`` setting (the ``rest`` source; see ``Source.role_for``);
+- ``defaults``: the tools.yaml values its vendor implies (auth kind, key header, page size, ...);
+- ``raw_shape``: the top-level keys (and their types) of the raw document ``fetch`` returns;
 - ``check(client, tool) -> str``: one cheap authenticated call, for ``apiinv tools --check``;
 - ``fetch(ctx) -> dict``: the raw inventory, through ``ctx.client`` with independent requests on
-  ``ctx.map``;
+  ``ctx.map`` (a ``FetchContext``, below);
 - ``counts(raw) -> dict[str, int]``: what the raw document holds, for people and the manifest;
 - ``normalize(raw) -> Iterator[record]``: pure, raw document to inventory records;
-- ``scrub(raw) -> raw`` (optional): third-party secrets masked before the raw file is written;
-- ``settings_problems(settings) -> list[str]`` (optional): what validate-config says of its own
-  settings, as ``key: problem``;
-- ``INCREMENTAL`` (optional, False): ``fetch`` reuses items of ``ctx.previous`` that the listings say
+- ``settings_schema`` (default none): JSON Schema ``properties`` of its own tools.yaml keys, checked by
+  validate-config (any other key that is not common to every tool is an unknown key);
+- ``base_url`` (default True): whether it needs ``api_base_url`` (a source reading files does not);
+- ``path_settings`` (default none): settings that list files, made relative to the configuration folder;
+- ``required_settings`` (default none): settings without which it cannot collect (Apigee's organization);
+- ``incremental`` (default False): ``fetch`` reuses items of ``ctx.previous`` that the listings say
   are unchanged (immutable revisions, documents whose revision counter or audit date is the same), each
   through ``ctx.reusing``;
-- ``SIMULATOR`` (optional): the module of its simulator, whose ``Simulator`` class (see
-  ``apiinv.sandbox.common``) the sandbox, the demo and the tests pick up.
+- ``scrub(raw) -> raw`` (default: unchanged): third-party secrets masked before the raw file is written;
+- ``settings_problems(settings) -> list[str]`` (default: none): what validate-config says of its own
+  settings, as ``key: problem``;
+- ``simulator`` (default none): the module of its simulator, whose ``Simulator`` class (see
+  ``apiinv.sandbox.common``) the sandbox, the demo and the tests pick up; every source with one gets the
+  shared conformance tests (``tests/sources/test_conformance.py``) for free.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from apiinv.errors import CollectionError, is_item_fault
 from apiinv.logs import get_logger
@@ -50,18 +55,47 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Source(Protocol):
-    ROLE: str
-    DEFAULTS: dict[str, Any]
-    RAW_SHAPE: dict[str, type]
+Raw = dict[str, Any]
 
-    def check(self, client: HttpClient, tool: ToolConfig) -> str: ...
 
-    def fetch(self, ctx: FetchContext) -> dict[str, Any]: ...
+def _no_problems(settings: dict[str, Any]) -> list[str]:
+    return []
 
-    def counts(self, raw: dict[str, Any]) -> dict[str, int]: ...
 
-    def normalize(self, raw: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
+def _unchanged(raw: Raw) -> Raw:
+    return raw
+
+
+@dataclass(frozen=True)
+class Source:
+    """One tool type: see the module's docstring for what each part means."""
+
+    name: str
+    role: str | None
+    defaults: Mapping[str, Any]
+    raw_shape: Mapping[str, type]
+    check: Callable[[HttpClient, ToolConfig], str]
+    fetch: Callable[[FetchContext], Raw]
+    counts: Callable[[Raw], dict[str, int]]
+    normalize: Callable[[Raw], Iterator[dict[str, Any]]]
+    settings_schema: Mapping[str, Any] = field(default_factory=dict)
+    base_url: bool = True
+    path_settings: tuple[str, ...] = ()
+    required_settings: tuple[str, ...] = ()
+    incremental: bool = False
+    scrub: Callable[[Raw], Raw] = _unchanged
+    settings_problems: Callable[[dict[str, Any]], list[str]] = _no_problems
+    simulator: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is not None and self.role not in ROLES:
+            raise ValueError(f"source {self.name!r}: role {self.role!r} is none of {', '.join(ROLES)}")
+        if self.role is None and "role" not in self.settings_schema:
+            raise ValueError(f"source {self.name!r}: with no role of its own, its tools need a role setting")
+
+    def role_for(self, settings: Mapping[str, Any]) -> str:
+        """A configured tool's role: the one this source declares, else what its settings choose."""
+        return self.role or str(settings.get("role") or "other")
 
 
 def kept_since(kept: Any, previous_date: str | None) -> str | None:

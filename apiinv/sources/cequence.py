@@ -16,20 +16,12 @@ null to skip it): when it fails, that is a warning too, since no record depends 
 
 from __future__ import annotations
 
-from typing import Any
-
 from apiinv.sources.rest import SETTINGS_SCHEMA as REST_SETTINGS
 from apiinv.sources.rest import RestProfile
 
-ROLE = "traffic"
-SIMULATOR = "apiinv.sandbox.cequence"
-# Cequence's role and records' tool name are fixed: the rest source's other settings all apply.
-SETTINGS_SCHEMA: dict[str, Any] = {k: v for k, v in REST_SETTINGS.items() if k not in ("role", "vendor")}
-DEFAULTS = {"auth_type": "oauth", "page_size": 500}
-RAW_SHAPE = {"endpoints": list}
 PROFILE = RestProfile(
     vendor="cequence",
-    role=ROLE,
+    role="traffic",
     endpoints={"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"},
     pagination={"strategy": "offset", "items_key": "items", "total_key": "total"},
     fields={
@@ -50,8 +42,10 @@ PROFILE = RestProfile(
         "last_seen": "lastSeen",
     },
 )
-settings_problems = PROFILE.settings_problems
-check = PROFILE.check
-fetch = PROFILE.fetch
-counts = PROFILE.counts
-normalize = PROFILE.normalize
+SOURCE = PROFILE.source(
+    "cequence",
+    defaults={"auth_type": "oauth", "page_size": 500},
+    # Cequence's role and records' tool name are fixed: the rest source's other settings all apply.
+    settings_schema={k: v for k, v in REST_SETTINGS.items() if k not in ("role", "vendor")},
+    simulator="apiinv.sandbox.cequence",
+)

@@ -16,22 +16,13 @@ from typing import TYPE_CHECKING, Any
 from apiinv.errors import MalformedResponseError
 from apiinv.inventory.openapi import METHODS, auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
+from apiinv.sources.base import Source
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
     from apiinv.sources.base import FetchContext
-
-ROLE = "spec"
-SIMULATOR = "apiinv.sandbox.crunch42"
-INCREMENTAL = True
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "assessment_reports": {"description": "Also fetch each API's audit report (costly).", "type": "boolean"},
-    "scan_reports": {"description": "Also fetch each API's latest scan report.", "type": "boolean"},
-}
-DEFAULTS = {"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0}
-RAW_SHAPE = {"collections": list, "apis": list}  # what process expects of raw["data"]
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
@@ -280,3 +271,24 @@ AUDIT_COUNTS = {
     "low": "numLows",
     "info": "numInfos",
 }
+
+
+SOURCE = Source(
+    name="42crunch",
+    role="spec",
+    defaults={"auth_type": "api_key", "api_key_header": "X-API-KEY", "page_size": 0},
+    raw_shape={"collections": list, "apis": list},
+    settings_schema={
+        "assessment_reports": {
+            "description": "Also fetch each API's audit report (costly).",
+            "type": "boolean",
+        },
+        "scan_reports": {"description": "Also fetch each API's latest scan report.", "type": "boolean"},
+    },
+    incremental=True,
+    check=check,
+    fetch=fetch,
+    counts=counts,
+    normalize=normalize,
+    simulator="apiinv.sandbox.crunch42",
+)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.redact import MASK
+from apiinv.sources.base import Source
 from apiinv.timefmt import from_epoch_s
 
 if TYPE_CHECKING:
@@ -15,17 +16,6 @@ if TYPE_CHECKING:
     from apiinv.http.client import HttpClient
     from apiinv.sources.base import FetchContext
 
-ROLE = "gateway"
-SIMULATOR = "apiinv.sandbox.kong"
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "workspaces": {
-        "description": "Kong workspaces (Enterprise); default: the default workspace.",
-        "type": "array",
-        "items": {"type": "string"},
-    },
-}
-DEFAULTS = {"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000}
-RAW_SHAPE = {"workspaces": dict}
 ENTITIES = ("services", "routes", "plugins")
 
 
@@ -176,3 +166,24 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                             # the upstream sees, not what the gateway serves.
                             path_match="regex" if regex else "prefix",
                         )
+
+
+SOURCE = Source(
+    name="kong",
+    role="gateway",
+    defaults={"auth_type": "none", "api_key_header": "Kong-Admin-Token", "page_size": 1000},
+    raw_shape={"workspaces": dict},
+    settings_schema={
+        "workspaces": {
+            "description": "Kong workspaces (Enterprise); default: the default workspace.",
+            "type": "array",
+            "items": {"type": "string"},
+        },
+    },
+    check=check,
+    fetch=fetch,
+    counts=counts,
+    normalize=normalize,
+    scrub=scrub,
+    simulator="apiinv.sandbox.kong",
+)

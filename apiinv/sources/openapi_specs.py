@@ -22,16 +22,13 @@ from urllib.parse import unquote, urlsplit
 from apiinv.errors import ApiInvError, CollectionError
 from apiinv.inventory import openapi
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
+from apiinv.sources.base import Source
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
     from apiinv.http.client import HttpClient
     from apiinv.sources.base import FetchContext
 
-ROLE = "spec"
-SIMULATOR = "apiinv.sandbox.openapi_specs"
-BASE_URL = False
-INCREMENTAL = False
 SETTINGS_SCHEMA: dict[str, Any] = {
     "paths": {
         "description": "Files, folders or globs of OpenAPI documents, relative to the configuration folder.",
@@ -45,13 +42,10 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "exclusiveMinimum": 0,
     },
 }
-PATH_SETTINGS = ("paths",)
-REQUIRED_SETTINGS = ("paths",)
 # Not max_response_mb (256, for JSON answers orjson reads at hundreds of MB/s): PyYAML composes about
 # 1 MB/s at some 12 bytes of memory per byte, so a 200 MB YAML took 2 minutes and 2.3 GB only to be
 # refused. 50 MB holds the largest public specs several times over.
-DEFAULTS: dict[str, Any] = {"auth_type": "none", "max_spec_mb": 50}
-RAW_SHAPE = {"documents": list}
+MAX_SPEC_MB = 50
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -153,7 +147,7 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
         raise CollectionError(f"none of the paths exists: {', '.join(missing)}", tool=ctx.tool.name)
     for pattern in missing:
         ctx.warn(f"{pattern}: no such file or folder")
-    max_mb = float(ctx.tool.settings.get("max_spec_mb", DEFAULTS["max_spec_mb"]))
+    max_mb = float(ctx.tool.settings.get("max_spec_mb", MAX_SPEC_MB))
     loader = _FileLoader(_roots(patterns), max_mb)
     found = ctx.map(lambda item: _document(ctx, loader, *item), sorted(files.items()))
     documents = [document for document in found if document is not None]
@@ -310,3 +304,20 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     tags=[t for t in as_list(operation.get("tags")) if isinstance(t, str)],
                     owner=openapi.owner(operation, item, info, spec),
                 )
+
+
+SOURCE = Source(
+    name="openapi_specs",
+    role="spec",
+    defaults={"auth_type": "none", "max_spec_mb": MAX_SPEC_MB},
+    raw_shape={"documents": list},
+    settings_schema=SETTINGS_SCHEMA,
+    base_url=False,
+    path_settings=("paths",),
+    required_settings=("paths",),
+    check=check,
+    fetch=fetch,
+    counts=counts,
+    normalize=normalize,
+    simulator="apiinv.sandbox.openapi_specs",
+)

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError
+from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError, did_you_mean
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
+from apiinv.sources.base import Source
 from apiinv.sources.mapping import as_strings, never_present, pick
 from apiinv.timefmt import from_epoch_ms, from_epoch_s, from_rfc3339
 
@@ -215,7 +216,6 @@ class RestProfile:
 
     def settings_problems(self, settings: dict[str, Any]) -> list[str]:
         """What validate-config says of these settings before any collection fails on them."""
-        from apiinv.config import did_you_mean
         from apiinv.http.paginate import PAGINATORS
 
         problems = []
@@ -251,6 +251,20 @@ class RestProfile:
 
     def role_for(self, settings: dict[str, Any]) -> str:
         return self.role or str(settings.get("role") or "other")
+
+    def source(self, name: str, **declared: Any) -> Source:
+        """The ``SOURCE`` of a tool type that is this profile: its role, raw shape and functions."""
+        return Source(
+            name=name,
+            role=self.role,
+            raw_shape={"endpoints": list},
+            check=self.check,
+            fetch=self.fetch,
+            counts=self.counts,
+            normalize=self.normalize,
+            settings_problems=self.settings_problems,
+            **declared,
+        )
 
     # ------------------------------------------------------------------------------------- collect
 
@@ -503,13 +517,10 @@ def _number(value: Any) -> float | None:
 # ----------------------------------------------------------------------- the ``rest`` type itself
 
 PROFILE = RestProfile()
-ROLE = None  # each tool says its own (settings.role); sources.role_for reads it
-SIMULATOR = "apiinv.sandbox.rest"
-DEFAULTS: dict[str, Any] = {"auth_type": "api_key", "page_size": 100}
-RAW_SHAPE = {"endpoints": list}
-REQUIRED_SETTINGS = ("role",)
-settings_problems = PROFILE.settings_problems
-check = PROFILE.check
-fetch = PROFILE.fetch
-counts = PROFILE.counts
-normalize = PROFILE.normalize
+SOURCE = PROFILE.source(
+    "rest",
+    defaults={"auth_type": "api_key", "page_size": 100},
+    settings_schema=SETTINGS_SCHEMA,
+    required_settings=("role",),
+    simulator="apiinv.sandbox.rest",
+)

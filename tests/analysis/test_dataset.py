@@ -84,11 +84,11 @@ def test_a_tool_failing_on_day_two_stands_in_with_day_ones_data(cli, sandbox, sm
 
 
 def test_nothing_is_carried_past_carry_forward_days(cli, sandbox) -> None:
-    from apiinv.sources import role_of
+    from apiinv import registry
 
     assert run(cli, sandbox, DAY1).exit_code == 0
     for tool in sandbox.tools:  # every source of spec data fails
-        if role_of(tool) == "spec":
+        if registry.role_of(tool) == "spec":
             sandbox.simulators[tool].inject("status", status=500, times=100_000)
     (sandbox.config_dir / "planner.yaml").write_text(
         'schedules:\n  nightly:\n    cron: "0 2 * * *"\nanalysis:\n  carry_forward_days: 0\n'

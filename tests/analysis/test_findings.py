@@ -10,6 +10,8 @@ from apiinv.config import Analysis
 from apiinv.inventory.records import make_record
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+# Each tool named after its vendor, with the role its source declares (the configuration says so).
+ROLES = {"kong": "gateway", "apigee": "gateway", "42crunch": "spec", "cequence": "traffic"}
 RECENT, OLD, ANCIENT = "2026-11-22T10:00:00Z", "2026-09-20T10:00:00Z", "2026-03-01T10:00:00Z"
 
 
@@ -111,12 +113,13 @@ RECORDS = [
 
 
 def run():
-    merged = merge(RECORDS)
+    merged = merge(RECORDS, roles=ROLES)
     return merged, find(
         merged,
         RECORDS,
         Analysis(audit_max_age_days=90, min_audit_grade=70, orphan_after_days=30, zombie_within_days=30),
         now=NOW,
+        roles=ROLES,
     )
 
 
@@ -163,9 +166,13 @@ def test_every_finding_class_finds_exactly_its_endpoints() -> None:
 
 
 def test_thresholds_are_configuration() -> None:
-    merged = merge(RECORDS)
+    merged = merge(RECORDS, roles=ROLES)
     lenient = find(
-        merged, RECORDS, Analysis(audit_max_age_days=365, min_audit_grade=30, orphan_after_days=90), now=NOW
+        merged,
+        RECORDS,
+        Analysis(audit_max_age_days=365, min_audit_grade=30, orphan_after_days=90),
+        now=NOW,
+        roles=ROLES,
     )
     reasons = {r["endpoint_key"] for r in lenient["unaudited"]}
     assert "GET api.x/aged/v1/report" not in reasons and "GET api.x/weak/v1/report" not in reasons
@@ -174,13 +181,13 @@ def test_thresholds_are_configuration() -> None:
 
 def test_without_traffic_collected_nothing_is_an_orphan() -> None:
     without = [r for r in RECORDS if r["tool"] != "cequence"]
-    merged = merge(without)
-    assert find(merged, without, Analysis(), now=NOW)["orphan"] == []
+    merged = merge(without, roles=ROLES)
+    assert find(merged, without, Analysis(), now=NOW, roles=ROLES)["orphan"] == []
 
 
 def test_a_finding_reads_as_its_merged_row_with_a_reason_and_copies_nothing() -> None:
-    merged = merge(RECORDS)
-    found = find(merged, RECORDS, Analysis(), now=NOW)
+    merged = merge(RECORDS, roles=ROLES)
+    found = find(merged, RECORDS, Analysis(), now=NOW, roles=ROLES)
     row = next(r for rows in found.values() for r in rows)
     original = next(m for m in merged if m["endpoint_key"] == row["endpoint_key"])
     assert dict(row) == {**original, "reason": row["reason"]} and row["reason"]

@@ -14,6 +14,8 @@ from apiinv.inventory.records import make_record
 from apiinv.sources import kong
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
+# Each tool named after its vendor, with the role its source declares (the configuration says so).
+ROLES = {"kong": "gateway", "apigee": "gateway", "42crunch": "spec", "cequence": "traffic"}
 SEEN = "2026-11-23T10:00:00Z"
 
 
@@ -102,12 +104,12 @@ def apigee_base_path(base_path, host="api.x", status="deployed"):
 
 
 def rows(records):
-    return {r["endpoint_key"]: r for r in merge(records)}
+    return {r["endpoint_key"]: r for r in merge(records, roles=ROLES)}
 
 
 def shadows(records):
-    merged = merge(records)
-    return sorted(r["endpoint_key"] for r in find(merged, records, Analysis(), now=NOW)["shadow"])
+    found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
+    return sorted(r["endpoint_key"] for r in found["shadow"])
 
 
 @pytest.mark.parametrize(
@@ -178,10 +180,8 @@ def test_audit_coverage_is_judged_per_method() -> None:
         traffic("/v1/orders", "GET"),
         traffic("/v1/orders", "DELETE"),
     ]
-    merged = merge(records)
-    unaudited = {
-        r["endpoint_key"]: r["reason"] for r in find(merged, records, Analysis(), now=NOW)["unaudited"]
-    }
+    found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
+    unaudited = {r["endpoint_key"]: r["reason"] for r in found["unaudited"]}
     assert unaudited == {"DELETE edge.x/v1/orders": "no audit: in no spec"}
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from apiinv import config
-from apiinv.errors import UsageError
+from apiinv.errors import ConfigurationError, UsageError
 
 
 def write(folder: Path, planner: str | None = None, tools: str | None = None) -> Path:
@@ -181,16 +181,30 @@ def test_packaged_schemas_are_valid_json_schemas() -> None:
 
 
 def test_every_registered_source_follows_the_contract() -> None:
-    from apiinv import sources
+    from apiinv import registry
     from apiinv.sources.base import ROLES
 
-    for tool_type in sources.known_types():
-        module = sources.load(tool_type)
+    for tool_type in registry.known_types():
+        source = registry.load(tool_type)
+        assert source.name == tool_type
         # A fixed role, or (the rest source) one each tool chooses in its settings.
-        assert module.ROLE in ROLES or (module.ROLE is None and "role" in module.SETTINGS_SCHEMA), tool_type
-        assert isinstance(module.DEFAULTS, dict) and isinstance(module.RAW_SHAPE, dict), tool_type
-        for function in ("check", "fetch", "counts", "normalize"):
-            assert callable(getattr(module, function)), (tool_type, function)
+        assert source.role in ROLES or (source.role is None and "role" in source.settings_schema), tool_type
+
+
+def test_a_source_module_without_its_source_object_is_named(tmp_path: Path, monkeypatch) -> None:
+    """A plugin written to the old contract (module constants and functions) is refused by name."""
+    from apiinv import registry
+
+    (tmp_path / "old_style.py").write_text('ROLE = "traffic"\ndef fetch(ctx):\n    return {}\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(registry.BUILT_IN, "old", "old_style")
+    registry.modules.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match=r"tool type 'old': module old_style must export SOURCE"):
+            registry.load("old")
+    finally:
+        monkeypatch.undo()
+        registry.modules.cache_clear()
 
 
 def test_an_unknown_tool_type_suggests_the_near_one(tmp_path: Path) -> None:
@@ -204,31 +218,31 @@ def test_an_unknown_tool_type_suggests_the_near_one(tmp_path: Path) -> None:
 
 def test_a_plugin_registered_under_the_entry_point_group_is_a_source(tmp_path: Path, monkeypatch) -> None:
     """A third-party package: one module and an entry point, found like any installed distribution."""
-    from apiinv import sources
+    from apiinv import registry
 
     (tmp_path / "acme_traffic.py").write_text(
-        "from apiinv.sources.cequence import DEFAULTS, RAW_SHAPE, check, counts, fetch, normalize\n"
-        'ROLE = "traffic"\n'
+        "import dataclasses\n"
+        "from apiinv.sources.cequence import SOURCE as CEQUENCE\n"
+        'SOURCE = dataclasses.replace(CEQUENCE, name="acme")\n'
     )
     info = tmp_path / "acme_traffic-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-traffic\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[apiinv.sources]\nacme = acme_traffic\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    sources.registry.cache_clear()
-    sources.role_of.cache_clear()
+    registry.modules.cache_clear()
     try:
-        assert "acme" in sources.known_types() and sources.role_of("acme") == "traffic"
+        assert "acme" in registry.known_types() and registry.role_of("acme") == "traffic"
         folder = write(
             tmp_path / "c",
             planner='schedules:\n  n:\n    cron: "0 2 * * *"\n',
             tools="probe:\n  type: acme\n  api_base_url: https://acme.example\n  auth_type: none\n",
         )
         loaded, report = config.validate(folder)
-        assert report.problems == [] and loaded is not None and loaded.tools["probe"].type == "acme"
+        assert report.problems == [] and loaded is not None
+        assert (loaded.tools["probe"].type, loaded.tools["probe"].role) == ("acme", "traffic")
     finally:
-        sources.registry.cache_clear()
-        sources.role_of.cache_clear()
+        registry.modules.cache_clear()
 
 
 def test_a_sources_own_settings_are_checked_by_validate_config(tmp_path: Path) -> None:

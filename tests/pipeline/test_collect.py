@@ -180,10 +180,7 @@ def test_no_secret_reaches_any_file_under_output(cli, sandbox) -> None:
     cli(
         "--log-level", "DEBUG", "--date", DATE, "collect", "--all", "--refresh", config_dir=sandbox.config_dir
     )
-    secrets = [sandbox.api_key, sandbox.client_secret, sandbox.operator_token]
-    secrets += [t for app in ("apigee", "cequence") for t in sandbox.apps[app].tokens._tokens]
-    key = read_json(sandbox.config_dir / "apigee-service-account.json")
-    secrets.append(key["private_key"].splitlines()[1])
+    secrets = [secret for simulator in sandbox.simulators.values() for secret in simulator.secrets()]
     blob = b"".join(p.read_bytes() for p in cli.output.rglob("*") if p.is_file())
     assert b"apiinv" in blob or b"kong" in blob
     for secret in secrets:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.cli import app
 from apiinv.sandbox.launch import Sandbox
 from apiinv.store import Store
@@ -19,11 +19,7 @@ from apiinv.store import Store
 ECHO_SOURCE = textwrap.dedent(
     """
     from apiinv.inventory.records import make_record
-
-    ROLE = "traffic"
-    SIMULATOR = "echo_simulator"
-    DEFAULTS = {"auth_type": "none"}
-    RAW_SHAPE = {"items": list}
+    from apiinv.sources.base import Source
 
 
     def check(client, tool):
@@ -45,6 +41,12 @@ ECHO_SOURCE = textwrap.dedent(
                 api_name=item["id"], host=item["host"], base_path="", method=item["method"],
                 path=item["path"], status="active",
             )
+
+
+    SOURCE = Source(
+        name="echo", role="traffic", defaults={"auth_type": "none"}, raw_shape={"items": list},
+        check=check, fetch=fetch, counts=counts, normalize=normalize, simulator="echo_simulator",
+    )
     """
 )
 ECHO_SIMULATOR = textwrap.dedent(
@@ -85,19 +87,17 @@ def echo_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (folder / "echo_source.py").write_text(ECHO_SOURCE)
     (folder / "echo_simulator.py").write_text(ECHO_SIMULATOR)
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setitem(sources.BUILT_IN, "echo", "echo_source")
-    sources.registry.cache_clear()
-    sources.role_of.cache_clear()
+    monkeypatch.setitem(registry.BUILT_IN, "echo", "echo_source")
+    registry.modules.cache_clear()
     yield "echo"
     monkeypatch.undo()
-    sources.registry.cache_clear()
-    sources.role_of.cache_clear()
+    registry.modules.cache_clear()
 
 
 def test_every_registered_source_with_a_simulator_runs_in_the_sandbox() -> None:
     with Sandbox(size=10) as sandbox:
         assert sorted(sandbox.tools) == sorted(
-            t for t in sources.known_types() if getattr(sources.load(t), "SIMULATOR", None)
+            t for t in registry.known_types() if registry.load(t).simulator
         )
         served = [tool for tool in sandbox.tools if sandbox.simulators[tool].app is not None]
         assert served and all(sandbox.url(tool).startswith("http://127.0.0.1:") for tool in served)

@@ -28,7 +28,7 @@ def collect(tmp_path: Path, server_url: str, settings: dict[str, Any], **options
         return outcome, [], []
     raw = read_json(store.raw_path(RUN_DATE, "listing"))
     warnings = store.step(RUN_DATE, "listing", "collect")["warnings"]
-    return outcome, list(rest.normalize(raw)), warnings
+    return outcome, list(rest.SOURCE.normalize(raw)), warnings
 
 
 def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -
     truth = sandbox.truth()["rest"]
     assert raw["counts"] == {"endpoints": truth["endpoints"], "collections": truth["collections"]}
     assert outcome.stats["requests"] == 1 + truth["collections"]
-    records = list(rest.normalize(raw))
+    records = list(rest.SOURCE.normalize(raw))
     assert len(records) == truth["endpoints"]
     assert {r["tool"] for r in records} == {"akto"} and {r["instance"] for r in records} == {"rest"}
     estate = sandbox.estate.on(RUN_DATE)
@@ -220,7 +220,7 @@ def test_for_each_quotes_vendor_values_into_the_path_and_a_failed_parent_fails_t
 
 
 def test_validate_config_names_what_a_rest_entry_lacks() -> None:
-    problems = rest.settings_problems(
+    problems = rest.SOURCE.settings_problems(
         {
             "endpoints": {"items": {"path": "/x", "for_each": "colections"}},
             "pagination": {"strategy": "pages"},
@@ -274,7 +274,7 @@ def test_a_rest_tool_takes_the_role_its_settings_give() -> None:
             "endpoints": [{"m": "GET", "p": "/a", "h": "x.example"}],
         },
     }
-    records = list(rest.normalize(raw))
+    records = list(rest.SOURCE.normalize(raw))
     assert records[0]["tool"] == "acme-gw"
     (as_gateway,) = merge(records, roles={"edge": "gateway"})
     (as_traffic,) = merge(records, roles={"edge": "traffic"})
@@ -294,7 +294,7 @@ def test_listings_that_wait_on_each_other_are_named_and_never_fetched() -> None:
     assert rest.PROFILE.listings(settings) == []
     assert (
         "endpoints.inventory.for_each: the listings depend on each other in a cycle"
-        in rest.settings_problems(settings)
+        in rest.SOURCE.settings_problems(settings)
     )
 
 
