@@ -13,18 +13,19 @@ import hashlib
 import hmac
 import math
 import os
+import re
 import sqlite3
 import stat
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -235,14 +236,16 @@ class HttpClient:
         cache_namespace: str = "",
         refresh: bool = False,
         pool_size: int | None = None,
+        private_paths: tuple[str, ...] = (),
     ) -> None:
         self.tool = tool
         self.stats = RequestStats()
+        self._private = re.compile("|".join(f"(?:{p})" for p in private_paths)) if private_paths else None
         self.clock = ToolClock(tool)  # the tool's collection starts with its client
         self.limiter = RateLimiter(tool.rate_limit or None)
         self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         pool_size = pool_size or max(tool.concurrency, 4)
-        self.session = self._make_session(tool, cache_dir, cache_namespace)
+        self.session = self._make_session(tool, cache_dir, cache_namespace, self._storable)
         self.plain_session = requests.Session()  # stands in if the cache database breaks mid-run
         self._cached = hasattr(self.session, "cache")
         # --refresh: ignore what the cache holds for this date, but store the fresh answers.
@@ -292,7 +295,9 @@ class HttpClient:
         )
 
     @staticmethod
-    def _make_session(tool: ToolConfig, cache_dir: Path | None, namespace: str) -> requests.Session:
+    def _make_session(
+        tool: ToolConfig, cache_dir: Path | None, namespace: str, storable: Callable[[Any], bool]
+    ) -> requests.Session:
         if cache_dir is None or tool.cache_ttl <= 0:
             return requests.Session()
         import requests_cache
@@ -317,8 +322,7 @@ class HttpClient:
                 allowable_codes=(200,),
                 ignored_parameters=(*SECRET_HEADERS, tool.api_key_header),
                 key_fn=key_with_scope,
-                # A URL that carries a secret (a vendor echoing a token into a next link) is never stored.
-                filter_fn=lambda response: not holds_secret(response.url),
+                filter_fn=storable,
                 stale_if_error=False,
                 # Two processes may share a tool's database (overlapping schedules): wait, never fail.
                 busy_timeout=30_000,
@@ -375,6 +379,13 @@ class HttpClient:
             details["wait"],
             extra={"tool": self.tool.name},
         )
+
+    def _storable(self, response: Any) -> bool:
+        """Whether the cache may keep ``response``: not when its URL carries a secret (a vendor echoing a
+        token into a next link), nor when the source says its answers hold other systems' secrets."""
+        if holds_secret(response.url):
+            return False
+        return self._private is None or not self._private.search(urlsplit(response.url).path)
 
     def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         """One request, redirects followed by hand: only within the trusted origins, so neither a

@@ -155,6 +155,7 @@ def collect_tool(
             cache_namespace=str(day),
             refresh=refresh,
             pool_size=pool_size + 2,
+            private_paths=tool.source.private_paths,
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
             context = FetchContext(

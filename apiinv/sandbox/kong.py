@@ -222,7 +222,8 @@ class Simulator(SandboxSimulator):
         return {"APIINV_KONG_API_KEY": self.sandbox.kong_token} if self.sandbox.kong_token else {}
 
     def secrets(self) -> list[str]:
-        return [self.sandbox.kong_token] if self.sandbox.kong_token else []
+        # The plugins' third-party secret too: masked in the raw file, never kept by the HTTP cache.
+        return [REDIS_PASSWORD, *([self.sandbox.kong_token] if self.sandbox.kong_token else [])]
 
     def truth(self) -> dict[str, int]:
         assert isinstance(self.app, KongApp)

@@ -27,6 +27,8 @@ The registry resolves a tool's type to that object once, when the configuration 
   are unchanged (immutable revisions, documents whose revision counter or audit date is the same), each
   through ``ctx.reusing``;
 - ``scrub(raw) -> raw`` (default: unchanged): third-party secrets masked before the raw file is written;
+- ``private_paths`` (default none): regular expressions of the paths whose answers hold such secrets,
+  never stored in the HTTP cache;
 - ``settings_problems(settings) -> list[str]`` (default: none): what validate-config says of its own
   settings, as ``key: problem``;
 - ``simulator`` (default none): the module of its simulator, whose ``Simulator`` class (see
@@ -84,6 +86,9 @@ class Source:
     required_settings: tuple[str, ...] = ()
     incremental: bool = False
     scrub: Callable[[Raw], Raw] = _unchanged
+    # Paths (regular expressions, searched) whose answers hold other systems' secrets: never stored in
+    # the HTTP cache, since ``scrub`` masks only what is written to the raw file.
+    private_paths: tuple[str, ...] = ()
     settings_problems: Callable[[dict[str, Any]], list[str]] = _no_problems
     simulator: str | None = None
 

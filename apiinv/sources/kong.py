@@ -185,5 +185,6 @@ SOURCE = Source(
     counts=counts,
     normalize=normalize,
     scrub=scrub,
+    private_paths=(r"(^|/)plugins$",),  # plugin settings: other systems' secrets, never cached
     simulator="apiinv.sandbox.kong",
 )
