@@ -15,8 +15,10 @@ import pytest
 from conftest import RUN_DATE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from apiinv import sources
+from apiinv.config import schema
 from apiinv.inventory.records import problems
 from apiinv.sandbox.launch import Sandbox
 
@@ -48,6 +50,11 @@ def _paths(document: Any, prefix: tuple = ()) -> list[tuple]:
     return found
 
 
+@cache
+def record_schema() -> Draft202012Validator:
+    return Draft202012Validator(schema("record"))
+
+
 REPLACEMENTS = st.sampled_from(["<delete>", None, "", "text", 7, -1.5, [], {}, True])
 
 
@@ -74,5 +81,8 @@ def test_normalize_survives_missing_and_odd_fields(tool: str, data) -> None:
             continue  # an earlier draw replaced what this path went through
         else:
             parent[path[-1]] = None if replacement == "<delete>" else replacement
-    for record in sources.load(tool).normalize(raw):
-        problems(record)  # either valid or rejected with reasons; never an exception
+    for record in sources.load(tool).normalize(raw):  # never an exception
+        reasons = problems(record)
+        # Either valid by the record schema, or rejected with reasons that each name a field.
+        assert bool(reasons) is not record_schema().is_valid(record), (record, reasons)
+        assert all(reason.split(": ", 1)[0] and ": " in reason for reason in reasons), reasons
