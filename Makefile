@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench mutate lock clean
 
 # Installed from the hashed lock, then apiinv itself without dependencies: what runs is what was locked.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -35,6 +35,14 @@ bench: install
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/memory.py
 
+# Mutation testing (not in CI; slow): what [tool.mutmut] in pyproject.toml names, or only the mutants
+# matching MUTANTS, e.g. make mutate MUTANTS='apiinv.inventory.keys.* apiinv.http.origin.*'.
+# Survivors: .venv/bin/mutmut show NAME, or .venv/bin/mutmut browse.
+MUTANTS ?=
+mutate: install
+	$(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
+	$(BIN)/mutmut results
+
 # After changing dependencies in pyproject.toml: new locks (uv resolves, pins and hashes every file).
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements.lock
@@ -42,4 +50,4 @@ lock: install
 		--quiet -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) output demo-output build *.egg-info
+	rm -rf $(VENV) output demo-output build *.egg-info mutants

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,8 +105,18 @@ class Handler(BaseHTTPRequestHandler):
 class HostileServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str = "127.0.0.1", routes: dict[str, Route] | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        routes: dict[str, Route] | None = None,
+        *,
+        tls: SSLContext | None = None,
+    ) -> None:
+        """``tls``: serve https with that server context (certs.server_context), else plain http."""
         super().__init__((host, 0), Handler)
+        self.scheme = "https" if tls else "http"
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.routes: dict[str, Route] = dict(routes or {})
         self.received: list[dict[str, Any]] = []
         self.stopping = threading.Event()
@@ -114,7 +125,7 @@ class HostileServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hangs up on purpose (deadline, size cap) is what these tests want

@@ -133,6 +133,45 @@ def next_door():
         yield server
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_redirect_to_the_same_host_on_another_port_is_refused_and_gets_nothing(
+    kind: str, vendor, next_door
+) -> None:
+    vendor.route("/services", lambda h: h.redirect(f"{next_door.url}/steal"))
+    with HttpClient(tool_for(vendor.url, kind)) as client, pytest.raises(ForeignOriginError) as caught:
+        client.get_json("/services")
+    assert f"another origin {next_door.url} " in caught.value.message
+    assert next_door.received == []
+
+
+@pytest.fixture
+def tls_vendor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The hostile vendor on https, and the certificate file that trusts it."""
+    from certs import server_context
+
+    # requests lets these override a session's own verify (psf/requests#3829): the tool's is meant here.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    context, cert = server_context(tmp_path)
+    with HostileServer("127.0.0.1", tls=context) as server:
+        yield server, cert
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_redirect_from_https_to_http_on_the_same_host_and_port_is_refused(kind: str, tls_vendor) -> None:
+    vendor, cert = tls_vendor
+    plain = vendor.url.replace("https://", "http://", 1)
+    vendor.route("/services", lambda h: h.redirect(f"{plain}/steal"))
+    vendor.route("/moved", lambda h: h.redirect(f"{vendor.url}/steal"))
+    vendor.route("/steal", ok)
+    with HttpClient(tool_for(vendor.url, kind, verify=cert)) as client:
+        assert client.get_json("/moved")["data"] == [{"id": 1}]  # on https, the same redirect is followed
+        with pytest.raises(ForeignOriginError) as caught:
+            client.get_json("/services")
+    assert f"another origin {plain} " in caught.value.message
+    assert [r["path"] for r in vendor.received] == ["/moved", "/steal", "/services"]
+
+
 def differential(vendor: HostileServer, foreign: HostileServer) -> str:
     """A URL urllib.parse reads as the vendor's and urllib3 sends to ``foreign``."""
     return f"{foreign.url}\\@{vendor.url.removeprefix('http://')}/steal"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -100,18 +101,33 @@ def test_a_sudden_drop_between_runs_is_held_back(cli, sandbox, tmp_path: Path) -
 
 
 def test_diff_command_between_two_dates(cli, sandbox) -> None:
-    day1, day2 = RUN_DATE - timedelta(days=1), RUN_DATE
+    day1, day2 = RUN_DATE - timedelta(days=7), RUN_DATE  # a week: APIs appeared and retired meanwhile
     for day in (day1, day2):
         _collect_and_process(cli, sandbox, day, "apigee", "42crunch")
-    result = cli("diff", "--from", str(day1), "--to", str(day2))
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("42crunch: ")
+    store = Store(cli.output)
+    before, after = ({r["endpoint_key"] for r in _processed(store, d, "apigee")} for d in (day1, day2))
+    assert after - before and before - after, "the sandbox's apigee estate changes over a week"
     as_json = cli("diff", "--from", str(day1), "--to", str(day2), "--json", "apigee")
-    import json
-
     document = json.loads(as_json.output)
     assert set(document["tools"]) == {"apigee"} and document["from"] == str(day1)
     assert all(c["tool"] == "apigee" for c in document["changes"])
+    listed = {
+        kind: {c["endpoint_key"] for c in document["changes"] if c["change"] == kind}
+        for kind in ("new", "removed")
+    }
+    assert listed == {"new": after - before, "removed": before - after}
+    counts = document["tools"]["apigee"]
+    assert (counts["new"], counts["removed"]) == (len(after - before), len(before - after))
+    result = cli("diff", "--from", str(day1), "--to", str(day2))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("42crunch: ")
+    assert (
+        f"apigee: {counts['new']} new, {counts['removed']} removed, {counts['changed']} changed"
+        in result.output
+    )
+    lines = result.output.splitlines()
+    for kind, keys in (("new", after - before), ("removed", before - after)):
+        assert all(any(line.startswith(kind) and line.endswith(key) for line in lines) for key in keys)
     missing = cli("diff", "--from", "2020-01-01", "--to", str(day2))
     assert missing.exit_code == 2 and "no processed files for 2020-01-01" in missing.output
 

@@ -142,6 +142,27 @@ def _processed(store: Store, day: str, tool: str, kind: str, paths: list[str]) -
     store.record_step(day, tool, "process", {"status": "ok", "type": kind})
 
 
+@pytest.mark.parametrize(("age", "stands_in"), [(3, True), (4, False)])
+def test_data_exactly_carry_forward_days_old_stands_in_and_a_day_older_does_not(
+    tmp_path: Path, age: int, stands_in: bool
+) -> None:
+    from datetime import timedelta
+
+    from apiinv.config import Analysis
+    from apiinv.pipeline.assemble import build
+
+    store = Store(tmp_path)
+    earlier = str(date.fromisoformat(DAY2) - timedelta(days=age))
+    _processed(store, earlier, "kong", "kong", ["/v1/a", "/v1/b"])
+    _processed(store, DAY2, "cequence", "cequence", ["/v1/a"])
+    store.record_step(DAY2, "kong", "collect", {"status": "failed", "type": "kong"})
+    data = build(store, DAY2, ["kong", "cequence"], Analysis(carry_forward_days=3))
+    kong = data.run_section()["tools"]["kong"]
+    expected = (earlier, 2) if stands_in else (None, 0)
+    assert (kong["status"], kong["data_date"], kong["records"]) == ("failed", *expected)
+    assert ("GET api.x/v1/b" in {r["endpoint_key"] for r in data.merged}) is stands_in
+
+
 def test_change_counts_are_distinct_endpoints(tmp_path: Path) -> None:
     from apiinv.config import Analysis
     from apiinv.pipeline.assemble import build

@@ -203,9 +203,14 @@ def test_429_with_retry_after_http_date_is_honoured(serve) -> None:
 def test_retry_after_is_capped(serve) -> None:
     server = serve(GenericApi())
     server.app.inject("status", status=503, retry_after="3600")
-    with HttpClient(tool_for(server.url, retry_after_cap=0.1)) as client:
-        client.get_json("/items/all")
-        assert client.stats.retries == 1
+    # Were the cap ignored, max_retry_wait and tool_deadline would end the wait at 3 s: no hang.
+    tool = tool_for(server.url, retry_after_cap=0.3, max_retry_wait=3, tool_deadline=4)
+    with HttpClient(tool) as client:
+        started = time.monotonic()
+        assert client.get_json("/items/all")["list"] == ITEMS
+        waited = time.monotonic() - started
+    assert client.stats.retries == 1
+    assert 0.3 <= waited < 1.5  # the cap, not the hour the server asked for
 
 
 @pytest.mark.parametrize(

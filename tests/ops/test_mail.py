@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from certs import server_context
 from conftest import RUN_DATE, Inbox, _authenticator, free_port, smtp_env
 
 DAY = str(RUN_DATE)
@@ -113,49 +114,8 @@ def test_mail_without_a_report_says_so(cli, sandbox) -> None:
     assert result.exit_code == 2 and "run export first" in result.output
 
 
-def _self_signed(folder) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and its key, made here: the test's own private CA."""
-    from datetime import UTC, datetime, timedelta
-    from ipaddress import IPv4Address
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return str(cert_path), str(key_path)
-
-
 def test_starttls_with_a_private_ca(cli, reported, tmp_path) -> None:
-    import ssl
-
-    cert, key = _self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context, cert = server_context(tmp_path)
     inbox, port = Inbox(), free_port()
     controller = Controller(
         inbox,

@@ -20,10 +20,12 @@ import pytest
 from conftest import RUN_DATE, fetch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from apiinv import registry
 from apiinv.inventory.records import problems
 from apiinv.sandbox.launch import Sandbox
+from apiinv.schemas import packaged as schema
 
 SIMULATED = [t for t in registry.known_types() if registry.load(t).simulator]  # plugins included
 
@@ -104,8 +106,16 @@ def test_normalize_survives_missing_and_odd_fields(tool: str, data) -> None:
             continue  # an earlier draw replaced what this path went through
         else:
             parent[path[-1]] = None if replacement == "<delete>" else replacement
-    for record in registry.load(tool).normalize(raw):
-        problems(record)  # either valid or rejected with reasons; never an exception
+    for record in registry.load(tool).normalize(raw):  # never an exception
+        reasons = problems(record)
+        # Either valid by the record schema, or rejected with reasons that each name a field.
+        assert bool(reasons) is not record_schema().is_valid(record), (record, reasons)
+        assert all(reason.split(": ", 1)[0] and ": " in reason for reason in reasons), reasons
+
+
+@cache
+def record_schema() -> Draft202012Validator:
+    return Draft202012Validator(schema("record"))
 
 
 # ----------------------------------------------------------------------------------------------- secrets

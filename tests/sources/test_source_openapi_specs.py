@@ -4,6 +4,7 @@ the ways a hostile or broken repository can."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,11 +80,24 @@ def test_hostile_and_broken_files_cost_only_themselves(sandbox, tmp_path: Path) 
 
 
 def test_a_missing_checkout_fails_the_tool_and_its_last_data_stands_in(cli, sandbox) -> None:
-    day = str(RUN_DATE)
-    assert cli("--date", day, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    day1, day2 = str(RUN_DATE - timedelta(days=1)), str(RUN_DATE)
+
+    def run(day: str):
+        sandbox.set_date(date.fromisoformat(day))
+        result = cli("--date", day, "run", "--all", config_dir=sandbox.config_dir)
+        return result, json.loads((cli.output / day / f"api-inventory-{day}.json").read_text())
+
+    first, before = run(day1)
+    assert first.exit_code == 0, first.output
     sandbox.simulators["openapi_specs"].inject("gone")
-    result = cli("--date", day, "collect", "openapi_specs", config_dir=sandbox.config_dir)
-    assert result.exit_code == 4 and "openapi_specs: FAILED: none of the paths exists" in result.output
+    result, report = run(day2)
+    assert result.exit_code == 5 and "openapi_specs: FAILED: none of the paths exists" in result.output
+    specs = report["run"]["tools"]["openapi_specs"]
+    assert (specs["status"], specs["data_date"]) == ("failed", day1)
+    assert specs["records"] == before["run"]["tools"]["openapi_specs"]["records"] > 0
+    assert f"openapi_specs failed, data of {day1} used" in report["run"]["banner"]
+    # The stand-in data is in the inventory itself, not only counted.
+    assert any("openapi_specs" in r["tools"] for r in report["records"])
 
 
 def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -> None:
