@@ -149,9 +149,12 @@ def tls_vendor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The hostile vendor on https, and the certificate file that trusts it."""
     from certs import server_context
 
-    # requests lets these override a session's own verify (psf/requests#3829): the tool's is meant here.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    # requests lets these override a session's own verify (psf/requests#3829); a bundle that does not
+    # trust the vendor is set on purpose: the tool's own ca_bundle must win.
+    (tmp_path / "other").mkdir()
+    _, other = server_context(tmp_path / "other")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(other))
     context, cert = server_context(tmp_path)
     with HostileServer("127.0.0.1", tls=context) as server:
         yield server, cert

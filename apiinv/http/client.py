@@ -122,6 +122,10 @@ class _BoundedAdapter(HTTPAdapter):
         return watched(super().proxy_manager_for(proxy, **proxy_kwargs))
 
     def send(self, request, stream=False, timeout=None, **kwargs):  # type: ignore[override]
+        if self.tool.verify is not True:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own CA bundle or
+            # verify_tls: false (psf/requests#3829); the tool's own setting is what it asked for.
+            kwargs["verify"] = self.tool.verify
         seconds, tool_ends_it = self.clock.request_limit()
         if isinstance(timeout, tuple):  # a connection never waits past the deadline to be made
             timeout = (min(timeout[0], seconds), timeout[1])
