@@ -87,7 +87,8 @@ def write_quietly(path: Path, store: Store, record: RunRecord, console: Console)
 
 def write(path: Path, registry: CollectorRegistry) -> None:
     """Atomically (a temporary file beside it, renamed: node_exporter never reads half a file), readable
-    by node_exporter. prometheus_client creates the file under the umask (077 under cron: 0600)."""
+    by node_exporter. prometheus_client creates the file under the umask (077 under cron: 0600), hence
+    the chmod; the temporary's name does not end in .prom, so node_exporter never reads it."""
     from prometheus_client import write_to_textfile
 
     write_to_textfile(str(path), registry)
