@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -95,14 +96,27 @@ def run(
     ] = False,
     no_cache: NoCacheOption = False,
     full: FullOption = False,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            metavar="PATH",
+            help="Write the run's metrics here, for node_exporter's textfile collector (a .prom file).",
+        ),
+    ] = None,
 ) -> int:
     """Collect, process and export in one go, then mail and notify as the schedule says (what cron runs)."""
     import dataclasses
 
     from apiinv.config import Delivery
+    from apiinv.ops import metrics
     from apiinv.pipeline import run as pipeline
     from apiinv.pipeline.export import parse_formats
 
+    if metrics_file is not None and metrics_file.suffix != ".prom":
+        raise typer.BadParameter(
+            "node_exporter's textfile collector reads only .prom files", param_hint="--metrics-file"
+        )
     runtime = runtime_of(ctx)
     cfg = runtime.config(require_planner=schedule is not None)
     action, chosen_formats = "run", formats
@@ -129,22 +143,25 @@ def run(
     what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
     if console.timestamps:  # a log file or the journal: each run opens with a header line
         console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
-    result = pipeline.run(
-        cfg,
-        store,
-        day,
-        selected,
-        action=action,
-        workers=workers,
-        formats=parse_formats(chosen_formats or "xlsx,json"),
-        delivery=delivery,
-        env=runtime.env(),
-        use_cache=not no_cache,
-        full=full,
-        schedule=schedule,
-        console=console,
-    )
-    status = result.exit_status([t.name for t in selected])
+    names = [t.name for t in selected]
+    path = metrics.metrics_path(metrics_file, delivery.metrics_file, cfg.config_dir, schedule)
+    with metrics.recording(path, store, metrics.RunRecord(schedule, names), console) as record:
+        record.result = result = pipeline.run(
+            cfg,
+            store,
+            day,
+            selected,
+            action=action,
+            workers=workers,
+            formats=parse_formats(chosen_formats or "xlsx,json"),
+            delivery=delivery,
+            env=runtime.env(),
+            use_cache=not no_cache,
+            full=full,
+            schedule=schedule,
+            console=console,
+        )
+        record.exit_status = status = result.exit_status(names)
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
         tools_line = ", ".join(result.state_line(t.name) for t in selected)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")

@@ -182,6 +182,7 @@ class Delivery:
     notify_on: frozenset[str] = frozenset({"failure", "partial"})
     only_on_change: bool = False
     mail_encrypt: bool = False
+    metrics_file: str | None = None  # node_exporter's textfile collector reads it (docs/monitoring.md)
 
     @classmethod
     def merged(cls, defaults: dict[str, Any], entry: dict[str, Any]) -> Delivery:
@@ -194,6 +195,7 @@ class Delivery:
             notify_on=frozenset(pick("notify_on", ["failure", "partial"])),
             only_on_change=bool(pick("only_on_change", False)),
             mail_encrypt=bool(pick("mail_encrypt", False)),
+            metrics_file=pick("metrics_file", None),
         )
 
 

@@ -18,6 +18,7 @@ PATTERN_WORDS = {
     r"^(https?://\S+|\$\{[A-Za-z_][A-Za-z0-9_]*\})$": "must be an http(s) URL or ${VAR}",
     r"^[A-Za-z0-9-]+$": "must be a header name: letters, digits and '-' only",
     r"^[^@\s]+@[^@\s]+$": "must be an e-mail address",
+    r"\.prom$": "must end in .prom (node_exporter's textfile collector reads no other file)",
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "must be a name: letters, digits, '_', '.' and '-' (64 at most)",
 }
 
