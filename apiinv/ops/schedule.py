@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from apiinv.config import Planner, Schedule
+from apiinv.config import Config, Planner, Schedule
 from apiinv.errors import ConfigurationError, UsageError
 
 BEGIN = "# BEGIN apiinv"
@@ -80,6 +80,35 @@ def installed_apiinv() -> Path:
     raise UsageError("apiinv is not installed as a command (run: make install); cron needs its absolute path")
 
 
+CRON_ENV = ".venv-cron"
+
+
+def cron_apiinv() -> Path:
+    """The apiinv the scheduled lines run: from a development checkout, the locked build install_cron.sh
+    makes beside it (``.venv-cron``, never the editable ``.venv``); otherwise this installation's own."""
+    checkout = Path(__file__).resolve().parents[2]
+    runtime = checkout / CRON_ENV
+    if (checkout / "install_cron.sh").is_file() and Path(sys.prefix).resolve() != runtime.resolve():
+        return runtime / "bin" / "apiinv"
+    return installed_apiinv()
+
+
+def unready_tools(config: Config, planner: Planner) -> list[str]:
+    """One line per tool an enabled, collecting schedule names that lacks settings or credentials (a
+    job that would fail every night)."""
+    from apiinv.pipeline.run import STEPS
+
+    lines = []
+    for name, schedule in planner.schedules.items():
+        if not schedule.enabled or "collect" not in STEPS[schedule.action]:
+            continue
+        for tool in config.select(schedule.tools):
+            missing = [*tool.missing_settings, *tool.missing_vars]
+            if missing:
+                lines.append(f"schedule {name}: tool {tool.name} lacks {', '.join(missing)}")
+    return lines
+
+
 @dataclass
 class Rendered:
     block: str
@@ -89,7 +118,7 @@ class Rendered:
 def render(
     planner: Planner, *, config_dir: Path, output: Path, planner_file: Path, executable: Path | None = None
 ) -> Rendered:
-    apiinv = executable or installed_apiinv()
+    apiinv = executable or cron_apiinv()
     config_dir, output = config_dir.absolute(), output.absolute()
     lines = [BEGIN, HEADER.format(planner=planner_file.absolute())]
     if planner.timezone:

@@ -103,19 +103,35 @@ def test_disabled_schedules_are_left_out_and_timezone_becomes_cron_tz(tmp_path: 
     assert not any(line.startswith("0 2 ") for line in lines)
 
 
-def _config(tmp_path: Path, planner: str = PLAN_PLANNER) -> Path:
+# What the plan's tools need before cron may collect from them: settings, and credentials in .env.
+READY_TOOLS = PLAN_TOOLS.replace(
+    '"https://platform.42crunch.com"',
+    '"https://platform.42crunch.com"\n  token_url: "https://42c.example/token"',
+).replace('"https://apigee.googleapis.com"', '"https://apigee.googleapis.com"\n  organization: acme')
+READY_ENV = (
+    "APIINV_CEQUENCE_API_KEY=k\nAPIINV_42CRUNCH_CLIENT_ID=i\nAPIINV_42CRUNCH_CLIENT_SECRET=s\n"
+    "APIINV_APIGEE_TOKEN=t\n"
+)
+
+
+def _config(tmp_path: Path, planner: str = PLAN_PLANNER, *, credentials: bool = True) -> Path:
     folder = tmp_path / "config dir"  # a space, on purpose
     folder.mkdir()
     (folder / "planner.yaml").write_text(planner)
-    (folder / "tools.yaml").write_text(PLAN_TOOLS)
+    (folder / "tools.yaml").write_text(READY_TOOLS)
+    if credentials:
+        (folder / ".env").write_text(READY_ENV)
     return folder
+
+
+DEV_APIINV = str(Path(sys.executable).parent / "apiinv")
 
 
 @needs_crontab
 def test_install_twice_gives_one_block_and_keeps_other_lines(cli, tmp_path: Path, user_crontab: str) -> None:
     folder = _config(tmp_path)
     for _ in range(2):
-        result = cli("schedule", "install", "--user", TEST_USER, config_dir=folder)
+        result = cli("schedule", "install", "--user", TEST_USER, "--apiinv", DEV_APIINV, config_dir=folder)
         assert result.exit_code == 0, result.output
     table = crontab("-l")
     assert table.count(BEGIN) == 1 and table.startswith(user_crontab)
@@ -171,8 +187,53 @@ def test_install_cron_script_installs_dry_runs_and_removes(tmp_path: Path, user_
     removed = _script(*common, "--remove")
     assert removed.returncode == 0 and "removed apiinv's entries" in removed.stdout
     assert crontab("-l") == user_crontab
+    assert not (folder / "schedules" / "apiinv.cron").exists()  # no stale block left to review
     again = _script(*common, "--remove")
     assert again.returncode == 0 and "nothing removed" in again.stdout
+
+
+@needs_crontab
+def test_the_dry_run_prints_the_locked_build_the_install_writes(
+    cli, tmp_path: Path, user_crontab: str
+) -> None:
+    folder = _config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "APIINV"}
+    dry = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "install_cron.sh"),
+            "--config-dir",
+            str(folder),
+            "--user",
+            TEST_USER,
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert dry.returncode == 0, dry.stderr
+    cron_build = f"{ROOT / '.venv-cron' / 'bin' / 'apiinv'} --config-dir"
+    assert cron_build in dry.stdout and "/.venv/bin/apiinv" not in dry.stdout
+    rendered = cli("schedule", "render", config_dir=folder)
+    assert cron_build in rendered.output and "/.venv/bin/apiinv" not in rendered.output
+
+
+@needs_crontab
+def test_install_refuses_schedules_whose_tools_lack_credentials(
+    cli, tmp_path: Path, user_crontab: str
+) -> None:
+    folder = _config(tmp_path, credentials=False)
+    install = ("schedule", "install", "--user", TEST_USER, "--apiinv", DEV_APIINV)
+    refused = cli(*install, config_dir=folder)
+    assert refused.exit_code == 3
+    assert "schedule daily_collection: tool cequence lacks APIINV_CEQUENCE_API_KEY" in refused.output
+    assert "weekly_processing" not in refused.output  # processing needs no credentials
+    assert crontab("-l") == user_crontab and not (folder / "schedules").exists()
+    forced = cli(*install, "--force", config_dir=folder)
+    assert forced.exit_code == 0 and "installed anyway: --force" in forced.output
+    assert crontab("-l").count(BEGIN) == 1
 
 
 def test_install_cron_script_help_is_its_usage_only() -> None:
