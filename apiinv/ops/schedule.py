@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from apiinv.config import Config, Planner, Schedule
+from apiinv.cron import MACROS
 from apiinv.errors import ConfigurationError, UsageError
 
 BEGIN = "# BEGIN apiinv"
@@ -26,17 +27,6 @@ HEADER = (
     "# keep this block last: its CRON_TZ line would apply to the lines after it."
 )
 CRON_PATH = "/usr/local/bin:/usr/bin:/bin"
-
-
-MACROS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 
 
 def describe(expression: str) -> str:

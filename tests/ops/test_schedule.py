@@ -299,15 +299,67 @@ schedules:
 def test_cron_as_systemd_calendar(cron: str, calendar: str) -> None:
     from apiinv.ops.units import on_calendar
 
-    assert on_calendar(cron) == calendar
+    assert on_calendar(cron) == [calendar]
 
 
-def test_a_cron_restricting_both_day_fields_is_refused_for_systemd() -> None:
-    from apiinv.errors import ConfigurationError
+def test_a_cron_restricting_both_day_fields_runs_on_either_under_systemd() -> None:
     from apiinv.ops.units import on_calendar
 
-    with pytest.raises(ConfigurationError, match="split it into two schedules"):
-        on_calendar("0 2 1 * 1")
+    # cron: the 1st of the month OR any Monday; a timer fires on any of its OnCalendar= lines
+    assert on_calendar("0 2 1 * 1") == ["Mon *-*-* 02:00:00", "*-*-01 02:00:00"]
+
+
+def _systemd_accepts(calendar: str) -> bool:
+    analyze = shutil.which("systemd-analyze")
+    return (
+        analyze is None
+        or subprocess.run([analyze, "calendar", calendar], capture_output=True).returncode == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "@daily",
+        "@hourly",
+        "@weekly",
+        "@monthly",
+        "@yearly",
+        "@midnight",
+        "@annually",
+        "0 2 1 * 1",
+        "0 0 * * */2",
+        "0 8-17/2 * * *",
+        "0 6 * JAN-MAR sun",
+        "0 0 * * 7",
+    ],
+)
+def test_what_validate_config_accepts_renders_for_systemd_and_kubernetes(
+    cli, tmp_path: Path, expression: str
+) -> None:
+    folder = _config(tmp_path, f'schedules:\n  nightly:\n    cron: "{expression}"\n')
+    assert cli("validate-config", config_dir=folder).exit_code == 0
+    out = tmp_path / "units"
+    rendered = cli("schedule", "render", "--format", "systemd", "--out", str(out), config_dir=folder)
+    assert rendered.exit_code == 0, rendered.output
+    timer = (out / "apiinv-nightly.timer").read_text()
+    calendars = [line.split("=", 1)[1] for line in timer.splitlines() if line.startswith("OnCalendar=")]
+    assert calendars and all(_systemd_accepts(c) for c in calendars)
+    assert cli("schedule", "render", "--format", "k8s", config_dir=folder).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        ("0 0 L * *", "day of month 'L' is neither a number nor a name cron knows"),
+        ("5/10 * * * *", "cron steps a range or *, not one value"),
+        ("@reboot", "not a schedule at a time"),
+    ],
+)
+def test_validate_config_refuses_what_cron_refuses(cli, tmp_path: Path, expression: str, reason: str) -> None:
+    folder = _config(tmp_path, f'schedules:\n  nightly:\n    cron: "{expression}"\n')
+    result = cli("validate-config", config_dir=folder)
+    assert result.exit_code == 3 and reason in result.output
 
 
 def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:
