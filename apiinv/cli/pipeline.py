@@ -18,8 +18,10 @@ from apiinv.cli.app import (
     WorkersOption,
     app,
     command,
+    report_error,
     runtime_of,
 )
+from apiinv.errors import ApiInvError
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -129,21 +131,29 @@ def run(
     what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
     if console.timestamps:  # a log file or the journal: each run opens with a header line
         console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
-    result = pipeline.run(
-        cfg,
-        store,
-        day,
-        selected,
-        action=action,
-        workers=workers,
-        formats=parse_formats(chosen_formats or "xlsx,json"),
-        delivery=delivery,
-        env=runtime.env(),
-        use_cache=not no_cache,
-        full=full,
-        schedule=schedule,
-        console=console,
-    )
+    try:
+        result = pipeline.run(
+            cfg,
+            store,
+            day,
+            selected,
+            action=action,
+            workers=workers,
+            formats=parse_formats(chosen_formats or "xlsx,json"),
+            delivery=delivery,
+            env=runtime.env(),
+            use_cache=not no_cache,
+            full=full,
+            schedule=schedule,
+            console=console,
+        )
+    except ApiInvError as exc:  # not run at all (exit 75: another run holds the lock): the log still closes
+        report_error(exc)
+        if console.timestamps:
+            console.progress(
+                f"== exit {int(exc.exit_status)} after {time.monotonic() - started:.1f}s: {exc.code}"
+            )
+        raise typer.Exit(exc.exit_status) from None
     status = result.exit_status([t.name for t in selected])
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
         tools_line = ", ".join(result.state_line(t.name) for t in selected)
