@@ -293,7 +293,8 @@ def check_planner(
             key = "cron" if "cron" in entry else "cron_expression"
             report.problems.append(f"{where}.{key}: {problem}")
         action = entry.get("action")
-        alias = JOB_TYPE_ACTIONS.get(entry.get("job_type", ""))
+        job_type = entry.get("job_type") or None  # either vocabulary: collection or collect
+        alias = JOB_TYPE_ACTIONS.get(job_type, job_type) if isinstance(job_type, str) else None
         if action and alias and action != alias:
             report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
         tools = entry.get("tools") or ["all"]
