@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install planner.yaml's schedules as crontab entries (a marked block in your crontab), idempotently.
 #
-#   ./install_cron.sh [--dry-run] [--remove] [--config-dir DIR] [--output DIR] [--user NAME]
+#   ./install_cron.sh [--dry-run] [--remove] [--force] [--config-dir DIR] [--output DIR] [--user NAME]
 #
-# --dry-run prints the resulting crontab and installs nothing; --remove takes the block out again.
-# Every other line of the crontab is kept. An install also writes the block to schedules/apiinv.cron.
+# --dry-run prints the resulting crontab and installs nothing; --remove takes the block (and
+# schedules/apiinv.cron) out again. Every other line of the crontab is kept. An install writes the block
+# to schedules/apiinv.cron; it refuses schedules whose tools lack credentials unless --force.
 # Cron runs a fixed, locked build: .venv-cron, from requirements.lock and a wheel of this checkout.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 apiinv=${APIINV:-"$here/.venv-cron/bin/apiinv"}
+target=$apiinv  # what the crontab lines run, in a dry run too
 config_dir=$here
 output="$here/output"
 action=install
@@ -22,7 +24,8 @@ while [ $# -gt 0 ]; do
         --config-dir) config_dir=$2; shift ;;
         --output) output=$2; shift ;;
         --user) extra+=(--user "$2"); shift ;;
-        -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --force) extra+=(--force) ;;
+        -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "install_cron.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -53,5 +56,8 @@ fi
 if [ "$action" = install ]; then
     # Refuse before touching the crontab when planner.yaml (or tools.yaml) is invalid.
     "$apiinv" --config-dir "$config_dir" --output "$output" validate-config >/dev/null
+fi
+if [ "$action" = install ]; then
+    extra+=(--apiinv "$target")
 fi
 exec "$apiinv" --config-dir "$config_dir" --output "$output" schedule "$action" "${extra[@]}"

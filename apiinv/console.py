@@ -2,12 +2,14 @@
 
 ``--quiet`` keeps problems only (one line each), so a quiet run that went well prints nothing. Without
 a terminal (cron, systemd, a pipe) progress and problem lines carry a UTC timestamp, so a log that
-collects them reads as a timeline. Every line goes through ``printable``: vendor text in it (names,
-error answers) can neither move the cursor, retitle the terminal nor forge a line.
+collects them reads as a timeline; with ``--log-json`` they are JSON lines, like the log's. Every line
+goes through ``printable``: vendor text in it (names, error answers) can neither move the cursor,
+retitle the terminal nor forge a line.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime
 
@@ -17,12 +19,19 @@ from apiinv.redact import printable
 
 
 class Console:
-    def __init__(self, *, quiet: bool = False, timestamps: bool | None = None) -> None:
+    def __init__(self, *, quiet: bool = False, timestamps: bool | None = None, json: bool = False) -> None:
         self.quiet = quiet
-        self.timestamps = (not sys.stderr.isatty()) if timestamps is None else timestamps
+        self.json = json
+        self.timestamps = json or ((not sys.stderr.isatty()) if timestamps is None else timestamps)
 
-    def _line(self, line: str) -> str:
+    def _line(self, line: str, level: int = logging.INFO) -> str:
         """One line as it is shown: escaped, and timestamped when no person watches."""
+        if self.json:
+            from apiinv.logs import JsonLinesFormatter
+
+            return JsonLinesFormatter().format(
+                logging.LogRecord("apiinv.console", level, "", 0, line, None, None)
+            )
         line = printable(line)
         if not self.timestamps:
             return line
@@ -40,7 +49,7 @@ class Console:
 
     def problem(self, line: str) -> None:
         """What went wrong: always shown, one line each."""
-        typer.echo(self._line(line), err=True)
+        typer.echo(self._line(line, logging.ERROR), err=True)
 
     def outcome(self, line: str, ok: bool) -> None:
         (self.progress if ok else self.problem)(line)

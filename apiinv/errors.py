@@ -179,6 +179,12 @@ class DeliveryError(ApiInvError):
     code = "MAIL_DELIVERY_ERROR"
 
 
+class NotifyError(DeliveryError):
+    """A notify: target could not be reached (the run's outcome stands)."""
+
+    code = "NOTIFY_DELIVERY_ERROR"
+
+
 class DataValidationError(ApiInvError):
     code = "DATA_VALIDATION_ERROR"
     exit_status = ExitStatus.VALIDATION

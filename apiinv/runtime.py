@@ -43,7 +43,7 @@ class Runtime:
     def console(self) -> Console:
         from apiinv.console import Console
 
-        return Console(quiet=self.quiet)
+        return Console(quiet=self.quiet, json=self.log_json)
 
     def config(self, *, require_planner: bool = False) -> Config:
         if self._config is None or (require_planner and self._config.planner is None):

@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "apiinv.errors",
         "apiinv.schemas",
         "apiinv.bounds",
+        "apiinv.cron",
         "apiinv.store",
         "apiinv.logs",
         "apiinv.console",

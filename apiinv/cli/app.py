@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException  # Typer's own click, which it raises
 
 from apiinv import __version__
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
@@ -30,6 +31,7 @@ GLOBAL_OPTIONS = {
     "--quiet": False,
     "-q": False,
     "--log-json": False,
+    "--version": False,
 }
 
 
@@ -83,11 +85,32 @@ def _plain_flags(command: Any) -> Any:
     return command
 
 
+def _with_error_id(error: ClickException) -> ClickException:
+    """A usage error's message ending in its code and id, as every other error line does."""
+    if not hasattr(error, "error_id"):
+        error.error_id = uuid.uuid4().hex[:12]  # type: ignore[attr-defined]
+        message = error.format_message
+        error.format_message = lambda: f"{message()} [USAGE_ERROR {error.error_id}]"  # type: ignore[attr-defined,method-assign]
+    return error
+
+
 class CommandGroup(typer.core.TyperGroup):
     """Global options anywhere on the line; commands listed in the order people use them."""
 
     def parse_args(self, ctx, args):
         return super().parse_args(ctx, hoist_global_options(list(args)))
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except ClickException as exc:
+            raise _with_error_id(exc) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClickException as exc:
+            raise _with_error_id(exc) from None
 
     def list_commands(self, ctx):
         names = list(self.commands)
@@ -126,6 +149,19 @@ def echo_error(message: str) -> None:
     typer.echo(printable(f"apiinv: {message}"), err=True)
 
 
+def report_error(exc: ApiInvError) -> None:
+    """An error as its console lines (each problem of a configuration, then one line with its code and
+    id) and one log record."""
+    from apiinv.logs import get_logger
+
+    get_logger("cli").error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
+    problems = exc.problems if isinstance(exc, ConfigurationError) else [exc.message]
+    if problems != [exc.message]:
+        for problem in problems:
+            typer.echo(printable(problem), err=True)
+    echo_error(f"{exc} [{exc.code} {exc.error_id}]")
+
+
 def command(fn):
     """Wrap a command: the one place where outcomes and exceptions become exit codes."""
 
@@ -141,16 +177,8 @@ def command(fn):
             status = fn(*args, **kwargs)
         except (typer.Exit, typer.BadParameter):
             raise
-        except ConfigurationError as exc:
-            log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
-            for problem in exc.problems:
-                typer.echo(printable(problem), err=True)
-            if exc.problems != [exc.message]:
-                echo_error(f"{exc} [{exc.code} {exc.error_id}]")
-            raise typer.Exit(exit_status_for(exc)) from None
         except ApiInvError as exc:
-            log.error("%s", exc, extra={"error_id": exc.error_id, "code": exc.code, "file_only": True})
-            echo_error(f"{exc} [{exc.code} {exc.error_id}]")
+            report_error(exc)
             raise typer.Exit(exit_status_for(exc)) from None
         except KeyboardInterrupt:
             echo_error("interrupted")

@@ -19,8 +19,10 @@ from apiinv.cli.app import (
     WorkersOption,
     app,
     command,
+    report_error,
     runtime_of,
 )
+from apiinv.errors import ApiInvError
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -145,23 +147,31 @@ def run(
         console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
     names = [t.name for t in selected]
     path = metrics.metrics_path(metrics_file, delivery.metrics_file, cfg.config_dir, schedule)
-    with metrics.recording(path, store, metrics.RunRecord(schedule, names), console) as record:
-        record.result = result = pipeline.run(
-            cfg,
-            store,
-            day,
-            selected,
-            action=action,
-            workers=workers,
-            formats=parse_formats(chosen_formats or "xlsx,json"),
-            delivery=delivery,
-            env=runtime.env(),
-            use_cache=not no_cache,
-            full=full,
-            schedule=schedule,
-            console=console,
-        )
-        record.exit_status = status = result.exit_status(names)
+    try:
+        with metrics.recording(path, store, metrics.RunRecord(schedule, names), console) as record:
+            record.result = result = pipeline.run(
+                cfg,
+                store,
+                day,
+                selected,
+                action=action,
+                workers=workers,
+                formats=parse_formats(chosen_formats or "xlsx,json"),
+                delivery=delivery,
+                env=runtime.env(),
+                use_cache=not no_cache,
+                full=full,
+                schedule=schedule,
+                console=console,
+            )
+            record.exit_status = status = result.exit_status(names)
+    except ApiInvError as exc:  # not run at all (exit 75: another run holds the lock): the log still closes
+        report_error(exc)
+        if console.timestamps:
+            console.progress(
+                f"== exit {int(exc.exit_status)} after {time.monotonic() - started:.1f}s: {exc.code}"
+            )
+        raise typer.Exit(exc.exit_status) from None
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
         tools_line = ", ".join(result.state_line(t.name) for t in selected)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")

@@ -14,7 +14,7 @@ from apiinv.cli.app import (
     command,
     runtime_of,
 )
-from apiinv.errors import ExitStatus
+from apiinv.errors import ExitStatus, MissingSecretError, UsageError
 from apiinv.runtime import Runtime
 
 
@@ -61,6 +61,17 @@ UserOption = Annotated[str | None, typer.Option("--user", help="Another user's c
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the resulting crontab; change nothing.")]
 
 
+ApiinvOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--apiinv",
+        metavar="PATH",
+        help="The apiinv the schedules run (default: install_cron.sh's .venv-cron beside a checkout, "
+        "else this one).",
+    ),
+]
+
+
 @schedule_app.command("list")
 @command
 def schedule_list(ctx: typer.Context) -> int:
@@ -83,7 +94,7 @@ def schedule_list(ctx: typer.Context) -> int:
     return ExitStatus.OK
 
 
-def _rendered(runtime: Runtime):
+def _rendered(runtime: Runtime, executable: Path | None):
     from apiinv import config
     from apiinv.ops import schedule as scheduling
 
@@ -94,6 +105,7 @@ def _rendered(runtime: Runtime):
         config_dir=runtime.config_dir,
         output=runtime.output,
         planner_file=runtime.config_dir / config.PLANNER_FILE,
+        executable=executable and executable.absolute(),
     )
 
 
@@ -118,6 +130,7 @@ def schedule_render(
     claim: Annotated[
         str, typer.Option("--claim", help="k8s: PersistentVolumeClaim for output.")
     ] = "apiinv-output",
+    executable: ApiinvOption = None,
 ) -> int:
     """Print planner.yaml's schedules as a crontab block, systemd timer units or Kubernetes CronJobs."""
     from apiinv.ops import schedule as scheduling
@@ -125,13 +138,13 @@ def schedule_render(
 
     runtime = runtime_of(ctx)
     if unit_format == "crontab":
-        typer.echo(_rendered(runtime).block, nl=False)
+        typer.echo(_rendered(runtime, executable).block, nl=False)
         return ExitStatus.OK
     planner = runtime.config(require_planner=True).planner
     assert planner is not None
     if unit_format == "systemd":
         target = units.Target(
-            str(scheduling.installed_apiinv()),
+            str((executable or scheduling.installed_apiinv()).absolute()),
             str(runtime.config_dir.absolute()),
             str(runtime.output.absolute()),
         )
@@ -152,13 +165,38 @@ def schedule_render(
 
 @schedule_app.command("install")
 @command
-def schedule_install(ctx: typer.Context, user: UserOption = None, dry_run: DryRunOption = False) -> int:
+def schedule_install(
+    ctx: typer.Context,
+    user: UserOption = None,
+    dry_run: DryRunOption = False,
+    executable: ApiinvOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Install even schedules whose tools lack credentials.")
+    ] = False,
+) -> int:
     """Install the block into the crontab (replacing an earlier one); write schedules/apiinv.cron."""
     from apiinv.ops import schedule as scheduling
     from apiinv.store import write_atomic
 
     runtime = runtime_of(ctx)
-    rendered = _rendered(runtime)
+    rendered = _rendered(runtime, executable)
+    settings = runtime.config(require_planner=True)
+    assert settings.planner is not None
+    unready = scheduling.unready_tools(settings, settings.planner)
+    if unready and not force:
+        raise MissingSecretError(
+            "these scheduled jobs would fail every run; set what they lack (in the config folder's .env: "
+            "cron does not see your shell's variables), or install anyway with --force",
+            problems=unready,
+        )
+    for line in unready:
+        typer.echo(f"warning: {line} (installed anyway: --force)", err=True)
+    runs = executable or scheduling.cron_apiinv()
+    if not dry_run and not runs.is_file():
+        raise UsageError(
+            f"the schedules would run {runs.absolute()}, which is not installed "
+            "(./install_cron.sh builds it; or name another with --apiinv); nothing was changed"
+        )
     crontab = scheduling.Crontab(user)
     new = scheduling.with_block(crontab.read(), rendered.block)
     review = runtime.config_dir / "schedules" / "apiinv.cron"
@@ -187,6 +225,10 @@ def schedule_remove(ctx: typer.Context, user: UserOption = None, dry_run: DryRun
     if dry_run:
         typer.echo(new, nl=False)
         return ExitStatus.OK
+    review = runtime_of(ctx).config_dir / "schedules" / "apiinv.cron"
+    if review.is_file():
+        review.unlink()
+        typer.echo(f"removed {review}")
     whose = f"the crontab{' of ' + user if user else ''}"
     if new == current:
         typer.echo(f"no apiinv entries in {whose}: nothing removed")

@@ -15,9 +15,10 @@ from apiinv.cli.app import (
     app,
     command,
     echo_error,
+    report_error,
     runtime_of,
 )
-from apiinv.errors import ExitStatus
+from apiinv.errors import ExitStatus, NotifyError
 from apiinv.redact import printable
 
 
@@ -130,7 +131,7 @@ def notify_test(
         ),
     )
     for problem in problems:
-        echo_error(problem)
+        report_error(NotifyError(problem))
     typer.echo(f"sent to {len(urls) - len(problems)} of {len(urls)} target(s)")
     return ExitStatus.ERROR if problems else ExitStatus.OK
 

@@ -3,6 +3,7 @@ the environment and .env (``secrets``), and reading and checking both files (``l
 
 from apiinv.config.load import check_planner, check_tools, load, read_yaml, validate
 from apiinv.config.model import (
+    ACTION_STEPS,
     OWNERS_KEY,
     PLANNER_FILE,
     TOOLS_FILE,
@@ -18,6 +19,7 @@ from apiinv.config.schema import schema, schema_problems
 from apiinv.config.secrets import default_env_file, env_var_name, load_env
 
 __all__ = [
+    "ACTION_STEPS",
     "OWNERS_KEY",
     "PLANNER_FILE",
     "TOOLS_FILE",

@@ -4,7 +4,6 @@ the model. Every problem of a file is collected, so one run names them all."""
 from __future__ import annotations
 
 import os
-import re
 import zoneinfo
 from functools import cache
 from pathlib import Path
@@ -31,6 +30,7 @@ from apiinv.config.model import (
 )
 from apiinv.config.schema import schema, schema_problems, strict_validator
 from apiinv.config.secrets import ENV_REF, SECRET_FIELDS, default_env_file, env_var_name, expand, load_env
+from apiinv.cron import problem as cron_problem
 from apiinv.errors import ConfigurationError, did_you_mean
 from apiinv.redact import register_secret
 
@@ -266,33 +266,6 @@ def check_tools(
     return tools
 
 
-CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
-)
-
-
-def _cron_problem(expression: str) -> str | None:
-    """What is wrong with a cron expression, naming the field ("hour 25 is out of range 0-23")."""
-    from croniter import croniter
-
-    fields = expression.split()
-    if not expression.startswith("@") and len(fields) != 5:
-        return f"{expression!r} has {len(fields)} field(s); cron needs five: minute hour day month weekday"
-    for text, (name, low, high) in zip(fields, CRON_FIELDS, strict=False):
-        for number in re.findall(r"(?<![/\w])\d+", text):
-            if not low <= int(number) <= high:
-                return f"{expression!r}: {name} {number} is out of range {low}-{high}"
-        if re.search(r"[^\d*,/\-A-Za-z?LW#]", text):
-            return f"{expression!r}: {name} {text!r} holds a character cron does not know"
-    if not croniter.is_valid(expression):
-        return f"{expression!r} is not a valid cron expression"
-    return None
-
-
 def check_planner(
     document: Any, tool_names: set[str] | None, label: str, report: Validation
 ) -> Planner | None:
@@ -315,12 +288,13 @@ def check_planner(
         cron = str(entry.get("cron", entry.get("cron_expression")) or "")
         if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
             report.problems.append(f"{where}: cron and cron_expression disagree; give one")
-        problem = _cron_problem(cron) if isinstance(cron, str) else None
+        problem = cron_problem(cron)
         if problem:
             key = "cron" if "cron" in entry else "cron_expression"
             report.problems.append(f"{where}.{key}: {problem}")
         action = entry.get("action")
-        alias = JOB_TYPE_ACTIONS.get(entry.get("job_type", ""))
+        job_type = entry.get("job_type") or None  # either vocabulary: collection or collect
+        alias = JOB_TYPE_ACTIONS.get(job_type, job_type) if isinstance(job_type, str) else None
         if action and alias and action != alias:
             report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
         tools = entry.get("tools") or ["all"]

@@ -47,6 +47,14 @@ RESERVED_TOOL_NAMES = frozenset(
 
 
 JOB_TYPE_ACTIONS = {"collection": "collect", "processing": "process", "report": "generate_reports"}
+# What each action of a schedule does, in order.
+ACTION_STEPS: dict[str, tuple[str, ...]] = {
+    "collect": ("collect",),
+    "process": ("process",),
+    "export": ("export",),
+    "generate_reports": ("export",),
+    "run": ("collect", "process", "export"),
+}
 
 
 AUTH_FIELDS: dict[str, tuple[str, ...]] = {

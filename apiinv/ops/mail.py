@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -55,7 +56,8 @@ class SmtpSettings:
             security,
             env.get("APIINV_SMTP_USER"),
             password,
-            env.get("APIINV_MAIL_FROM") or f"apiinv@{host}",
+            # this host's name, not the SMTP server's (apiinv@127.0.0.1 is refused by strict servers)
+            env.get("APIINV_MAIL_FROM") or f"apiinv@{socket.getfqdn()}",
             ca_bundle=env.get("APIINV_SMTP_CA_BUNDLE"),
         )
 

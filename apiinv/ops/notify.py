@@ -84,7 +84,9 @@ def send(urls: list[str], message: Message) -> list[str]:
             title=printable(message.title),
             notify_type=kinds[message.kind],
         ):
-            problems.append(f"notify: the {scheme}:// notification could not be delivered")
+            # apprise's own privacy form hides passwords and tokens it knows; redact the ${VAR} values
+            shown = redact(target[0].url(privacy=True))
+            problems.append(f"notify: the {scheme}:// notification to {shown} could not be delivered")
     for problem in problems:
         log.warning("%s", problem)
     return problems

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from apiinv.config import Planner, Schedule
+from apiinv.config import ACTION_STEPS, Config, Planner, Schedule
+from apiinv.cron import MACROS
 from apiinv.errors import ConfigurationError, UsageError
 
 BEGIN = "# BEGIN apiinv"
@@ -26,17 +27,6 @@ HEADER = (
     "# keep this block last: its CRON_TZ line would apply to the lines after it."
 )
 CRON_PATH = "/usr/local/bin:/usr/bin:/bin"
-
-
-MACROS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 
 
 def describe(expression: str) -> str:
@@ -80,6 +70,33 @@ def installed_apiinv() -> Path:
     raise UsageError("apiinv is not installed as a command (run: make install); cron needs its absolute path")
 
 
+CRON_ENV = ".venv-cron"
+
+
+def cron_apiinv() -> Path:
+    """The apiinv the scheduled lines run: from a development checkout, the locked build install_cron.sh
+    makes beside it (``.venv-cron``, never the editable ``.venv``); otherwise this installation's own."""
+    checkout = Path(__file__).resolve().parents[2]
+    runtime = checkout / CRON_ENV
+    if (checkout / "install_cron.sh").is_file() and Path(sys.prefix).resolve() != runtime.resolve():
+        return runtime / "bin" / "apiinv"
+    return installed_apiinv()
+
+
+def unready_tools(config: Config, planner: Planner) -> list[str]:
+    """One line per tool an enabled, collecting schedule names that lacks settings or credentials (a
+    job that would fail every night)."""
+    lines = []
+    for name, schedule in planner.schedules.items():
+        if not schedule.enabled or "collect" not in ACTION_STEPS[schedule.action]:
+            continue
+        for tool in config.select(schedule.tools):
+            missing = [*tool.missing_settings, *tool.missing_vars]
+            if missing:
+                lines.append(f"schedule {name}: tool {tool.name} lacks {', '.join(missing)}")
+    return lines
+
+
 @dataclass
 class Rendered:
     block: str
@@ -89,7 +106,7 @@ class Rendered:
 def render(
     planner: Planner, *, config_dir: Path, output: Path, planner_file: Path, executable: Path | None = None
 ) -> Rendered:
-    apiinv = executable or installed_apiinv()
+    apiinv = executable or cron_apiinv()
     config_dir, output = config_dir.absolute(), output.absolute()
     lines = [BEGIN, HEADER.format(planner=planner_file.absolute())]
     if planner.timezone:

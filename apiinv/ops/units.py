@@ -10,70 +10,65 @@ Forbid``), and so does apiinv's own lock.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apiinv import cron
 from apiinv.config import Planner, Schedule
-from apiinv.errors import ConfigurationError
-from apiinv.ops.schedule import MACROS
 
 UNIT_PREFIX = "apiinv-"
-_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_NAMES = {
-    **{d.lower(): str(i) for i, d in enumerate(_DAYS[:7])},
-    **{
-        m: str(i)
-        for i, m in enumerate(
-            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-        )
-    },
-}
+_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 
 
-def _field(text: str, *, low: int, width: int = 2, weekday: bool = False) -> str:
-    """One cron field in systemd's calendar syntax: lists stay lists, a-b becomes a..b, */n becomes
-    low/n, names become numbers (or weekday names)."""
+def _calendar_field(field: cron.Field, low: int) -> str:
+    """A cron field in systemd's calendar syntax: lists stay lists, a-b becomes a..b, */n low/n."""
     parts = []
-    for part in text.split(","):
-        part = re.sub(r"[A-Za-z]{3}", lambda m: _NAMES.get(m.group(0).lower(), m.group(0)), part)
+    for part in field.text.split(","):
         base, _, step = part.partition("/")
         if base == "*":
-            if weekday:
-                if step:
-                    raise ConfigurationError(f"day of week {part!r} has no systemd equivalent")
-                return ""
-            parts.append(f"{low:0{width}d}/{step}" if step else "*")
+            parts.append(f"{low:02d}/{step}" if step else "*")
             continue
-        if not re.fullmatch(r"\d+(-\d+)?", base):
-            raise ConfigurationError(f"cron field {text!r} has no systemd equivalent")
-        start, _, end = base.partition("-")
-        if weekday:
-            days = [_DAYS[int(start)]] + ([_DAYS[int(end)]] if end else [])
-            parts.append("..".join(days))
-            continue
-        value = f"{int(start):0{width}d}" + (f"..{int(end):0{width}d}" if end else "")
+        value = "..".join(f"{int(n):02d}" for n in base.split("-"))
         parts.append(f"{value}/{step}" if step else value)
     return ",".join(parts)
 
 
-def on_calendar(cron: str, timezone: str | None = None) -> str:
-    """A five-field cron expression as systemd's OnCalendar= ("Mon..Fri *-*-* 07:30:00 Europe/Berlin").
+def _weekdays(field: cron.Field) -> str:
+    """The days a weekday field matches, as names (runs of three or more as Mon..Fri); "" for all."""
+    if len(field.values) == len(_DAYS):
+        return ""
+    runs: list[list[int]] = []
+    for day in field.values:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(
+        f"{_DAYS[run[0]]}..{_DAYS[run[-1]]}" if len(run) > 2 else ",".join(_DAYS[d] for d in run)
+        for run in runs
+    )
 
-    Cron runs a job when day of month OR day of week match if both are restricted; systemd needs both:
-    such an expression is refused rather than translated into something that runs at other times."""
-    minute, hour, dom, month, dow = MACROS.get(cron, cron).split()
-    if dom != "*" and dow != "*":
-        raise ConfigurationError(
-            f"{cron!r} restricts both day of month and day of week (cron: either; systemd: both); "
-            "split it into two schedules"
-        )
-    days = _field(dow, low=0, weekday=True)
-    date = f"*-{_field(month, low=1)}-{_field(dom, low=1)}"
-    time = f"{_field(hour, low=0)}:{_field(minute, low=0)}:00"
-    return " ".join(p for p in (days, date, time, timezone or "") if p)
+
+def on_calendar(expression: str, timezone: str | None = None) -> list[str]:
+    """A cron expression as systemd OnCalendar= values ("Mon..Fri *-*-* 07:30:00 Europe/Berlin").
+
+    Where both day fields are restricted, cron runs when either matches while one OnCalendar= needs
+    both: two values, one per day field (a timer fires on any of its OnCalendar= lines)."""
+    parsed = cron.parse(expression)
+    time = f"{_calendar_field(parsed.hour, 0)}:{_calendar_field(parsed.minute, 0)}:00"
+    month = _calendar_field(parsed.month, 1)
+
+    def calendar(weekdays: str, day_of_month: str) -> str:
+        return " ".join(p for p in (weekdays, f"*-{month}-{day_of_month}", time, timezone or "") if p)
+
+    if parsed.either_day:
+        return [
+            calendar(_weekdays(parsed.day_of_week), "*"),
+            calendar("", _calendar_field(parsed.day_of_month, 1)),
+        ]
+    return [calendar(_weekdays(parsed.day_of_week), _calendar_field(parsed.day_of_month, 1))]
 
 
 @dataclass(frozen=True)
@@ -124,8 +119,8 @@ def systemd(planner: Planner, target: Target) -> dict[str, str]:
             "[Unit]\n"
             f"Description=apiinv schedule {name}: {schedule.cron}\n\n"
             "[Timer]\n"
-            f"OnCalendar={on_calendar(schedule.cron, planner.timezone)}\n"
-            "Persistent=true\n"
+            + "".join(f"OnCalendar={value}\n" for value in on_calendar(schedule.cron, planner.timezone))
+            + "Persistent=true\n"
             f"Unit={unit}.service\n\n"
             "[Install]\n"
             "WantedBy=timers.target\n"

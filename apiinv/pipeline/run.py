@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from apiinv.config import Config, Delivery, ToolConfig
+from apiinv.config import ACTION_STEPS, Config, Delivery, ToolConfig
 from apiinv.console import Console
 from apiinv.errors import (
     ApiInvError,
@@ -27,14 +27,6 @@ from apiinv.pipeline.export import ExportOutcome, describe, export_step
 from apiinv.pipeline.process import ProcessOutcome, process
 from apiinv.progress import ToolProgress
 from apiinv.store import Store, now_iso
-
-STEPS = {
-    "collect": ("collect",),
-    "process": ("process",),
-    "export": ("export",),
-    "generate_reports": ("export",),
-    "run": ("collect", "process", "export"),
-}
 
 
 @dataclass
@@ -136,7 +128,7 @@ def _steps(
     console: Console,
 ) -> RunResult:
     """The steps ``action`` names, each after the other."""
-    steps = STEPS[action]
+    steps = ACTION_STEPS[action]
     result = RunResult()
     if "collect" in steps:
         result.collected = collect_step(

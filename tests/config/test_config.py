@@ -57,6 +57,18 @@ def test_aliases_cron_expression_and_job_type(tmp_path: Path) -> None:
     assert loaded.planner.schedules["nightly"].action == "collect"
 
 
+def test_job_type_takes_actions_words_too(cli, tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "c",
+        planner='schedules:\n  nightly:\n    cron: "0 1 * * *"\n    job_type: collect\n'
+        '  weekly:\n    cron: "0 4 * * 0"\n    job_type: generate_reports\n    action: generate_reports\n',
+        tools='kong:\n  api_base_url: "http://127.0.0.1:8001"\n',
+    )
+    assert cli("validate-config", config_dir=folder).exit_code == 0
+    listed = cli("schedule", "list", config_dir=folder).output
+    assert "action collect;" in listed and "action generate_reports;" in listed
+
+
 def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
     folder = write(
         tmp_path / "c",

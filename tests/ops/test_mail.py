@@ -244,3 +244,15 @@ def test_a_run_that_fails_entirely_mails_its_failure(cli, sandbox, smtp) -> None
     assert message["Subject"] == f"API inventory {DAY}: FAILED (schedule nightly)"
     body = message.get_content()
     assert "kong: failed (DATA_COLLECTION_ERROR" in body and list(message.iter_attachments()) == []
+
+
+def test_without_apiinv_mail_from_the_sender_is_this_hosts_fqdn(cli, reported, smtp) -> None:
+    import socket
+
+    inbox, port = smtp
+    with open(reported.config_dir / ".env", "a") as handle:
+        handle.write(f"APIINV_SMTP_HOST=127.0.0.1\nAPIINV_SMTP_PORT={port}\nAPIINV_SMTP_SECURITY=none\n")
+    result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=reported.config_dir)
+    assert result.exit_code == 0, result.output
+    (message,) = inbox.messages
+    assert message["From"] == f"apiinv@{socket.getfqdn()}" != "apiinv@127.0.0.1"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from conftest import RUN_DATE
@@ -105,9 +107,7 @@ def test_a_notification_that_fails_is_logged_and_changes_no_exit_code(cli, sandb
     fail(sandbox, "kong")
     result = run(cli, sandbox)
     assert result.exit_code == 5, result.output  # partial because of kong, not of the notification
-    assert (
-        "notified 0 of 1 target(s): notify: the json:// notification could not be delivered" in result.output
-    )
+    assert "notified 0 of 1 target(s): notify: the json:// notification to json://127.0.0.1:" in result.output
     assert len(posts(webhook, "/broken")) >= 1
 
 
@@ -119,7 +119,35 @@ def test_notify_test_sends_a_test_message(cli, sandbox, webhook) -> None:
     assert message["title"] == "apiinv: test notification (defaults)"
     assert "failure, partial" in message["message"]
     planner(sandbox, webhook, path="broken")
-    assert cli("notify", "test", config_dir=sandbox.config_dir).exit_code == 1
+    failed = cli("notify", "test", config_dir=sandbox.config_dir)
+    assert failed.exit_code == 1
+    # which target failed, with its token masked, and the code and id to find it in the log
+    port = webhook.server_address[1]
+    assert re.search(
+        rf"notify: the json:// notification to json://127\.0\.0\.1:{port}/broken\S* could not be delivered "
+        r"\[NOTIFY_DELIVERY_ERROR [0-9a-f]{12}\]",
+        failed.output,
+    ), failed.output
+    assert HOOK_TOKEN not in failed.output
+
+
+def test_the_docs_webhook_example_delivers_its_token_where_the_docs_say(cli, sandbox, webhook) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    example = re.search(r'"(json://hooks\.acme\.example/apiinv\?[^"]+)"', docs)[1]
+    assert "+X-Apiinv-Token=" in example  # the docs' words: "the token as a header"
+    port = webhook.server_address[1]
+    webhook.route("/apiinv", lambda h: h.send_json({"ok": True}))
+    (sandbox.config_dir / "planner.yaml").write_text(
+        f'defaults:\n  notify: ["{example.replace("hooks.acme.example", f"127.0.0.1:{port}")}"]\n'
+        'schedules:\n  nightly:\n    cron: "0 2 * * *"\n'
+    )
+    with open(sandbox.config_dir / ".env", "a") as handle:
+        handle.write(f"HOOK_TOKEN={HOOK_TOKEN}\n")
+    result = cli("notify", "test", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    (received,) = [r for r in webhook.received if r["path"].startswith("/apiinv")]
+    assert received["headers"].get("X-Apiinv-Token") == HOOK_TOKEN
+    assert HOOK_TOKEN not in result.output
 
 
 def test_a_notify_url_naming_a_missing_variable_is_a_clear_error(cli, sandbox, webhook) -> None:

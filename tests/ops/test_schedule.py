@@ -103,19 +103,35 @@ def test_disabled_schedules_are_left_out_and_timezone_becomes_cron_tz(tmp_path: 
     assert not any(line.startswith("0 2 ") for line in lines)
 
 
-def _config(tmp_path: Path, planner: str = PLAN_PLANNER) -> Path:
+# What the plan's tools need before cron may collect from them: settings, and credentials in .env.
+READY_TOOLS = PLAN_TOOLS.replace(
+    '"https://platform.42crunch.com"',
+    '"https://platform.42crunch.com"\n  token_url: "https://42c.example/token"',
+).replace('"https://apigee.googleapis.com"', '"https://apigee.googleapis.com"\n  organization: acme')
+READY_ENV = (
+    "APIINV_CEQUENCE_API_KEY=k\nAPIINV_42CRUNCH_CLIENT_ID=i\nAPIINV_42CRUNCH_CLIENT_SECRET=s\n"
+    "APIINV_APIGEE_TOKEN=t\n"
+)
+
+
+def _config(tmp_path: Path, planner: str = PLAN_PLANNER, *, credentials: bool = True) -> Path:
     folder = tmp_path / "config dir"  # a space, on purpose
     folder.mkdir()
     (folder / "planner.yaml").write_text(planner)
-    (folder / "tools.yaml").write_text(PLAN_TOOLS)
+    (folder / "tools.yaml").write_text(READY_TOOLS)
+    if credentials:
+        (folder / ".env").write_text(READY_ENV)
     return folder
+
+
+DEV_APIINV = str(Path(sys.executable).parent / "apiinv")
 
 
 @needs_crontab
 def test_install_twice_gives_one_block_and_keeps_other_lines(cli, tmp_path: Path, user_crontab: str) -> None:
     folder = _config(tmp_path)
     for _ in range(2):
-        result = cli("schedule", "install", "--user", TEST_USER, config_dir=folder)
+        result = cli("schedule", "install", "--user", TEST_USER, "--apiinv", DEV_APIINV, config_dir=folder)
         assert result.exit_code == 0, result.output
     table = crontab("-l")
     assert table.count(BEGIN) == 1 and table.startswith(user_crontab)
@@ -171,8 +187,53 @@ def test_install_cron_script_installs_dry_runs_and_removes(tmp_path: Path, user_
     removed = _script(*common, "--remove")
     assert removed.returncode == 0 and "removed apiinv's entries" in removed.stdout
     assert crontab("-l") == user_crontab
+    assert not (folder / "schedules" / "apiinv.cron").exists()  # no stale block left to review
     again = _script(*common, "--remove")
     assert again.returncode == 0 and "nothing removed" in again.stdout
+
+
+@needs_crontab
+def test_the_dry_run_prints_the_locked_build_the_install_writes(
+    cli, tmp_path: Path, user_crontab: str
+) -> None:
+    folder = _config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "APIINV"}
+    dry = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "install_cron.sh"),
+            "--config-dir",
+            str(folder),
+            "--user",
+            TEST_USER,
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert dry.returncode == 0, dry.stderr
+    cron_build = f"{ROOT / '.venv-cron' / 'bin' / 'apiinv'} --config-dir"
+    assert cron_build in dry.stdout and "/.venv/bin/apiinv" not in dry.stdout
+    rendered = cli("schedule", "render", config_dir=folder)
+    assert cron_build in rendered.output and "/.venv/bin/apiinv" not in rendered.output
+
+
+@needs_crontab
+def test_install_refuses_schedules_whose_tools_lack_credentials(
+    cli, tmp_path: Path, user_crontab: str
+) -> None:
+    folder = _config(tmp_path, credentials=False)
+    install = ("schedule", "install", "--user", TEST_USER, "--apiinv", DEV_APIINV)
+    refused = cli(*install, config_dir=folder)
+    assert refused.exit_code == 3
+    assert "schedule daily_collection: tool cequence lacks APIINV_CEQUENCE_API_KEY" in refused.output
+    assert "weekly_processing" not in refused.output  # processing needs no credentials
+    assert crontab("-l") == user_crontab and not (folder / "schedules").exists()
+    forced = cli(*install, "--force", config_dir=folder)
+    assert forced.exit_code == 0 and "installed anyway: --force" in forced.output
+    assert crontab("-l").count(BEGIN) == 1
 
 
 def test_install_cron_script_help_is_its_usage_only() -> None:
@@ -238,15 +299,67 @@ schedules:
 def test_cron_as_systemd_calendar(cron: str, calendar: str) -> None:
     from apiinv.ops.units import on_calendar
 
-    assert on_calendar(cron) == calendar
+    assert on_calendar(cron) == [calendar]
 
 
-def test_a_cron_restricting_both_day_fields_is_refused_for_systemd() -> None:
-    from apiinv.errors import ConfigurationError
+def test_a_cron_restricting_both_day_fields_runs_on_either_under_systemd() -> None:
     from apiinv.ops.units import on_calendar
 
-    with pytest.raises(ConfigurationError, match="split it into two schedules"):
-        on_calendar("0 2 1 * 1")
+    # cron: the 1st of the month OR any Monday; a timer fires on any of its OnCalendar= lines
+    assert on_calendar("0 2 1 * 1") == ["Mon *-*-* 02:00:00", "*-*-01 02:00:00"]
+
+
+def _systemd_accepts(calendar: str) -> bool:
+    analyze = shutil.which("systemd-analyze")
+    return (
+        analyze is None
+        or subprocess.run([analyze, "calendar", calendar], capture_output=True).returncode == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "@daily",
+        "@hourly",
+        "@weekly",
+        "@monthly",
+        "@yearly",
+        "@midnight",
+        "@annually",
+        "0 2 1 * 1",
+        "0 0 * * */2",
+        "0 8-17/2 * * *",
+        "0 6 * JAN-MAR sun",
+        "0 0 * * 7",
+    ],
+)
+def test_what_validate_config_accepts_renders_for_systemd_and_kubernetes(
+    cli, tmp_path: Path, expression: str
+) -> None:
+    folder = _config(tmp_path, f'schedules:\n  nightly:\n    cron: "{expression}"\n')
+    assert cli("validate-config", config_dir=folder).exit_code == 0
+    out = tmp_path / "units"
+    rendered = cli("schedule", "render", "--format", "systemd", "--out", str(out), config_dir=folder)
+    assert rendered.exit_code == 0, rendered.output
+    timer = (out / "apiinv-nightly.timer").read_text()
+    calendars = [line.split("=", 1)[1] for line in timer.splitlines() if line.startswith("OnCalendar=")]
+    assert calendars and all(_systemd_accepts(c) for c in calendars)
+    assert cli("schedule", "render", "--format", "k8s", config_dir=folder).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        ("0 0 L * *", "day of month 'L' is neither a number nor a name cron knows"),
+        ("5/10 * * * *", "cron steps a range or *, not one value"),
+        ("@reboot", "not a schedule at a time"),
+    ],
+)
+def test_validate_config_refuses_what_cron_refuses(cli, tmp_path: Path, expression: str, reason: str) -> None:
+    folder = _config(tmp_path, f'schedules:\n  nightly:\n    cron: "{expression}"\n')
+    result = cli("validate-config", config_dir=folder)
+    assert result.exit_code == 3 and reason in result.output
 
 
 def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:

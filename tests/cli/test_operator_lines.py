@@ -1,0 +1,65 @@
+"""What an operator reads: every error line ends in its code and id, --log-json makes every console
+line a JSON line, and a run's log always closes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import RUN_DATE, smtp_env
+
+from apiinv import __version__
+from apiinv.ops import locks
+from apiinv.store import Store
+
+DAY = str(RUN_DATE)
+ERROR_ID = r"\[{code} [0-9a-f]{{12}}\]"
+
+
+def test_version_works_after_the_command_too(cli) -> None:
+    for argv in (("--version", "status"), ("status", "--version")):
+        result = cli(*argv)
+        assert result.exit_code == 0 and result.output.strip() == f"apiinv {__version__}", argv
+
+
+def test_a_usage_error_ends_in_its_code_and_id(cli) -> None:
+    result = cli("run", "--bogus")
+    assert result.exit_code == 2
+    assert re.search(r"No such option: --bogus " + ERROR_ID.format(code="USAGE_ERROR"), result.output)
+
+
+def test_mail_without_smtp_or_attachment_password_ends_in_code_and_id(cli, sandbox) -> None:
+    assert cli("--date", DAY, "run", "kong", config_dir=sandbox.config_dir).exit_code == 0
+    no_smtp = cli("--date", DAY, "mail", "--to", "ops@acme.example", config_dir=sandbox.config_dir)
+    assert no_smtp.exit_code == 3
+    assert re.search(
+        r"APIINV_SMTP_HOST is not set .*" + ERROR_ID.format(code="CONFIGURATION_ERROR"), no_smtp.output
+    )
+    smtp_env(sandbox, 9)  # set, though never reached: the missing password stops it first
+    no_password = cli(
+        "--date", DAY, "mail", "--to", "ops@acme.example", "--encrypt", config_dir=sandbox.config_dir
+    )
+    assert no_password.exit_code == 3
+    assert re.search(
+        r"APIINV_ATTACHMENT_PASSWORD is not .*" + ERROR_ID.format(code="CONFIGURATION_ERROR"),
+        no_password.output,
+    )
+
+
+def test_log_json_makes_header_tool_and_closing_lines_json(cli, sandbox) -> None:
+    result = cli("--date", DAY, "--log-json", "run", "kong", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    messages = [line["msg"] for line in lines]
+    assert messages[0].startswith(f"== apiinv {__version__}: run kong")
+    assert any(m.startswith("kong: ") for m in messages)
+    assert messages[-1].startswith("== exit 0 after ")
+
+
+def test_a_run_refused_by_the_lock_still_closes_its_log(cli, sandbox) -> None:
+    (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    with locks.hold(Store(cli.output).lock_dir, "nightly"):
+        result = cli("--date", DAY, "run", "--schedule", "nightly", config_dir=sandbox.config_dir)
+    assert result.exit_code == 75
+    last = result.stderr.splitlines()[-1]
+    assert re.search(r"== exit 75 after [\d.]+s: LOCK_HELD", last), result.stderr
