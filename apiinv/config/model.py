@@ -179,6 +179,9 @@ class Delivery:
     notify_on: frozenset[str] = frozenset({"failure", "partial"})
     only_on_change: bool = False
     mail_encrypt: bool = False
+    # full: the body names endpoints; counts: counts only; None: counts only when the attachment is
+    # encrypted (the body never is).
+    mail_body: str | None = None
 
     @classmethod
     def merged(cls, defaults: dict[str, Any], entry: dict[str, Any]) -> Delivery:
@@ -191,6 +194,7 @@ class Delivery:
             notify_on=frozenset(pick("notify_on", ["failure", "partial"])),
             only_on_change=bool(pick("only_on_change", False)),
             mail_encrypt=bool(pick("mail_encrypt", False)),
+            mail_body=pick("mail_body", None),
         )
 
 

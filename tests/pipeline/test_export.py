@@ -32,6 +32,7 @@ def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbo
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == [
         "Summary",
+        "Read me",
         "Inventory",
         *sorted(sandbox.tools),
         "Changes",
