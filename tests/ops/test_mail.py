@@ -285,3 +285,48 @@ def test_a_run_that_fails_entirely_mails_its_failure(cli, sandbox, smtp) -> None
     assert message["Subject"] == f"API inventory {DAY}: FAILED (schedule nightly)"
     body = message.get_content()
     assert "kong: failed (DATA_COLLECTION_ERROR" in body and list(message.iter_attachments()) == []
+
+
+def test_the_mail_opens_with_act_first_and_its_subject_counts_critical(cli, reported, smtp) -> None:
+    import json
+
+    inbox, port = smtp
+    smtp_env(reported, port)
+    assert cli("--date", DAY, "mail", "--to", "a@acme.example", config_dir=reported.config_dir).exit_code == 0
+    (message,) = inbox.messages
+    report = json.loads((cli.output / DAY / f"api-inventory-{DAY}.json").read_text())
+    first = report["act_first"]["endpoints"][0]
+    critical = {
+        f["endpoint_key"]
+        for rows in report["findings"].values()
+        for f in rows
+        if next(r for r in report["records"] if r["endpoint_key"] == f["endpoint_key"])["risk_level"]
+        == "critical"
+    }
+    new = report["summary"]["changes"]["new"]
+    assert message["Subject"] == (
+        f"API inventory {DAY}: {len(critical)} critical, {new} new; act first: {first['sheet'].lower()}"
+    )
+    plain = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.index("Act first") < plain.index("Endpoints:") < plain.index("New endpoints:")
+    assert f"1. [{first['risk_level']}] {first['endpoint_key']}" in plain
+
+
+def test_an_encrypted_attachment_leaves_the_body_with_counts_only(cli, reported, smtp) -> None:
+    import json
+
+    inbox, port = smtp
+    smtp_env(reported, port, APIINV_ATTACHMENT_PASSWORD="correct horse battery")
+    args = ("--date", DAY, "mail", "--to", "a@acme.example", "--encrypt")
+    assert cli(*args, config_dir=reported.config_dir).exit_code == 0
+    report = json.loads((cli.output / DAY / f"api-inventory-{DAY}.json").read_text())
+    keys = {r["endpoint_key"] for r in report["records"]}
+    (sealed,) = inbox.messages
+    body = sealed.get_body(("plain",)).get_content() + sealed.get_body(("html",)).get_content()
+    assert "endpoints to act on first" in body and not [k for k in keys if k in body]
+    (reported.config_dir / "planner.yaml").write_text(
+        'defaults:\n  mail_body: full\nschedules:\n  n:\n    cron: "0 2 * * *"\n    tools: [all]\n'
+    )
+    assert cli(*args, config_dir=reported.config_dir).exit_code == 0
+    full = inbox.messages[1].get_body(("plain",)).get_content()
+    assert report["act_first"]["endpoints"][0]["endpoint_key"] in full
