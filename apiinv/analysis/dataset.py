@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from apiinv import __version__
+from apiinv.analysis import priority
 from apiinv.analysis.changes import ToolChanges
 from apiinv.analysis.findings import DEPENDS_ON, FINDINGS, REQUIRES
 from apiinv.config import Analysis
@@ -133,36 +134,53 @@ class Dataset:
         """The last ``trend_runs`` reported dates up to this one (never after it), oldest first."""
         return [*self.history, trend_point(self.day, self.summary())][-self.analysis.trend_runs :]
 
-    def digest(self, top: int = 10, changes_top: int = 20) -> dict[str, Any]:
-        """What a mail shows without its attachment: each finding's riskiest rows, new and removed."""
+    def digest(self, tool: str | None = None, top: int = 10, changes_top: int = 20) -> dict[str, Any]:
+        """What to act on first and what each finding holds, for the Summary sheet and the mail alike
+        (the mail reads it back from the manifest): the ranked endpoints, each finding's split by risk,
+        its riskiest rows and the rest grouped by API, and the new and removed endpoints with why they
+        matter. Of the endpoints ``tool`` sees, when given."""
+        keys = None if tool is None else {r["endpoint_key"] for r in self.rows_of(tool)}
+        findings = {
+            name: [r for r in rows if keys is None or r["endpoint_key"] in keys]
+            for name, rows in self.findings.items()
+        }
         by_key = {row["endpoint_key"]: row for row in self.merged}
-
-        def brief(row: Row) -> Row:
-            merged = by_key.get(row["endpoint_key"], row)
-            return {
-                "endpoint_key": row["endpoint_key"],
-                "risk_level": merged.get("risk_level") or "unknown",
-                "risk_score": merged.get("risk_score"),
-                "tools": merged.get("tools") or [row.get("tool")],
-                "reason": row.get("reason") or row.get("api_name") or "",
-            }
+        in_findings: dict[str, list[str]] = {}
+        for name in FINDINGS:
+            for row in findings.get(name, []):
+                in_findings.setdefault(row["endpoint_key"], []).append(name)
 
         def distinct(kind: str) -> list[dict[str, Any]]:
             rows: dict[str, dict[str, Any]] = {}
-            for row in self.change_rows():
+            for row in self.change_rows(tool):
                 if row["change"] == kind:
                     rows.setdefault(row["endpoint_key"], row)
             return sorted(rows.values(), key=lambda r: by_risk(by_key.get(r["endpoint_key"]) or r))
 
-        findings = {
-            name: {"count": len(rows), "top": [brief(r) for r in sorted(rows, key=by_risk)[:top]]}
-            for name, rows in self.findings.items()
-        }
+        def brief(change: dict[str, Any]) -> dict[str, Any]:
+            merged = by_key.get(change["endpoint_key"], change)
+            return {
+                "endpoint_key": change["endpoint_key"],
+                "risk_level": merged.get("risk_level") or "unknown",
+                "tools": merged.get("tools") or [change.get("tool")],
+                "reason": priority.why_change(change, by_key, in_findings),
+            }
+
         changes = {}
         for kind in ("new", "removed"):
             rows = distinct(kind)
             changes[kind] = {"count": len(rows), "top": [brief(r) for r in rows[:changes_top]]}
-        return {"findings": findings, **changes}
+        critical = {
+            r["endpoint_key"] for rows in findings.values() for r in rows if r["risk_level"] == "critical"
+        }
+        return {
+            "critical": len(critical),
+            "act_first": priority.act_first(findings, keys, top),
+            "findings": {
+                name: priority.finding_digest(name, findings.get(name, []), top) for name in FINDINGS
+            },
+            **changes,
+        }
 
     def run_section(self) -> dict[str, Any]:
         return {

@@ -28,6 +28,16 @@ TITLES = {
     "orphan": "Orphan",
     "zombie": "Zombie",
 }
+# What puts an endpoint in each finding (the Read me sheet; docs/reports.md says the same).
+DEFINITIONS = {
+    "shadow": "In traffic, served by no gateway and in no spec.",
+    "unaudited": "In a gateway or in traffic, with no spec audit, an audit older than audit_max_age_days, "
+    "or a grade under min_audit_grade.",
+    "unauthenticated_sensitive": "Called without authentication, with sensitive data in its traffic.",
+    "orphan": "Deployed in a gateway, with no traffic for orphan_after_days (or never, when traffic is "
+    "collected).",
+    "zombie": "Undeployed in a gateway, still in traffic within zombie_within_days.",
+}
 
 
 class Finding(Mapping[str, Any]):

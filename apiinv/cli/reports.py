@@ -136,6 +136,7 @@ def mail(
     if only_on_change and not mailing.has_changes(report["summary"]):
         runtime.console().progress(f"nothing new, removed or changed on {day}: not sent")
         return ExitStatus.OK
+    planner = runtime.config().planner
     mailing.mail_report(
         report["summary"],
         report.get("digest"),
@@ -145,6 +146,7 @@ def mail(
         runtime.env(),
         subject=subject,
         encrypt=encrypt,
+        body=planner.defaults.mail_body if planner else None,
     )
     runtime.console().progress(f"mailed {workbook.name} to {', '.join(to)}" + (" (encrypted)" * encrypt))
     return ExitStatus.OK

@@ -191,6 +191,9 @@ class Delivery:
     only_on_change: bool = False
     mail_encrypt: bool = False
     metrics_file: str | None = None  # node_exporter's textfile collector reads it (docs/monitoring.md)
+    # full: the body names endpoints; counts: counts only; None: counts only when the attachment is
+    # encrypted (the body never is).
+    mail_body: str | None = None
 
     @classmethod
     def merged(cls, defaults: dict[str, Any], entry: dict[str, Any]) -> Delivery:
@@ -204,6 +207,7 @@ class Delivery:
             only_on_change=bool(pick("only_on_change", False)),
             mail_encrypt=bool(pick("mail_encrypt", False)),
             metrics_file=pick("metrics_file", None),
+            mail_body=pick("mail_body", None),
         )
 
 

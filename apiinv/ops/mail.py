@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from apiinv.analysis import priority
 from apiinv.analysis.findings import FINDINGS, TITLES
 from apiinv.errors import ConfigurationError, DeliveryError, UsageError
 from apiinv.redact import printable, register_secret
@@ -87,21 +88,91 @@ def _rows_text(rows: list[dict[str, Any]]) -> list[str]:
     return [f"  - [{r['risk_level']}] {r['endpoint_key']}  ({r['reason']})" for r in rows]
 
 
-def _rows_html(rows: list[dict[str, Any]], more: int) -> str:
+def _table_html(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
+    """A table with inline styles only: each cell its text and any extra style."""
     if not rows:
         return ""
+    head = "".join(f'<th style="{HEAD}">{_html(h)}</th>' for h in headers)
     body = "".join(
-        f'<tr><td style="{CELL};{RISK_STYLE.get(r["risk_level"], "")}">{_html(r["risk_level"])}</td>'
-        f'<td style="{CELL};font-family:monospace">{_html(r["endpoint_key"])}</td>'
-        f'<td style="{CELL}">{_html(str(r["reason"]))}</td></tr>'
-        for r in rows
+        "<tr>" + "".join(f'<td style="{CELL};{style}">{_html(text)}</td>' for text, style in row) + "</tr>"
+        for row in rows
+    )
+    return f'<table style="border-collapse:collapse;margin:4px 0 12px 0"><tr>{head}</tr>{body}</table>'
+
+
+def _rows_html(rows: list[dict[str, Any]], more: int) -> str:
+    table = _table_html(
+        ["risk", "endpoint", "why"],
+        [
+            [
+                (r["risk_level"], RISK_STYLE.get(r["risk_level"], "")),
+                (r["endpoint_key"], "font-family:monospace"),
+                (str(r["reason"]), ""),
+            ]
+            for r in rows
+        ],
     )
     tail = (
-        f'<p style="font-size:12px;color:#595959">and {more:,} more in the workbook</p>' if more > 0 else ""
+        f'<p style="font-size:12px;color:#595959">and {more:,} more in the workbook</p>'
+        if more > 0 and rows
+        else ""
     )
+    return table + tail
+
+
+def _split_text(split: dict[str, int]) -> str:
+    return ", ".join(f"{level} {count:,}" for level, count in split.items() if count)
+
+
+def _act_first(digest: dict[str, Any], full: bool) -> tuple[list[str], str]:
+    """The body's opening: the endpoints to act on first (text lines, HTML); counts only unless ``full``."""
+    items = digest.get("act_first") or []
+    title = "Act first"
+    if not items:
+        return [
+            title,
+            "  Nothing: no finding this run.",
+        ], f"<h3>{title}</h3><p>Nothing: no finding this run.</p>"
+    if not full:
+        by_finding: dict[str, int] = {}
+        for item in items:
+            by_finding[item["sheet"]] = by_finding.get(item["sheet"], 0) + 1
+        line = (
+            f"  {len(items)} endpoints to act on first: "
+            + ", ".join(f"{count} {sheet.lower()}" for sheet, count in by_finding.items())
+            + ". The attachment is encrypted, so they are named only in its Summary sheet."
+        )
+        return [title, line], f'<h3 style="color:#C00000">{title}</h3><p>{_html(line.strip())}</p>'
+    lines = [title]
+    rows = []
+    for item in items:
+        exposed = f" ({', '.join(item['exposure'])})" if item["exposure"] else ""
+        lines.append(
+            f"  {item['rank']}. [{item['risk_level']}] {item['endpoint_key']}: {item['reason']}{exposed}"
+            f" [sheet {item['sheet']}]"
+        )
+        rows.append(
+            [
+                (str(item["rank"]), ""),
+                (item["risk_level"], RISK_STYLE.get(item["risk_level"], "")),
+                (item["endpoint_key"], "font-family:monospace"),
+                (item["reason"] + exposed, ""),
+                (item["sheet"], ""),
+            ]
+        )
+    table = _table_html(["#", "risk", "endpoint", "why", "sheet"], rows)
+    return lines, f'<h3 style="color:#C00000;margin:14px 0 2px 0">{title}</h3>{table}'
+
+
+def subject_line(summary: dict[str, Any], digest: dict[str, Any], day: str) -> str:
+    """The default subject: critical findings and new endpoints counted, the most urgent finding named."""
+    changes = summary.get("changes") or {}
+    critical = digest.get("critical", 0)
+    first = digest.get("act_first") or []
     return (
-        f'<table style="border-collapse:collapse;margin:4px 0 12px 0"><tr><th style="{HEAD}">risk</th>'
-        f'<th style="{HEAD}">endpoint</th><th style="{HEAD}">why</th></tr>{body}</table>{tail}'
+        f"API inventory {day}{' (INCOMPLETE)' if summary.get('incomplete') else ''}: "
+        f"{critical:,} critical, {changes.get('new', 0):,} new"
+        + (f"; act first: {first[0]['sheet'].lower()}" if first else "")
     )
 
 
@@ -115,14 +186,18 @@ def compose(
     *,
     digest: dict[str, Any] | None = None,
     password: str | None = None,
+    body: str | None = None,
 ) -> EmailMessage:
-    """The report mail: a digest worth reading on its own (text and HTML with inline CSS only), and the
-    workbook attached, password-protected when ``password`` is given (the password is never in the mail)."""
+    """The report mail: a digest worth reading on its own (text and HTML with inline CSS only), opening
+    with what to act on first, and the workbook attached, password-protected when ``password`` is given
+    (the password is never in the mail). ``body``: ``full`` names endpoints, ``counts`` only counts; by
+    default counts only when the attachment is encrypted, since the body is not."""
     changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
     failed = summary.get("failed_tools") or []
     baseline = summary.get("baseline") or []
     banner = summary.get("banner")
     digest = digest or {}
+    full = body == "full" if body else not password
     notes = summary.get("finding_notes") or {}
     headline = [
         f"Endpoints: {summary.get('endpoints', 0):,}",
@@ -142,39 +217,44 @@ def compose(
     )
     if password:
         closing += " It is password-protected; the password reaches you another way."
-    text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", "", *headline]
-    sections = [
-        (
-            f"{TITLES[name]}: {entry['count']:,}" + (f" ({notes[name]})" if name in notes else ""),
-            entry,
-        )
-        for name in FINDINGS
-        for entry in [(digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}]
-    ] + [
-        (f"{kind.capitalize()} endpoints: {entry['count']:,}", entry)
-        for kind in ("new", "removed")
-        for entry in [digest.get(kind) or {"count": changes.get(kind, 0), "top": []}]
-    ]
+    act_text, act_html = _act_first(digest, full)
+    text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", ""]
+    text += [*act_text, "", *headline]
     parts_html = []
-    for title, entry in sections:
-        more = entry["count"] - len(entry["top"])
-        text += ["", title, *_rows_text(entry["top"])]
-        if more > 0 and entry["top"]:
+    for name in FINDINGS:
+        entry = (digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}
+        title = f"{TITLES[name]}: {entry['count']:,}"
+        if entry.get("split") and entry["count"]:
+            title += f" ({_split_text(entry['split'])})"
+        if name in notes:
+            title += f" [{notes[name]}]"
+        top = entry["top"] if full else []
+        grouped = priority.describe_groups(entry) if full and entry.get("groups") else ""
+        more = entry["count"] - len(top) - entry.get("grouped", 0)
+        text += ["", title, *_rows_text(top)]
+        if more > 0 and top:
             text.append(f"  ... and {more:,} more in the workbook")
+        if grouped:
+            text.append(f"  Grouped (low or unknown risk, one decision per API): {grouped}")
         parts_html.append(
             f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>'
-            + _rows_html(entry["top"], more)
+            + _rows_html(top, more)
+            + (f'<p style="font-size:12px">Grouped by API: {_html(grouped)}</p>' if grouped else "")
+        )
+    for kind in ("new", "removed"):
+        entry = digest.get(kind) or {"count": changes.get(kind, 0), "top": []}
+        title = f"{kind.capitalize()} endpoints: {entry['count']:,}"
+        top = entry["top"] if full else []
+        more = entry["count"] - len(top)
+        text += ["", title, *_rows_text(top)]
+        if more > 0 and top:
+            text.append(f"  ... and {more:,} more in the workbook")
+        parts_html.append(
+            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>' + _rows_html(top, more)
         )
     text += ["", closing]
 
-    message = _envelope(
-        subject
-        or f"API inventory {day}{' (INCOMPLETE)' if summary.get('incomplete') else ''}: "
-        f"{changes.get('new', 0):,} new, {changes.get('removed', 0):,} removed endpoints, "
-        f"{findings.get('shadow', 0):,} shadow",
-        sender,
-        to,
-    )
+    message = _envelope(subject or subject_line(summary, digest, day), sender, to)
     message.set_content("\n".join(printable(line) for line in text))
     warning = (
         f'<p style="background:#FFC7CE;color:#9C0006;font-weight:bold;padding:6px">{_html(banner)}</p>'
@@ -184,7 +264,7 @@ def compose(
     items = "".join(f"<li>{_html(line)}</li>" for line in headline)
     message.add_alternative(
         f'<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#000000">'
-        f'<h2 style="color:#1F3864">{_html(text[0])}</h2>{warning}<ul>{items}</ul>'
+        f'<h2 style="color:#1F3864">{_html(text[0])}</h2>{warning}{act_html}<ul>{items}</ul>'
         f"{''.join(parts_html)}<p>{_html(closing)}</p></body></html>",
         subtype="html",
     )
@@ -298,6 +378,7 @@ def mail_report(
     *,
     subject: str | None = None,
     encrypt: bool = False,
+    body: str | None = None,
 ) -> None:
     """Compose and send a date's report mail: the one path of ``apiinv mail`` and of scheduled runs."""
     settings = SmtpSettings.from_env(env)
@@ -310,5 +391,6 @@ def mail_report(
         subject,
         digest=digest,
         password=attachment_password(env) if encrypt else None,
+        body=body,
     )
     send(message, settings)

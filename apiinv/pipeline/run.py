@@ -257,9 +257,7 @@ def deliver(
             if delivery.only_on_change and "change" not in events:
                 console.progress(f"mail: nothing new, removed or changed on {day}: not sent (only_on_change)")
             else:
-                mail_error = _mail(
-                    exported, day, list(delivery.mail_to), env, console, encrypt=delivery.mail_encrypt
-                )
+                mail_error = _mail(exported, day, list(delivery.mail_to), env, console, delivery)
         elif "failure" in events and not delivery.notify:
             mail_error = _mail_failure(
                 day, schedule, _tool_lines(result, names, day), list(delivery.mail_to), env, console
@@ -299,8 +297,7 @@ def _mail(
     to: list[str],
     env: dict[str, str],
     console: Console,
-    *,
-    encrypt: bool = False,
+    delivery: Delivery,
 ) -> ApiInvError | None:
     from apiinv.ops import mail
 
@@ -313,7 +310,8 @@ def _mail(
             exported.workbook,
             to,
             env,
-            encrypt=encrypt,
+            encrypt=delivery.mail_encrypt,
+            body=delivery.mail_body,
         )
     except ApiInvError as exc:
         console.problem(
@@ -322,7 +320,8 @@ def _mail(
         )
         return exc
     console.progress(
-        f"mailed {exported.workbook.name} to {', '.join(to)}" + (" (encrypted)" if encrypt else "")
+        f"mailed {exported.workbook.name} to {', '.join(to)}"
+        + (" (encrypted)" if delivery.mail_encrypt else "")
     )
     return None
 

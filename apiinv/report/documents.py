@@ -47,6 +47,14 @@ def _findings_index(data: Dataset) -> dict[str, list[dict[str, str]]]:
     }
 
 
+def act_first_section(digest: dict[str, Any]) -> dict[str, Any]:
+    """The ranked endpoints and each finding's split by risk level, as the Summary sheet shows them."""
+    return {
+        "endpoints": digest["act_first"],
+        "by_risk": {name: entry["split"] for name, entry in digest["findings"].items()},
+    }
+
+
 def write_combined_json(path: Path, data: Dataset) -> Path:
     header = {
         "schema_version": REPORT_VERSION,
@@ -58,6 +66,7 @@ def write_combined_json(path: Path, data: Dataset) -> Path:
         "run": {**data.run_section(), "steps": data.manifest.get("tools", {})},
         "summary": data.summary(),
         "trend": data.trend(),
+        "act_first": act_first_section(data.digest()),
         "findings": _findings_index(data),
         "changes": data.change_rows(),
     }

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from apiinv.analysis import priority
 from apiinv.analysis.dataset import RISK_ORDER, Dataset, by_risk
-from apiinv.analysis.findings import FINDINGS, TITLES
+from apiinv.analysis.findings import DEFINITIONS, FINDINGS, TITLES
 from apiinv.analysis.merge import AUDIT_LEVELS
-from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column, Workbook, clean_text
+from apiinv.analysis.priority import SPLIT
+from apiinv.report.xlsx import EXCEL_MAX_ROWS, LINE_HEIGHT, Column, Workbook, clean_text, text_lines
 
 INVENTORY_COLUMNS = [
     Column("Endpoint", "endpoint_key", width=60),
@@ -39,7 +41,22 @@ INVENTORY_COLUMNS = [
     Column("Tags", "tags", "list"),
     Column("Owner", "owner"),
 ]
-FINDING_COLUMNS = [Column("Reason", "reason", "wrap", 45), *INVENTORY_COLUMNS]
+# A finding sheet: what a reader needs first (and what is printed, on A4), then the rest of the inventory.
+FINDING_FIRST = [
+    Column("Risk level", "risk_level", "risk", 11),
+    Column("Endpoint", "endpoint_key", "wrap", 40),
+    Column("Reason", "reason", "wrap", 34),
+    Column("Tools", "tools", "wrap", 16),
+    Column("Owner", "owner", "wrap", 14),
+    Column("First seen", "first_seen", "date", 16),
+    Column("Last seen", "last_seen", "date", 16),
+    Column("Risk score", "risk_score", "number", 9),
+    Column("Sensitive data", "sensitive_data", "wrap", 16),
+]
+FINDING_COLUMNS = [
+    *FINDING_FIRST,
+    *(c for c in INVENTORY_COLUMNS if c.field not in {f.field for f in FINDING_FIRST}),
+]
 RECORD_COLUMNS = [
     Column("Endpoint", "endpoint_key", width=60),
     Column("Method", "method", width=9),
@@ -143,18 +160,112 @@ def _properties(data: Dataset, title: str) -> dict[str, str]:
     }
 
 
+SUMMARY_WIDTHS = {0: 44, 1: 12, 2: 12, 3: 14, 4: 14, 5: 12, 6: 12, 7: 12, 8: 12, 9: 12, 10: 60}
+READ_ME = "Read me"
+RISK_MEANING = {
+    "critical": "Traffic analysis scores it critical: exploit it and the damage is severe.",
+    "high": "Traffic analysis scores it high.",
+    "medium": "Traffic analysis scores it medium.",
+    "low": "Traffic analysis scores it low.",
+    "info": "Traffic analysis scores it informational.",
+    "unknown": "No traffic tool has seen it: its risk is not known (weighs as low).",
+}
+
+
+def _link(book: Workbook, sheet: Any, row: int, col: int, target: str, text: str) -> None:
+    """A click from the Summary to another sheet of the same workbook."""
+    sheet.write_url(row, col, f"internal:'{target}'!A1", book.link, string=text)
+
+
+def _act_first(book: Workbook, sheet: Any, digest: dict[str, Any], row: int) -> int:
+    """The top of the Summary: the endpoints to act on first, one plain reason each, a link to the sheet
+    that lists them. Returns the next free row."""
+    sheet.write_string(row, 0, "Act first: the riskiest endpoints across all findings", book.section)
+    sheet.write_string(
+        row + 1,
+        0,
+        "Ranked by score = finding severity x risk level weight x exposure (no authentication, sensitive "
+        "data, internet-facing, in no gateway); see Read me.",
+        book.note,
+    )
+    row += 2
+    headers = ["Endpoint", "Score", "Risk", "Finding", "Owner", "Why"]
+    for col, header in enumerate(headers[:-1]):
+        sheet.write_string(row, col, header, book.header_number if col == 1 else book.header)
+    sheet.merge_range(row, 5, row, 10, headers[-1], book.header)
+    why_width = sum(SUMMARY_WIDTHS[c] for c in range(5, 11))
+    if not digest["act_first"]:
+        row += 1
+        sheet.write_string(row, 0, "No findings: nothing to act on.", book.note)
+    for item in digest["act_first"]:
+        row += 1
+        endpoint, reason = clean_text(item["endpoint_key"]), clean_text(item["reason"])
+        exposed = f" ({', '.join(item['exposure'])})" if item["exposure"] else ""
+        why = reason + exposed
+        lines = max(text_lines(endpoint, SUMMARY_WIDTHS[0]), text_lines(why, why_width))
+        sheet.set_row(row, LINE_HEIGHT * lines)
+        sheet.write_string(row, 0, endpoint, book.wrap)
+        sheet.write_number(row, 1, item["score"], book.decimal)
+        sheet.write_string(row, 2, item["risk_level"], book.risk.get(item["risk_level"], book.wrap))
+        _link(book, sheet, row, 3, item["sheet"], item["sheet"])
+        sheet.write_string(row, 4, clean_text(item["owner"] or ""), book.wrap)
+        sheet.merge_range(row, 5, row, 10, why, book.wrap)
+    return row + 2
+
+
+def _findings_table(
+    book: Workbook, sheet: Any, data: Dataset, digest: dict[str, Any], row: int, tool: str | None
+) -> int:
+    """Each finding with its count split by risk level and a link to its sheet (the combined workbook's),
+    what it stands on, and the endpoints nobody acts on one by one grouped by API."""
+    summary = data.summary(tool)
+    sheet.write_string(row, 0, "Findings (click one to open its sheet)", book.header)
+    for col, header in enumerate(("Count", "Critical", "High", "Medium", "Low", "Other"), 1):
+        sheet.write_string(row, col, header, book.header_number)
+    sheet.merge_range(row, 7, row, 10, "Stands on", book.header)
+    for name in FINDINGS:
+        row += 1
+        entry = digest["findings"][name]
+        if tool is None:
+            _link(book, sheet, row, 0, TITLES[name], TITLES[name])
+        else:
+            sheet.write_string(row, 0, TITLES[name])
+        sheet.write_number(row, 1, summary["findings"][name], book.count)
+        for col, level in enumerate(SPLIT, 2):
+            sheet.write_number(row, col, entry["split"][level], book.count)
+        sheet.write_string(row, 7, summary["finding_notes"].get(name, "complete data"), book.padded)
+    grouped = [(name, digest["findings"][name]) for name in FINDINGS if digest["findings"][name]["groups"]]
+    if grouped:
+        row += 2
+        sheet.write_string(
+            row, 0, "Grouped: low or unknown risk, one decision per API (largest APIs first)", book.bold
+        )
+    for name, entry in grouped:
+        row += 1
+        text = clean_text(priority.describe_groups(entry))
+        sheet.set_row(row, LINE_HEIGHT * text_lines(text, sum(SUMMARY_WIDTHS[c] for c in range(1, 11))))
+        sheet.write_string(row, 0, TITLES[name], book.top)
+        sheet.merge_range(row, 1, row, 10, text, book.wrap)
+    row += 1
+    if tool is None:
+        sheet.write_string(row, 0, "What each finding means, and the score:")
+        _link(book, sheet, row, 1, READ_ME, READ_ME)
+    return row + 2
+
+
 def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: str | None = None) -> None:
     """The first sheet: the run (with a banner when the data is incomplete), each tool's status and data
     date, the estate's (or this tool's) counts, findings with what they stand on, changes, a chart."""
     from apiinv.report.xlsx import RISK_COLOURS, sheet_name
 
     sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
-    sheet.set_column(0, 0, 28)
+    for col, width in SUMMARY_WIDTHS.items():
+        sheet.set_column(col, col, width)
     sheet.set_landscape()
-    sheet.fit_to_pages(1, 1)  # printed: one page, the charts under the tables
-    sheet.set_column(1, 9, 13)
-    sheet.set_column(10, 10, 60, book.wrap)
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)  # printed: one page wide, the tables and charts in the order they read
     summary = data.summary(tool)
+    digest = data.digest(tool)
     sheet.write_string(0, 0, title, book.title)
     clock = data.now.isoformat(timespec="minutes").replace("+00:00", "Z")
     sheet.write_string(
@@ -169,7 +280,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         row += 1
         sheet.set_row(row, 45)
         sheet.merge_range(row, 0, row, 10, summary["banner"], book.banner)
-    row += 2
+    row = _act_first(book, sheet, digest, row + 2)
     headers = [
         "Tool",
         "Status",
@@ -184,7 +295,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         "Note",
     ]
     for col, header in enumerate(headers):
-        sheet.write_string(row, col, header, book.header)
+        sheet.write_string(row, col, header, book.header_number if 5 <= col <= 9 else book.header)
     for name in tools:
         row += 1
         tool_data = data.data.get(name)
@@ -219,7 +330,7 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
             elif col == 1:
                 sheet.write_string(row, col, value, book.status.get(value, book.status["failed"]))
             elif col == len(values) - 1:
-                sheet.write_string(row, col, clean_text(str(value)), book.wrap)
+                sheet.write_string(row, col, clean_text(str(value)), book.padded_wrap)
             else:
                 sheet.write_string(row, col, clean_text(str(value)))
     row += 2
@@ -229,18 +340,9 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         row += 1
         sheet.write_string(row, 0, f"  risk {level}")
         sheet.write_number(row, 1, summary["risk_levels"][level], book.count)
-    row += 2
-    sheet.write_string(row, 0, "Findings", book.header)
-    sheet.write_string(row, 1, "Count", book.header)
-    sheet.write_string(row, 2, "Stands on", book.header)
-    for name in FINDINGS:
-        row += 1
-        sheet.write_string(row, 0, TITLES[name])
-        sheet.write_number(row, 1, summary["findings"][name], book.count)
-        sheet.write_string(row, 2, summary["finding_notes"].get(name, "complete data"))
-    row += 2
+    row = _findings_table(book, sheet, data, digest, row + 2, tool)
     sheet.write_string(row, 0, "Changes (distinct endpoints)", book.header)
-    sheet.write_string(row, 1, "Count", book.header)
+    sheet.write_string(row, 1, "Count", book.header_number)
     for kind in ("new", "removed", "changed", "held_back"):
         row += 1
         sheet.write_string(row, 0, kind.replace("_", " "))
@@ -254,16 +356,28 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
             book.note,
         )
     row += 2
+    sheet.write_string(
+        row,
+        0,
+        "Endpoints each tool sees, by the merged risk level. A tool's Records above count its own rows "
+        "(one per operation and environment, one per route); these count the distinct endpoints those "
+        "rows stand for, so the two rarely match.",
+        book.note,
+    )
+    row += 1
     first = row
     sheet.write_string(row, 0, "Endpoints per tool by risk level", book.header)
     for col, level in enumerate(RISK_ORDER, 1):
-        sheet.write_string(row, col, level, book.header)
+        sheet.write_string(row, col, level, book.header_number)
+    total_col = len(RISK_ORDER) + 1
+    sheet.write_string(row, total_col, "Endpoints", book.header_number)
     by_tool = data.risk_by_tool()
     for name in tools:
         row += 1
         sheet.write_string(row, 0, name)
         for col, level in enumerate(RISK_ORDER, 1):
             sheet.write_number(row, col, by_tool[name][level] if name in by_tool else 0, book.count)
+        sheet.write_number(row, total_col, sum(by_tool[name].values()) if name in by_tool else 0, book.count)
     if tools:
         chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
         colours = {**RISK_COLOURS, "unknown": "#A6A6A6"}
@@ -291,8 +405,10 @@ def _trend(book: Workbook, sheet: Any, data: Dataset, row: int) -> None:
     sheet.write_string(row, 0, f"Trend: the last {len(points)} reported runs", book.header)
     row += 1
     first = row
+    sheet.set_row(row, LINE_HEIGHT * 2)  # "Unauthenticated sensitive" on two lines, never cut
     for col, header in enumerate(columns):
-        sheet.write_string(row, col, header, book.header)
+        numeric = 0 < col < len(columns) - 1
+        sheet.write_string(row, col, header, book.header_number if numeric else book.header)
     for point in points:
         row += 1
         values = [
@@ -320,17 +436,70 @@ def _trend(book: Workbook, sheet: Any, data: Dataset, row: int) -> None:
     sheet.insert_chart(row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
+READ_ME_COLUMNS = [
+    Column("Term", "term", "wrap", 26),
+    Column("What it means", "meaning", "wrap", 60),
+    Column("What to do", "action", "wrap", 50),
+    Column("Weight in the score", "weight", "number", 12),
+]
+
+
+def read_me_rows() -> list[dict[str, Any]]:
+    """The findings' definitions and the Act first score, a click away from the Summary."""
+    rows: list[dict[str, Any]] = [
+        {
+            "term": f"{TITLES[name]} (finding)",
+            "meaning": f"{priority.MEANING[name]}. {DEFINITIONS[name]}",
+            "action": priority.ACTION[name],
+            "weight": priority.SEVERITY[name],
+        }
+        for name in FINDINGS
+    ]
+    rows += [
+        {"term": f"Risk {level}", "meaning": RISK_MEANING[level], "weight": weight}
+        for level, weight in priority.RISK_WEIGHT.items()
+    ]
+    rows += [
+        {
+            "term": "Exposure",
+            "meaning": "1, plus 0.5 for each of: no authentication; sensitive data in traffic; an "
+            "internet-facing host (not a private address, localhost or .internal/.local/.corp name); "
+            "in no gateway.",
+            "weight": 1,
+        },
+        {
+            "term": "Act first score",
+            "meaning": "Severity of the finding x weight of the endpoint's risk level x exposure (at most "
+            f"{max(priority.SEVERITY.values()) * max(priority.RISK_WEIGHT.values()) * 3:g}). An endpoint "
+            "in several findings is ranked by the highest.",
+            "action": "Start at the top of the Summary's Act first list.",
+        },
+        {
+            "term": "Grouped",
+            "meaning": "A finding's endpoints of low, info or unknown risk are counted per API on the "
+            "Summary rather than listed: one decision per API.",
+        },
+    ]
+    return rows
+
+
 def write_combined(path: Path, data: Dataset, *, max_rows: int = EXCEL_MAX_ROWS) -> dict[str, int]:
     title = f"API inventory {data.day}"
     book = Workbook(path, properties=_properties(data, title), max_rows=max_rows)
     try:
         _summary(book, data, data.tools, title)
+        book.table(READ_ME, READ_ME_COLUMNS, read_me_rows())
         book.table("Inventory", INVENTORY_COLUMNS, data.merged)
         for tool in data.tools:
             book.table(tool, RECORD_COLUMNS, data.records.get(tool, []))
         book.table("Changes", CHANGE_COLUMNS, data.change_rows())
         for name in FINDINGS:
-            book.table(TITLES[name], FINDING_COLUMNS, sorted(data.findings[name], key=by_risk))
+            book.table(
+                TITLES[name],
+                FINDING_COLUMNS,
+                sorted(data.findings[name], key=by_risk),
+                printed=len(FINDING_FIRST),
+            )
         book.table("Run", RUN_COLUMNS, run_rows(data, data.tools))
     finally:
         book.close()

@@ -58,6 +58,28 @@ def clean_text(value: str) -> str:
     return value
 
 
+LINE_HEIGHT = 15  # points: one line of the default 11-point type
+
+
+def text_lines(text: str, width: int) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` characters wide (a little less for its
+    margins), breaking at spaces as a spreadsheet does, counting its own line breaks."""
+    usable = max(1, width - 3)
+    total = 0
+    for line in text.split("\n"):
+        lines, used = 1, 0
+        for word in line.split(" "):
+            if used and used + 1 + len(word) <= usable:
+                used += 1 + len(word)
+                continue
+            if used:  # the word starts a new line; a word longer than a line breaks across lines
+                lines += 1
+            lines += max(0, len(word) - 1) // usable
+            used = len(word) - (max(0, len(word) - 1) // usable) * usable
+        total += lines
+    return total
+
+
 def to_text(value: Any) -> str:
     if isinstance(value, list | tuple | set):
         return ", ".join(str(v) for v in value)
@@ -82,7 +104,7 @@ def parse_timestamp(value: Any) -> datetime | None:
 class Column:
     header: str
     field: str
-    kind: str = "text"  # text | number | date | bool | list | risk | change
+    kind: str = "text"  # text | wrap | number | date | bool | list | risk | change
     width: int | None = None
 
 
@@ -120,30 +142,41 @@ class Workbook:
         self.taken: set[str] = set()
         self.rows_written: dict[str, int] = {}
         book = self.book
-        self.header = book.add_format(
-            {
-                "bold": True,
-                "bg_color": "#1F3864",
-                "font_color": "#FFFFFF",
-                "text_wrap": True,
-                "valign": "top",
-                "border": 1,
-            }
-        )
-        self.date = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        header = {
+            "bold": True,
+            "bg_color": "#1F3864",
+            "font_color": "#FFFFFF",
+            "text_wrap": True,
+            "valign": "top",
+            "border": 1,
+        }
+        self.header = book.add_format(header)
+        self.header_number = book.add_format({**header, "align": "right"})  # over right-aligned numbers
+        # Every cell at the top of its row: beside wrapped text, a value at the bottom reads as the next row.
+        self.top = book.add_format({"valign": "top"})
+        self.date = book.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
         self.title = book.add_format({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.bold = book.add_format({"bold": True})
-        self.count = book.add_format({"num_format": "#,##0"})
-        self.decimal = book.add_format({"num_format": "#,##0.0#"})
+        self.count = book.add_format({"num_format": "#,##0", "valign": "top"})
+        self.decimal = book.add_format({"num_format": "#,##0.0#", "valign": "top"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.note = book.add_format({"italic": True, "font_color": "#595959"})
+        self.section = book.add_format({"bold": True, "font_size": 13, "font_color": "#C00000"})
+        self.link = book.add_format({"font_color": "#0563C1", "underline": 1, "valign": "top"})
+        # Text beside a right-aligned number: indented, so that "53" and "complete data" do not touch.
+        self.padded = book.add_format({"indent": 1})
+        self.padded_wrap = book.add_format({"indent": 1, "text_wrap": True, "valign": "top"})
         self.banner = book.add_format(
             {"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE", "text_wrap": True, "valign": "top"}
         )
         self.status = {name: book.add_format({"bg_color": colour}) for name, colour in STATUS_COLOURS.items()}
         self.risk = {
             level: book.add_format(
-                {"bg_color": colour, "font_color": "#FFFFFF" if level in ("critical", "high") else "#000000"}
+                {
+                    "bg_color": colour,
+                    "font_color": "#FFFFFF" if level in ("critical", "high") else "#000000",
+                    "valign": "top",
+                }
             )
             for level, colour in RISK_COLOURS.items()
         }
@@ -162,7 +195,7 @@ class Workbook:
     # ------------------------------------------------------------------------------------- tables
 
     def _cell_writer(self, column: Column) -> Callable[[Any, int, int, Any], None]:
-        kind = column.kind
+        kind, top = column.kind, self.top
         if kind == "number":
             whole, fraction = self.count, self.decimal
 
@@ -170,7 +203,7 @@ class Workbook:
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     sheet.write_number(row, col, value, fraction if value % 1 else whole)
                 else:
-                    sheet.write_string(row, col, clean_text(to_text(value)))
+                    sheet.write_string(row, col, clean_text(to_text(value)), top)
         elif kind == "date":
             date_format = self.date
 
@@ -179,18 +212,20 @@ class Workbook:
                 if moment is not None:
                     sheet.write_datetime(row, col, moment, date_format)
                 else:
-                    sheet.write_string(row, col, clean_text(to_text(value)))
+                    sheet.write_string(row, col, clean_text(to_text(value)), top)
         elif kind == "bool":
 
             def write(sheet, row, col, value):
                 if isinstance(value, bool):
-                    sheet.write_boolean(row, col, value)
+                    sheet.write_boolean(row, col, value, top)
                 else:
-                    sheet.write_string(row, col, clean_text(to_text(value)))
+                    sheet.write_string(row, col, clean_text(to_text(value)), top)
         else:
+            text_format = self.wrap if kind == "wrap" else top
 
             def write(sheet, row, col, value):
-                sheet.write_string(row, col, clean_text(value if isinstance(value, str) else to_text(value)))
+                text = clean_text(value if isinstance(value, str) else to_text(value))
+                sheet.write_string(row, col, text, text_format)
 
         return write
 
@@ -208,34 +243,51 @@ class Workbook:
             widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2)))
         return widths
 
-    def table(self, title: str, columns: list[Column], rows: Iterable[Mapping[str, Any]]) -> list[str]:
-        """Write ``rows`` under a header; returns the sheet names used (more than one past the row limit)."""
+    def table(
+        self,
+        title: str,
+        columns: list[Column],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        printed: int | None = None,
+    ) -> list[str]:
+        """Write ``rows`` under a header; returns the sheet names used (more than one past the row limit).
+        ``printed``: print only the first columns, on A4, so that the type stays readable (else every
+        column, on A3)."""
         iterator = iter(rows)
         sample = list(islice(iterator, WIDTH_SAMPLE))
         widths = self._widths(columns, sample)
         writers = [(index, column.field, self._cell_writer(column)) for index, column in enumerate(columns)]
+        wrapped = [(c.field, w) for c, w in zip(columns, widths, strict=True) if c.kind == "wrap"]
         names: list[str] = []
         sheet, row_number = None, 0
         for row in chain(sample, iterator):
             if sheet is None or row_number >= self.max_rows:
                 if sheet is not None:
-                    self._finish(sheet, columns, row_number)
-                sheet = self._new_table_sheet(title, len(names) + 1, columns, widths)
+                    self._finish(sheet, columns, row_number, printed)
+                sheet = self._new_table_sheet(title, len(names) + 1, columns, widths, printed)
                 names.append(sheet.name)
                 row_number = 1
+            if wrapped:
+                # Tall enough for its wrapped text: a row's height is not measured when the file is read.
+                lines = max(text_lines(to_text(row.get(name) or ""), width) for name, width in wrapped)
+                if lines > 1:
+                    sheet.set_row(row_number, LINE_HEIGHT * lines)
             for index, field_name, write in writers:
                 value = row.get(field_name)
                 if value is not None and value != [] and value != "":
                     write(sheet, row_number, index, value)
             row_number += 1
         if sheet is None:
-            sheet = self._new_table_sheet(title, 1, columns, widths)
+            sheet = self._new_table_sheet(title, 1, columns, widths, printed)
             names.append(sheet.name)
             row_number = 1
-        self._finish(sheet, columns, row_number)
+        self._finish(sheet, columns, row_number, printed)
         return names
 
-    def _new_table_sheet(self, title: str, part: int, columns: list[Column], widths: list[int]):
+    def _new_table_sheet(
+        self, title: str, part: int, columns: list[Column], widths: list[int], printed: int | None
+    ):
         sheet = self.book.add_worksheet(sheet_name(title if part == 1 else f"{title} ({part})", self.taken))
         for index, (width, column) in enumerate(zip(widths, columns, strict=True)):
             sheet.set_column(index, index, width, self.wrap if column.kind == "wrap" else None)
@@ -244,13 +296,18 @@ class Workbook:
             sheet.write_string(0, index, column.header, self.header)
         sheet.freeze_panes(1, 0)
         sheet.set_landscape()
-        sheet.set_paper(8)  # A3: wide tables stay readable at one page wide
+        if printed:
+            sheet.set_paper(9)  # A4: the columns a reader needs first, at a readable size
+        else:
+            sheet.set_paper(8)  # A3: wide tables stay readable at one page wide
         sheet.fit_to_pages(1, 0)  # one page wide, as long as the rows need
         sheet.repeat_rows(0)  # the header on every printed page
         return sheet
 
-    def _finish(self, sheet, columns: list[Column], rows: int) -> None:
+    def _finish(self, sheet, columns: list[Column], rows: int, printed: int | None) -> None:
         self.rows_written[sheet.name] = rows - 1
+        if printed:
+            sheet.print_area(0, 0, max(rows - 1, 1), printed - 1)
         sheet.autofilter(0, 0, max(rows - 1, 1), len(columns) - 1)
         last = max(rows - 1, 1)
         for index, column in enumerate(columns):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from apiinv import sources
+from apiinv import registry
 from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
 from apiinv.config import Analysis
@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 def spec_records(*documents: dict) -> list[dict]:
     raw = {"tool": "specs", "collected_at": "2026-11-23T02:00:00Z", "data": {"documents": list(documents)}}
-    return list(sources.load("openapi_specs").normalize(raw))
+    return list(registry.load("openapi_specs").normalize(raw))
 
 
 def document(server_url: str, *paths: str) -> dict:
@@ -46,9 +46,13 @@ def seen(host: str, path: str) -> dict:
     )
 
 
+ROLES = {"specs": "spec", "cequence": "traffic"}
+
+
 def shadow(records: list[dict]) -> list[str]:
-    merged = merge(records)
-    return sorted(r["endpoint_key"] for r in find(merged, records, Analysis(), now=NOW)["shadow"])
+    merged = merge(records, roles=ROLES)
+    findings = find(merged, records, Analysis(), now=NOW, roles=ROLES)
+    return sorted(r["endpoint_key"] for r in findings["shadow"])
 
 
 def test_traffic_that_only_a_spec_knows_is_not_shadow() -> None:

@@ -168,14 +168,15 @@ def test_the_digest_shows_each_findings_riskiest_rows_and_the_changes(cli, repor
             for line in plain.split(f"{TITLES[name]}: {count:,}", 1)[1].split("\n\n", 1)[0].splitlines()
             if line.startswith("  - [")
         ]
-        assert len(listed) == min(10, count)
+        split = report["act_first"]["by_risk"][name]
+        assert len(listed) == min(10, split["critical"] + split["high"] + split["medium"])
         ranks = [
             order.index(records[line.split("] ", 1)[1].split("  (", 1)[0]]["risk_level"] or "unknown")
             for line in listed
         ]
         assert ranks == sorted(ranks)  # riskiest first
-        if count > 10:
-            assert f"and {count - 10:,} more in the workbook" in plain
+        if split["low"] + split["other"]:  # what nobody acts on one by one is grouped by API
+            assert f"{split['low'] + split['other']:,} endpoints in " in plain
     new = {c["endpoint_key"] for c in report["changes"] if c["change"] == "new"}
     assert f"New endpoints: {len(new):,}" in plain
 
@@ -256,3 +257,48 @@ def test_without_apiinv_mail_from_the_sender_is_this_hosts_fqdn(cli, reported, s
     assert result.exit_code == 0, result.output
     (message,) = inbox.messages
     assert message["From"] == f"apiinv@{socket.getfqdn()}" != "apiinv@127.0.0.1"
+
+
+def test_the_mail_opens_with_act_first_and_its_subject_counts_critical(cli, reported, smtp) -> None:
+    import json
+
+    inbox, port = smtp
+    smtp_env(reported, port)
+    assert cli("--date", DAY, "mail", "--to", "a@acme.example", config_dir=reported.config_dir).exit_code == 0
+    (message,) = inbox.messages
+    report = json.loads((cli.output / DAY / f"api-inventory-{DAY}.json").read_text())
+    first = report["act_first"]["endpoints"][0]
+    critical = {
+        f["endpoint_key"]
+        for rows in report["findings"].values()
+        for f in rows
+        if next(r for r in report["records"] if r["endpoint_key"] == f["endpoint_key"])["risk_level"]
+        == "critical"
+    }
+    new = report["summary"]["changes"]["new"]
+    assert message["Subject"] == (
+        f"API inventory {DAY}: {len(critical)} critical, {new} new; act first: {first['sheet'].lower()}"
+    )
+    plain = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.index("Act first") < plain.index("Endpoints:") < plain.index("New endpoints:")
+    assert f"1. [{first['risk_level']}] {first['endpoint_key']}" in plain
+
+
+def test_an_encrypted_attachment_leaves_the_body_with_counts_only(cli, reported, smtp) -> None:
+    import json
+
+    inbox, port = smtp
+    smtp_env(reported, port, APIINV_ATTACHMENT_PASSWORD="correct horse battery")
+    args = ("--date", DAY, "mail", "--to", "a@acme.example", "--encrypt")
+    assert cli(*args, config_dir=reported.config_dir).exit_code == 0
+    report = json.loads((cli.output / DAY / f"api-inventory-{DAY}.json").read_text())
+    keys = {r["endpoint_key"] for r in report["records"]}
+    (sealed,) = inbox.messages
+    body = sealed.get_body(("plain",)).get_content() + sealed.get_body(("html",)).get_content()
+    assert "endpoints to act on first" in body and not [k for k in keys if k in body]
+    (reported.config_dir / "planner.yaml").write_text(
+        'defaults:\n  mail_body: full\nschedules:\n  n:\n    cron: "0 2 * * *"\n    tools: [all]\n'
+    )
+    assert cli(*args, config_dir=reported.config_dir).exit_code == 0
+    full = inbox.messages[1].get_body(("plain",)).get_content()
+    assert report["act_first"]["endpoints"][0]["endpoint_key"] in full

@@ -32,6 +32,7 @@ def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbo
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == [
         "Summary",
+        "Read me",
         "Inventory",
         *sorted(sandbox.tools),
         "Changes",
@@ -178,3 +179,46 @@ def test_an_export_kept_waiting_past_its_bound_fails_and_writes_nothing(
     assert result.exit_code == 75, result.output
     assert f"another export of {DAY2} still holds {folder / '.export.lock'} after 0.2 s" in result.output
     assert report.read_bytes() == before
+
+
+def test_the_summary_opens_with_act_first_linked_to_the_finding_sheets(two_days) -> None:
+    from jsonschema import Draft202012Validator
+
+    from apiinv.config import schema
+
+    report = json.loads((two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.json").read_text())
+    Draft202012Validator(schema("report")).validate(report)
+    ranked = report["act_first"]["endpoints"]
+    assert ranked and [e["rank"] for e in ranked] == list(range(1, len(ranked) + 1))
+    assert [e["score"] for e in ranked] == sorted((e["score"] for e in ranked), reverse=True)
+    for name, split in report["act_first"]["by_risk"].items():
+        assert sum(split.values()) == len(report["findings"][name])
+    book = load_workbook(two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx")
+    summary = book["Summary"]
+    rows = [[c.value for c in row] for row in summary.iter_rows(max_row=30)]
+    start = next(i for i, r in enumerate(rows) if r[0] and str(r[0]).startswith("Act first"))
+    header = rows[start + 2]
+    assert header[:5] == ["Endpoint", "Score", "Risk", "Finding", "Owner"]
+    assert [r[0] for r in rows[start + 3 : start + 3 + len(ranked)]] == [e["endpoint_key"] for e in ranked]
+    assert start < next(i for i, r in enumerate(rows) if r[0] == "Tool")  # before the run's tables
+    targets = {c.hyperlink.location for row in summary.iter_rows() for c in row if c.hyperlink}
+    assert {f"'{book.sheetnames[i]}'!A1" for i in range(len(book.sheetnames))} >= targets
+    assert {"'Read me'!A1", "'Unauthenticated sensitive'!A1", "'Orphan'!A1"} <= targets
+    readme = [r[0] for r in book["Read me"].iter_rows(values_only=True)]
+    assert "Act first score" in readme and "Orphan (finding)" in readme
+
+
+def test_finding_sheets_print_the_columns_a_reader_needs_first(two_days) -> None:
+    book = load_workbook(two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx")
+    sheet = book["Shadow APIs"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:7] == ["Risk level", "Endpoint", "Reason", "Tools", "Owner", "First seen", "Last seen"]
+    assert "Audit score" in headers[9:]
+    setup = sheet.page_setup
+    assert setup.orientation == "landscape" and setup.paperSize == 9  # A4
+    assert setup.fitToWidth in (None, 1) and setup.fitToHeight == 0  # one page wide (1 is the default)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_area == f"'Shadow APIs'!$A$1:$I${sheet.max_row}"
+    # A row whose endpoint wraps is tall enough for it.
+    tall = [r for r in range(2, sheet.max_row + 1) if len(sheet.cell(r, 2).value or "") > 40]
+    assert tall and all((sheet.row_dimensions[r].height or 15) >= 30 for r in tall)
