@@ -208,6 +208,7 @@ def test_the_same_store_gives_the_same_findings_on_every_export(cli, sandbox) ->
     assert Store(cli.output).read_manifest(DAY1)["report"]["summary"]["incomplete"] is False
 
 
+@pytest.mark.slow
 def test_the_trend_covers_the_reported_runs_up_to_the_date_only(cli, sandbox) -> None:
     days = ["2026-11-21", DAY1, DAY2]
     for day in days:

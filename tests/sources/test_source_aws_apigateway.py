@@ -162,7 +162,7 @@ def test_every_region_is_listed_and_a_region_that_fails_fails_the_tool(moto_serv
 
 @pytest.mark.parametrize("size", [1, 80])
 def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
-    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=size, seed=3, day=RUN_DATE, only=["aws_apigateway"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, raw = fetch(sandbox, "aws_apigateway", tmp_path)
     assert outcome.ok, outcome.summary()
@@ -263,6 +263,7 @@ class ThrottlingProxy:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_throttling_is_retried_and_the_listing_is_whole(moto_server, tmp_path: Path) -> None:
     """API Gateway allows a few control-plane calls a second: a TooManyRequestsException is retried
     (botocore's adaptive mode) and the collection equals one that was never throttled; with no retries
@@ -299,7 +300,7 @@ def test_an_api_keeps_its_id_from_one_day_to_the_next(tmp_path: Path) -> None:
     so a daily diff shows no API Gateway endpoint as removed and added again."""
     from datetime import timedelta
 
-    with Sandbox(size=60, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=60, seed=3, day=RUN_DATE, only=["aws_apigateway"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         _, first = fetch(sandbox, "aws_apigateway", tmp_path / "one")
         sandbox.set_date(RUN_DATE + timedelta(days=1))

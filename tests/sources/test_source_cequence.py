@@ -8,10 +8,12 @@ from conftest import RUN_DATE, fetch
 
 from apiinv.sandbox.launch import Sandbox
 
+pytestmark = pytest.mark.sandbox_tools("cequence")  # what the sandbox fixture runs
 
-@pytest.mark.parametrize("size", [1, 40, 2000])
+
+@pytest.mark.parametrize("size", [1, 40, pytest.param(2000, marks=pytest.mark.slow)])
 def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
-    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=size, seed=3, day=RUN_DATE, only=["cequence"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, raw = fetch(sandbox, "cequence", tmp_path)
         assert outcome.ok, outcome.summary()
@@ -42,7 +44,9 @@ def test_a_wrong_inventory_path_names_the_path(sandbox, tmp_path: Path) -> None:
 
 
 def test_tokens_that_expire_are_renewed(tmp_path: Path) -> None:
-    with Sandbox(size=40, seed=3, day=RUN_DATE, token_lifetime=1.0, latency=0.02) as sandbox:
+    with Sandbox(
+        size=40, seed=3, day=RUN_DATE, token_lifetime=1.0, latency=0.02, only=["cequence"]
+    ) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         started = time.monotonic()
         outcome, _ = fetch(sandbox, "cequence", tmp_path, page_size=10)

@@ -7,10 +7,12 @@ from conftest import RUN_DATE, fetch
 
 from apiinv.sandbox.launch import Sandbox
 
+pytestmark = pytest.mark.sandbox_tools("kong")  # what the sandbox fixture runs
 
-@pytest.mark.parametrize("size", [1, 40, 2000])
+
+@pytest.mark.parametrize("size", [1, 40, pytest.param(2000, marks=pytest.mark.slow)])
 def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
-    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=size, seed=3, day=RUN_DATE, only=["kong"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, raw = fetch(sandbox, "kong", tmp_path)
         assert outcome.ok, outcome.summary()
@@ -26,7 +28,7 @@ def test_offset_pages_give_every_entity_once(sandbox, tmp_path: Path) -> None:
 
 
 def test_admin_token_is_sent_when_rbac_is_on(tmp_path: Path) -> None:
-    with Sandbox(size=20, seed=3, day=RUN_DATE, kong_admin_token=True) as sandbox:
+    with Sandbox(size=20, seed=3, day=RUN_DATE, kong_admin_token=True, only=["kong"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, _ = fetch(sandbox, "kong", tmp_path)
         assert outcome.ok

@@ -23,7 +23,7 @@ def by_key(raw: dict) -> dict[str, dict]:
 
 @pytest.mark.parametrize("size", [1, 60])
 def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) -> None:
-    with Sandbox(size=size, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=size, seed=3, day=RUN_DATE, only=["openapi_specs"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
     assert outcome.ok, outcome.summary()
@@ -31,6 +31,7 @@ def test_collected_counts_equal_the_simulators_truth(size: int, tmp_path: Path) 
     assert outcome.stats["requests"] == 0  # files, not an API
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path) -> None:
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
     found = by_key(raw)
@@ -59,6 +60,7 @@ def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path)
     assert not any("/stock" in key for key in found)
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_hostile_and_broken_files_cost_only_themselves(sandbox, tmp_path: Path) -> None:
     from hostile_api import ALIAS_BOMB, HostileServer
 
@@ -91,6 +93,7 @@ def test_a_missing_checkout_fails_the_tool_and_its_last_data_stands_in(cli, sand
     assert result.exit_code == 4 and "openapi_specs: FAILED: none of the paths exists" in result.output
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -> None:
     """``specs/examples/**/*.yaml`` reads below specs/examples: a reference to a sibling folder of the
     checkout is refused like one to any other file of the machine."""
@@ -108,6 +111,7 @@ def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -
     assert "/leak" not in json.dumps(raw)
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_paths_are_relative_to_the_configuration_folder(sandbox, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # not the configuration folder
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
@@ -141,6 +145,7 @@ def _nested_items(levels: int) -> dict:
     return schema
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 @pytest.mark.parametrize(
     ("name", "text"),
     [("deep.yaml", "[" * 20_000), ("deep.json", "[" * 20_000 + "]" * 20_000)],
@@ -236,6 +241,7 @@ def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tm
     assert {"GET repo.acme.example/odd", "GET repo.acme.example/good"} <= keys
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbox, tmp_path: Path) -> None:
     """Shallow, but each schema refers to the next: what recurses is the resolver, not the depth."""
     schemas = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(2_000)}
