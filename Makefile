@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/apiinv demo
 
+# One worker per core (pytest-xdist), a test file per worker at a time: a file's module-scoped fixtures are
+# built once, and the crontab tests (one user's crontab) never run side by side.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check apiinv tests bench

@@ -3,9 +3,12 @@ from __future__ import annotations
 import email
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import textwrap
+from dataclasses import dataclass
+from datetime import date
 from email import policy
 from pathlib import Path
 
@@ -98,16 +101,57 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path):
-    """The four simulators over a small estate, with the configuration that points at them."""
+def sandbox(request: pytest.FixtureRequest, tmp_path: Path):
+    """The simulators over a small estate, with the configuration that points at them: every one, or
+    only those a ``@pytest.mark.sandbox_tools("kong", ...)`` names (moto's server alone costs a
+    fraction of a second to start and fill)."""
     from apiinv.sandbox.launch import Sandbox
 
-    with Sandbox(size=40, seed=11, day=RUN_DATE) as running:
+    marker = request.node.get_closest_marker("sandbox_tools")
+    with Sandbox(size=40, seed=11, day=RUN_DATE, only=list(marker.args) if marker else None) as running:
         running.config_dir = running.write_config(tmp_path / "sandbox")
         yield running
 
 
-RUN_DATE = __import__("datetime").date(2026, 11, 23)
+@dataclass
+class Reported:
+    """Reports written by real runs against the sandbox: a copy of a template built once per module."""
+
+    output: Path
+    config_dir: Path
+    tools: list[str]
+
+
+def build_reports(root: Path, days: list[date], *run_args: str) -> Reported:
+    """`run` for each day against a sandbox (its date set to the day), into ``root``. Built outside any
+    test, so without the developer's APIINV_* variables and outside the checkout, as a test would be."""
+    from apiinv.sandbox.launch import Sandbox
+
+    with pytest.MonkeyPatch.context() as env:
+        for name in [n for n in os.environ if n.startswith("APIINV_")]:
+            env.delenv(name)
+        env.chdir(root)
+        with Sandbox(size=40, seed=11, day=days[0]) as running:
+            config_dir = running.write_config(root / "sandbox")
+            cli = Cli(root / "output")
+            for day in days:
+                running.set_date(day)
+                result = cli("--date", str(day), "run", "--all", *run_args, config_dir=config_dir)
+                assert result.exit_code == 0, result.output
+            return Reported(cli.output, config_dir, running.tools)
+
+
+def copy_reports(template: Reported, to: Path) -> Reported:
+    """A test's own copy of ``template`` in ``to``: the configuration's paths name the copy's files."""
+    shutil.copytree(template.output, to / "output")
+    shutil.copytree(template.config_dir, to / "sandbox")
+    for name in ("tools.yaml", ".env"):
+        path = to / "sandbox" / name
+        path.write_text(path.read_text().replace(str(template.config_dir), str(to / "sandbox")))
+    return Reported(to / "output", to / "sandbox", template.tools)
+
+
+RUN_DATE = date(2026, 11, 23)
 
 
 def load_tool(sandbox, name: str, **overrides):

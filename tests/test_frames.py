@@ -12,6 +12,7 @@ import apiinv
 from apiinv.errors import UsageError
 
 
+@pytest.mark.slow
 def test_load_gives_the_newest_report_as_dataframes(cli, sandbox) -> None:
     for day in (RUN_DATE - timedelta(days=1), RUN_DATE):
         sandbox.set_date(day)

@@ -564,6 +564,7 @@ def collect(cli, sandbox, *args: str):
     return cli("--date", DATE, "collect", *args, config_dir=sandbox.config_dir)
 
 
+@pytest.mark.sandbox_tools("42crunch")
 def test_a_secret_with_a_trailing_newline_is_a_configuration_error_naming_the_variable(cli, sandbox) -> None:
     env = sandbox.config_dir / ".env"
     lines = env.read_text().splitlines()
@@ -605,6 +606,7 @@ def test_dates_are_strictly_yyyy_mm_dd(cli, value: str) -> None:
     assert "is not a date (YYYY-MM-DD)" in result.output
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_kong_plugin_secrets_never_reach_the_raw_file(cli, sandbox) -> None:
     from apiinv.sandbox.kong import REDIS_PASSWORD
 

@@ -40,6 +40,7 @@ class Sandbox:
     rate_limits: dict[str, float] = field(default_factory=dict)
     token_lifetime: float = 1800
     kong_admin_token: bool = False
+    only: list[str] | None = None  # the simulators to run (default: every registered one)
 
     def __post_init__(self) -> None:
         self.estate = Estate(size=self.size, seed=self.seed)
@@ -51,7 +52,12 @@ class Sandbox:
         self.kong_token = secrets.token_urlsafe(24) if self.kong_admin_token else None
         self.simulators: dict[str, Simulator] = {}
         self.unavailable: dict[str, str] = {}  # tool -> why its simulator cannot run here
-        for tool, module in simulator_modules().items():
+        modules = simulator_modules()
+        for tool in self.only or []:
+            _known(tool, modules)
+        for tool, module in modules.items():
+            if self.only is not None and tool not in self.only:
+                continue
             try:
                 self.simulators[tool] = importlib.import_module(module).Simulator(self)
             except SimulatorUnavailable as exc:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import smtp_env
+from conftest import build_reports, copy_reports, smtp_env
 from openpyxl import load_workbook
 
 from apiinv.store import Store
@@ -41,10 +41,20 @@ def break_credentials(sandbox, variable: str) -> None:
     env.write_text("\n".join(lines) + "\n")
 
 
-def test_the_first_run_is_a_baseline_with_nothing_new(cli, sandbox) -> None:
-    assert run(cli, sandbox, DAY1).exit_code == 0
+@pytest.fixture(scope="module")
+def day_one_built(tmp_path_factory):
+    return build_reports(tmp_path_factory.mktemp("day-one"), [date.fromisoformat(DAY1)])
+
+
+@pytest.fixture
+def day_one(day_one_built, tmp_path):
+    """A first complete run of DAY1: this test's copy of the reports built once for the module."""
+    return copy_reports(day_one_built, tmp_path)
+
+
+def test_the_first_run_is_a_baseline_with_nothing_new(cli, day_one) -> None:
     document = report(cli, DAY1)
-    assert document["summary"]["baseline"] == sorted(sandbox.tools)
+    assert document["summary"]["baseline"] == sorted(day_one.tools)
     assert document["summary"]["changes"]["new"] == 0 and document["changes"] == []
     assert all(t["baseline"] for t in document["run"]["tools"].values())
     assert any(c.startswith("Baseline: first complete run of") for c in summary_cells(cli, DAY1))
@@ -177,8 +187,7 @@ def test_change_counts_are_distinct_endpoints(tmp_path: Path) -> None:
     assert data.summary("kong")["changes"]["new"] == 1 and data.summary()["baseline"] == []
 
 
-def test_a_per_tool_workbook_describes_that_tool_only(cli, sandbox) -> None:
-    assert run(cli, sandbox, DAY1).exit_code == 0
+def test_a_per_tool_workbook_describes_that_tool_only(cli, day_one) -> None:
     whole = report(cli, DAY1)["summary"]
     kong = json.loads((cli.output / DAY1 / f"kong-{DAY1}.json").read_text())["summary"]
     assert 0 < kong["endpoints"] < whole["endpoints"]
@@ -189,8 +198,7 @@ def test_a_per_tool_workbook_describes_that_tool_only(cli, sandbox) -> None:
 
 
 @pytest.mark.skipif(not shutil.which("faketime"), reason="needs faketime (.ci/run installs it)")
-def test_findings_do_not_depend_on_the_wall_clock(cli, sandbox, tmp_path: Path) -> None:
-    assert run(cli, sandbox, DAY1).exit_code == 0
+def test_findings_do_not_depend_on_the_wall_clock(cli, day_one, tmp_path: Path) -> None:
     exports = []
     for wall_clock in ("2026-11-23 08:00:00", "2031-06-01 12:00:00"):
         output = tmp_path / wall_clock[:4]
@@ -203,7 +211,7 @@ def test_findings_do_not_depend_on_the_wall_clock(cli, sandbox, tmp_path: Path) 
                 "-m",
                 "apiinv",
                 "--config-dir",
-                str(sandbox.config_dir),
+                str(day_one.config_dir),
                 "--output",
                 str(output),
                 "--date",
@@ -221,14 +229,14 @@ def test_findings_do_not_depend_on_the_wall_clock(cli, sandbox, tmp_path: Path) 
     assert first["orphan"] or first["unaudited"]  # ages were measured: there is something to compare
 
 
-def test_the_same_store_gives_the_same_findings_on_every_export(cli, sandbox) -> None:
-    assert run(cli, sandbox, DAY1).exit_code == 0
+def test_the_same_store_gives_the_same_findings_on_every_export(cli, day_one) -> None:
     first = report(cli, DAY1)["findings"]
-    assert cli("--date", DAY1, "export", config_dir=sandbox.config_dir).exit_code == 0
+    assert cli("--date", DAY1, "export", config_dir=day_one.config_dir).exit_code == 0
     assert report(cli, DAY1)["findings"] == first
     assert Store(cli.output).read_manifest(DAY1)["report"]["summary"]["incomplete"] is False
 
 
+@pytest.mark.slow
 def test_the_trend_covers_the_reported_runs_up_to_the_date_only(cli, sandbox) -> None:
     days = ["2026-11-21", DAY1, DAY2]
     for day in days:

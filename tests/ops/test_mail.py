@@ -7,17 +7,19 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from certs import server_context
-from conftest import RUN_DATE, Inbox, _authenticator, free_port, smtp_env
+from conftest import RUN_DATE, Inbox, _authenticator, build_reports, copy_reports, free_port, smtp_env
 
 DAY = str(RUN_DATE)
 
 
+@pytest.fixture(scope="module")
+def reported_built(tmp_path_factory):
+    return build_reports(tmp_path_factory.mktemp("reported"), [RUN_DATE - timedelta(days=1), RUN_DATE])
+
+
 @pytest.fixture
-def reported(cli, sandbox):
-    for day in (RUN_DATE - timedelta(days=1), RUN_DATE):
-        sandbox.set_date(day)
-        assert cli("--date", str(day), "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
-    return sandbox
+def reported(reported_built, tmp_path):
+    return copy_reports(reported_built, tmp_path)
 
 
 def test_the_workbook_arrives_intact_with_a_summary(cli, reported, smtp) -> None:
@@ -109,6 +111,7 @@ def test_run_with_an_unreachable_mail_server_is_partial(cli, sandbox) -> None:
     assert "mail: FAILED" in result.output and "the report stays in" in result.output
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_mail_without_a_report_says_so(cli, sandbox) -> None:
     result = cli("--date", DAY, "mail", "--to", "secops@acme.example", config_dir=sandbox.config_dir)
     assert result.exit_code == 2 and "run export first" in result.output

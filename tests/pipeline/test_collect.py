@@ -37,6 +37,7 @@ def test_named_tools_only(cli, sandbox) -> None:
     assert sorted(p.name for p in (cli.output / DATE / "raw").iterdir()) == ["cequence.json", "kong.json"]
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_exit_2_for_an_unknown_tool_with_a_suggestion(cli, sandbox) -> None:
     result = collect(cli, sandbox, "kong", "knog")
     assert result.exit_code == 2
@@ -44,6 +45,7 @@ def test_exit_2_for_an_unknown_tool_with_a_suggestion(cli, sandbox) -> None:
     assert collect(cli, sandbox).exit_code == 2  # no tool at all
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_diff_of_an_unknown_tool_is_a_usage_error(cli, sandbox) -> None:
     assert collect(cli, sandbox, "kong").exit_code == 0
     assert cli("--date", DATE, "process", "kong", config_dir=sandbox.config_dir).exit_code == 0

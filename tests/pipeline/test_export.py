@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import RUN_DATE
+from conftest import RUN_DATE, build_reports, copy_reports
 from openpyxl import load_workbook
 
 from apiinv.store import Store
@@ -15,18 +15,17 @@ from apiinv.store import Store
 DAY1, DAY2 = RUN_DATE - timedelta(days=1), RUN_DATE
 
 
+@pytest.fixture(scope="module")
+def two_days_built(tmp_path_factory):
+    return build_reports(tmp_path_factory.mktemp("two-days"), [DAY1, DAY2], "--format", "xlsx,json,csv")
+
+
 @pytest.fixture
-def two_days(cli, sandbox):
-    for day in (DAY1, DAY2):
-        sandbox.set_date(day)
-        result = cli(
-            "--date", str(day), "run", "--all", "--format", "xlsx,json,csv", config_dir=sandbox.config_dir
-        )
-        assert result.exit_code == 0, result.output
-    return Store(cli.output)
+def two_days(two_days_built, tmp_path):
+    return Store(copy_reports(two_days_built, tmp_path).output)
 
 
-def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbox) -> None:
+def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, two_days_built) -> None:
     store = two_days
     path = store.date_dir(DAY2) / f"api-inventory-{DAY2}.xlsx"
     book = load_workbook(path, read_only=True)
@@ -34,7 +33,7 @@ def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbo
         "Summary",
         "Read me",
         "Inventory",
-        *sorted(sandbox.tools),
+        *sorted(two_days_built.tools),
         "Changes",
         "Shadow APIs",
         "Unaudited",
@@ -45,7 +44,7 @@ def test_the_combined_workbook_has_every_sheet_and_every_record(two_days, sandbo
     ]
     report = json.loads((store.date_dir(DAY2) / f"api-inventory-{DAY2}.json").read_text())
     assert book["Inventory"].max_row - 1 == len(report["records"]) == report["summary"]["endpoints"]
-    for tool in sandbox.tools:
+    for tool in two_days_built.tools:
         processed = json.loads(store.processed_path(DAY2, tool).read_text())["records"]
         assert book[tool].max_row - 1 == len(processed)
     changes = report["summary"]["changes"]
@@ -77,14 +76,14 @@ def test_no_vendor_string_became_a_formula(two_days) -> None:
     assert any(t.startswith("=HYPERLINK(") for t in texts)  # the estate's hostile title is there, as text
 
 
-def test_the_json_report_matches_its_schema(two_days, sandbox) -> None:
+def test_the_json_report_matches_its_schema(two_days, two_days_built) -> None:
     from jsonschema import Draft202012Validator
 
     from apiinv.config import schema
 
     report = json.loads((two_days.date_dir(DAY2) / f"api-inventory-{DAY2}.json").read_text())
     Draft202012Validator(schema("report")).validate(report)
-    assert report["date"] == str(DAY2) and report["tools"] == sorted(sandbox.tools)
+    assert report["date"] == str(DAY2) and report["tools"] == sorted(two_days_built.tools)
     tool = json.loads((two_days.date_dir(DAY2) / f"kong-{DAY2}.json").read_text())
     assert tool["kind"] == "tool-inventory" and tool["records"]
 
@@ -98,11 +97,13 @@ def test_csv_files_per_sheet_neutralise_formulas(two_days) -> None:
     assert (folder / f"shadow-{DAY2}.csv").exists() and (folder / f"kong-{DAY2}.csv").exists()
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_export_refuses_to_replace_good_reports_with_empty_ones(cli, sandbox) -> None:
     result = cli("--date", str(DAY2), "export", config_dir=sandbox.config_dir)
     assert result.exit_code == 4 and "no tool has processed records" in result.output
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_unknown_format_is_a_usage_error(cli, sandbox) -> None:
     result = cli("--date", str(DAY2), "export", "--format", "xlsx,pdf", config_dir=sandbox.config_dir)
     assert result.exit_code == 2 and "choose from xlsx, json, csv" in result.output
@@ -133,14 +134,17 @@ def test_finding_sheets_list_the_riskiest_first(two_days) -> None:
         assert ranks == sorted(ranks) and len(rows) > 1, title
 
 
+@pytest.fixture(scope="module")
+def one_day_built(tmp_path_factory):
+    return build_reports(tmp_path_factory.mktemp("one-day"), [DAY2], "--format", "json")
+
+
 @pytest.fixture
-def one_day(cli, sandbox):
-    result = cli("--date", str(DAY2), "run", "--all", "--format", "json", config_dir=sandbox.config_dir)
-    assert result.exit_code == 0, result.output
-    return Store(cli.output)
+def one_day(one_day_built, tmp_path):
+    return copy_reports(one_day_built, tmp_path)
 
 
-def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day, sandbox) -> None:
+def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day) -> None:
     import threading
     import time
 
@@ -148,12 +152,13 @@ def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day, s
     from apiinv.ops import locks
     from apiinv.pipeline.export import export_step
 
-    folder = one_day.date_dir(DAY2)
+    store = Store(one_day.output)
+    folder = store.date_dir(DAY2)
     report = folder / f"api-inventory-{DAY2}.json"
-    cfg = config.load(sandbox.config_dir)
+    cfg = config.load(one_day.config_dir)
     outcome = []
     second = threading.Thread(
-        target=lambda: outcome.append(export_step(cfg, one_day, DAY2, ["kong"], ["json"])), daemon=True
+        target=lambda: outcome.append(export_step(cfg, store, DAY2, ["kong"], ["json"])), daemon=True
     )
     with locks.exporting(folder):  # an export of the date in progress
         second.start()
@@ -165,17 +170,15 @@ def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day, s
     assert report.stat().st_mtime >= released
 
 
-def test_an_export_kept_waiting_past_its_bound_fails_and_writes_nothing(
-    one_day, sandbox, cli, monkeypatch
-) -> None:
+def test_an_export_kept_waiting_past_its_bound_fails_and_writes_nothing(one_day, cli, monkeypatch) -> None:
     from apiinv.ops import locks
 
-    folder = one_day.date_dir(DAY2)
+    folder = Store(one_day.output).date_dir(DAY2)
     report = folder / f"api-inventory-{DAY2}.json"
     before = report.read_bytes()
     monkeypatch.setattr(locks, "EXPORT_WAIT_S", 0.2)
     with locks.exporting(folder):
-        result = cli("--date", str(DAY2), "export", "--format", "json", config_dir=sandbox.config_dir)
+        result = cli("--date", str(DAY2), "export", "--format", "json", config_dir=one_day.config_dir)
     assert result.exit_code == 75, result.output
     assert f"another export of {DAY2} still holds {folder / '.export.lock'} after 0.2 s" in result.output
     assert report.read_bytes() == before

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 from conftest import RUN_DATE
 
 from apiinv.inventory.records import problems
@@ -41,6 +42,7 @@ def test_backfill_processes_an_old_date_without_any_network(cli, tmp_path: Path)
     assert Store(cli.output).processed_path("2026-10-01", "kong").exists()
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_a_tool_without_a_raw_file_fails_clearly(cli, sandbox) -> None:
     result = cli("--date", DATE, "process", "kong", config_dir=sandbox.config_dir)
     assert result.exit_code == 4

@@ -4,6 +4,7 @@ import json
 import os
 from datetime import timedelta
 
+import pytest
 from conftest import RUN_DATE, fill_disk
 from openpyxl import load_workbook
 
@@ -44,6 +45,7 @@ def test_run_a_schedule_does_what_its_action_says(cli, sandbox) -> None:
     assert (run["schedule"], run["action"]) == ("collect_only", "collect")
 
 
+@pytest.mark.sandbox_tools("kong")
 def test_an_unknown_schedule_is_a_usage_error(cli, sandbox) -> None:
     (sandbox.config_dir / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
     result = cli("--date", DAY, "run", "--schedule", "weekly", config_dir=sandbox.config_dir)
@@ -62,6 +64,7 @@ def test_exit_75_when_another_run_of_the_schedule_holds_the_lock(cli, sandbox) -
     assert after.exit_code == 0  # the lock is free again
 
 
+@pytest.mark.slow
 def test_a_run_where_every_tool_fails_keeps_the_dates_good_reports(cli, sandbox) -> None:
     assert cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
     folder = Store(cli.output).date_dir(DAY)

@@ -121,6 +121,7 @@ def test_a_new_vendor_is_its_module_and_its_simulator_and_nothing_else(
     assert {row["endpoint_key"] for row in echo_rows} <= shadow
 
 
+@pytest.mark.slow
 def test_the_demo_runs_the_pipeline_for_two_consecutive_dates(cli) -> None:
     result = cli("--date", "2026-11-23", "demo", "--size", "30")
     assert result.exit_code == 0, result.output
@@ -150,6 +151,7 @@ def test_the_demo_writes_its_marked_simulated_data_to_a_folder_of_its_own(
         assert all(entry["simulated"] is True for entry in steps) and marks == [True] * 3
 
 
+@pytest.mark.slow
 def test_real_data_is_never_compared_with_nor_carried_forward_from_the_demos(cli, sandbox) -> None:
     assert cli("--date", "2026-11-23", "demo", "--size", "10").exit_code == 0  # into cli.output
     sandbox.apps["kong"].inject("status", status=500, times=100_000)

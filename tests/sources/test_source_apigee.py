@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import RUN_DATE, fetch
 
+pytestmark = pytest.mark.sandbox_tools("apigee")  # what the sandbox fixture runs
+
 
 def test_start_key_and_token_pages_give_every_product_and_group_once(sandbox, tmp_path: Path) -> None:
     outcome, raw = fetch(sandbox, "apigee", tmp_path, page_size=3)

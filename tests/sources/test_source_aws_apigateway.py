@@ -252,6 +252,7 @@ class ThrottlingProxy:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_throttling_is_retried_and_the_listing_is_whole(moto_server, tmp_path: Path) -> None:
     """API Gateway allows a few control-plane calls a second: a TooManyRequestsException is retried
     (botocore's adaptive mode) and the collection equals one that was never throttled; with no retries
@@ -288,7 +289,7 @@ def test_an_api_keeps_its_id_from_one_day_to_the_next(tmp_path: Path) -> None:
     so a daily diff shows no API Gateway endpoint as removed and added again."""
     from datetime import timedelta
 
-    with Sandbox(size=60, seed=3, day=RUN_DATE) as sandbox:
+    with Sandbox(size=60, seed=3, day=RUN_DATE, only=["aws_apigateway"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         _, first = fetch(sandbox, "aws_apigateway", tmp_path / "one")
         sandbox.set_date(RUN_DATE + timedelta(days=1))

@@ -3,9 +3,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from conftest import RUN_DATE, fetch
 
 from apiinv.sandbox.launch import Sandbox
+
+pytestmark = pytest.mark.sandbox_tools("cequence")  # what the sandbox fixture runs
 
 
 def test_pagination_and_fields_are_configuration(sandbox, tmp_path: Path) -> None:

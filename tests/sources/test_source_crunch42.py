@@ -8,6 +8,8 @@ from conftest import RUN_DATE, fetch
 from apiinv.sandbox.estate import HOSTILE_TITLES
 from apiinv.sandbox.launch import Sandbox
 
+pytestmark = pytest.mark.sandbox_tools("42crunch")  # what the sandbox fixture runs
+
 
 def test_page_by_page_listing_gives_the_same_inventory(sandbox, tmp_path: Path) -> None:
     everything, raw_all = fetch(sandbox, "42crunch", tmp_path / "a")
@@ -38,7 +40,7 @@ def test_specs_audit_and_scan_reports_are_decoded(sandbox, tmp_path: Path) -> No
 def test_an_api_whose_summary_lacks_the_grade_takes_its_reports_score(tmp_path: Path) -> None:
     from apiinv.sources.crunch42 import normalize
 
-    with Sandbox(size=120, seed=5, day=RUN_DATE) as sandbox:
+    with Sandbox(size=120, seed=5, day=RUN_DATE, only=["42crunch"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         _, raw = fetch(sandbox, "42crunch", tmp_path)
     gradeless = {
@@ -65,7 +67,7 @@ def test_reports_are_fetched_only_when_configured(sandbox, tmp_path: Path) -> No
 
 
 def test_hostile_vendor_strings_are_kept_verbatim(tmp_path: Path) -> None:
-    with Sandbox(size=60, seed=5, day=RUN_DATE) as sandbox:
+    with Sandbox(size=60, seed=5, day=RUN_DATE, only=["42crunch"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         _, raw = fetch(sandbox, "42crunch", tmp_path)
     names = {api["desc"]["name"] for api in raw["data"]["apis"]}

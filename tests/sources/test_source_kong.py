@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import RUN_DATE, fetch
 
 from apiinv.sandbox.launch import Sandbox
+
+pytestmark = pytest.mark.sandbox_tools("kong")  # what the sandbox fixture runs
 
 
 def test_offset_pages_give_every_entity_once(sandbox, tmp_path: Path) -> None:
@@ -16,7 +19,7 @@ def test_offset_pages_give_every_entity_once(sandbox, tmp_path: Path) -> None:
 
 
 def test_admin_token_is_sent_when_rbac_is_on(tmp_path: Path) -> None:
-    with Sandbox(size=20, seed=3, day=RUN_DATE, kong_admin_token=True) as sandbox:
+    with Sandbox(size=20, seed=3, day=RUN_DATE, kong_admin_token=True, only=["kong"]) as sandbox:
         sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
         outcome, _ = fetch(sandbox, "kong", tmp_path)
         assert outcome.ok

@@ -27,6 +27,7 @@ def test_files_cost_no_request(sandbox, tmp_path: Path) -> None:
     assert outcome.stats["requests"] == 0
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path) -> None:
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
     found = by_key(raw)
@@ -55,6 +56,7 @@ def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path)
     assert not any("/stock" in key for key in found)
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_hostile_and_broken_files_cost_only_themselves(sandbox, tmp_path: Path) -> None:
     from hostile_api import ALIAS_BOMB, HostileServer
 
@@ -100,6 +102,7 @@ def test_a_missing_checkout_fails_the_tool_and_its_last_data_stands_in(cli, sand
     assert any("openapi_specs" in r["tools"] for r in report["records"])
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -> None:
     """``specs/examples/**/*.yaml`` reads below specs/examples: a reference to a sibling folder of the
     checkout is refused like one to any other file of the machine."""
@@ -117,6 +120,7 @@ def test_a_glob_confines_references_to_its_own_folder(sandbox, tmp_path: Path) -
     assert "/leak" not in json.dumps(raw)
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_paths_are_relative_to_the_configuration_folder(sandbox, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # not the configuration folder
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
@@ -150,6 +154,7 @@ def _nested_items(levels: int) -> dict:
     return schema
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 @pytest.mark.parametrize(
     ("name", "text"),
     [("deep.yaml", "[" * 20_000), ("deep.json", "[" * 20_000 + "]" * 20_000)],
@@ -245,6 +250,7 @@ def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tm
     assert {"GET repo.acme.example/odd", "GET repo.acme.example/good"} <= keys
 
 
+@pytest.mark.sandbox_tools("openapi_specs")
 def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbox, tmp_path: Path) -> None:
     """Shallow, but each schema refers to the next: what recurses is the resolver, not the depth."""
     schemas = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(2_000)}

@@ -31,6 +31,7 @@ def collect(tmp_path: Path, server_url: str, settings: dict[str, Any], **options
     return outcome, list(rest.SOURCE.normalize(raw)), warnings
 
 
+@pytest.mark.sandbox_tools("rest")
 def test_the_akto_shaped_simulator_is_collected_whole(sandbox, tmp_path: Path) -> None:
     """Collections first, then one POST per collection with its id in the body; every endpoint arrives
     with the host of its parent collection and the auth its list of combinations says."""
