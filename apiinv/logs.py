@@ -13,6 +13,7 @@ import logging.handlers
 import os
 import sys
 from datetime import UTC, datetime
+from io import TextIOWrapper
 from pathlib import Path
 
 from apiinv.redact import RedactingFilter, printable
@@ -74,11 +75,11 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     _failed = False
 
-    def _open(self):
+    def _open(self) -> TextIOWrapper:
         from apiinv.store import open_private
 
         fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding, errors=self.errors)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)  # rotation: always "a"
 
     def handleError(self, record: logging.LogRecord) -> None:
         if not self._failed:

@@ -14,7 +14,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -285,7 +285,7 @@ class Store:
 
         return self._update_manifest(day, change)
 
-    def _update_manifest(self, day: date | str, change) -> dict[str, Any]:
+    def _update_manifest(self, day: date | str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         folder = make_dirs(self.date_dir(day))
         lock_fd = open_private(folder / ".manifest.lock", os.O_RDWR | os.O_CREAT)
         with _manifest_lock, os.fdopen(lock_fd, "rb+") as lock:

@@ -53,7 +53,9 @@ def _by_key(records: list[Row]) -> dict[str, Row]:
     return keyed
 
 
-def _row(change: str, tool: str, record: Row, fields: str = "", before: str = "", after: str = ""):
+def _row(
+    change: str, tool: str, record: Row, fields: str = "", before: str = "", after: str = ""
+) -> dict[str, Any]:
     return {
         "change": change,
         "tool": tool,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException  # Typer's own click, which it raises
@@ -20,6 +21,10 @@ from apiinv import __version__
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
 from apiinv.redact import printable
 from apiinv.runtime import Runtime
+
+if TYPE_CHECKING:
+    from typer._click.core import Command, Context
+    from typer.core import TyperOption
 
 # Global options (name -> takes a value): accepted before or after the command, as people type them.
 GLOBAL_OPTIONS = {
@@ -97,22 +102,22 @@ def _with_error_id(error: ClickException) -> ClickException:
 class CommandGroup(typer.core.TyperGroup):
     """Global options anywhere on the line; commands listed in the order people use them."""
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
 
-    def make_context(self, *args, **kwargs):
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
         try:
             return super().make_context(*args, **kwargs)
         except ClickException as exc:
             raise _with_error_id(exc) from None
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except ClickException as exc:
             raise _with_error_id(exc) from None
 
-    def list_commands(self, ctx):
+    def list_commands(self, ctx: Context) -> list[str]:
         names = list(self.commands)
 
         def order(name: str) -> tuple[int, int]:
@@ -121,10 +126,10 @@ class CommandGroup(typer.core.TyperGroup):
 
         return sorted(names, key=order)
 
-    def get_command(self, ctx, name):
+    def get_command(self, ctx: Context, name: str) -> Command | None:
         return _plain_flags(super().get_command(ctx, name))
 
-    def get_help_option(self, ctx):
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
         return _plain_flags_option(super().get_help_option(ctx))
 
 
@@ -162,7 +167,7 @@ def report_error(exc: ApiInvError) -> None:
     echo_error(f"{exc} [{exc.code} {exc.error_id}]")
 
 
-def command(fn):
+def command(fn: Callable[..., Any]) -> Callable[..., None]:
     """Wrap a command: the one place where outcomes and exceptions become exit codes."""
 
     @functools.wraps(fn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from apiinv.cli.app import (
 )
 from apiinv.errors import ExitStatus, MissingSecretError, UsageError
 from apiinv.runtime import Runtime
+
+if TYPE_CHECKING:
+    from apiinv.ops.schedule import Rendered
 
 
 @app.command(rich_help_panel=SCHEDULING)
@@ -94,7 +97,7 @@ def schedule_list(ctx: typer.Context) -> int:
     return ExitStatus.OK
 
 
-def _rendered(runtime: Runtime, executable: Path | None):
+def _rendered(runtime: Runtime, executable: Path | None) -> Rendered:
     from apiinv import config
     from apiinv.ops import schedule as scheduling
 

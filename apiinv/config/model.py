@@ -14,6 +14,8 @@ from apiinv import registry, timefmt
 from apiinv.errors import ConfigurationError, MissingSecretError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from apiinv.sources.base import Source
 
 PLANNER_FILE = "planner.yaml"
@@ -253,7 +255,7 @@ class Config:
     def analysis(self) -> Analysis:
         return self.planner.analysis if self.planner else Analysis()
 
-    def owner_lookup(self):
+    def owner_lookup(self) -> Callable[[dict[str, Any]], str | None] | None:
         """record -> owner from the owners workbook tools.yaml names, or None without one."""
         if self.owners_file is None:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from requests import PreparedRequest
 from requests.auth import AuthBase
@@ -118,5 +119,5 @@ class PinnedAuth(AuthBase):
             return pinned
         return request
 
-    def __getattr__(self, name: str):  # invalidate(), refreshes, ... of the wrapped auth
+    def __getattr__(self, name: str) -> Any:  # invalidate(), refreshes, ... of the wrapped auth
         return getattr(self.inner, name)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from apiinv.inventory.keys import endpoint_key, join_path, normalize_host, normalize_method
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 FIELDS = (
     "tool",
@@ -201,7 +204,7 @@ def risk_level(value: Any) -> str | None:
 
 
 @cache
-def _validators():
+def _validators() -> tuple[Callable[[Any], Any], Validator]:
     """(fast check, full report): fastjsonschema compiles the schema to code, about 30x quicker than
     jsonschema per record; jsonschema then names every reason for the rare invalid record."""
     import fastjsonschema

@@ -199,7 +199,7 @@ class Workbook:
         if kind == "number":
             whole, fraction = self.count, self.decimal
 
-            def write(sheet, row, col, value):
+            def write(sheet: Any, row: int, col: int, value: Any) -> None:
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     sheet.write_number(row, col, value, fraction if value % 1 else whole)
                 else:
@@ -207,7 +207,7 @@ class Workbook:
         elif kind == "date":
             date_format = self.date
 
-            def write(sheet, row, col, value):
+            def write(sheet: Any, row: int, col: int, value: Any) -> None:
                 moment = parse_timestamp(value)
                 if moment is not None:
                     sheet.write_datetime(row, col, moment, date_format)
@@ -215,7 +215,7 @@ class Workbook:
                     sheet.write_string(row, col, clean_text(to_text(value)), top)
         elif kind == "bool":
 
-            def write(sheet, row, col, value):
+            def write(sheet: Any, row: int, col: int, value: Any) -> None:
                 if isinstance(value, bool):
                     sheet.write_boolean(row, col, value, top)
                 else:
@@ -223,7 +223,7 @@ class Workbook:
         else:
             text_format = self.wrap if kind == "wrap" else top
 
-            def write(sheet, row, col, value):
+            def write(sheet: Any, row: int, col: int, value: Any) -> None:
                 text = clean_text(value if isinstance(value, str) else to_text(value))
                 sheet.write_string(row, col, text, text_format)
 
@@ -287,7 +287,7 @@ class Workbook:
 
     def _new_table_sheet(
         self, title: str, part: int, columns: list[Column], widths: list[int], printed: int | None
-    ):
+    ) -> Any:
         sheet = self.book.add_worksheet(sheet_name(title if part == 1 else f"{title} ({part})", self.taken))
         for index, (width, column) in enumerate(zip(widths, columns, strict=True)):
             sheet.set_column(index, index, width, self.wrap if column.kind == "wrap" else None)
@@ -304,7 +304,7 @@ class Workbook:
         sheet.repeat_rows(0)  # the header on every printed page
         return sheet
 
-    def _finish(self, sheet, columns: list[Column], rows: int, printed: int | None) -> None:
+    def _finish(self, sheet: Any, columns: list[Column], rows: int, printed: int | None) -> None:
         self.rows_written[sheet.name] = rows - 1
         if printed:
             sheet.print_area(0, 0, max(rows - 1, 1), printed - 1)
