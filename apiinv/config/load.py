@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apiinv import registry
 from apiinv.config.model import (
@@ -33,6 +34,9 @@ from apiinv.config.secrets import ENV_REF, SECRET_FIELDS, default_env_file, env_
 from apiinv.cron import problem as cron_problem
 from apiinv.errors import ConfigurationError, did_you_mean
 from apiinv.redact import register_secret
+
+if TYPE_CHECKING:
+    from apiinv.sources.base import Source
 
 CONFIG_MAX_NODES = 100_000  # a configuration file is a few hundred nodes; aliases may not blow it up
 
@@ -85,104 +89,33 @@ def _without_userinfo(url: str, where: str, report: Validation) -> str:
 def _build_tool(
     name: str, entry: dict[str, Any], env: dict[str, str], config_dir: Path, label: str, report: Validation
 ) -> ToolConfig | None:
+    where = f"{label}: {name}"
     tool_type = entry.get("type", name)
     try:
         source = registry.load(tool_type)
     except ConfigurationError as exc:
         hint = "" if "type" in entry else "; set type: to one of them"
-        report.problems.append(f"{label}: {name}.type: {exc.message}{hint}")
+        report.problems.append(f"{where}.type: {exc.message}{hint}")
         return None
     report.problems.extend(
         schema_problems(entry, "tools", label, validator=_settings_validator(tool_type), at=(name,))
     )
     if source.base_url and "api_base_url" not in entry:
-        report.problems.append(f"{label}: {name}: api_base_url is required (the {tool_type} API's base URL)")
+        report.problems.append(f"{where}: api_base_url is required (the {tool_type} API's base URL)")
         return None
-    merged = {**TOOL_DEFAULTS, **source.defaults, **entry}
-    for setting in source.path_settings:  # files a source reads: relative to this folder
-        if isinstance(merged.get(setting), list):
-            merged[setting] = [str(_under(config_dir, str(p))) for p in merged[setting]]
-    missing_settings = [s for s in source.required_settings if not merged.get(s)]
-    for problem in source.settings_problems(merged):
-        report.problems.append(f"{label}: {name}.{problem}")
-    for setting in missing_settings:
-        report.warnings.append(
-            f"{label}: {name}.{setting}: not set (needed before collecting from {tool_type})"
-        )
+    merged = _with_defaults(entry, source, config_dir)
+    missing_settings = _settings_checked(merged, source, tool_type, where, report)
+    base_url = _base_url(entry, env, where, report)
+    token_url = _token_url(merged, env, where, report, missing_settings)
     auth_type = merged["auth_type"]
-
-    base_url, base_var = expand(entry.get("api_base_url", ""), env)
-    if base_url is None:
-        report.problems.append(f"{label}: {name}.api_base_url: environment variable {base_var} is not set")
-        base_url = ""
-    base_url = _without_userinfo(base_url, f"{label}: {name}.api_base_url", report)
-    token_url = merged.get("token_url")
-    if token_url:
-        token_url, token_var = expand(token_url, env)
-        if token_url is None:
-            report.problems.append(f"{label}: {name}.token_url: environment variable {token_var} is not set")
-    if auth_type == "oauth" and not merged.get("token_url"):
-        # The plan's own tools.yaml names oauth without a token URL: collecting needs one, scheduling not.
-        report.warnings.append(f"{label}: {name}.token_url: not set (needed before collecting with oauth)")
-        missing_settings.append("token_url")
-    if token_url:
-        token_url = _without_userinfo(token_url, f"{label}: {name}.token_url", report)
-
-    credentials: dict[str, str] = {}
-    credential_vars: dict[str, str] = {}
-    missing: list[str] = []
-    declared = entry.get("credentials") or {}
-    wanted = AUTH_FIELDS[auth_type]
-    for field_name in sorted(set(wanted) | set(declared)):
-        raw = declared.get(field_name)
-        var: str | None
-        if raw is not None and field_name in SECRET_FIELDS and not ENV_REF.fullmatch(str(raw)):
-            continue  # a literal secret in YAML: the schema reports it; it is never used
-        if raw is None:
-            var = env_var_name(name, field_name)
-            value = env.get(var) or None
-        else:
-            value, var = expand(raw, env)
-            if value is None:
-                report.problems.append(
-                    f"{label}: {name}.credentials.{field_name}: environment variable {var} is not set"
-                )
-        if var:
-            credential_vars[field_name] = var
-        if value is not None:
-            if field_name in SECRET_FIELDS:
-                register_secret(value)
-            if value != value.strip():
-                # Common with files mounted from secret stores; sent as is, it fails in a way that prints it.
-                report.problems.append(
-                    f"{label}: {name}.credentials.{field_name}: {var or 'the value'} has leading or trailing "
-                    "whitespace or a newline; remove it"
-                )
-                continue
-            credentials[field_name] = value
-    if auth_type == "service_account":
-        if not credentials.get("key_file") and not credentials.get("token"):
-            missing = [credential_vars["key_file"], credential_vars["token"]]
-            missing = [f"{missing[0]} or {missing[1]}"]
-    else:
-        missing = [credential_vars[f] for f in wanted if f not in credentials]
+    credentials, credential_vars = _credentials(name, entry, AUTH_FIELDS[auth_type], env, where, report)
+    missing = _missing_credentials(auth_type, credentials, credential_vars)
     if missing:
         report.warnings.append(
-            f"{label}: {name}: credentials not set: {', '.join(missing)} (needed before collecting)"
+            f"{where}: credentials not set: {', '.join(missing)} (needed before collecting)"
         )
-    key_file = credentials.get("key_file")
-    if key_file:
-        key_path = _under(config_dir, key_file)
-        credentials["key_file"] = str(key_path)
-        if not key_path.is_file():
-            report.problems.append(f"{label}: {name}.credentials.key_file: file not found: {key_path}")
-
-    verify: bool | str = bool(merged["verify_tls"])
-    if merged.get("ca_bundle"):
-        bundle = _under(config_dir, merged["ca_bundle"])
-        if not bundle.is_file():
-            report.problems.append(f"{label}: {name}.ca_bundle: file not found: {bundle}")
-        verify = str(bundle)
+    _check_key_file(credentials, config_dir, where, report)
+    verify = _tls_verify(merged, config_dir, where, report)
 
     return ToolConfig(
         name=name,
@@ -215,6 +148,131 @@ def _build_tool(
         missing_settings=missing_settings,
         settings={k: v for k, v in merged.items() if k not in _COMMON_KEYS},
     )
+
+
+def _with_defaults(entry: dict[str, Any], source: Source, config_dir: Path) -> dict[str, Any]:
+    """A tool's settings over its source's defaults over every tool's; the files it reads resolved."""
+    merged = {**TOOL_DEFAULTS, **source.defaults, **entry}
+    for setting in source.path_settings:  # files a source reads: relative to this folder
+        if isinstance(merged.get(setting), list):
+            merged[setting] = [str(_under(config_dir, str(p))) for p in merged[setting]]
+    return merged
+
+
+def _settings_checked(
+    merged: dict[str, Any], source: Source, tool_type: str, where: str, report: Validation
+) -> list[str]:
+    """The source's own settings checked: its problems reported, and the required ones not set."""
+    missing_settings = [s for s in source.required_settings if not merged.get(s)]
+    for problem in source.settings_problems(merged):
+        report.problems.append(f"{where}.{problem}")
+    for setting in missing_settings:
+        report.warnings.append(f"{where}.{setting}: not set (needed before collecting from {tool_type})")
+    return missing_settings
+
+
+def _base_url(entry: dict[str, Any], env: dict[str, str], where: str, report: Validation) -> str:
+    base_url, base_var = expand(entry.get("api_base_url", ""), env)
+    if base_url is None:
+        report.problems.append(f"{where}.api_base_url: environment variable {base_var} is not set")
+        base_url = ""
+    return _without_userinfo(base_url, f"{where}.api_base_url", report)
+
+
+def _token_url(
+    merged: dict[str, Any], env: dict[str, str], where: str, report: Validation, missing_settings: list[str]
+) -> str | None:
+    """The OAuth token URL, expanded; an oauth tool without one is added to ``missing_settings``."""
+    token_url = merged.get("token_url")
+    if token_url:
+        token_url, token_var = expand(token_url, env)
+        if token_url is None:
+            report.problems.append(f"{where}.token_url: environment variable {token_var} is not set")
+    if merged["auth_type"] == "oauth" and not merged.get("token_url"):
+        # The plan's own tools.yaml names oauth without a token URL: collecting needs one, scheduling not.
+        report.warnings.append(f"{where}.token_url: not set (needed before collecting with oauth)")
+        missing_settings.append("token_url")
+    if token_url:
+        token_url = _without_userinfo(token_url, f"{where}.token_url", report)
+    return token_url
+
+
+def _credentials(
+    name: str,
+    entry: dict[str, Any],
+    wanted: Iterable[str],
+    env: dict[str, str],
+    where: str,
+    report: Validation,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(the credentials found, the environment variable each field is read from)."""
+    credentials: dict[str, str] = {}
+    credential_vars: dict[str, str] = {}
+    declared = entry.get("credentials") or {}
+    for field_name in sorted(set(wanted) | set(declared)):
+        raw = declared.get(field_name)
+        if raw is not None and field_name in SECRET_FIELDS and not ENV_REF.fullmatch(str(raw)):
+            continue  # a literal secret in YAML: the schema reports it; it is never used
+        value, var = _credential_value(name, field_name, raw, env, where, report)
+        if var:
+            credential_vars[field_name] = var
+        if value is None:
+            continue
+        if field_name in SECRET_FIELDS:
+            register_secret(value)
+        if value != value.strip():
+            # Common with files mounted from secret stores; sent as is, it fails in a way that prints it.
+            report.problems.append(
+                f"{where}.credentials.{field_name}: {var or 'the value'} has leading or trailing "
+                "whitespace or a newline; remove it"
+            )
+            continue
+        credentials[field_name] = value
+    return credentials, credential_vars
+
+
+def _credential_value(
+    name: str, field_name: str, raw: Any, env: dict[str, str], where: str, report: Validation
+) -> tuple[str | None, str | None]:
+    """(the value, the variable it comes from): the one tools.yaml names, else the conventional one."""
+    if raw is None:
+        conventional = env_var_name(name, field_name)
+        return env.get(conventional) or None, conventional
+    value, var = expand(raw, env)
+    if value is None:
+        report.problems.append(f"{where}.credentials.{field_name}: environment variable {var} is not set")
+    return value, var
+
+
+def _missing_credentials(
+    auth_type: str, credentials: dict[str, str], credential_vars: dict[str, str]
+) -> list[str]:
+    """The variables to set before collecting (a service account takes a key file or a token)."""
+    if auth_type == "service_account":
+        if not credentials.get("key_file") and not credentials.get("token"):
+            return [f"{credential_vars['key_file']} or {credential_vars['token']}"]
+        return []
+    return [credential_vars[f] for f in AUTH_FIELDS[auth_type] if f not in credentials]
+
+
+def _check_key_file(credentials: dict[str, str], config_dir: Path, where: str, report: Validation) -> None:
+    """A key file is taken from the configuration folder when relative, and must exist."""
+    key_file = credentials.get("key_file")
+    if key_file:
+        key_path = _under(config_dir, key_file)
+        credentials["key_file"] = str(key_path)
+        if not key_path.is_file():
+            report.problems.append(f"{where}.credentials.key_file: file not found: {key_path}")
+
+
+def _tls_verify(merged: dict[str, Any], config_dir: Path, where: str, report: Validation) -> bool | str:
+    """requests' verify: the CA bundle's path when one is named (it must exist), else verify_tls."""
+    if not merged.get("ca_bundle"):
+        return bool(merged["verify_tls"])
+    bundle = _under(config_dir, merged["ca_bundle"])
+    if not bundle.is_file():
+        report.problems.append(f"{where}.ca_bundle: file not found: {bundle}")
+    return str(bundle)
 
 
 def _under(config_dir: Path, path: str) -> Path:
