@@ -226,45 +226,16 @@ def policy_auth(policies: list[Any]) -> list[str]:
 
 def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
-    env_hosts: dict[str | None, list[str]] = {}
-    for group in map(as_dict, as_list(data.get("envgroups"))):
-        hostnames = [h for h in as_list(group.get("hostnames")) if isinstance(h, str)]
-        for attachment in map(as_dict, as_list(group.get("attachments"))):
-            env_hosts.setdefault(as_text(attachment.get("environment")), []).extend(hostnames)
-    revisions = {}
-    for revision in map(as_dict, as_list(data.get("revisions"))):
-        revisions[(as_text(revision.get("name")), as_text(revision.get("revision")))] = revision
-    deployments: dict[str | None, list[tuple[str | None, str | None]]] = {}
-    for d in map(as_dict, as_list(data.get("deployments"))):
-        deployments.setdefault(as_text(d.get("apiProxy")), []).append(
-            (as_text(d.get("environment")), as_text(d.get("revision")))
-        )
-    operations: dict[str | None, dict[tuple[str, str], set[str]]] = {}
-    products_of: dict[str | None, set[str]] = {}
-    for product in map(as_dict, as_list(data.get("products"))):
-        name = as_text(product.get("name"))
-        if not name:
-            continue
-        for proxy in as_list(product.get("proxies")):
-            products_of.setdefault(as_text(proxy), set()).add(name)
-        for config in map(as_dict, as_list(as_dict(product.get("operationGroup")).get("operationConfigs"))):
-            source = as_text(config.get("apiSource"))
-            products_of.setdefault(source, set()).add(name)
-            for op in map(as_dict, as_list(config.get("operations"))):
-                resource = as_text(op.get("resource")) or "/"
-                for method in as_list(op.get("methods")) or ["*"]:
-                    key = (str(method).upper(), resource)
-                    operations.setdefault(source, {}).setdefault(key, set()).add(name)
+    env_hosts = _hosts_by_environment(data)
+    revisions = _revisions_by_proxy_and_number(data)
+    deployments = _deployments_by_proxy(data)
+    operations, products_of = _product_operations(data)
     for proxy in map(as_dict, as_list(data.get("proxies"))):
         name = as_text(proxy.get("name"))
         if not name:
             continue
         meta = as_dict(proxy.get("metaData"))
-        targets = [(env, rev, "deployed") for env, rev in deployments.get(name, [])]
-        if not targets:
-            latest = proxy.get("latestRevisionId") or (as_list(proxy.get("revision")) or [None])[-1]
-            targets = [(None, as_text(latest), "undeployed")]
-        for env, rev, status in targets:
+        for env, rev, status in _targets(proxy, deployments.get(name, [])):
             revision = revisions.get((name, rev)) or {}
             policies = as_list(revision.get("policies"))
             auth = policy_auth(policies)
@@ -290,31 +261,107 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 "first_seen": from_epoch_ms(meta.get("createdAt")),
             }
             hosts = sorted(set(env_hosts.get(env) or [])) or [""]
-            ops = operations.get(name) or {}
             base_paths = [b for b in as_list(revision.get("basepaths")) if isinstance(b, str)] or ["/"]
-            for host in hosts:
-                for base_path in base_paths:
-                    if not ops:
-                        yield make_record(
-                            **common,
-                            host=host,
-                            base_path=base_path,
-                            method="*",
-                            path="",
-                            path_match="prefix",
-                            products=sorted(products_of.get(name, ())),
-                        )
-                    for (method, resource), products in sorted(ops.items()):
-                        wildcard = resource.endswith("**")
-                        yield make_record(
-                            **common,
-                            host=host,
-                            base_path=base_path,
-                            method=method,
-                            path=resource.rstrip("*") if wildcard else resource,
-                            path_match="prefix" if wildcard else "exact",
-                            products=sorted(products),
-                        )
+            yield from _route_records(
+                common, hosts, base_paths, operations.get(name) or {}, sorted(products_of.get(name, ()))
+            )
+
+
+def _hosts_by_environment(data: dict[str, Any]) -> dict[str | None, list[str]]:
+    """Each environment's hostnames, from the environment groups attached to it."""
+    env_hosts: dict[str | None, list[str]] = {}
+    for group in map(as_dict, as_list(data.get("envgroups"))):
+        hostnames = [h for h in as_list(group.get("hostnames")) if isinstance(h, str)]
+        for attachment in map(as_dict, as_list(group.get("attachments"))):
+            env_hosts.setdefault(as_text(attachment.get("environment")), []).extend(hostnames)
+    return env_hosts
+
+
+def _revisions_by_proxy_and_number(data: dict[str, Any]) -> dict[tuple[str | None, str | None], Any]:
+    revisions = {}
+    for revision in map(as_dict, as_list(data.get("revisions"))):
+        revisions[(as_text(revision.get("name")), as_text(revision.get("revision")))] = revision
+    return revisions
+
+
+def _deployments_by_proxy(data: dict[str, Any]) -> dict[str | None, list[tuple[str | None, str | None]]]:
+    """(environment, revision) of each deployment of each proxy."""
+    deployments: dict[str | None, list[tuple[str | None, str | None]]] = {}
+    for d in map(as_dict, as_list(data.get("deployments"))):
+        deployments.setdefault(as_text(d.get("apiProxy")), []).append(
+            (as_text(d.get("environment")), as_text(d.get("revision")))
+        )
+    return deployments
+
+
+def _product_operations(
+    data: dict[str, Any],
+) -> tuple[dict[str | None, dict[tuple[str, str], set[str]]], dict[str | None, set[str]]]:
+    """(per proxy: the API products of each (method, resource) its products' operation groups name,
+    per proxy: every API product that bundles it)."""
+    operations: dict[str | None, dict[tuple[str, str], set[str]]] = {}
+    products_of: dict[str | None, set[str]] = {}
+    for product in map(as_dict, as_list(data.get("products"))):
+        name = as_text(product.get("name"))
+        if not name:
+            continue
+        for proxy in as_list(product.get("proxies")):
+            products_of.setdefault(as_text(proxy), set()).add(name)
+        for config in map(as_dict, as_list(as_dict(product.get("operationGroup")).get("operationConfigs"))):
+            source = as_text(config.get("apiSource"))
+            products_of.setdefault(source, set()).add(name)
+            for op in map(as_dict, as_list(config.get("operations"))):
+                resource = as_text(op.get("resource")) or "/"
+                for method in as_list(op.get("methods")) or ["*"]:
+                    key = (str(method).upper(), resource)
+                    operations.setdefault(source, {}).setdefault(key, set()).add(name)
+    return operations, products_of
+
+
+def _targets(
+    proxy: dict[str, Any], deployments: list[tuple[str | None, str | None]]
+) -> list[tuple[str | None, str | None, str]]:
+    """(environment, revision, status) a proxy's records stand for: each deployment, or its latest
+    revision, undeployed."""
+    targets = [(env, rev, "deployed") for env, rev in deployments]
+    if not targets:
+        latest = proxy.get("latestRevisionId") or (as_list(proxy.get("revision")) or [None])[-1]
+        targets = [(None, as_text(latest), "undeployed")]
+    return targets
+
+
+def _route_records(
+    common: dict[str, Any],
+    hosts: list[str],
+    base_paths: list[str],
+    operations: dict[tuple[str, str], set[str]],
+    proxy_products: list[str],
+) -> Iterator[dict[str, Any]]:
+    """A record per host, base path and operation; one prefix record per host and base path of a proxy
+    no API product's operations name."""
+    for host in hosts:
+        for base_path in base_paths:
+            if not operations:
+                yield make_record(
+                    **common,
+                    host=host,
+                    base_path=base_path,
+                    method="*",
+                    path="",
+                    path_match="prefix",
+                    products=proxy_products,
+                )
+            for (method, resource), products in sorted(operations.items()):
+                wildcard = resource.endswith("**")
+                yield make_record(
+                    **common,
+                    host=host,
+                    base_path=base_path,
+                    method=method,
+                    path=resource.rstrip("*") if wildcard else resource,
+                    path_match="prefix" if wildcard else "exact",
+                    products=sorted(products),
+                )
 
 
 SOURCE = Source(
