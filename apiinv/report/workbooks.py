@@ -256,7 +256,23 @@ def _findings_table(
 def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: str | None = None) -> None:
     """The first sheet: the run (with a banner when the data is incomplete), each tool's status and data
     date, the estate's (or this tool's) counts, findings with what they stand on, changes, a chart."""
-    from apiinv.report.xlsx import RISK_COLOURS, sheet_name
+    sheet = _summary_sheet(book)
+    summary = data.summary(tool)
+    digest = data.digest(tool)
+    row = _run_heading(book, sheet, data, summary, title)
+    row = _act_first(book, sheet, digest, row + 2)
+    row = _tool_status(book, sheet, data, tools, row)
+    row = _endpoint_counts(book, sheet, summary, row + 2, tool)
+    row = _findings_table(book, sheet, data, digest, row + 2, tool)
+    row = _change_counts(book, sheet, summary, row)
+    row = _risk_by_tool(book, sheet, data, tools, row + 2)
+    if tool is None:
+        _trend(book, sheet, data, row + 2)
+
+
+def _summary_sheet(book: Workbook) -> Any:
+    """The Summary sheet, laid out for screen and print."""
+    from apiinv.report.xlsx import sheet_name
 
     sheet = book.book.add_worksheet(sheet_name("Summary", book.taken))
     for col, width in SUMMARY_WIDTHS.items():
@@ -264,8 +280,12 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)  # printed: one page wide, the tables and charts in the order they read
-    summary = data.summary(tool)
-    digest = data.digest(tool)
+    return sheet
+
+
+def _run_heading(book: Workbook, sheet: Any, data: Dataset, summary: dict[str, Any], title: str) -> int:
+    """The title, when the run was and who wrote it, the confidentiality note and the banner of a run
+    whose data is incomplete; the row it ends on."""
     sheet.write_string(0, 0, title, book.title)
     clock = data.now.isoformat(timespec="minutes").replace("+00:00", "Z")
     sheet.write_string(
@@ -280,50 +300,31 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
         row += 1
         sheet.set_row(row, 45)
         sheet.merge_range(row, 0, row, 10, summary["banner"], book.banner)
-    row = _act_first(book, sheet, digest, row + 2)
-    headers = [
-        "Tool",
-        "Status",
-        "Data date",
-        "Collection",
-        "Processing",
-        "Records",
-        "New",
-        "Removed",
-        "Changed",
-        "Held back",
-        "Note",
-    ]
-    for col, header in enumerate(headers):
+    return row
+
+
+STATUS_HEADERS = (
+    "Tool",
+    "Status",
+    "Data date",
+    "Collection",
+    "Processing",
+    "Records",
+    "New",
+    "Removed",
+    "Changed",
+    "Held back",
+    "Note",
+)
+
+
+def _tool_status(book: Workbook, sheet: Any, data: Dataset, tools: list[str], row: int) -> int:
+    """A row per tool: its status, data date, steps, records, changes and what went wrong."""
+    for col, header in enumerate(STATUS_HEADERS):
         sheet.write_string(row, col, header, book.header_number if 5 <= col <= 9 else book.header)
     for name in tools:
         row += 1
-        tool_data = data.data.get(name)
-        changes = data.changes_for(name)
-        counts = changes.counts() if changes else {}
-        errors = [e for s in ("collect", "process") for e in data.step(name, s).get("errors") or []]
-        note = "; ".join(
-            part
-            for part in (
-                changes.note if changes else "",
-                "; ".join(f"{e['code']} {e['id']}" for e in errors),
-            )
-            if part
-        )
-        status = tool_data.status if tool_data else "failed"
-        values: list[Any] = [
-            name,
-            status,
-            (tool_data.data_date if tool_data else None) or "no data",
-            data.step(name, "collect").get("status", "-"),
-            data.step(name, "process").get("status", "-"),
-            len(tool_data.records) if tool_data else 0,
-            counts.get("new", 0),
-            counts.get("removed", 0),
-            counts.get("changed", 0),
-            counts.get("held_back", 0),
-            note,
-        ]
+        values = _tool_status_values(data, name)
         for col, value in enumerate(values):
             if isinstance(value, int):
                 sheet.write_number(row, col, value, book.count)
@@ -333,14 +334,51 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
                 sheet.write_string(row, col, clean_text(str(value)), book.padded_wrap)
             else:
                 sheet.write_string(row, col, clean_text(str(value)))
-    row += 2
+    return row
+
+
+def _tool_status_values(data: Dataset, name: str) -> list[Any]:
+    """One tool's cells under STATUS_HEADERS."""
+    tool_data = data.data.get(name)
+    changes = data.changes_for(name)
+    counts = changes.counts() if changes else {}
+    errors = [e for s in ("collect", "process") for e in data.step(name, s).get("errors") or []]
+    note = "; ".join(
+        part
+        for part in (
+            changes.note if changes else "",
+            "; ".join(f"{e['code']} {e['id']}" for e in errors),
+        )
+        if part
+    )
+    return [
+        name,
+        tool_data.status if tool_data else "failed",
+        (tool_data.data_date if tool_data else None) or "no data",
+        data.step(name, "collect").get("status", "-"),
+        data.step(name, "process").get("status", "-"),
+        len(tool_data.records) if tool_data else 0,
+        counts.get("new", 0),
+        counts.get("removed", 0),
+        counts.get("changed", 0),
+        counts.get("held_back", 0),
+        note,
+    ]
+
+
+def _endpoint_counts(book: Workbook, sheet: Any, summary: dict[str, Any], row: int, tool: str | None) -> int:
+    """The endpoints (merged, or the ones this tool sees), then their count at each risk level."""
     sheet.write_string(row, 0, "Endpoints (merged)" if tool is None else f"Endpoints {tool} sees", book.bold)
     sheet.write_number(row, 1, summary["endpoints"], book.count)
     for level in RISK_ORDER:
         row += 1
         sheet.write_string(row, 0, f"  risk {level}")
         sheet.write_number(row, 1, summary["risk_levels"][level], book.count)
-    row = _findings_table(book, sheet, data, digest, row + 2, tool)
+    return row
+
+
+def _change_counts(book: Workbook, sheet: Any, summary: dict[str, Any], row: int) -> int:
+    """New, removed, changed and held back endpoints, and which tools ran their baseline."""
     sheet.write_string(row, 0, "Changes (distinct endpoints)", book.header)
     sheet.write_string(row, 1, "Count", book.header_number)
     for kind in ("new", "removed", "changed", "held_back"):
@@ -355,7 +393,11 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
             f"Baseline: first complete run of {', '.join(summary['baseline'])}; nothing new.",
             book.note,
         )
-    row += 2
+    return row
+
+
+def _risk_by_tool(book: Workbook, sheet: Any, data: Dataset, tools: list[str], row: int) -> int:
+    """The endpoints each tool sees by merged risk level: a note, a table and a stacked column chart."""
     sheet.write_string(
         row,
         0,
@@ -379,23 +421,29 @@ def _summary(book: Workbook, data: Dataset, tools: list[str], title: str, tool: 
             sheet.write_number(row, col, by_tool[name][level] if name in by_tool else 0, book.count)
         sheet.write_number(row, total_col, sum(by_tool[name].values()) if name in by_tool else 0, book.count)
     if tools:
-        chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
-        colours = {**RISK_COLOURS, "unknown": "#A6A6A6"}
-        for col, level in enumerate(RISK_ORDER, 1):
-            chart.add_series(
-                {
-                    "name": [sheet.name, first, col],
-                    "categories": [sheet.name, first + 1, 0, row, 0],
-                    "values": [sheet.name, first + 1, col, row, col],
-                    "fill": {"color": colours[level]},
-                }
-            )
-        chart.set_title({"name": "Endpoints per tool by risk level"})
-        chart.set_y_axis({"name": "endpoints"})
-        sheet.insert_chart(row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        _risk_chart(book, sheet, first, row)
         row += 20  # the chart's height in rows
-    if tool is None:
-        _trend(book, sheet, data, row + 2)
+    return row
+
+
+def _risk_chart(book: Workbook, sheet: Any, first: int, last: int) -> None:
+    """A stacked column per tool of the table from row ``first`` (its header) to ``last``, under it."""
+    from apiinv.report.xlsx import RISK_COLOURS
+
+    chart = book.book.add_chart({"type": "column", "subtype": "stacked"})
+    colours = {**RISK_COLOURS, "unknown": "#A6A6A6"}
+    for col, level in enumerate(RISK_ORDER, 1):
+        chart.add_series(
+            {
+                "name": [sheet.name, first, col],
+                "categories": [sheet.name, first + 1, 0, last, 0],
+                "values": [sheet.name, first + 1, col, last, col],
+                "fill": {"color": colours[level]},
+            }
+        )
+    chart.set_title({"name": "Endpoints per tool by risk level"})
+    chart.set_y_axis({"name": "endpoints"})
+    sheet.insert_chart(last + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
 def _trend(book: Workbook, sheet: Any, data: Dataset, row: int) -> None:
