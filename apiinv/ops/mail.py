@@ -12,6 +12,7 @@ import html
 import smtplib
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -192,26 +193,10 @@ def compose(
     with what to act on first, and the workbook attached, password-protected when ``password`` is given
     (the password is never in the mail). ``body``: ``full`` names endpoints, ``counts`` only counts; by
     default counts only when the attachment is encrypted, since the body is not."""
-    changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
-    failed = summary.get("failed_tools") or []
-    baseline = summary.get("baseline") or []
     banner = summary.get("banner")
     digest = digest or {}
     full = body == "full" if body else not password
-    notes = summary.get("finding_notes") or {}
-    headline = [
-        f"Endpoints: {summary.get('endpoints', 0):,}",
-        f"Changes since the last complete run (distinct endpoints): {changes.get('new', 0):,} new, "
-        f"{changes.get('removed', 0):,} removed, {changes.get('changed', 0):,} changed"
-        + (
-            f" ({changes['held_back']:,} removals held back: suspect drop)"
-            if changes.get("held_back")
-            else ""
-        )
-        + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
-        "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
-        f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
-    ]
+    headline = _headline(summary)
     closing = (
         f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential."
     )
@@ -221,37 +206,9 @@ def compose(
     text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", ""]
     text += [*act_text, "", *headline]
     parts_html = []
-    for name in FINDINGS:
-        entry = (digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}
-        title = f"{TITLES[name]}: {entry['count']:,}"
-        if entry.get("split") and entry["count"]:
-            title += f" ({_split_text(entry['split'])})"
-        if name in notes:
-            title += f" [{notes[name]}]"
-        top = entry["top"] if full else []
-        grouped = priority.describe_groups(entry) if full and entry.get("groups") else ""
-        more = entry["count"] - len(top) - entry.get("grouped", 0)
-        text += ["", title, *_rows_text(top)]
-        if more > 0 and top:
-            text.append(f"  ... and {more:,} more in the workbook")
-        if grouped:
-            text.append(f"  Grouped (low or unknown risk, one decision per API): {grouped}")
-        parts_html.append(
-            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>'
-            + _rows_html(top, more)
-            + (f'<p style="font-size:12px">Grouped by API: {_html(grouped)}</p>' if grouped else "")
-        )
-    for kind in ("new", "removed"):
-        entry = digest.get(kind) or {"count": changes.get(kind, 0), "top": []}
-        title = f"{kind.capitalize()} endpoints: {entry['count']:,}"
-        top = entry["top"] if full else []
-        more = entry["count"] - len(top)
-        text += ["", title, *_rows_text(top)]
-        if more > 0 and top:
-            text.append(f"  ... and {more:,} more in the workbook")
-        parts_html.append(
-            f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>' + _rows_html(top, more)
-        )
+    for section_text, section_html in _sections(summary, digest, full):
+        text += section_text
+        parts_html.append(section_html)
     text += ["", closing]
 
     message = _envelope(subject or subject_line(summary, digest, day), sender, to)
@@ -268,6 +225,66 @@ def compose(
         f"{''.join(parts_html)}<p>{_html(closing)}</p></body></html>",
         subtype="html",
     )
+    _attach_workbook(message, workbook, password)
+    return message
+
+
+def _headline(summary: dict[str, Any]) -> list[str]:
+    """The run in four lines: endpoints, changes, findings, failed tools."""
+    changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
+    failed = summary.get("failed_tools") or []
+    baseline = summary.get("baseline") or []
+    return [
+        f"Endpoints: {summary.get('endpoints', 0):,}",
+        f"Changes since the last complete run (distinct endpoints): {changes.get('new', 0):,} new, "
+        f"{changes.get('removed', 0):,} removed, {changes.get('changed', 0):,} changed"
+        + (
+            f" ({changes['held_back']:,} removals held back: suspect drop)"
+            if changes.get("held_back")
+            else ""
+        )
+        + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
+        "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
+        f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
+    ]
+
+
+def _sections(summary: dict[str, Any], digest: dict[str, Any], full: bool) -> Iterator[tuple[list[str], str]]:
+    """(text lines, HTML) of each finding, then of the new and the removed endpoints."""
+    changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
+    notes = summary.get("finding_notes") or {}
+    for name in FINDINGS:
+        entry = (digest.get("findings") or {}).get(name) or {"count": findings.get(name, 0), "top": []}
+        title = f"{TITLES[name]}: {entry['count']:,}"
+        if entry.get("split") and entry["count"]:
+            title += f" ({_split_text(entry['split'])})"
+        if name in notes:
+            title += f" [{notes[name]}]"
+        top = entry["top"] if full else []
+        grouped = priority.describe_groups(entry) if full and entry.get("groups") else ""
+        yield _section(title, top, entry["count"] - len(top) - entry.get("grouped", 0), grouped)
+    for kind in ("new", "removed"):
+        entry = digest.get(kind) or {"count": changes.get(kind, 0), "top": []}
+        top = entry["top"] if full else []
+        yield _section(f"{kind.capitalize()} endpoints: {entry['count']:,}", top, entry["count"] - len(top))
+
+
+def _section(title: str, top: list[dict[str, Any]], more: int, grouped: str = "") -> tuple[list[str], str]:
+    """One part of the body: its title, the endpoints named (``more`` left to the workbook) and the rest
+    grouped by API."""
+    text = ["", title, *_rows_text(top)]
+    if more > 0 and top:
+        text.append(f"  ... and {more:,} more in the workbook")
+    if grouped:
+        text.append(f"  Grouped (low or unknown risk, one decision per API): {grouped}")
+    return text, (
+        f'<h3 style="margin:14px 0 2px 0;font-size:15px">{_html(title)}</h3>'
+        + _rows_html(top, more)
+        + (f'<p style="font-size:12px">Grouped by API: {_html(grouped)}</p>' if grouped else "")
+    )
+
+
+def _attach_workbook(message: EmailMessage, workbook: Path, password: str | None) -> None:
     content = encrypt_workbook(workbook, password) if password else workbook.read_bytes()
     message.add_attachment(
         content,
@@ -275,7 +292,6 @@ def compose(
         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=workbook.name,
     )
-    return message
 
 
 def compose_failure(
