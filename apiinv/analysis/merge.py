@@ -202,9 +202,6 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
     gateway = own_gateway + served_by
     every = gateway + spec + traffic + roles.get("other", [])
     method, host, path = split_key(key)
-    auth_from = traffic if traffic and traffic[0]["auth_required"] is not None else gateway or spec or traffic
-    audit = spec[0] if spec else None
-    issues = (audit or {}).get("audit_issues") or {}
     named = own_gateway + spec + traffic + served_by
     row = {
         "endpoint_key": key,
@@ -218,6 +215,21 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
         "in_gateway": bool(gateway),
         "in_spec": bool(spec),
         "in_traffic": bool(traffic),
+        **_routing(own_gateway, spec, gateway),
+        **_authentication(gateway, spec, traffic),
+        **_seen_in_traffic(traffic),
+        **_audit(spec),
+        "products": sorted({p for r in gateway for p in r["products"]}),
+        "last_modified": max((r["last_modified"] for r in gateway if r["last_modified"]), default=None),
+        "tags": sorted({t for r in every for t in r["tags"]}),
+        "owner": _nonempty(every, "owner"),
+    }
+    return MergedRow.of(row)
+
+
+def _routing(own_gateway: list[Row], spec: list[Row], gateway: list[Row]) -> dict[str, Any]:
+    """How the endpoint is matched (a gateway's or spec's own entry decides), and where it is deployed."""
+    return {
         "path_match": next(
             (r["path_match"] for r in own_gateway + spec if r["path_match"] != "exact"),
             "prefix" if any(r["method"] == ANY_METHOD for r in own_gateway + spec) else "exact",
@@ -226,26 +238,42 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
         if gateway
         else None,
         "environment": ", ".join(sorted({r["environment"] for r in gateway if r.get("environment")})) or None,
+    }
+
+
+def _authentication(gateway: list[Row], spec: list[Row], traffic: list[Row]) -> dict[str, Any]:
+    """Traffic's word when it saw whether a request was authenticated, else the gateway's, else the spec's."""
+    auth_from = traffic if traffic and traffic[0]["auth_required"] is not None else gateway or spec or traffic
+    return {
         "auth_required": auth_from[0]["auth_required"] if auth_from else None,
         "auth_types": sorted({t for r in auth_from for t in r["auth_types"]}),
         "auth_source": auth_from[0]["tool"] if auth_from else None,
+    }
+
+
+def _seen_in_traffic(traffic: list[Row]) -> dict[str, Any]:
+    """What only traffic knows: sensitive data, risk, and when the endpoint was first and last used."""
+    return {
         "sensitive_data": sorted({s for r in traffic for s in r["sensitive_data"]}),
         "risk_score": max((r["risk_score"] for r in traffic if r["risk_score"] is not None), default=None),
         "risk_level": _nonempty(sorted(traffic, key=lambda r: -(r["risk_score"] or 0)), "risk_level"),
         "traffic_status": _nonempty(traffic, "status"),
         "first_seen": min((r["first_seen"] for r in traffic if r["first_seen"]), default=None),
         "last_seen": max((r["last_seen"] for r in traffic if r["last_seen"]), default=None),
+    }
+
+
+def _audit(spec: list[Row]) -> dict[str, Any]:
+    """The first spec's audit: its score, issue counts by level, date and scan state; its collection."""
+    audit = spec[0] if spec else None
+    issues = (audit or {}).get("audit_issues") or {}
+    return {
         "audit_score": audit["audit_score"] if audit else None,
         **{f"audit_{level}": issues.get(level) for level in AUDIT_LEVELS},
         "audit_date": audit["audit_date"] if audit else None,
         "scan_state": audit["scan_state"] if audit else None,
         "collection": _nonempty(spec, "collection"),
-        "products": sorted({p for r in gateway for p in r["products"]}),
-        "last_modified": max((r["last_modified"] for r in gateway if r["last_modified"]), default=None),
-        "tags": sorted({t for r in every for t in r["tags"]}),
-        "owner": _nonempty(every, "owner"),
     }
-    return MergedRow.of(row)
 
 
 class TrafficIndex:
