@@ -340,45 +340,11 @@ def check_planner(
     defaults = document.get("defaults") or {}
     schedules: dict[str, Schedule] = {}
     for name, entry in document["schedules"].items():
-        where = f"{label}: schedules.{name}"
         if not isinstance(entry, dict):
             continue
-        cron = str(entry.get("cron", entry.get("cron_expression")) or "")
-        if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
-            report.problems.append(f"{where}: cron and cron_expression disagree; give one")
-        problem = cron_problem(cron)
-        if problem:
-            key = "cron" if "cron" in entry else "cron_expression"
-            report.problems.append(f"{where}.{key}: {problem}")
-        action = entry.get("action")
-        job_type = entry.get("job_type") or None  # either vocabulary: collection or collect
-        alias = JOB_TYPE_ACTIONS.get(job_type, job_type) if isinstance(job_type, str) else None
-        if action and alias and action != alias:
-            report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
-        tools = entry.get("tools") or ["all"]
-        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
-            continue
-        if "all" in tools and len(tools) > 1:
-            report.problems.append(f"{where}.tools: 'all' stands alone")
-        if tool_names is not None:
-            for index, tool in enumerate(tools):
-                if tool != "all" and tool not in tool_names:
-                    known = ", ".join(sorted(tool_names)) or "none"
-                    report.problems.append(
-                        f"{where}.tools[{index}]: unknown tool {tool!r}{did_you_mean(tool, tool_names)} "
-                        f"(tools.yaml has: {known})"
-                    )
-        schedules[name] = Schedule(
-            name=name,
-            cron=cron,
-            tools=tools,
-            action=action or alias or "run",
-            enabled=entry.get("enabled", True),
-            workers=entry.get("workers", defaults.get("workers", 4)),
-            formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
-            description=entry.get("description", ""),
-            delivery=Delivery.merged(defaults, entry),
-        )
+        schedule = _schedule(name, entry, defaults, tool_names, f"{label}: schedules.{name}", report)
+        if schedule is not None:
+            schedules[name] = schedule
     if problems:
         return None
     return Planner(
@@ -387,6 +353,74 @@ def check_planner(
         analysis=Analysis(**(document.get("analysis") or {})),
         defaults=Delivery.merged(defaults, {}),
     )
+
+
+def _schedule(
+    name: str,
+    entry: dict[str, Any],
+    defaults: dict[str, Any],
+    tool_names: set[str] | None,
+    where: str,
+    report: Validation,
+) -> Schedule | None:
+    """One schedule, its cron, action and tools checked; None when its tools are not a list of names
+    (which the schema reports)."""
+    cron = _schedule_cron(entry, where, report)
+    action = _schedule_action(entry, where, report)
+    tools = entry.get("tools") or ["all"]
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        return None
+    _check_schedule_tools(tools, tool_names, where, report)
+    return Schedule(
+        name=name,
+        cron=cron,
+        tools=tools,
+        action=action,
+        enabled=entry.get("enabled", True),
+        workers=entry.get("workers", defaults.get("workers", 4)),
+        formats=entry.get("formats", defaults.get("formats", ["xlsx", "json"])),
+        description=entry.get("description", ""),
+        delivery=Delivery.merged(defaults, entry),
+    )
+
+
+def _schedule_cron(entry: dict[str, Any], where: str, report: Validation) -> str:
+    """The expression of cron (or its other name, cron_expression), checked."""
+    cron = str(entry.get("cron", entry.get("cron_expression")) or "")
+    if "cron" in entry and "cron_expression" in entry and entry["cron"] != entry["cron_expression"]:
+        report.problems.append(f"{where}: cron and cron_expression disagree; give one")
+    problem = cron_problem(cron)
+    if problem:
+        key = "cron" if "cron" in entry else "cron_expression"
+        report.problems.append(f"{where}.{key}: {problem}")
+    return cron
+
+
+def _schedule_action(entry: dict[str, Any], where: str, report: Validation) -> str:
+    """What the schedule runs: action, or job_type in either vocabulary (collection or collect)."""
+    action = entry.get("action")
+    job_type = entry.get("job_type") or None
+    alias = JOB_TYPE_ACTIONS.get(job_type, job_type) if isinstance(job_type, str) else None
+    if action and alias and action != alias:
+        report.problems.append(f"{where}: action {action!r} and job_type {entry['job_type']!r} disagree")
+    return action or alias or "run"
+
+
+def _check_schedule_tools(
+    tools: list[str], tool_names: set[str] | None, where: str, report: Validation
+) -> None:
+    """'all' alone, and every other name one tools.yaml has (when tools.yaml was read)."""
+    if "all" in tools and len(tools) > 1:
+        report.problems.append(f"{where}.tools: 'all' stands alone")
+    if tool_names is None:
+        return
+    for index, tool in enumerate(tools):
+        if tool != "all" and tool not in tool_names:
+            known = ", ".join(sorted(tool_names)) or "none"
+            report.problems.append(
+                f"{where}.tools[{index}]: unknown tool {tool!r}{did_you_mean(tool, tool_names)} "
+                f"(tools.yaml has: {known})"
+            )
 
 
 def validate(
