@@ -7,7 +7,7 @@ backoff. Used for every request a tool makes, token requests included.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -46,10 +46,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def retry_wait(*, retry_after_cap: float, base: float = 0.5, ceiling: float = 30.0):
-    """backoff wait generator: the server's Retry-After when it gave one, else jittered exponential."""
+def retry_wait(
+    *, retry_after_cap: float, base: float = 0.5, ceiling: float = 30.0
+) -> Generator[float, Any, None]:
+    """backoff wait generator: the server's Retry-After when it gave one, else jittered exponential.
+    backoff sends it each failed try's exception and waits what it yields."""
     attempt = 0
-    outcome = yield
+    outcome = yield 0.0  # backoff primes the generator with send(None) and drops what it yields first
     while True:
         after = outcome.retry_after if isinstance(outcome, RetryableResponse) else None
         if after is not None:
