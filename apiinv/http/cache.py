@@ -49,8 +49,6 @@ RUN_DATE_HEADER = "X-Apiinv-Run-Date"
 FINGERPRINT_KEY = ".fingerprint.key"
 FINGERPRINT_KEY_BYTES = 32
 
-Timeout = tuple[float, float]
-
 
 class ResponseCache:
     """The session a tool's requests go through: its cache when it has one, told when to ask the vendor
@@ -64,7 +62,7 @@ class ResponseCache:
         cache_dir: Path | None,
         run_date: str,
         refresh: bool,
-        timeout: Timeout,
+        timeout: tuple[float, float],
         private_paths: tuple[str, ...] = (),
     ) -> None:
         self.tool, self.stats, self.run_date, self.timeout = tool, stats, run_date, timeout
