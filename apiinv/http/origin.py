@@ -5,18 +5,23 @@ lists in ``allowed_hosts``, nowhere else. Redirects and next links are followed 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urljoin
 
-from requests import PreparedRequest
+from requests import PreparedRequest, Response
 from requests.auth import AuthBase
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from apiinv.errors import ConfigurationError, ForeignOriginError
+from apiinv.errors import CollectionError, ConfigurationError, ForeignOriginError
+from apiinv.redact import redact_url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
+MAX_REDIRECTS = 5
+# Sends one request (method, url, requests' keyword arguments) without following its redirects.
+Send = Callable[[str, str, dict[str, Any]], Response]
 
 # What parsers read apart: a backslash (a separator to browsers and urllib3, not to urllib.parse),
 # whitespace and control characters (dropped by some, kept by others).
@@ -121,3 +126,21 @@ class PinnedAuth(AuthBase):
 
     def __getattr__(self, name: str) -> Any:  # invalidate(), refreshes, ... of the wrapped auth
         return getattr(self.inner, name)
+
+
+def follow_redirects(
+    send: Send, policy: OriginPolicy, method: str, url: str, kwargs: dict[str, Any]
+) -> Response:
+    """One request, redirects followed by hand: only within the trusted origins, so neither a
+    credential nor a cached redirect history ever holds another host's address or our secrets."""
+    for _ in range(MAX_REDIRECTS + 1):
+        response = send(method, url, kwargs)
+        if not response.is_redirect:
+            return response
+        target = urljoin(response.url or url, response.headers["Location"])
+        policy.check(target, f"a {response.status_code} redirect from {redact_url(url)}")
+        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+            method, kwargs = "GET", {k: v for k, v in kwargs.items() if k not in ("data", "json")}
+        kwargs = {k: v for k, v in kwargs.items() if k != "params"}  # the Location carries its query
+        url = target
+    raise CollectionError(f"{method} {redact_url(url)}: more than {MAX_REDIRECTS} redirects")

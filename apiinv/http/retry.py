@@ -48,10 +48,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 def retry_wait(
     *, retry_after_cap: float, base: float = 0.5, ceiling: float = 30.0
-) -> Generator[float, Exception | None, None]:
-    """backoff wait generator: the server's Retry-After when it gave one, else jittered exponential."""
+) -> Generator[float, Any, None]:
+    """backoff wait generator: the server's Retry-After when it gave one, else jittered exponential.
+    backoff sends it each failed try's exception and waits what it yields."""
     attempt = 0
-    outcome = yield 0.0  # the answer to backoff's priming send(None), which it discards
+    outcome = yield 0.0  # backoff primes the generator with send(None) and drops what it yields first
     while True:
         after = outcome.retry_after if isinstance(outcome, RetryableResponse) else None
         if after is not None:
