@@ -210,16 +210,15 @@ class Store:
     A ``simulated`` store (the demo's) marks everything it records ``"simulated": true``, each step,
     report and run and the date itself, so that simulated and real data are never compared.
 
-    ``at(day)`` is the handle of one date (kept per store: one date, one cached manifest per process);
-    ``last_good`` answers from an index of each date's step statuses, built once per process from the
-    manifests and updated as this process records steps.
+    ``at(day)`` is the handle of one date, kept per store: one date, one manifest read per process. Its
+    handles are the index ``last_good`` answers from: each date's manifest read the first time a
+    question reaches it, and brought up to date as this process records steps.
     """
 
     def __init__(self, root: Path, *, simulated: bool = False) -> None:
         self.root = root
         self.simulated = simulated
         self._handles: dict[date, StoreDate] = {}
-        self._index: dict[date, dict[tuple[str, str], tuple[str, bool]]] = {}
         self._lock = threading.Lock()
 
     def at(self, day: date) -> StoreDate:
@@ -309,31 +308,10 @@ class Store:
             day = date.fromisoformat(name)
             if before is not None and day >= before:
                 continue
-            status, marked = self._statuses(day).get((tool, step), (None, False))
-            if status in statuses and marked == wanted:
+            entry = self.at(day).step(tool, step)
+            if entry and entry.get("status") in statuses and bool(entry.get("simulated")) == wanted:
                 return day
         return None
-
-    def _statuses(self, day: date) -> dict[tuple[str, str], tuple[str, bool]]:
-        """``day``'s (tool, step) -> (status, simulated), from its manifest the first time it is asked."""
-        with self._lock:
-            known = self._index.get(day)
-            handle = self._handles.get(day)
-        if known is not None:
-            return known
-        manifest = handle.manifest if handle is not None else _read_manifest(self.manifest_path(day), day)
-        return self._indexed(day, manifest)
-
-    def _indexed(self, day: date, manifest: dict[str, Any]) -> dict[tuple[str, str], tuple[str, bool]]:
-        statuses = {
-            (tool, step): (str(entry.get("status")), bool(entry.get("simulated")))
-            for tool, steps in (manifest.get("tools") or {}).items()
-            for step, entry in (steps or {}).items()
-            if isinstance(entry, dict)
-        }
-        with self._lock:
-            self._index[day] = statuses
-        return statuses
 
 
 def _read_manifest(path: Path, day: date) -> dict[str, Any]:
@@ -362,6 +340,7 @@ class StoreDate:
         self.store = store
         self.day = day
         self._manifest: dict[str, Any] | None = None
+        self._loading = threading.Lock()  # threads asking at once read the file once
         # What the kept manifest is: the lock file's generation and the file's identity when it was
         # last read or written under the lock (None: not known to be current).
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
@@ -393,16 +372,27 @@ class StoreDate:
         changed in place: a change replaces it, so a reader's copy stays whole."""
         manifest = self._manifest
         if manifest is None:
-            manifest = self.reload()
+            with self._loading:
+                manifest = self._manifest if self._manifest is not None else self.reload()
         return manifest
 
     def reload(self) -> dict[str, Any]:
         """The manifest read again: what other processes recorded since (an export, before it reads
         every tool's state of the date)."""
-        manifest = self._manifest = _read_manifest(self.manifest_path, self.day)
-        self._seen = None
-        self.store._indexed(self.day, manifest)
+        # The generation before the file: a change in between makes them disagree at the next
+        # change, which then reads the file again, never the other way round.
+        generation = self._generation_now()
+        identity = self._identity()
+        manifest = _read_manifest(self.manifest_path, self.day)
+        self._manifest, self._seen = manifest, (generation, identity)
         return manifest
+
+    def _generation_now(self) -> int:
+        try:
+            with open(self.folder / ".manifest.lock", "rb") as lock:
+                return _generation(lock)
+        except FileNotFoundError:
+            return 0
 
     def step(self, tool: str, step: str) -> dict[str, Any] | None:
         entry = self.manifest.get("tools", {}).get(tool, {}).get(step)
@@ -464,5 +454,4 @@ class StoreDate:
             lock.flush()
             self._manifest = manifest
             self._seen = (generation + 1, self._identity())
-            self.store._indexed(self.day, manifest)
             return manifest
