@@ -200,7 +200,7 @@ def read_json(path: Path) -> Any:
 
 
 def _day(day: date | str) -> date:
-    """A date given either way by the callers that still do (tests, the CLI's --date text)."""
+    """A date as ``date``, from the callers that still hold a folder's name (frames, tests)."""
     return day if isinstance(day, date) else date.fromisoformat(day)
 
 
@@ -268,7 +268,7 @@ class Store:
             if _DATE_DIR.match(p.name) and p.is_dir() and not p.is_symlink()
         )
 
-    # the manifest through a date's handle, for callers that hold a date rather than a handle
+    # a date's manifest through its handle, for callers that hold a date (or a folder's name)
     def read_manifest(self, day: date | str) -> dict[str, Any]:
         return self.at(_day(day)).manifest
 
@@ -342,7 +342,7 @@ class StoreDate:
         self._manifest: dict[str, Any] | None = None
         self._loading = threading.Lock()  # threads asking at once read the file once
         # What the kept manifest is: the lock file's generation and the file's identity when it was
-        # last read or written under the lock (None: not known to be current).
+        # last read or written (None: never read).
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
 
     def __str__(self) -> str:
