@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from apiinv.config import Config
     from apiinv.console import Console
-    from apiinv.store import Store
+    from apiinv.store import Store, StoreDate
 
 
 @dataclass
@@ -75,3 +75,7 @@ class Runtime:
         from apiinv.store import Store
 
         return Store(self.output)
+
+    def day(self) -> StoreDate:
+        """The run date's handle in the store."""
+        return self.store().at(self.date())

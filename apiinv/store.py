@@ -7,6 +7,7 @@ so a crash or a failed tool never leaves half a file and never replaces a good o
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import os
 import re
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -198,16 +199,35 @@ def read_json(path: Path) -> Any:
         raise StoreError(f"{path}: not valid JSON ({exc.msg})") from None
 
 
+def _day(day: date | str) -> date:
+    """A date as ``date``, from the callers that still hold a folder's name (frames, tests)."""
+    return day if isinstance(day, date) else date.fromisoformat(day)
+
+
 class Store:
     """Files of one output root: ``DATE/raw``, ``DATE/processed``, reports, manifests, logs, cache.
 
     A ``simulated`` store (the demo's) marks everything it records ``"simulated": true``, each step,
     report and run and the date itself, so that simulated and real data are never compared.
+
+    ``at(day)`` is the handle of one date, kept per store: one date, one manifest read per process. Its
+    handles are the index ``last_good`` answers from: each date's manifest read the first time a
+    question reaches it, and brought up to date as this process records steps.
     """
 
     def __init__(self, root: Path, *, simulated: bool = False) -> None:
         self.root = root
         self.simulated = simulated
+        self._handles: dict[date, StoreDate] = {}
+        self._lock = threading.Lock()
+
+    def at(self, day: date) -> StoreDate:
+        """The handle of ``day``: its folder, paths and manifest."""
+        with self._lock:
+            handle = self._handles.get(day)
+            if handle is None:
+                handle = self._handles[day] = StoreDate(self, day)
+            return handle
 
     # paths
     def date_dir(self, day: date | str) -> Path:
@@ -248,34 +268,155 @@ class Store:
             if _DATE_DIR.match(p.name) and p.is_dir() and not p.is_symlink()
         )
 
-    # manifest
+    # a date's manifest through its handle, for callers that hold a date (or a folder's name)
     def read_manifest(self, day: date | str) -> dict[str, Any]:
-        path = self.manifest_path(day)
-        if not path.exists():
-            return {"version": MANIFEST_VERSION, "date": str(day), "tools": {}, "runs": []}
-        return read_json(path)
+        return self.at(_day(day)).manifest
 
     def record_step(self, day: date | str, tool: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
-        """Merge one step's outcome for one tool into the date's manifest (threads and processes safe)."""
-        entry = self._marked(entry)
-        return self._update_manifest(day, lambda m: m["tools"].setdefault(tool, {}).__setitem__(step, entry))
+        return self.at(_day(day)).record_step(tool, step, entry)
 
     def record_report(self, day: date | str, report: dict[str, Any]) -> dict[str, Any]:
-        report = self._marked(report)
-        return self._update_manifest(day, lambda m: m.__setitem__("report", report))
+        return self.at(_day(day)).record_report(report)
 
     def record_run(self, day: date | str, run: dict[str, Any]) -> dict[str, Any]:
-        run = self._marked(run)
-        return self._update_manifest(day, lambda m: m.setdefault("runs", []).append(run))
-
-    def _marked(self, entry: dict[str, Any]) -> dict[str, Any]:
-        return {**entry, "simulated": True} if self.simulated else entry
+        return self.at(_day(day)).record_run(run)
 
     def is_simulated(self, day: date | str) -> bool:
         """Whether a simulated store (the demo) wrote anything of ``day``."""
-        return bool(self.read_manifest(day).get("simulated"))
+        return self.at(_day(day)).simulated
 
-    def finish_run(self, day: date | str, run_id: str, end: dict[str, Any]) -> dict[str, Any]:
+    def step(self, day: date | str, tool: str, step: str) -> dict[str, Any] | None:
+        return self.at(_day(day)).step(tool, step)
+
+    def marked(self, entry: dict[str, Any]) -> dict[str, Any]:
+        return {**entry, "simulated": True} if self.simulated else entry
+
+    def last_good(
+        self,
+        tool: str,
+        step: str,
+        *,
+        before: date | None = None,
+        statuses: tuple[str, ...] = ("ok",),
+        simulated: bool | None = None,
+    ) -> date | None:
+        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` with one of
+        ``statuses`` (successfully, by default) with data of the same kind: simulated when
+        ``simulated`` (by default: when this store is), else real."""
+        wanted = self.simulated if simulated is None else simulated
+        for name in reversed(self.dates()):
+            day = date.fromisoformat(name)
+            if before is not None and day >= before:
+                continue
+            entry = self.at(day).step(tool, step)
+            if entry and entry.get("status") in statuses and bool(entry.get("simulated")) == wanted:
+                return day
+        return None
+
+
+def _read_manifest(path: Path, day: date) -> dict[str, Any]:
+    if not path.exists():
+        return {"version": MANIFEST_VERSION, "date": str(day), "tools": {}, "runs": []}
+    return read_json(path)
+
+
+def _generation(lock: BinaryIO) -> int:
+    """How many times the manifest beside ``lock`` was changed: kept in the lock file by every change."""
+    lock.seek(0)
+    text = lock.read(32).strip()
+    return int(text) if text.isdigit() else 0
+
+
+class StoreDate:
+    """One date of a store: the date, its folder, its files' paths and its manifest.
+
+    The manifest is read once and kept for the handle's life. Every change takes the date's manifest
+    lock (threads and processes), brings the kept copy up to date there if another process changed the
+    file since (a generation count in the lock file says so), changes it and writes it atomically: two
+    processes recording steps on one date never lose each other's entries.
+    """
+
+    def __init__(self, store: Store, day: date) -> None:
+        self.store = store
+        self.day = day
+        self._manifest: dict[str, Any] | None = None
+        self._loading = threading.Lock()  # threads asking at once read the file once
+        # What the kept manifest is: the lock file's generation and the file's identity when it was
+        # last read or written (None: never read).
+        self._seen: tuple[int, tuple[int, int, int] | None] | None = None
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+    def __repr__(self) -> str:
+        return f"StoreDate({self.store.root}, {self.day})"
+
+    @property
+    def folder(self) -> Path:
+        return self.store.date_dir(self.day)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / MANIFEST
+
+    def raw_path(self, tool: str) -> Path:
+        return self.folder / "raw" / f"{tool}.json"
+
+    def processed_path(self, tool: str) -> Path:
+        return self.folder / "processed" / f"{tool}.json"
+
+    # the manifest
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The date's manifest as this process last read or wrote it (read on first use). Never
+        changed in place: a change replaces it, so a reader's copy stays whole."""
+        manifest = self._manifest
+        if manifest is None:
+            with self._loading:
+                manifest = self._manifest if self._manifest is not None else self.reload()
+        return manifest
+
+    def reload(self) -> dict[str, Any]:
+        """The manifest read again: what other processes recorded since (an export, before it reads
+        every tool's state of the date)."""
+        # The generation before the file: a change in between makes them disagree at the next
+        # change, which then reads the file again, never the other way round.
+        generation = self._generation_now()
+        identity = self._identity()
+        manifest = _read_manifest(self.manifest_path, self.day)
+        self._manifest, self._seen = manifest, (generation, identity)
+        return manifest
+
+    def _generation_now(self) -> int:
+        try:
+            with open(self.folder / ".manifest.lock", "rb") as lock:
+                return _generation(lock)
+        except FileNotFoundError:
+            return 0
+
+    def step(self, tool: str, step: str) -> dict[str, Any] | None:
+        entry = self.manifest.get("tools", {}).get(tool, {}).get(step)
+        return entry if isinstance(entry, dict) else None
+
+    @property
+    def simulated(self) -> bool:
+        """Whether a simulated store (the demo) wrote anything of this date."""
+        return bool(self.manifest.get("simulated"))
+
+    def record_step(self, tool: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """Merge one step's outcome for one tool into the date's manifest (threads and processes safe)."""
+        entry = self.store.marked(entry)
+        return self._update(lambda m: m["tools"].setdefault(tool, {}).__setitem__(step, entry))
+
+    def record_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        report = self.store.marked(report)
+        return self._update(lambda m: m.__setitem__("report", report))
+
+    def record_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        run = self.store.marked(run)
+        return self._update(lambda m: m.setdefault("runs", []).append(run))
+
+    def finish_run(self, run_id: str, end: dict[str, Any]) -> dict[str, Any]:
         """Add ``end`` to the run record ``run_id`` that record_run wrote when the run started."""
 
         def change(manifest: dict[str, Any]) -> None:
@@ -283,41 +424,34 @@ class Store:
                 if run.get("id") == run_id:
                     run.update(end)
 
-        return self._update_manifest(day, change)
+        return self._update(change)
 
-    def _update_manifest(self, day: date | str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        folder = make_dirs(self.date_dir(day))
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.manifest_path, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        folder = make_dirs(self.folder)
         lock_fd = open_private(folder / ".manifest.lock", os.O_RDWR | os.O_CREAT)
         with _manifest_lock, os.fdopen(lock_fd, "rb+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            manifest = self.read_manifest(day)
+            generation = _generation(lock)
+            if self._manifest is not None and self._seen == (generation, self._identity()):
+                manifest = copy.deepcopy(self._manifest)
+            else:
+                manifest = _read_manifest(self.manifest_path, self.day)
             change(manifest)
-            if self.simulated:
+            if self.store.simulated:
                 manifest["simulated"] = True
             manifest["updated_at"] = now_iso()
-            write_json(self.manifest_path(day), manifest)
+            write_json(self.manifest_path, manifest)
+            lock.seek(0)
+            lock.write(str(generation + 1).encode())
+            lock.truncate()
+            lock.flush()
+            self._manifest = manifest
+            self._seen = (generation + 1, self._identity())
             return manifest
-
-    def step(self, day: date | str, tool: str, step: str) -> dict[str, Any] | None:
-        return self.read_manifest(day).get("tools", {}).get(tool, {}).get(step)
-
-    def last_good(
-        self,
-        tool: str,
-        step: str,
-        *,
-        before: date | str | None = None,
-        statuses: tuple[str, ...] = ("ok",),
-        simulated: bool | None = None,
-    ) -> str | None:
-        """The newest date (strictly before ``before``) where ``tool`` finished ``step`` with one of
-        ``statuses`` (successfully, by default) with data of the same kind: simulated when
-        ``simulated`` (by default: when this store is), else real."""
-        wanted = self.simulated if simulated is None else simulated
-        for day in reversed(self.dates()):
-            if before is not None and day >= str(before):
-                continue
-            entry = self.step(day, tool, step)
-            if entry and entry.get("status") in statuses and bool(entry.get("simulated")) == wanted:
-                return day
-        return None

@@ -171,7 +171,7 @@ def fetch(sandbox, name: str, tmp_path: Path, **overrides):
     from apiinv.store import Store, read_json
 
     store = Store(tmp_path / "output")
-    outcome = collect_tool(load_tool(sandbox, name, **overrides), store, RUN_DATE, use_cache=False)
+    outcome = collect_tool(load_tool(sandbox, name, **overrides), store.at(RUN_DATE), use_cache=False)
     raw_path = store.raw_path(RUN_DATE, name)
     return outcome, (read_json(raw_path) if raw_path.exists() else None)
 

@@ -742,7 +742,7 @@ def test_a_listing_of_the_wrong_shape_is_a_malformed_answer_not_an_empty_invento
     tool = tool_for(vendor.url, type=kind, name=kind, api_key_header="X-API-KEY")
     if kind == "42crunch":
         tool = tool_for(vendor.url, "api_key", type=kind, name=kind, page_size=0)
-    outcome = collect_tool(tool, Store(tmp_path), date(2026, 11, 23), use_cache=False)
+    outcome = collect_tool(tool, Store(tmp_path).at(date(2026, 11, 23)), use_cache=False)
     assert not outcome.ok
     assert outcome.error.code == "MALFORMED_RESPONSE", outcome.summary()
     assert path in outcome.error.message

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,8 @@ def test_last_good_finds_the_newest_successful_earlier_date(tmp_path: Path) -> N
     store.record_step("2026-11-22", "kong", "collect", {"status": "ok"})
     (tmp_path / "logs").mkdir()
     assert store.dates() == ["2026-11-20", "2026-11-21", "2026-11-22"]
-    assert store.last_good("kong", "collect", before="2026-11-22") == "2026-11-20"
-    assert store.last_good("kong", "collect") == "2026-11-22"
+    assert store.last_good("kong", "collect", before=date(2026, 11, 22)) == date(2026, 11, 20)
+    assert store.last_good("kong", "collect") == date(2026, 11, 22)
     assert store.last_good("apigee", "collect") is None
 
 
@@ -105,6 +106,54 @@ def test_a_simulated_store_marks_what_it_records_and_real_and_simulated_dates_ne
     assert (real.is_simulated("2026-11-21"), real.is_simulated("2026-11-20")) == (True, False)
     assert "simulated" not in real.read_manifest("2026-11-20")["tools"]["kong"]["process"]
     # Each store looks back for data of its own kind, unless told which kind.
-    assert real.last_good("kong", "process") == "2026-11-20"
-    assert demo.last_good("kong", "process") == "2026-11-21"
-    assert real.last_good("kong", "process", simulated=True) == "2026-11-21"
+    assert real.last_good("kong", "process") == date(2026, 11, 20)
+    assert demo.last_good("kong", "process") == date(2026, 11, 21)
+    assert real.last_good("kong", "process", simulated=True) == date(2026, 11, 21)
+
+
+def test_two_processes_recording_steps_on_one_date_at_once_lose_nothing(tmp_path: Path) -> None:
+    # Each process reads the manifest into its date handle first, then records: a handle that wrote
+    # its cached copy back without refreshing it under the lock would drop the other's entries.
+    script = textwrap.dedent(
+        """
+        import sys
+        from datetime import date
+        from pathlib import Path
+        from apiinv.store import Store
+        day = Store(Path(sys.argv[1])).at(date(2026, 11, 23))
+        day.manifest
+        sys.stdin.readline()
+        for i in range(40):
+            day.record_step(f"{sys.argv[2]}{i}", "collect", {"status": "ok"})
+        """
+    )
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path), name], stdin=subprocess.PIPE, text=True
+        )
+        for name in ("a", "b")
+    ]
+    for writer in writers:  # both hold a manifest read before either recorded anything
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.close()
+    assert [writer.wait(timeout=30) for writer in writers] == [0, 0]
+    tools = Store(tmp_path).read_manifest(date(2026, 11, 23))["tools"]
+    assert sorted(tools) == sorted(f"{name}{i}" for name in "ab" for i in range(40))
+
+
+def test_last_good_follows_steps_as_they_are_recorded_and_skips_a_simulated_date(tmp_path: Path) -> None:
+    real, demo = Store(tmp_path), Store(tmp_path, simulated=True)
+    day1, day2, day3, day4 = (date(2026, 11, d) for d in (20, 21, 22, 23))
+    real.record_step(day1, "kong", "process", {"status": "ok"})
+    assert real.last_good("kong", "process", before=day4) == day1
+    demo.record_step(day2, "kong", "process", {"status": "ok"})  # the demo, writing in between
+    real.record_step(day3, "kong", "process", {"status": "ok"})
+    assert real.last_good("kong", "process", before=day4) == day3
+    assert real.last_good("kong", "process", before=day3) == day1  # never the simulated date
+    assert demo.last_good("kong", "process", before=day4) == day2
+    real.record_step(day3, "kong", "process", {"status": "failed"})  # the date's run again, failing
+    assert real.last_good("kong", "process", before=day4) == day1
+    assert real.last_good("kong", "process", before=day4, statuses=("failed",)) == day3
+    # A new process (a new store) reads the same answers from the manifests.
+    assert Store(tmp_path).last_good("kong", "process", before=day4) == day1

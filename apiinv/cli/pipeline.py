@@ -45,13 +45,12 @@ def collect(
 
     runtime = runtime_of(ctx)
     selected = runtime.config().select(tools or [], all_tools=all_tools)
-    day, store = runtime.date(), runtime.store()
-    console = runtime.console()
-    with locks.use_date(store.date_dir(day)):
+    day, console = runtime.day(), runtime.console()
+    with locks.use_date(day.folder):
         outcomes = collect_step(
-            selected, store, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
+            selected, day, console, workers=workers, use_cache=not no_cache, refresh=refresh, full=full
         )
-    console.result(f"raw files: {store.date_dir(day) / 'raw'}")
+    console.result(f"raw files: {day.folder / 'raw'}")
     return status_for_outcomes([o.problem for o in outcomes])
 
 
@@ -71,11 +70,10 @@ def process(
     runtime = runtime_of(ctx)
     cfg = runtime.config()
     selected = cfg.select(tools or [], all_tools=all_tools)
-    day, store = runtime.date(), runtime.store()
-    console = runtime.console()
-    with locks.use_date(store.date_dir(day)):
-        outcomes = process_step(cfg, selected, store, day, console, workers=workers)
-    console.result(f"processed files: {store.date_dir(day) / 'processed'}")
+    day, console = runtime.day(), runtime.console()
+    with locks.use_date(day.folder):
+        outcomes = process_step(cfg, selected, day, console, workers=workers)
+    console.result(f"processed files: {day.folder / 'processed'}")
     return status_for_outcomes([o.error for o in outcomes])
 
 
@@ -108,9 +106,6 @@ def run(
     ] = None,
 ) -> int:
     """Collect, process and export in one go, then mail and notify as the schedule says (what cron runs)."""
-    import dataclasses
-
-    from apiinv.config import Delivery
     from apiinv.ops import metrics
     from apiinv.pipeline import run as pipeline
     from apiinv.pipeline.export import parse_formats
@@ -121,50 +116,29 @@ def run(
         )
     runtime = runtime_of(ctx)
     cfg = runtime.config(require_planner=schedule is not None)
-    action, chosen_formats = "run", formats
-    delivery = cfg.planner.defaults if cfg.planner else Delivery()
-    if schedule is not None:
-        if tools or all_tools:
-            raise typer.BadParameter("give tools or --schedule, not both")
-        plan = cfg.planner.schedules.get(schedule) if cfg.planner else None
-        if plan is None:
-            known = ", ".join(cfg.planner.schedules) if cfg.planner else "none"
-            raise typer.BadParameter(f"no schedule {schedule!r} in planner.yaml (known: {known})")
-        tools, action = plan.tools, plan.action
-        workers = workers or plan.workers
-        chosen_formats = chosen_formats or ",".join(plan.formats)
-        delivery = plan.delivery
-    if mail_to:
-        delivery = dataclasses.replace(delivery, mail_to=tuple(mail_to))
-    if only_on_change:
-        delivery = dataclasses.replace(delivery, only_on_change=True)
-    selected = cfg.select(tools or [], all_tools=all_tools)
-    day, store = runtime.date(), runtime.store()
-    console = runtime.console()
+    plan = pipeline.RunPlan.resolve(
+        cfg,
+        schedule=schedule,
+        tools=tools,
+        all_tools=all_tools,
+        workers=workers,
+        formats=parse_formats(formats) if formats else None,
+        mail_to=mail_to,
+        only_on_change=only_on_change,
+    )
+    day, console = runtime.day(), runtime.console()
     started = time.monotonic()
-    what = f"schedule {schedule}" if schedule else "run " + " ".join(t.name for t in selected)
+    what = f"schedule {schedule}" if schedule else "run " + " ".join(plan.names)
     if console.timestamps:  # a log file or the journal: each run opens with a header line
         console.progress(f"== apiinv {__version__}: {what}, date {day}, pid {os.getpid()}")
-    names = [t.name for t in selected]
-    path = metrics.metrics_path(metrics_file, delivery.metrics_file, cfg.config_dir, schedule)
+    assert plan.delivery is not None  # resolve always says who hears of the run
+    path = metrics.metrics_path(metrics_file, plan.delivery.metrics_file, cfg.config_dir, schedule)
     try:
-        with metrics.recording(path, store, metrics.RunRecord(schedule, names), console) as record:
+        with metrics.recording(path, day.store, metrics.RunRecord(schedule, plan.names), console) as record:
             record.result = result = pipeline.run(
-                cfg,
-                store,
-                day,
-                selected,
-                action=action,
-                workers=workers,
-                formats=parse_formats(chosen_formats or "xlsx,json"),
-                delivery=delivery,
-                env=runtime.env(),
-                use_cache=not no_cache,
-                full=full,
-                schedule=schedule,
-                console=console,
+                cfg, day, plan, env=runtime.env(), use_cache=not no_cache, full=full, console=console
             )
-            record.exit_status = status = result.exit_status(names)
+            record.exit_status = status = result.exit_status(plan.names)
     except ApiInvError as exc:  # not run at all (exit 75: another run holds the lock): the log still closes
         report_error(exc)
         if console.timestamps:
@@ -173,6 +147,6 @@ def run(
             )
         raise typer.Exit(exc.exit_status) from None
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
-        tools_line = ", ".join(result.state_line(t.name) for t in selected)
+        tools_line = ", ".join(result.state_line(name) for name in plan.names)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")
     return status

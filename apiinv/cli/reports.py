@@ -36,13 +36,13 @@ def diff(
     before, after = parse_date(from_date), parse_date(to_date)
     assert before is not None and after is not None  # both options are required
     store = runtime.store()
-    simulated = [day for day in (before, after) if store.is_simulated(day)]
+    simulated = [day for day in (before, after) if store.at(day).simulated]
     if len(simulated) == 1:
         raise UsageError(
             f"{simulated[0]} in {store.root} holds simulated data (apiinv demo) and "
             f"{after if simulated[0] == before else before} real data: they are not compared"
         )
-    results = diff_dates(store, before, after, tools or None)
+    results = diff_dates(store.at(before), store.at(after), tools or None)
     if as_json:
         typer.echo(printable(render_json(results, before, after), json=True))
     else:
@@ -99,9 +99,7 @@ def export_reports(
     runtime = runtime_of(ctx)
     cfg = runtime.config()
     selected = cfg.select(tools or ["all"])
-    outcome = export_step(
-        cfg, runtime.store(), runtime.date(), [t.name for t in selected], parse_formats(formats)
-    )
+    outcome = export_step(cfg, runtime.day(), [t.name for t in selected], parse_formats(formats))
     console = runtime.console()
     for line in describe(outcome):
         console.result(line)
@@ -128,11 +126,11 @@ def mail(
     from apiinv.ops import mail as mailing
 
     runtime = runtime_of(ctx)
-    day, store = runtime.date(), runtime.store()
-    report = store.read_manifest(day).get("report") or {}
-    workbook = store.date_dir(day) / report["workbook"] if report.get("workbook") else None
+    day = runtime.day()
+    report = day.manifest.get("report") or {}
+    workbook = day.folder / report["workbook"] if report.get("workbook") else None
     if workbook is None or not workbook.is_file():
-        raise UsageError(f"no workbook for {day} in {store.root}; run export first")
+        raise UsageError(f"no workbook for {day} in {day.store.root}; run export first")
     if only_on_change and not mailing.has_changes(report["summary"]):
         runtime.console().progress(f"nothing new, removed or changed on {day}: not sent")
         return ExitStatus.OK
@@ -162,7 +160,7 @@ def status(
     from apiinv.ops import status as run_status
 
     runtime = runtime_of(ctx)
-    found = run_status.report(runtime.store(), str(runtime.run_date) if runtime.run_date else None)
+    found = run_status.report(runtime.store(), runtime.run_date)
     if as_json:
         import orjson
 

@@ -32,7 +32,7 @@ def _size(path: Path) -> int:
 
 def newest_complete(store: Store) -> str | None:
     for day in reversed(store.dates()):
-        if store.read_manifest(day).get("report"):
+        if store.at(date.fromisoformat(day)).manifest.get("report"):
             return day
     return None
 

@@ -188,5 +188,5 @@ def _tool_metrics(
 
 def _last_success(store: Store, tool: str) -> float | None:
     day = store.last_good(tool, "collect")
-    finished = (store.step(day, tool, "collect") or {}).get("finished_at") if day else None
+    finished = (store.at(day).step(tool, "collect") or {}).get("finished_at") if day else None
     return datetime.fromisoformat(finished).timestamp() if finished else None

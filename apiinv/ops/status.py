@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from apiinv.errors import UsageError
@@ -22,23 +23,23 @@ def state(store: Store, run: dict[str, Any]) -> str:
     return "running" if held_by is not None and held_by == str(run.get("pid")) else "killed"
 
 
-def report(store: Store, day: str | None = None) -> dict[str, Any]:
+def report(store: Store, day: date | None = None) -> dict[str, Any]:
     dates = store.dates()
     if not dates:
         raise UsageError(f"no runs yet in {store.root}")
     if day is None:
-        day = dates[-1]
-    elif day not in dates:
+        day = date.fromisoformat(dates[-1])
+    elif str(day) not in dates:
         raise UsageError(f"no run on {day} in {store.root} (dates: {dates[0]} to {dates[-1]})")
-    manifest = store.read_manifest(day)
+    manifest = store.at(day).manifest
     last_runs: dict[str, dict[str, Any]] = {}
     for earlier in reversed(dates):
-        for run in reversed(store.read_manifest(earlier).get("runs") or []):
+        for run in reversed(store.at(date.fromisoformat(earlier)).manifest.get("runs") or []):
             name = run.get("schedule") or "(by hand)"
             if name not in last_runs:
                 last_runs[name] = {**run, "date": earlier, "state": state(store, run)}
     return {
-        "date": day,
+        "date": str(day),
         "tools": manifest.get("tools", {}),
         "runs": [{**run, "state": state(store, run)} for run in manifest.get("runs") or []],
         "report": manifest.get("report"),

@@ -14,22 +14,19 @@ from apiinv.config import Analysis
 from apiinv.errors import UsageError
 from apiinv.inventory.records import Row, compact
 from apiinv.registry import role_of
-from apiinv.store import Store, read_json
+from apiinv.store import StoreDate, read_json
 from apiinv.timefmt import end_of_day, iso
 
 
-def load_processed(
-    store: Store, day: date | str, tool: str, strings: dict[str, str] | None = None
-) -> list[Row] | None:
+def load_processed(day: StoreDate, tool: str, strings: dict[str, str] | None = None) -> list[Row] | None:
     """The tool's processed records of ``day`` as read-only rows (equal texts shared through ``strings``,
     one dict for everything a report reads), or None when there is no such file."""
-    path = store.processed_path(day, tool)
+    path = day.processed_path(tool)
     return compact(read_json(path)["records"], strings) if path.exists() else None
 
 
 def change_set(
-    store: Store,
-    day: date | str,
+    day: StoreDate,
     tools: list[str],
     analysis: Analysis,
     *,
@@ -41,49 +38,50 @@ def change_set(
     tool never reports removals. ``loaded``: the date's data already read, not read again."""
     results = []
     for tool in tools:
-        step = store.step(day, tool, "process")
+        step = day.step(tool, "process")
         current: list[Any] | None = None
         if step and step.get("status") == "ok" and (compared is None or tool in compared):
             same = (loaded or {}).get(tool)
             current = same.records if same is not None and same.data_date == str(day) else None
             if current is None:
-                current = load_processed(store, day, tool)
+                current = load_processed(day, tool)
         if current is None:
             results.append(ToolChanges(tool, None, note="not compared: no complete run on this date"))
             continue
-        previous_day = earlier_of_same_kind(store, tool, day, step or {})
+        previous_day = earlier_of_same_kind(tool, day, step or {})
         if previous_day is None:
             results.append(
                 ToolChanges(tool, None, note="first complete run: the baseline, nothing new", baseline=True)
             )
             continue
-        collected = store.step(day, tool, "collect") or {}
+        collected = day.step(tool, "collect") or {}
         changes = diff_records(
             tool,
-            load_processed(store, previous_day, tool) or [],
+            load_processed(previous_day, tool) or [],
             current,
             drop_guard=analysis.drop_guard,
             items_failed=len(collected.get("failed_items") or []),
         )
-        changes.previous_date = previous_day
+        changes.previous_date = str(previous_day)
         results.append(changes)
     return results
 
 
-def earlier_of_same_kind(store: Store, tool: str, day: date | str, entry: dict[str, Any]) -> str | None:
+def earlier_of_same_kind(tool: str, day: StoreDate, entry: dict[str, Any]) -> StoreDate | None:
     """The tool's last complete run before ``day`` whose data is of the kind ``entry`` (the tool's step,
     or the manifest, of ``day``) records: the demo's simulated data and real data are never compared
     with each other, nor carried forward into each other's reports."""
-    return store.last_good(tool, "process", before=day, simulated=bool(entry.get("simulated")))
+    earlier = day.store.last_good(tool, "process", before=day.day, simulated=bool(entry.get("simulated")))
+    return day.store.at(earlier) if earlier is not None else None
 
 
-def diff_dates(store: Store, before: date, after: date, tools: list[str] | None = None) -> list[ToolChanges]:
+def diff_dates(before: StoreDate, after: StoreDate, tools: list[str] | None = None) -> list[ToolChanges]:
     """Changes between the processed files of two dates, per tool present on both."""
 
-    def processed(day: date) -> set[str]:
-        folder = store.date_dir(day) / "processed"
+    def processed(day: StoreDate) -> set[str]:
+        folder = day.folder / "processed"
         if not folder.is_dir():
-            raise UsageError(f"no processed files for {day} in {store.root}")
+            raise UsageError(f"no processed files for {day} in {day.store.root}")
         return {p.stem for p in folder.glob("*.json") if not p.stem.endswith(".rejects")}
 
     on_before, on_after = processed(before), processed(after)
@@ -101,9 +99,7 @@ def diff_dates(store: Store, before: date, after: date, tools: list[str] | None 
                 ToolChanges(tool, str(before), note=f"not compared: nothing processed on {missing}")
             )
             continue
-        changes = diff_records(
-            tool, load_processed(store, before, tool) or [], load_processed(store, after, tool) or []
-        )
+        changes = diff_records(tool, load_processed(before, tool) or [], load_processed(after, tool) or [])
         changes.previous_date = str(before)
         results.append(changes)
     return results
@@ -120,17 +116,16 @@ def _status(collect: dict[str, Any], process: dict[str, Any]) -> str:
 
 
 def tool_data(
-    store: Store,
-    day: str,
+    day: StoreDate,
     tool: str,
     analysis: Analysis,
-    manifest: dict[str, Any],
     role: str | None,
     strings: dict[str, str] | None = None,
 ) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
     whose processing went well holds complete data). ``role`` is its configured role when known."""
+    manifest = day.manifest
     manifest_tool = manifest.get("tools", {}).get(tool, {})
     collect, process = manifest_tool.get("collect") or {}, manifest_tool.get("process") or {}
     errors = [e for step in (collect, process) for e in step.get("errors") or []]
@@ -142,28 +137,28 @@ def tool_data(
     )
     status = _status(collect, process) if manifest_tool else "not_run"
     if process.get("status") in ("ok", "invalid"):
-        records = load_processed(store, day, tool, strings)
+        records = load_processed(day, tool, strings)
         if records is not None:
-            return ToolData(tool, role, status, day, records, errors)
-    oldest = str(date.fromisoformat(day) - timedelta(days=analysis.carry_forward_days))
-    earlier = earlier_of_same_kind(store, tool, day, process or collect or manifest)
+            return ToolData(tool, role, status, str(day), records, errors)
+    oldest = day.day - timedelta(days=analysis.carry_forward_days)
+    earlier = earlier_of_same_kind(tool, day, process or collect or manifest)
     if status == "ok":
         status = "failed"  # collected, but nothing usable of the date was processed
-    if earlier is not None and earlier >= oldest:
+    if earlier is not None and earlier.day >= oldest:
         return ToolData(
-            tool, role, status, earlier, load_processed(store, earlier, tool, strings) or [], errors
+            tool, role, status, str(earlier), load_processed(earlier, tool, strings) or [], errors
         )
     return ToolData(tool, role, status, None, [], errors)
 
 
-def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
+def history(day: StoreDate, runs: int) -> list[dict[str, Any]]:
     """Trend points of the reported dates before ``day``, from their manifests (oldest first)."""
     points: list[dict[str, Any]] = []
-    simulated = store.is_simulated(day)
-    for earlier in reversed([d for d in store.dates() if d < day]):
+    simulated = day.simulated
+    for earlier in reversed([d for d in day.store.dates() if d < str(day)]):
         if len(points) >= runs - 1:
             break
-        manifest = store.read_manifest(earlier)
+        manifest = day.store.at(date.fromisoformat(earlier)).manifest
         summary = (manifest.get("report") or {}).get("summary")
         if summary and bool(manifest.get("simulated")) == simulated:
             points.append(trend_point(earlier, summary))
@@ -171,8 +166,7 @@ def history(store: Store, day: str, runs: int) -> list[dict[str, Any]]:
 
 
 def build(
-    store: Store,
-    day: date | str,
+    day: StoreDate,
     tools: list[str],
     analysis: Analysis,
     *,
@@ -182,31 +176,26 @@ def build(
 ) -> Dataset:
     """``roles`` maps tool names to their roles (gateway, spec, traffic); ``now`` is the end of the run
     date in the planner's time zone unless given."""
-    day = str(day)
-    manifest = store.read_manifest(day)
     strings: dict[str, str] = {}
-    data = {
-        tool: tool_data(store, day, tool, analysis, manifest, (roles or {}).get(tool), strings)
-        for tool in tools
-    }
+    data = {tool: tool_data(day, tool, analysis, (roles or {}).get(tool), strings) for tool in tools}
     del strings  # the records keep the texts they share
     everything = [r for d in data.values() for r in d.records]
     by_tool = {name: d.role for name, d in data.items()}
     merged = merge(everything, roles=by_tool)
-    moment = now or end_of_day(day, timezone)
-    notes, skip = finding_notes(data, day)
-    fresh = [t for t, d in data.items() if d.fresh(day) and d.status != "truncated"]
+    moment = now or end_of_day(day.day, timezone)
+    notes, skip = finding_notes(data, str(day))
+    fresh = [t for t, d in data.items() if d.fresh(str(day)) and d.status != "truncated"]
     return Dataset(
-        day=day,
+        day=str(day),
         generated_at=iso(datetime.now(UTC)),
         now=moment,
         tools=tools,
-        manifest=manifest,
+        manifest=day.manifest,
         data=data,
         merged=merged,
         findings=find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool),
         finding_notes=notes,
-        changes=change_set(store, day, tools, analysis, compared=fresh, loaded=data),
+        changes=change_set(day, tools, analysis, compared=fresh, loaded=data),
         analysis=analysis,
-        history=history(store, day, analysis.trend_runs),
+        history=history(day, analysis.trend_runs),
     )

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -32,7 +31,7 @@ from apiinv.http.client import HttpClient
 from apiinv.logs import get_logger
 from apiinv.redact import redact_url
 from apiinv.sources.base import FetchContext
-from apiinv.store import Store, now_iso, read_json, write_json
+from apiinv.store import StoreDate, now_iso, read_json, write_json
 
 log = get_logger("collect")
 RAW_VERSION = 1
@@ -104,17 +103,16 @@ def scope(tool: ToolConfig) -> str:
     return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:16]
 
 
-def previous_collection(
-    store: Store, day: date, tool: ToolConfig
-) -> tuple[str | None, dict[str, Any] | None]:
+def previous_collection(day: StoreDate, tool: ToolConfig) -> tuple[StoreDate | None, dict[str, Any] | None]:
     """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
     incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full)."""
     # A partial collection is whole but for its failed items, which are never reused from it.
-    earlier = store.last_good(tool.name, "collect", before=day, statuses=("ok", "partial"))
-    if earlier is None:
+    earlier_day = day.store.last_good(tool.name, "collect", before=day.day, statuses=("ok", "partial"))
+    if earlier_day is None:
         return None, None
+    earlier = day.store.at(earlier_day)
     try:
-        raw = read_json(store.raw_path(earlier, tool.name))
+        raw = read_json(earlier.raw_path(tool.name))
     except (StoreError, OSError, ValueError) as exc:
         log.warning(
             "the raw file of %s is unreadable (%s): a full crawl", earlier, exc, extra={"tool": tool.name}
@@ -127,8 +125,7 @@ def previous_collection(
 
 def collect_tool(
     tool: ToolConfig,
-    store: Store,
-    day: date,
+    day: StoreDate,
     *,
     workers: int | None = None,
     use_cache: bool = True,
@@ -138,20 +135,20 @@ def collect_tool(
     """Collect one tool into its raw file. Unless ``full``, items that the tool's last complete
     collection already holds and the listings say are unchanged are reused, not fetched."""
     started_at, started = now_iso(), time.monotonic()
-    raw_path = store.raw_path(day, tool.name)
+    raw_path = day.raw_path(tool.name)
     client: HttpClient | None = None
     pool_size = workers or tool.concurrency
-    reused_from: str | None = None
+    reused_from: StoreDate | None = None
     try:
         tool.require_ready()
         previous = None
         if tool.source.incremental:
             # Also on a full crawl: what stands in for an item whose own call fails.
-            reused_from, previous = previous_collection(store, day, tool)
-        failed_before = _failed_items_of(store, reused_from, tool.name)
+            reused_from, previous = previous_collection(day, tool)
+        failed_before = _failed_items_of(reused_from, tool.name)
         client = HttpClient(
             tool,
-            cache_dir=store.cache_dir if use_cache else None,
+            cache_dir=day.store.cache_dir if use_cache else None,
             cache_namespace=str(day),
             refresh=refresh,
             pool_size=pool_size + 2,
@@ -164,7 +161,7 @@ def collect_tool(
                 pool,
                 previous=None if full else previous,
                 fallback=previous,
-                previous_date=reused_from,
+                previous_date=str(reused_from) if reused_from else None,
                 failed_before=failed_before,
             )
             try:
@@ -190,7 +187,7 @@ def collect_tool(
         stats = {
             **client.stats.as_dict(),
             "reused": context.reused,
-            "reused_from": None if full else reused_from,
+            "reused_from": None if full or reused_from is None else str(reused_from),
         }
         data = tool.source.scrub(data)  # third-party secrets a vendor returned never reach our files
         write_json(
@@ -231,7 +228,6 @@ def collect_tool(
         if client is not None:
             client.close()
     record_step_quietly(
-        store,
         day,
         tool.name,
         "collect",
@@ -253,12 +249,12 @@ def collect_tool(
     return outcome
 
 
-def _failed_items_of(store: Store, day: str | None, tool: str) -> frozenset[tuple[str, str]]:
+def _failed_items_of(day: StoreDate | None, tool: str) -> frozenset[tuple[str, str]]:
     """The (listing, item) pairs that failed in the tool's collection of ``day``."""
     if day is None:
         return frozenset()
     try:
-        entry = store.step(day, tool, "collect") or {}
+        entry = day.step(tool, "collect") or {}
     except StoreError:
         return frozenset()
     return frozenset(
@@ -268,11 +264,11 @@ def _failed_items_of(store: Store, day: str | None, tool: str) -> frozenset[tupl
     )
 
 
-def record_step_quietly(store: Store, day: date, tool: str, step: str, entry: dict[str, Any]) -> None:
+def record_step_quietly(day: StoreDate, tool: str, step: str, entry: dict[str, Any]) -> None:
     """The manifest entry of one tool's step; a manifest that cannot be written (full disk, or anything
     else) is logged and must not turn one tool's outcome into a crash of the whole run."""
     try:
-        store.record_step(day, tool, step, entry)
+        day.record_step(tool, step, entry)
     except Exception as caught:
         failure = tool_failure(caught, tool, step)
         log.error(
@@ -285,8 +281,7 @@ def record_step_quietly(store: Store, day: date, tool: str, step: str, entry: di
 
 def collect(
     tools: list[ToolConfig],
-    store: Store,
-    day: date,
+    day: StoreDate,
     *,
     workers: int | None = None,
     use_cache: bool = True,
@@ -300,9 +295,7 @@ def collect(
     def one(tool: ToolConfig) -> ToolOutcome:
         if on_start:
             on_start(tool.name)
-        outcome = collect_tool(
-            tool, store, day, workers=workers, use_cache=use_cache, refresh=refresh, full=full
-        )
+        outcome = collect_tool(tool, day, workers=workers, use_cache=use_cache, refresh=refresh, full=full)
         if on_done:
             on_done(outcome)
         return outcome

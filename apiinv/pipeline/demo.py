@@ -14,7 +14,7 @@ from pathlib import Path
 
 from apiinv import config
 from apiinv.console import Console
-from apiinv.pipeline.run import RunResult, run
+from apiinv.pipeline.run import RunPlan, RunResult, run
 from apiinv.sandbox.launch import Sandbox
 from apiinv.store import Store
 
@@ -49,14 +49,7 @@ def run_demo(
                 (
                     day,
                     run(
-                        cfg,
-                        store,
-                        day,
-                        tools,
-                        workers=workers,
-                        formats=["xlsx", "json"],
-                        use_cache=False,
-                        console=console,
+                        cfg, store.at(day), RunPlan(tools, workers=workers), use_cache=False, console=console
                     ),
                 )
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from apiinv.analysis.dataset import Dataset
@@ -18,7 +17,7 @@ from apiinv.ops import locks
 from apiinv.pipeline.assemble import build
 from apiinv.report import documents, workbooks
 from apiinv.report.xlsx import EXCEL_MAX_ROWS, Column
-from apiinv.store import Store, atomic_path, now_iso
+from apiinv.store import StoreDate, atomic_path, now_iso
 
 log = get_logger("export")
 FORMATS = ("xlsx", "json", "csv")
@@ -46,8 +45,7 @@ def parse_formats(text: str) -> list[str]:
 
 
 def export(
-    store: Store,
-    day: date,
+    day: StoreDate,
     tools: list[str],
     analysis: Analysis,
     *,
@@ -61,14 +59,16 @@ def export(
     ``combined`` (every enabled tool, whichever schedule exports: each with the date's data, else with
     its carried-forward data; default: ``tools``). ``roles`` maps tool names to their roles (gateway,
     spec, traffic); ``timezone`` is the planner's, whose end of the run date every age is measured to.
-    Exports of one date take turns, so the later one reads what the earlier one wrote."""
+    Exports of one date take turns, so the later one reads what the earlier one wrote (and what other
+    processes recorded of the date: the manifest is read again once its turn comes)."""
     everyone = [*(combined or tools), *(t for t in tools if t not in (combined or tools))]
-    folder = store.date_dir(day)
+    folder = day.folder
     with locks.use_date(folder), locks.exporting(folder):
         started = time.monotonic()
-        data = build(store, day, everyone, analysis, roles=roles, timezone=timezone)
+        day.reload()
+        data = build(day, everyone, analysis, roles=roles, timezone=timezone)
         fresh = any(d.fresh(data.day) for d in data.data.values())
-        if not data.records or (not fresh and store.read_manifest(day).get("report")):
+        if not data.records or (not fresh and day.manifest.get("report")):
             # Writing empty (or wholly carried-forward) reports would replace a good earlier export of
             # the date.
             raise NothingToReportError(
@@ -79,8 +79,7 @@ def export(
         outcome.files = _write(folder, day, tools, data, formats, max_rows)
         outcome.duration = time.monotonic() - started
         for tool in tools:
-            store.record_step(
-                day,
+            day.record_step(
                 tool,
                 "export",
                 {
@@ -90,8 +89,7 @@ def export(
                     "records": len(data.records.get(tool, [])),
                 },
             )
-        store.record_report(
-            day,
+        day.record_report(
             {
                 "generated_at": data.generated_at,
                 "tools": everyone,
@@ -106,12 +104,11 @@ def export(
     return outcome
 
 
-def export_step(cfg: Config, store: Store, day: date, tools: list[str], formats: list[str]) -> ExportOutcome:
+def export_step(cfg: Config, day: StoreDate, tools: list[str], formats: list[str]) -> ExportOutcome:
     """The reports of ``tools``, and the combined report over every enabled tool (those of other
     schedules too, with their latest data): one date has one combined report, whoever writes it."""
     enabled = [t.name for t in cfg.tools.values() if t.enabled]
     return export(
-        store,
         day,
         tools,
         cfg.analysis,
@@ -123,7 +120,7 @@ def export_step(cfg: Config, store: Store, day: date, tools: list[str], formats:
 
 
 def _write(
-    folder: Path, day: date, tools: list[str], data: Dataset, formats: list[str], max_rows: int
+    folder: Path, day: StoreDate, tools: list[str], data: Dataset, formats: list[str], max_rows: int
 ) -> list[Path]:
     """Each of ``tools``' reports and the combined one, in each of ``formats``."""
     files = []

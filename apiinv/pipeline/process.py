@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ from apiinv.errors import ApiInvError, DataValidationError, StoreError, tool_fai
 from apiinv.inventory.records import problems
 from apiinv.logs import get_logger
 from apiinv.pipeline.collect import record_step_quietly
-from apiinv.store import Store, now_iso, read_json, write_atomic, write_json
+from apiinv.store import StoreDate, now_iso, read_json, write_atomic, write_json
 
 log = get_logger("process")
 PROCESSED_VERSION = 1
@@ -100,12 +99,12 @@ def _check_shape(raw: Any, shape: Mapping[str, type], tool: str) -> None:
 
 
 def process_tool(
-    tool: ToolConfig, store: Store, day: date, analysis: Analysis, *, owners: Owners | None = None
+    tool: ToolConfig, day: StoreDate, analysis: Analysis, *, owners: Owners | None = None
 ) -> ProcessOutcome:
     started_at, started = now_iso(), time.monotonic()
     outcome = ProcessOutcome(tool.name, False)
     try:
-        raw_path = store.raw_path(day, tool.name)
+        raw_path = day.raw_path(tool.name)
         if not raw_path.exists():
             raise StoreError(f"no raw file for {day} ({raw_path}); run collect first", tool=tool.name)
         raw = read_json(raw_path)
@@ -122,7 +121,7 @@ def process_tool(
         }
         try:
             write_atomic(
-                store.processed_path(day, tool.name), _stream(source.normalize(raw), header, outcome, owners)
+                day.processed_path(tool.name), _stream(source.normalize(raw), header, outcome, owners)
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise DataValidationError(
@@ -130,7 +129,7 @@ def process_tool(
                 f"{type(exc).__name__}: {str(exc)[:120]}",
                 tool=tool.name,
             ) from None
-        rejects_path = store.processed_path(day, f"{tool.name}.rejects")
+        rejects_path = day.processed_path(f"{tool.name}.rejects")
         if outcome.rejects:
             write_json(
                 rejects_path,
@@ -166,7 +165,6 @@ def process_tool(
         "ok" if outcome.ok else ("invalid" if isinstance(outcome.error, DataValidationError) else "failed")
     )
     record_step_quietly(
-        store,
         day,
         tool.name,
         "process",
@@ -187,8 +185,7 @@ def process_tool(
 
 def process(
     tools: list[ToolConfig],
-    store: Store,
-    day: date,
+    day: StoreDate,
     analysis: Analysis,
     *,
     owners: Owners | None = None,
@@ -196,7 +193,7 @@ def process(
     on_done: Callable[[ProcessOutcome], None] | None = None,
 ) -> list[ProcessOutcome]:
     def one(tool: ToolConfig) -> ProcessOutcome:
-        outcome = process_tool(tool, store, day, analysis, owners=owners)
+        outcome = process_tool(tool, day, analysis, owners=owners)
         if on_done:
             on_done(outcome)
         return outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import os
 import uuid
@@ -18,6 +19,7 @@ from apiinv.errors import (
     ApiInvError,
     ExitStatus,
     NothingToReportError,
+    UsageError,
     exit_status_for,
     status_for_outcomes,
 )
@@ -26,7 +28,7 @@ from apiinv.pipeline.collect import ToolOutcome, collect
 from apiinv.pipeline.export import ExportOutcome, describe, export_step
 from apiinv.pipeline.process import ProcessOutcome, process
 from apiinv.progress import ToolProgress
-from apiinv.store import Store, now_iso
+from apiinv.store import StoreDate, now_iso
 
 
 @dataclass
@@ -63,91 +65,125 @@ class RunResult:
         return status_for_outcomes(parts)
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run does: a schedule of planner.yaml resolved (its tools, action, workers, formats,
+    delivery and run lock), or tools named by hand with the planner's default delivery."""
+
+    tools: list[ToolConfig]
+    action: str = "run"
+    workers: int | None = None
+    formats: list[str] = field(default_factory=lambda: ["xlsx", "json"])
+    delivery: Delivery | None = None  # None: nobody hears of it (a library's or the demo's run)
+    schedule: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.tools]
+
+    @property
+    def lock(self) -> str:
+        """The run lock: one run of a schedule (or of a set of tools) at a time."""
+        return locks.lock_name(self.schedule, self.names)
+
+    @classmethod
+    def resolve(
+        cls,
+        cfg: Config,
+        *,
+        schedule: str | None = None,
+        tools: list[str] | None = None,
+        all_tools: bool = False,
+        workers: int | None = None,
+        formats: list[str] | None = None,
+        mail_to: list[str] | None = None,
+        only_on_change: bool = False,
+    ) -> RunPlan:
+        """The run of ``schedule``, or of ``tools`` (``all_tools``: every enabled one); ``workers``,
+        ``formats``, ``mail_to`` and ``only_on_change`` given here override the schedule's."""
+        action, delivery = "run", cfg.planner.defaults if cfg.planner else Delivery()
+        if schedule is not None:
+            if tools or all_tools:
+                raise UsageError("give tools or --schedule, not both")
+            planned = cfg.planner.schedules.get(schedule) if cfg.planner else None
+            if planned is None:
+                known = ", ".join(cfg.planner.schedules) if cfg.planner else "none"
+                raise UsageError(f"no schedule {schedule!r} in planner.yaml (known: {known})")
+            tools, action, delivery = planned.tools, planned.action, planned.delivery
+            workers, formats = workers or planned.workers, formats or planned.formats
+        if mail_to:
+            delivery = dataclasses.replace(delivery, mail_to=tuple(mail_to))
+        if only_on_change:
+            delivery = dataclasses.replace(delivery, only_on_change=True)
+        selected = cfg.select(list(tools or []), all_tools=all_tools)
+        return cls(selected, action, workers, list(formats or ["xlsx", "json"]), delivery, schedule)
+
+
 def run(
     cfg: Config,
-    store: Store,
-    day: date,
-    tools: list[ToolConfig],
+    day: StoreDate,
+    plan: RunPlan,
     *,
-    action: str = "run",
-    workers: int | None = None,
-    formats: list[str] | None = None,
-    delivery: Delivery | None = None,
     env: dict[str, str] | None = None,
     use_cache: bool = True,
     full: bool = False,
-    schedule: str | None = None,
     console: Console | None = None,
 ) -> RunResult:
-    """The schedule's (or the tools') run, under its run lock and holding its date: a run record in the
-    date's manifest from its start, so one that never ends (killed) shows as such."""
+    """The plan's run, under its run lock and holding its date: a run record in the date's manifest
+    from its start, so one that never ends (killed) shows as such. Delivery only when it is a run."""
     console = console or Console()
-    names = [t.name for t in tools]
-    lock = locks.lock_name(schedule, names)
-    with locks.hold(store.lock_dir, lock), locks.use_date(store.date_dir(day)):
+    names = plan.names
+    with locks.hold(day.store.lock_dir, plan.lock), locks.use_date(day.folder):
         run_id = uuid.uuid4().hex
-        store.record_run(
-            day,
+        day.record_run(
             {
                 "id": run_id,
-                "schedule": schedule,
-                "action": action,
+                "schedule": plan.schedule,
+                "action": plan.action,
                 "tools": names,
                 "pid": os.getpid(),
-                "lock": lock,
+                "lock": plan.lock,
                 "started_at": now_iso(),
-            },
+            }
         )
         status = ExitStatus.ERROR
         try:
-            result = _steps(cfg, store, day, tools, action, workers, formats, use_cache, full, console)
+            result = _steps(cfg, day, plan, use_cache, full, console)
             status = result.exit_status(names)
-            if delivery is not None:
+            if plan.delivery is not None:
                 result.mail_error = deliver(
-                    result, status, delivery, day, schedule, names, env or {}, console
+                    result, status, plan.delivery, day.day, plan.schedule, names, env or {}, console
                 )
                 status = result.exit_status(names)
         except BaseException as exc:
             status = exit_status_for(exc)
             raise
         finally:
-            store.finish_run(day, run_id, {"finished_at": now_iso(), "exit_status": int(status)})
+            day.finish_run(run_id, {"finished_at": now_iso(), "exit_status": int(status)})
     return result
 
 
 def _steps(
-    cfg: Config,
-    store: Store,
-    day: date,
-    tools: list[ToolConfig],
-    action: str,
-    workers: int | None,
-    formats: list[str] | None,
-    use_cache: bool,
-    full: bool,
-    console: Console,
+    cfg: Config, day: StoreDate, plan: RunPlan, use_cache: bool, full: bool, console: Console
 ) -> RunResult:
-    """The steps ``action`` names, each after the other."""
-    steps = ACTION_STEPS[action]
+    """The steps the plan's action names, each after the other."""
+    steps = ACTION_STEPS[plan.action]
+    tools, workers = plan.tools, plan.workers
     result = RunResult()
     if "collect" in steps:
-        result.collected = collect_step(
-            tools, store, day, console, workers=workers, use_cache=use_cache, full=full
-        )
+        result.collected = collect_step(tools, day, console, workers=workers, use_cache=use_cache, full=full)
         release_memory()
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
-        ready = [t for t in tools if "collect" not in steps or store.raw_path(day, t.name).exists()]
-        result.processed = process_step(cfg, ready, store, day, console, workers=workers)
+        ready = [t for t in tools if "collect" not in steps or day.raw_path(t.name).exists()]
+        result.processed = process_step(cfg, ready, day, console, workers=workers)
         release_memory()
     if "export" in steps:
         try:
-            result.exported = export_step(
-                cfg, store, day, [t.name for t in tools], formats or ["xlsx", "json"]
-            )
+            result.exported = export_step(cfg, day, plan.names, plan.formats)
         except NothingToReportError as exc:
             console.problem(f"export: {exc.message}")
-            if action != "run":  # after collect and process, their errors already say why
+            if plan.action != "run":  # after collect and process, their errors already say why
                 raise
         if result.exported is not None:
             for line in describe(result.exported):
@@ -166,8 +202,7 @@ def release_memory() -> None:
 
 def collect_step(
     tools: list[ToolConfig],
-    store: Store,
-    day: date,
+    day: StoreDate,
     console: Console,
     *,
     workers: int | None = None,
@@ -179,7 +214,6 @@ def collect_step(
     with ToolProgress("collecting", [t.name for t in tools], console) as progress:
         return collect(
             tools,
-            store,
             day,
             workers=workers,
             use_cache=use_cache,
@@ -193,8 +227,7 @@ def collect_step(
 def process_step(
     cfg: Config,
     tools: list[ToolConfig],
-    store: Store,
-    day: date,
+    day: StoreDate,
     console: Console,
     *,
     workers: int | None = None,
@@ -202,7 +235,7 @@ def process_step(
     """Process every tool, showing each outcome as it comes."""
     with ToolProgress("processing", [t.name for t in tools], console) as progress:
         return process(
-            tools, store, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers, on_done=progress.done
+            tools, day, cfg.analysis, owners=cfg.owner_lookup(), workers=workers, on_done=progress.done
         )
 
 

@@ -65,11 +65,11 @@ def test_a_failed_tool_in_between_gives_no_false_removals(cli, sandbox) -> None:
     _collect_and_process(cli, sandbox, day2, "--all")
     sandbox.apps["kong"].faults.clear()
     assert store.step(day2, "kong", "process")["status"] == "failed"
-    on_day2 = {c.tool: c for c in change_set(store, day2, ["kong", "cequence"], Analysis())}
+    on_day2 = {c.tool: c for c in change_set(store.at(day2), ["kong", "cequence"], Analysis())}
     assert on_day2["kong"].rows() == [] and on_day2["kong"].note.startswith("not compared")
     assert on_day2["cequence"].previous_date == str(day1)
     _collect_and_process(cli, sandbox, day3, "--all")
-    on_day3 = {c.tool: c for c in change_set(store, day3, ["kong", "apigee"], Analysis())}
+    on_day3 = {c.tool: c for c in change_set(store.at(day3), ["kong", "apigee"], Analysis())}
     assert on_day3["kong"].previous_date == str(day1)  # the last complete run, not the failed one
     kong1 = {r["endpoint_key"] for r in _processed(store, day1, "kong")}
     kong3 = {r["endpoint_key"] for r in _processed(store, day3, "kong")}
@@ -95,7 +95,7 @@ def test_a_sudden_drop_between_runs_is_held_back(cli, sandbox, tmp_path: Path) -
     records = _processed(store, day1, "cequence")
     write_json(store.processed_path(day2, "cequence"), {"records": records[: len(records) // 5]})
     store.record_step(day2, "cequence", "process", {"status": "ok"})
-    (result,) = change_set(store, day2, ["cequence"], Analysis(drop_guard=0.5))
+    (result,) = change_set(store.at(day2), ["cequence"], Analysis(drop_guard=0.5))
     assert result.removed == [] and result.held_back == len(records) - len(records) // 5
     assert "suspect" in result.note
 

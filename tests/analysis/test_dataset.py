@@ -166,7 +166,7 @@ def test_data_exactly_carry_forward_days_old_stands_in_and_a_day_older_does_not(
     _processed(store, earlier, "kong", "kong", ["/v1/a", "/v1/b"])
     _processed(store, DAY2, "cequence", "cequence", ["/v1/a"])
     store.record_step(DAY2, "kong", "collect", {"status": "failed", "type": "kong"})
-    data = build(store, DAY2, ["kong", "cequence"], Analysis(carry_forward_days=3))
+    data = build(store.at(date.fromisoformat(DAY2)), ["kong", "cequence"], Analysis(carry_forward_days=3))
     kong = data.run_section()["tools"]["kong"]
     expected = (earlier, 2) if stands_in else (None, 0)
     assert (kong["status"], kong["data_date"], kong["records"]) == ("failed", *expected)
@@ -181,7 +181,7 @@ def test_change_counts_are_distinct_endpoints(tmp_path: Path) -> None:
     for day, extra in ((DAY1, []), (DAY2, ["/v1/new"])):
         _processed(store, day, "kong", "kong", ["/v1/a", "/v1/b", *extra])
         _processed(store, day, "cequence", "cequence", ["/v1/a", *extra])
-    data = build(store, DAY2, ["kong", "cequence"], Analysis())
+    data = build(store.at(date.fromisoformat(DAY2)), ["kong", "cequence"], Analysis())
     assert [(r["tool"], r["change"]) for r in data.change_rows()] == [("kong", "new"), ("cequence", "new")]
     assert data.summary()["changes"]["new"] == 1  # one endpoint, new in two tools
     assert data.summary("kong")["changes"]["new"] == 1 and data.summary()["baseline"] == []

@@ -158,7 +158,7 @@ def test_an_export_waits_for_the_dates_export_in_progress_then_writes(one_day) -
     cfg = config.load(one_day.config_dir)
     outcome = []
     second = threading.Thread(
-        target=lambda: outcome.append(export_step(cfg, store, DAY2, ["kong"], ["json"])), daemon=True
+        target=lambda: outcome.append(export_step(cfg, store.at(DAY2), ["kong"], ["json"])), daemon=True
     )
     with locks.exporting(folder):  # an export of the date in progress
         second.start()

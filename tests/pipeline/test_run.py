@@ -219,3 +219,39 @@ def test_a_schedule_run_first_carries_the_other_schedules_tools_forward(cli, san
         report["run"]["incomplete"] and f"cequence not_run, data of {earlier} used" in report["run"]["banner"]
     )
     assert {tools[tool]["data_date"] for tool in gateways} == {DAY}
+
+
+@pytest.mark.sandbox_tools("kong", "cequence")
+def test_a_library_user_gets_the_schedules_run_as_the_cli_does(sandbox) -> None:
+    from apiinv import config
+    from apiinv.errors import UsageError
+    from apiinv.pipeline.run import RunPlan
+
+    (sandbox.config_dir / "planner.yaml").write_text(
+        "defaults:\n  mail_to: [ops@acme.example]\n"
+        'schedules:\n  gateways:\n    cron: "0 1 * * *"\n    tools: ["kong"]\n    workers: 2\n'
+        '    formats: ["json"]\n    job_type: collection\n    mail_to: [secops@acme.example]\n'
+    )
+    cfg = config.load(sandbox.config_dir)
+    plan = RunPlan.resolve(cfg, schedule="gateways", only_on_change=True)
+    assert (plan.names, plan.action, plan.workers, plan.formats, plan.lock) == (
+        ["kong"],
+        "collect",
+        2,
+        ["json"],
+        "gateways",
+    )
+    assert plan.delivery is not None and plan.delivery.mail_to == ("secops@acme.example",)
+    assert plan.delivery.only_on_change
+    by_hand = RunPlan.resolve(cfg, tools=["cequence", "kong"], formats=["csv"])
+    assert (by_hand.names, by_hand.action, by_hand.formats, by_hand.lock) == (
+        ["cequence", "kong"],
+        "run",
+        ["csv"],
+        "run-cequence-kong",
+    )
+    assert by_hand.delivery is not None and by_hand.delivery.mail_to == ("ops@acme.example",)
+    with pytest.raises(UsageError, match=r"no schedule 'weekly' in planner\.yaml"):
+        RunPlan.resolve(cfg, schedule="weekly")
+    with pytest.raises(UsageError, match="not both"):
+        RunPlan.resolve(cfg, schedule="gateways", tools=["kong"])

@@ -60,7 +60,7 @@ def tool(url: str, regions: list[str]) -> ToolConfig:
 
 def collect(config: ToolConfig, tmp_path: Path):
     store = Store(tmp_path / "out")
-    outcome = collect_tool(config, store, RUN_DATE, use_cache=False)
+    outcome = collect_tool(config, store.at(RUN_DATE), use_cache=False)
     path = store.raw_path(RUN_DATE, config.name)
     return outcome, (read_json(path) if path.exists() else None)
 

@@ -169,7 +169,7 @@ def test_a_nested_list_valued_mapping_with_a_missing_optional_listing(tmp_path: 
             },
         )
         store = Store(tmp_path)
-        outcome = collect_tool(tool, store, RUN_DATE, use_cache=False)
+        outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
     assert outcome.ok, outcome.summary()
     warnings = store.step(RUN_DATE, "traffic", "collect")["warnings"]
     assert any(w.startswith("optional listing hosts (/hosts) failed") for w in warnings)
@@ -201,6 +201,6 @@ def test_the_inventory_listing_itself_is_not_optional(tmp_path: Path) -> None:
             auth_type="none",
             settings={"endpoints": {"inventory": "/inventory", "hosts": None}},
         )
-        outcome = collect_tool(tool, Store(tmp_path), RUN_DATE, use_cache=False)
+        outcome = collect_tool(tool, Store(tmp_path).at(RUN_DATE), use_cache=False)
     assert not outcome.ok and outcome.error.code == "MALFORMED_RESPONSE"
     assert "expected a list at items, got nothing" in outcome.error.message

@@ -23,7 +23,7 @@ def collect(tmp_path: Path, server_url: str, settings: dict[str, Any], **options
         name="listing", type="rest", base_url=server_url, auth_type="none", settings=settings, **options
     )
     store = Store(tmp_path)
-    outcome = collect_tool(tool, store, RUN_DATE, use_cache=False)
+    outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
     if not outcome.ok:
         return outcome, [], []
     raw = read_json(store.raw_path(RUN_DATE, "listing"))
