@@ -165,6 +165,31 @@ def _act_first(digest: dict[str, Any], full: bool) -> tuple[list[str], str]:
     return lines, f'<h3 style="color:#C00000;margin:14px 0 2px 0">{title}</h3>{table}'
 
 
+def _stands_in(tool: str, data_date: str | None, day: str) -> str:
+    """What stands in for a tool that failed this run: its data of an earlier run, or none."""
+    if data_date is None:
+        return f"{tool} (no data)"
+    if data_date == day:
+        return f"{tool} (its data of {day} from an earlier run of this date stands in)"
+    return f"{tool} (its data of {data_date} stands in)"
+
+
+def _data_line(summary: dict[str, Any], day: str) -> str:
+    """The body's first sentence when no banner says the data is incomplete: every tool's data is of the
+    date, but a tool that failed this run stands on an earlier run of the same date, said by name."""
+    dates = summary.get("data_dates") or {}
+    earlier = [t for t in summary.get("failed_tools") or [] if dates.get(t) == day]
+    if not earlier:
+        return "Every tool's data is from this date."
+    return (
+        " ".join(
+            f"{tool} failed this run: its data of {day} from an earlier run of this date stands in."
+            for tool in earlier
+        )
+        + " Every other tool's data is from this run."
+    )
+
+
 def subject_line(summary: dict[str, Any], digest: dict[str, Any], day: str) -> str:
     """The default subject: critical findings and new endpoints counted, the most urgent finding named."""
     changes = summary.get("changes") or {}
@@ -196,14 +221,14 @@ def compose(
     banner = summary.get("banner")
     digest = digest or {}
     full = body == "full" if body else not password
-    headline = _headline(summary)
+    headline = _headline(summary, day)
     closing = (
         f"The workbook {workbook.name} is attached. It maps our API attack surface: keep it confidential."
     )
     if password:
         closing += " It is password-protected; the password reaches you another way."
     act_text, act_html = _act_first(digest, full)
-    text = [f"API inventory for {day}", "", banner or "Every tool's data is from this date.", ""]
+    text = [f"API inventory for {day}", "", banner or _data_line(summary, day), ""]
     text += [*act_text, "", *headline]
     parts_html = []
     for section_text, section_html in _sections(summary, digest, full):
@@ -229,8 +254,8 @@ def compose(
     return message
 
 
-def _headline(summary: dict[str, Any]) -> list[str]:
-    """The run in four lines: endpoints, changes, findings, failed tools."""
+def _headline(summary: dict[str, Any], day: str) -> list[str]:
+    """The run in four lines: endpoints, changes, findings, failed tools (and whose data stands in)."""
     changes, findings = summary.get("changes") or {}, summary.get("findings") or {}
     failed = summary.get("failed_tools") or []
     baseline = summary.get("baseline") or []
@@ -245,7 +270,12 @@ def _headline(summary: dict[str, Any]) -> list[str]:
         )
         + (f"; baseline run of {', '.join(baseline)}" if baseline else ""),
         "Findings: " + ", ".join(f"{TITLES[n].lower()} {findings.get(n, 0):,}" for n in FINDINGS),
-        f"Tools that failed: {', '.join(failed)}" if failed else "All tools collected and processed.",
+        (
+            "Tools that failed this run: "
+            + ", ".join(_stands_in(t, (summary.get("data_dates") or {}).get(t), day) for t in failed)
+        )
+        if failed
+        else "All tools collected and processed.",
     ]
 
 

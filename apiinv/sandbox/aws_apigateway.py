@@ -15,10 +15,9 @@ from typing import Any
 
 from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.common import SimulatorUnavailable
-from apiinv.sandbox.estate import Api, Operation
+from apiinv.sandbox.estate import AWS_REST_REGION, Api, Operation, execute_api_host
 
-REGIONS = {"rest": "eu-west-1", "http": "us-east-1"}
-MOST = 100  # APIs on API Gateway at most: populating moto costs a dozen calls per API
+REGIONS = {"rest": AWS_REST_REGION, "http": "us-east-1"}
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
 
 
@@ -36,14 +35,7 @@ class Simulator(SandboxSimulator):
 
     def served(self) -> list[tuple[Api, tuple[Operation, ...]]]:
         """The legacy APIs (no Apigee or Kong) that run on API Gateway on the current date."""
-        day = self.sandbox.estate.on(self.sandbox.day)
-        found = []
-        for api, ops in day.apis:
-            if api.gateway is None and api.index % 3 != 0:
-                documented = tuple(op for op in ops if not op.template.endswith("/export"))
-                if documented:
-                    found.append((api, documented))
-        return found[:MOST]
+        return self.sandbox.estate.on(self.sandbox.day).on_api_gateway()
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -166,7 +158,11 @@ def _rest_auth(auth: str | None, op: Operation) -> dict[str, Any]:
 
 def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], str | None]]) -> None:
     segment = apis[0][0].base_path.strip("/").split("/")[0]
-    rest_id = v1.create_rest_api(name=host.split(".")[0], description=f"The {segment} monolith")["id"]
+    rest_id = v1.create_rest_api(
+        name=host.split(".")[0],
+        description=f"The {segment} monolith",
+        tags={"_custom_id_": execute_api_host(host).split(".")[0]},  # the id traffic calls it by
+    )["id"]
     resources = {r["path"]: r["id"] for r in v1.get_resources(restApiId=rest_id)["items"]}
 
     def resource(path: str) -> str:
@@ -204,7 +200,10 @@ def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], s
 
 
 def _http_api(v2: Any, api: Api, ops: tuple[Operation, ...], auth: str | None) -> None:
-    api_id = v2.create_api(Name=api.name, ProtocolType="HTTP")["ApiId"]
+    # Most teams call an HTTP API by its custom domain only and turn its default endpoint off.
+    api_id = v2.create_api(Name=api.name, ProtocolType="HTTP", DisableExecuteApiEndpoint=api.index % 4 != 0)[
+        "ApiId"
+    ]
     authorizer = None
     if auth in ("oauth2", "jwt"):
         authorizer = v2.create_authorizer(

@@ -45,7 +45,7 @@ class CequenceApp(EstateApp):
     def expire_tokens(self) -> None:
         self.tokens.expire_all()
 
-    def _observed_path(self, api: Api, op: Operation) -> str:
+    def _observed_path(self, api: Api, op: Operation, base_path: str) -> str:
         """The path as traffic shows it: concrete ids for some, a :param template for others."""
         path = op.template
         rng = random.Random(f"{api.id}:{op.template}")
@@ -59,30 +59,31 @@ class CequenceApp(EstateApp):
             else:
                 value = ":" + param
             path = path.replace("{" + param + "}", value)
-        return api.base_path + path
+        return base_path + path
 
     @staticmethod
-    def _observed_host(api: Api, op: Operation) -> str:
+    def _observed_host(api: Api, host: str) -> str:
         if api.index % 5 == 0:
-            return api.host.upper()
+            return host.upper()
         if api.index % 7 == 0:
-            return api.host + ":443"
-        return api.host
+            return host + ":443"
+        return host
 
     def _build(self, day: EstateDay) -> list[dict[str, Any]]:
         items = []
-        for api, op in day.in_traffic():
+        for api, op, host, base_path in day.traffic_calls():
             auth = None if op.public else api.auth_on(day.day)
             score = api.risk_score(day.day, op)
-            rng = random.Random(f"traffic:{api.id}:{op.method}:{op.template}")
+            elsewhere = "" if host == api.host else f":{host}"
+            rng = random.Random(f"traffic:{api.id}:{op.method}:{op.template}{elsewhere}")
             quiet = api.gateway is not None and api.index % 11 == 0  # deployed but no recent traffic
             last_seen_days = rng.randint(45, 120) if quiet else rng.random()
             items.append(
                 {
                     "id": str(uuid.UUID(int=rng.getrandbits(128))),
-                    "host": self._observed_host(api, op),
+                    "host": self._observed_host(api, host),
                     "method": op.method if api.index % 9 else op.method.lower(),
-                    "path": self._observed_path(api, op),
+                    "path": self._observed_path(api, op, base_path),
                     "active": not quiet,
                     "transactionCount": 0 if quiet else rng.randint(10, 2_000_000),
                     "riskScore": score,
@@ -168,5 +169,5 @@ class Simulator(SandboxSimulator):
         return [self.sandbox.client_secret, *self.app.tokens.handed_out]
 
     def truth(self) -> dict[str, int]:
-        in_traffic = self.sandbox.estate.on(self.sandbox.day).in_traffic()
-        return {"endpoints": len(in_traffic) + (len(PROBE_PATHS) if in_traffic else 0)}
+        calls = self.sandbox.estate.on(self.sandbox.day).traffic_calls()
+        return {"endpoints": len(calls) + (len(PROBE_PATHS) if calls else 0)}

@@ -149,7 +149,7 @@ class Crunch42App(EstateApp):
         document: dict[str, Any] = {
             "openapi": "3.0.3",
             "info": {"title": api.title, "version": f"{api.version}.0.0", "description": api.description},
-            "servers": [{"url": f"https://{api.host}{api.base_path}"}],
+            "servers": [{"url": url} for url in api.servers],
             "paths": paths,
         }
         if auth:

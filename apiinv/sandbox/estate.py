@@ -9,6 +9,7 @@ in traffic (shadow); some in a gateway with no audit; some public endpoints carr
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ SENSITIVE = ["PII", "PCI", "PHI", "credentials", "email", "phone", "ssn", "bank_
 APIGEE_HOSTS = {"prod": "api.acme.example", "test": "api-test.acme.example"}
 KONG_HOST = "edge.acme.example"
 AUTH_KINDS = ["apikey", "oauth2", "jwt", "basic"]
+AWS_REST_REGION = "eu-west-1"
+AWS_MOST = 100  # APIs on API Gateway at most: populating moto costs a dozen calls per API
 
 # Vendor strings that must stay data: spreadsheet formula triggers, non-ASCII, over-long text.
 HOSTILE_TITLES = [
@@ -76,6 +79,19 @@ CHURN_PERIOD = 50  # days; a churning API lives `life` days of every period
 # changes: what an incremental collection relies on, as it does with the real vendors.
 ORIGIN_DAY = date(2020, 1, 1).toordinal()
 AUTH_FLIP_WINDOW = 20  # days between an API's authentication flips (when it flips at all)
+
+
+def execute_api_host(legacy_host: str) -> str:
+    """The execute-api host of the REST API that serves a legacy host on API Gateway: the sandbox gives
+    that API a stable id, so that traffic can call it there too."""
+    return (
+        f"{hashlib.sha256(legacy_host.encode()).hexdigest()[:10]}.execute-api.{AWS_REST_REGION}.amazonaws.com"
+    )
+
+
+def _grade(drawn: int, index: int) -> int:
+    """An audit grade: most teams fix their spec until it passes (70), one in three leaves it low."""
+    return drawn if drawn >= 70 or index % 3 == 0 else 70 + (drawn - 15) * 30 // 55
 
 
 def _uuid(rng: random.Random) -> str:
@@ -207,6 +223,18 @@ class Api:
             return self.grade
         return max(0, min(100, self.grade + 4 * ((day // 10) % 3) - 4))
 
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """The URLs its spec lists: an Apigee API on the host of each environment it is deployed to
+        (test included), a legacy API on API Gateway as a REST API on its execute-api endpoint too."""
+        if self.gateway == "apigee":
+            return tuple(f"https://{APIGEE_HOSTS[env]}{self.base_path}" for env in self.environments)
+        servers: tuple[str, ...] = (f"https://{self.host}{self.base_path}",)
+        if self.gateway is None and self.index % 3 != 0 and self.index % 2 == 1:
+            below = self.base_path.strip("/").split("/", 1)[1]  # under the host's mapped first segment
+            servers += (f"https://{execute_api_host(self.host)}/prod/{below}",)
+        return servers
+
     def risk_score(self, day: int, op: Operation) -> float:
         # Most scores move weekly; every tenth API's daily, so consecutive dates show changed risk.
         period = day if self.index % 10 == 0 else day // 7
@@ -234,8 +262,8 @@ class Estate:
         version = rng.randint(1, 3)
         draw = rng.random()
         gateway = "apigee" if draw < 0.55 else "kong" if draw < 0.80 else None
-        in_spec = rng.random() < (0.75 if gateway else 0.3)
-        in_traffic = True if not gateway and not in_spec else rng.random() < 0.9
+        in_spec = rng.random() < (0.85 if gateway else 0.5)
+        in_traffic = True if not gateway and not in_spec else rng.random() < 0.95
         auth_kind = rng.choice(AUTH_KINDS) if rng.random() < 0.85 else None
         if gateway == "apigee":
             host = APIGEE_HOSTS["prod"]
@@ -266,7 +294,7 @@ class Estate:
                     params=params,
                     in_spec=in_spec,
                     in_gateway=gateway is not None,
-                    in_traffic=in_traffic and rng.random() < 0.85,
+                    in_traffic=in_traffic and rng.random() < 0.95,
                     public=template == "/health" or (auth_kind is not None and rng.random() < 0.05),
                     sensitive=api_sensitive if template != "/health" and rng.random() < 0.7 else (),
                     churn_phase=rng.randrange(30) if documented and rng.random() < 0.1 else None,
@@ -308,8 +336,8 @@ class Estate:
             deployed=gateway != "apigee" or rng.random() < 0.93,
             environments=("prod", "test") if rng.random() < 0.4 else ("prod",),
             in_spec=in_spec,
-            audited=in_spec and rng.random() < 0.85,
-            grade=rng.randint(15, 100),
+            audited=in_spec and rng.random() < 0.95,
+            grade=_grade(rng.randint(15, 100), i),
             audit_age_days=rng.randint(0, 60) if rng.random() < 0.85 else rng.randint(100, 400),
             in_traffic=in_traffic,
             auth_kind=auth_kind,
@@ -367,6 +395,34 @@ class EstateDay:
 
     def in_traffic(self) -> list[tuple[Api, Operation]]:
         return [(api, op) for api, ops in self.apis for op in ops if op.in_traffic]
+
+    def on_api_gateway(self) -> list[tuple[Api, tuple[Operation, ...]]]:
+        """The legacy APIs (no Apigee or Kong) that run on AWS API Gateway, with their documented
+        operations: two in three of them, odd ones as REST APIs (one per legacy host), even as HTTP APIs."""
+        found = []
+        for api, ops in self.apis:
+            if api.gateway is None and api.index % 3 != 0:
+                documented = tuple(op for op in ops if not op.template.endswith("/export"))
+                if documented:
+                    found.append((api, documented))
+        return found[:AWS_MOST]
+
+    def traffic_calls(self) -> list[tuple[Api, Operation, str, str]]:
+        """(API, operation, host, base path) of each way traffic reaches an operation: its own host; for
+        three in four APIs deployed to Apigee's test environment, the test host too; for some REST APIs on
+        API Gateway, their execute-api endpoint (stage prod) too."""
+        on_rest = {
+            api.index: ops for api, ops in self.on_api_gateway() if api.index % 2 == 1 and api.index % 5 < 3
+        }
+        calls = []
+        for api, op in self.in_traffic():
+            calls.append((api, op, api.host, api.base_path))
+            if api.gateway == "apigee" and api.deployed and "test" in api.environments and api.index % 4:
+                calls.append((api, op, APIGEE_HOSTS["test"], api.base_path))
+            if op in on_rest.get(api.index, ()):
+                below = api.base_path.strip("/").split("/", 1)[1]  # under the host's mapped first segment
+                calls.append((api, op, execute_api_host(api.host), f"/prod/{below}"))
+        return calls
 
     def teams(self) -> list[str]:
         return sorted({api.team for api, _ in self.in_spec()})

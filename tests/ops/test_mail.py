@@ -305,3 +305,27 @@ def test_an_encrypted_attachment_leaves_the_body_with_counts_only(cli, reported,
     assert cli(*args, config_dir=reported.config_dir).exit_code == 0
     full = inbox.messages[1].get_body(("plain",)).get_content()
     assert report["act_first"]["endpoints"][0]["endpoint_key"] in full
+
+
+@pytest.mark.sandbox_tools("kong", "apigee")
+def test_a_tool_that_failed_after_an_earlier_run_of_the_date_says_whose_data_stands_in(
+    cli, sandbox, smtp
+) -> None:
+    inbox, port = smtp
+    smtp_env(sandbox, port)
+    assert cli("--date", DAY, "run", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    sandbox.simulators["kong"].inject("status", status=500, times=100_000)
+    tools_yaml = sandbox.config_dir / "tools.yaml"
+    tools_yaml.write_text(
+        tools_yaml.read_text().replace("  api_base_url:", "  max_retries: 0\n  api_base_url:")
+    )
+    cli("--date", DAY, "run", "--all", "--mail-to", "secops@acme.example", config_dir=sandbox.config_dir)
+    (message,) = inbox.messages
+    plain = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "Every tool's data is from this date." not in plain
+    assert f"kong failed this run: its data of {DAY} from an earlier run of this date stands in." in plain
+    assert "Every other tool's data is from this run." in plain
+    assert (
+        f"Tools that failed this run: kong (its data of {DAY} from an earlier run of this date stands in)"
+        in plain
+    )
