@@ -451,7 +451,8 @@ def test_a_vendor_stricter_than_tools_yaml_paces_the_tool_with_few_refusals(tmp_
     with Sandbox(size=24, day=date(2026, 11, 23), rate_limits={"42crunch": 600}) as sandbox:
         tool = config.load(sandbox.write_config(tmp_path / "sb")).tools["42crunch"]
         tool.rate_limit = None
-        (outcome,) = collect([tool], Store(tmp_path / "out"), date(2026, 11, 23), workers=8, use_cache=False)
+        day = Store(tmp_path / "out").at(date(2026, 11, 23))
+        (outcome,) = collect([tool], day, workers=8, use_cache=False)
         app = sandbox.apps["42crunch"]
     assert outcome.ok, outcome.summary()
     assert app.throttled >= 1 and app.ignored_retry_after == 0
