@@ -399,3 +399,103 @@ def test_a_listing_whose_cursor_repeats_is_truncated_and_nothing_is_written(
         outcome.error.message
     )
     assert len(listing_server.received) == 2
+
+
+def _tyk_like(
+    listing_server, apis: list[dict[str, Any]], *, per_page: int = 10, lose_after: int | None = None
+):
+    """A Tyk Dashboard-like listing: ``?p=N``, its own page size whatever is asked, ``pages`` and a total;
+    ``lose_after``: pages past this one come back empty (a listing that shrinks while it is read)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = -(-len(apis) // per_page)
+
+    def answer(handler) -> None:
+        page = int(parse_qs(urlsplit(handler.path).query)["p"][0])
+        found = apis[(page - 1) * per_page : page * per_page]
+        if lose_after is not None and page > lose_after:
+            found = []
+        handler.send_json({"apis": found, "pages": pages, "total": len(apis)})
+
+    listing_server.route("/api/apis", answer)
+
+
+def _paged_settings(**pagination: Any) -> dict[str, Any]:
+    return {
+        "role": "gateway",
+        "endpoints": {"inventory": {"path": "/api/apis", "items": "apis"}},
+        "pagination": {"strategy": "page", "page_param": "p", "size_param": "size", **pagination},
+        "fields": {"method": {"const": "GET"}, "path": "path", "host": {"const": "api.example"}},
+    }
+
+
+@pytest.mark.parametrize("count_key", [{"pages_key": "pages"}, {"total_key": "total"}])
+def test_page_numbers_follow_the_servers_page_count_or_total_past_its_own_short_pages(
+    listing_server, tmp_path: Path, count_key: dict[str, str]
+) -> None:
+    """The server pages by 10 whatever is asked: its page count or total, not the short first page, says
+    when the listing ends (it once took 10 of 47 and reported ok)."""
+    apis = [{"path": f"/api/{n}"} for n in range(47)]
+    _tyk_like(listing_server, apis)
+    outcome, records, _ = collect(tmp_path, listing_server.url, _paged_settings(**count_key))
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    assert len(records) == 47
+    assert len(listing_server.received) == 5
+
+
+@pytest.mark.parametrize("count_key", [{"pages_key": "pages"}, {"total_key": "total"}])
+def test_a_page_listing_that_ends_before_its_count_says_is_truncated(
+    listing_server, tmp_path: Path, count_key: dict[str, str]
+) -> None:
+    apis = [{"path": f"/api/{n}"} for n in range(47)]
+    _tyk_like(listing_server, apis, lose_after=2)
+    outcome, records, _ = collect(tmp_path, listing_server.url, _paged_settings(**count_key))
+    assert outcome.status == "truncated" and records == [], outcome.summary()
+    assert "stopped before its end" in outcome.error.message
+
+
+def test_an_offset_listing_that_empties_before_its_total_is_truncated(listing_server, tmp_path: Path) -> None:
+    listing_server.route(
+        "/api/apis",
+        lambda h: h.send_json({"apis": [] if "offset=0" not in h.path else [{"path": "/a"}], "total": 3}),
+    )
+    settings = _paged_settings()
+    settings["pagination"] = {"strategy": "offset", "total_key": "total"}
+    outcome, _, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.status == "truncated", outcome.summary()
+    assert "empty page with 1 of 3 items" in outcome.error.message
+
+
+def test_relative_next_links_resolve_against_the_request_url_or_the_api_base(
+    listing_server, tmp_path: Path
+) -> None:
+    """RFC 3986: ``3`` after ``/v4/apis/page/2`` is ``/v4/apis/page/3``; with ``relative_to: base``,
+    ``/apis?offset=2`` after a base of ``.../v4`` is ``/v4/apis?offset=2`` (WSO2's pagination.next)."""
+    listing_server.route("/v4/apis", lambda h: h.send_json({"list": [{"path": "/a"}], "next": "apis/page/2"}))
+    listing_server.route("/v4/apis/page/2", lambda h: h.send_json({"list": [{"path": "/b"}], "next": "3"}))
+    listing_server.route("/v4/apis/page/3", lambda h: h.send_json({"list": [{"path": "/c"}], "next": None}))
+    settings: dict[str, Any] = {
+        "role": "gateway",
+        "endpoints": {"inventory": {"path": "/v4/apis", "items": "list"}},
+        "pagination": {"strategy": "next_link", "next_key": "next"},
+        "fields": {"method": {"const": "GET"}, "path": "path", "host": {"const": "api.example"}},
+    }
+    outcome, records, _ = collect(tmp_path / "request", listing_server.url, settings)
+    assert outcome.status == "ok", outcome.summary()
+    assert sorted(r["path"] for r in records) == ["/a", "/b", "/c"]
+
+    listing_server.received.clear()
+    listing_server.route(
+        "/v4/apis",
+        lambda h: h.send_json(
+            {
+                "list": [{"path": "/a"}],
+                "pagination": {"next": None if "offset" in h.path else "/apis?offset=1"},
+            }
+        ),
+    )
+    settings["endpoints"] = {"inventory": {"path": "/apis", "items": "list"}}
+    settings["pagination"] = {"strategy": "next_link", "next_key": "pagination.next", "relative_to": "base"}
+    outcome, records, _ = collect(tmp_path / "base", listing_server.url + "/v4", settings)
+    assert outcome.status == "ok", outcome.summary()
+    assert [r["path"] for r in listing_server.received] == ["/v4/apis?size=100", "/v4/apis?offset=1"]
