@@ -499,3 +499,104 @@ def test_relative_next_links_resolve_against_the_request_url_or_the_api_base(
     outcome, records, _ = collect(tmp_path / "base", listing_server.url + "/v4", settings)
     assert outcome.status == "ok", outcome.summary()
     assert [r["path"] for r in listing_server.received] == ["/v4/apis?size=100", "/v4/apis?offset=1"]
+
+
+def test_jmespath_fields_filter_default_negate_quote_dotted_keys_and_fan_out_paths(
+    listing_server, tmp_path: Path
+) -> None:
+    """What a user could not say before: a filtered host, a fallback, auth as a negated boolean, a
+    condition over two fields, an annotation whose key holds dots, a joined tag list, a formatted URL
+    and one row per element of a path list."""
+    apis = [
+        {
+            "name": "orders",
+            "hostnames": [
+                {"type": "Management", "host": "mgmt.example"},
+                {"type": "Proxy", "host": "gw.example"},
+            ],
+            "listen": "/orders/",
+            "versions": ["v1", "v2"],
+            "use_keyless": False,
+            "internal": False,
+            "labels": ["pci", "eu"],
+            "annotations": {"backstage.io/owner": "team-a"},
+        },
+        {
+            "name": "health",
+            "domain": "health.example",
+            "hostnames": [{"type": "Proxy", "host": "gw.example"}],
+            "listen": "/health/",
+            "versions": [],
+            "use_keyless": True,
+            "internal": True,
+        },
+    ]
+    listing_server.route("/apis", lambda h: h.send_json({"apis": apis}))
+    outcome, records, warnings = collect(
+        tmp_path,
+        listing_server.url,
+        {
+            "role": "gateway",
+            "endpoints": {"inventory": {"path": "/apis", "items": "apis"}},
+            "fields": {
+                "method": "'GET'",
+                "host": "domain || (hostnames[?type=='Proxy'].host | [0])",
+                "path": "[listen, format('{}{}', listen, versions)][]",
+                "authenticated": "!use_keyless",
+                "auth_type": "use_keyless",
+                "active": "!internal && !use_keyless",
+                "owner": 'annotations."backstage.io/owner"',
+                "tags": "join(',', labels || ['none'])",
+                "api_name": "format('{} API', name)",
+                "id": "{name}@{domain}",
+            },
+        },
+    )
+    assert outcome.ok, outcome.summary()
+    keys = {r["endpoint_key"]: r for r in records}
+    assert sorted(keys) == [
+        "GET gw.example/orders",
+        "GET gw.example/orders/v1",
+        "GET gw.example/orders/v2",
+        "GET health.example/health",
+    ]
+    orders, health = keys["GET gw.example/orders/v1"], keys["GET health.example/health"]
+    assert (orders["auth_required"], orders["auth_types"], orders["status"]) == (True, [], "active")
+    assert (health["auth_required"], health["auth_types"], health["status"]) == (False, [], "inactive")
+    assert (orders["owner"], orders["tags"], orders["api_name"]) == ("team-a", ["eu", "pci"], "orders API")
+    assert (health["tags"], health["api_id"], orders["api_id"]) == (["none"], "health@health.example", "")
+    assert not warnings
+
+
+def test_validate_config_names_a_bad_expression_with_its_location(tmp_path: Path) -> None:
+    from apiinv import config
+
+    (tmp_path / "planner.yaml").write_text('schedules:\n  n:\n    cron: "0 2 * * *"\n')
+    (tmp_path / "tools.yaml").write_text(
+        "tyk:\n  type: rest\n  role: gateway\n  api_base_url: https://tyk.example\n  auth_type: none\n"
+        "  endpoints:\n    groups: /groups\n"
+        "    inventory: {path: '/groups/{groups.id[}/apis', for_each: groups}\n"
+        "  fields: {path: listen_path, host: \"hostnames[?type=='Proxy'\", method: \"'GET'\"}\n"
+    )
+    loaded, report = config.validate(tmp_path)
+    assert loaded is None
+    found = "\n".join(report.problems)
+    assert "tyk.fields.host: " in found and "hostnames[?type=='Proxy'" in found
+    assert "tyk.endpoints.inventory.path: {groups.id[}: " in found
+    assert "tyk.fields.path" not in found and "tyk.fields.method" not in found
+
+
+def test_a_boolean_auth_field_is_whether_there_is_auth_never_an_auth_type() -> None:
+    raw = {
+        "tool": "tyk",
+        "data": {
+            "fields": {"path": "p", "method": "m", "host": "h", "auth_type": "secured"},
+            "endpoints": [
+                {"p": "/open", "m": "GET", "h": "x.example", "secured": False},
+                {"p": "/mixed", "m": "GET", "h": "x.example", "secured": [True, "JWT"]},
+            ],
+        },
+    }
+    records = {r["path"]: r for r in rest.SOURCE.normalize(raw)}
+    assert (records["/open"]["auth_required"], records["/open"]["auth_types"]) == (False, [])
+    assert (records["/mixed"]["auth_required"], records["/mixed"]["auth_types"]) == (True, ["jwt"])
