@@ -113,6 +113,9 @@ def _compile_text(text: str) -> Expression:
     if _DOTTED.match(text):
         return Expression(text, _dotted=text)
     if _is_template(text):
+        whole = _PLACEHOLDER.fullmatch(text)
+        if whole:  # one placeholder keeps its value's type (an id stays a number)
+            return _compile_text(whole.group(1))
         return Expression(text, _compiled=_jmespath(_as_format(text)))
     return Expression(text, _compiled=_jmespath(text))
 

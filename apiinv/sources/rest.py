@@ -16,13 +16,14 @@ A tool is described by what its API serves, never by code:
           body: {apiCollectionId: "{collections.id}"}
           items: apiInfoList
       pagination: {strategy: none}        # or page, offset, token, cursor, start_key, next_link + names
-      fields:                             # record meaning -> where it is in an item
+      fields:                             # record meaning -> an expression over an item
         method: id.method                 # a dotted path (a step into a list maps over it)
         path: id.url
         host: "@collections.hostName"     # the item's parent in a for_each listing
         auth_type: allAuthTypesFound      # lists stay lists (nested lists are flattened)
         tags: {const: [akto]}             # a constant
-        url: "https://{host}{path}"       # a template: {dotted path} of the item
+        url: "https://{host}{path}"       # a template: {expression} of the item
+        api_name: "displayName || name"   # any JMESPath expression (see sources/expressions.py)
 
 A listing is a path (GET, the tool's pagination) or an object: ``path``, ``method``, ``params``, ``body``
 (sent as JSON; the paging parameters then go into it), ``items`` (dotted path of the list in each page),
@@ -31,9 +32,10 @@ templates over its items, which the children carry as ``@name``) and ``optional`
 and the listings it is fetched for each item of are required; when another fails, that is a warning.
 Values put into a path are URL-quoted.
 
-A method or host that maps to a list gives one record per value. Without a mapped ``authenticated``,
-authentication is read from the auth types: an ``unauthenticated`` (or ``none``) among them means the
-endpoint was called without credentials. Timestamps may be RFC 3339 or epoch seconds or milliseconds.
+A method, host or path that maps to a list gives one record per value. Without a mapped
+``authenticated``, authentication is read from the auth types: an ``unauthenticated`` (or ``none``)
+among them means the endpoint was called without credentials; a boolean says whether there is auth,
+never a kind. Timestamps may be RFC 3339 or epoch seconds or milliseconds.
 
 ``RestProfile`` holds one tool's defaults; the Cequence adapter is this source with Cequence's.
 """
@@ -141,7 +143,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     },
     "pagination": {"description": "Pagination strategy and its parameter names.", "type": "object"},
     "fields": {
-        "description": "Record meanings: a dotted path, a {template}, or {const: value}.",
+        "description": "Record meanings: a JMESPath expression (a dotted path, a {template}) or {const: x}.",
         "type": "object",
         "additionalProperties": {
             "oneOf": [
@@ -237,6 +239,9 @@ class RestProfile:
                 problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
         shared = {**self.pagination, **as_dict(settings.get("pagination"))}
         own = [as_dict(spec.get("pagination")) for spec in declared.values() if isinstance(spec, dict)]
+        for relative_to in dict.fromkeys(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
+            if relative_to not in ("request", "base"):
+                problems.append(f"pagination.relative_to: {relative_to!r} is neither request nor base")
         for strategy in dict.fromkeys(p["strategy"] for p in (shared, *own) if "strategy" in p):
             if strategy != "none" and strategy not in PAGINATORS:
                 problems.append(

@@ -577,6 +577,7 @@ def test_validate_config_names_a_bad_expression_with_its_location(tmp_path: Path
         "  endpoints:\n    groups: /groups\n"
         "    inventory: {path: '/groups/{groups.id[}/apis', for_each: groups}\n"
         "  fields: {path: listen_path, host: \"hostnames[?type=='Proxy'\", method: \"'GET'\"}\n"
+        "  pagination: {strategy: next_link, relative_to: api}\n"
     )
     loaded, report = config.validate(tmp_path)
     assert loaded is None
@@ -584,6 +585,7 @@ def test_validate_config_names_a_bad_expression_with_its_location(tmp_path: Path
     assert "tyk.fields.host: " in found and "hostnames[?type=='Proxy'" in found
     assert "tyk.endpoints.inventory.path: {groups.id[}: " in found
     assert "tyk.fields.path" not in found and "tyk.fields.method" not in found
+    assert "tyk.pagination.relative_to: 'api' is neither request nor base" in found
 
 
 def test_a_boolean_auth_field_is_whether_there_is_auth_never_an_auth_type() -> None:
