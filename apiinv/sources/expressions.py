@@ -11,8 +11,8 @@ A ``fields`` value or a listing's placeholder is one of:
   proxy.host``), negation (``!use_keyless``), conditions (``a && b``), quoted keys with dots
   (``metadata.annotations."backstage.io/source-location"``), ``join``, and the functions below.
 
-In a child listing (``for_each``) an item carries its parent as ``@name``: ``"@collections".hostName``
-in JMESPath, ``@collections.hostName`` as a plain path or inside a template's braces.
+In a child listing (``for_each``) an item carries its parent as ``@name``: ``@collections.hostName``
+anywhere in an expression is the quoted key ``"@collections".hostName``.
 
 Functions added to JMESPath's own: ``format(fmt, values...)``: ``fmt`` with each ``{}`` replaced by the
 next value (null when any value is null; a boolean is written true/false); a list among the values gives
@@ -39,8 +39,8 @@ from apiinv.sources.mapping import pick
 # Plain dotted paths keep the mapping's list-friendly meaning (and allow ``-`` and ``@`` in keys).
 _DOTTED = re.compile(r"^[\w@$-]+(\.[\w@$-]+)*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-# A parent written as @name where JMESPath needs the quoted key "@name".
-_PARENT = re.compile(r"(?<![\w\"'`@])@([A-Za-z_]\w*)")
+# A parent written as @name where JMESPath needs the quoted key "@name" (never inside a literal).
+_PARENT = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`|@([A-Za-z_]\w*)""")
 
 
 class ExpressionError(ValueError):
@@ -139,16 +139,11 @@ def _as_argument(placeholder: str) -> str:
 
 
 def _jmespath(text: str) -> Any:
+    quoted = _PARENT.sub(lambda m: f'"@{m.group(1)}"' if m.group(1) else m.group(0), text)
     try:
-        return jmespath.compile(text)
-    except JMESPathError as first:
-        quoted = _PARENT.sub(r'"@\1"', text)
-        if quoted != text:
-            try:
-                return jmespath.compile(quoted)
-            except JMESPathError:
-                pass
-        raise ExpressionError(_one_line(first)) from None
+        return jmespath.compile(quoted)
+    except JMESPathError as exc:
+        raise ExpressionError(_one_line(exc)) from None
 
 
 def _one_line(error: JMESPathError) -> str:

@@ -494,17 +494,17 @@ def _records(
         "owner": as_text(get("owner")),
         "tags": sorted({*as_strings(_flat(get("tags"))), *(f"access:{a}" for a in access)}),
     }
-    hosts, paths = _each(host), _each(path)
+    hosts, paths = _each(host), list(dict.fromkeys(as_text(p) for p in _each(path)))
     for method in _each(get("method")):
         for one_host in hosts:
-            for one_path in dict.fromkeys(paths):
+            for one_path in paths:
                 yield make_record(
                     tool=vendor,
                     instance=instance,
                     collected_at=collected,
                     host=one_host,
                     method=method,
-                    path=as_text(one_path),
+                    path=one_path,
                     **common,
                 )
 

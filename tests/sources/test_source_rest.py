@@ -602,3 +602,30 @@ def test_a_boolean_auth_field_is_whether_there_is_auth_never_an_auth_type() -> N
     records = {r["path"]: r for r in rest.SOURCE.normalize(raw)}
     assert (records["/open"]["auth_required"], records["/open"]["auth_types"]) == (False, [])
     assert (records["/mixed"]["auth_required"], records["/mixed"]["auth_types"]) == (True, ["jwt"])
+
+
+def test_a_child_expression_reads_its_parent_by_name(listing_server, tmp_path: Path) -> None:
+    listing_server.route(
+        "/services",
+        lambda h: h.send_json(
+            [{"name": "s1", "base": "/v1", "hosts": [{"kind": "proxy", "host": "s1.example"}]}]
+        ),
+    )
+    listing_server.route(
+        "/services/s1/apis", lambda h: h.send_json([{"path": "/a"}, {"path": "/b", "host": "own.example"}])
+    )
+    settings = {
+        "role": "gateway",
+        "endpoints": {
+            "services": {"path": "/services", "items": None},
+            "inventory": {"path": "/services/{services.name}/apis", "for_each": "services", "items": None},
+        },
+        "fields": {
+            "method": "'GET'",
+            "host": "host || (@services.hosts[?kind=='proxy'].host | [0])",
+            "path": "format('{}{}', @services.base, path)",
+        },
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.ok, outcome.summary()
+    assert sorted(r["endpoint_key"] for r in records) == ["GET own.example/v1/b", "GET s1.example/v1/a"]
