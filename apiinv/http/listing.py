@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from apiinv.errors import MalformedResponseError
 from apiinv.http.paginate import Paginator, dig, make_paginator
@@ -58,6 +58,10 @@ def paginate(
     base_params = dict(params or {})
     page_params: dict[str, Any] | None = paginator.first()
     next_url: str | None = None
+    # A relative next link is resolved against the URL it came in (RFC 3986), or with
+    # ``relative_to: base`` against the API's base URL (links relative to a versioned API root).
+    from_base = paginator.options.get("relative_to") == "base"
+    current = client.url(path)
     pages, truncated = 0, False
     where = f"{method} {redact_url(client.url(path))}"
     while page_params is not None:
@@ -65,12 +69,15 @@ def paginate(
             paginator.stop(f"page cap {cap} reached", warning=True)
             truncated = True
             break
-        target = urljoin(client.url(path), next_url) if next_url else path
+        target = path
+        if next_url:
+            target = client.url(next_url) if from_base else urljoin(current, next_url)
+        query = base_params if body is not None else None if next_url else {**base_params, **page_params}
+        current = client.url(target) + (f"?{urlencode(query, doseq=True)}" if query else "")
         if body is None:
-            query = None if next_url else {**base_params, **page_params}
             document = client.request_json(method, target, params=query)
         else:
-            document = client.request_json(method, target, params=base_params, json={**body, **page_params})
+            document = client.request_json(method, target, params=query, json={**body, **page_params})
         items = items_of(document, items_key, where, tool.name, absent_ok=absent_ok)
         pages += 1
         client.stats.add("pages")

@@ -21,6 +21,14 @@ def dig(document: Any, dotted: str | None) -> Any:
     return document
 
 
+def _count(document: Any, key: str | None) -> int | None:
+    """A page or item count the answer gives at ``key`` (a number or a string of digits), else None."""
+    value = dig(document, key) if key else None  # dig(doc, None) is the whole doc
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class Paginator:
     name: ClassVar[str]
 
@@ -64,21 +72,45 @@ class Paginator:
 
 
 class PageNumberPaginator(Paginator):
-    """page / perPage (42Crunch style)."""
+    """page / perPage (42Crunch style). With ``pages_key`` (the page count) or ``total_key`` (the item
+    count) in the answer, paging ends when those say so: a server that pages by its own smaller size
+    is followed to the end, and a listing that ends before them is truncated."""
 
     name = "page"
 
     def first(self) -> dict[str, Any]:
         self._page = int(self.options.get("first_page", 1))
+        self._seen = 0
+        return self._params()
+
+    def _params(self) -> dict[str, Any]:
         return {self.opt("page_param", "page"): self._page, self.opt("size_param", "perPage"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        self._seen += len(items)
+        pages = _count(document, self.options.get("pages_key"))
+        total = _count(document, self.options.get("total_key"))
+        last = int(self.options.get("first_page", 1)) + pages - 1 if pages is not None else None
+        if total is not None and self._seen >= total:
+            return self.stop("total reached")
+        if last is not None and self._page >= last:
+            return self._stop_at_end(total, f"last page {pages}")
         if not items:
-            return self.stop("empty page")
-        if len(items) < self.page_size:
+            return self._stop_at_end(total if last is None else None, "empty page", before=last)
+        if len(items) < self.page_size and pages is None and total is None:
             return self.stop("short page")
         self._page += 1
-        return {self.opt("page_param", "page"): self._page, self.opt("size_param", "perPage"): self.page_size}
+        return self._params()
+
+    def _stop_at_end(
+        self, total: int | None, reason: str, *, before: int | None = None
+    ) -> dict[str, Any] | None:
+        """The listing's end: truncated when the answer's own counts promised more."""
+        if total is not None and self._seen < total:
+            return self.stop(f"{reason} with {self._seen} of {total} items", truncated=True)
+        if before is not None:
+            return self.stop(f"{reason} before the last page {before}", truncated=True)
+        return self.stop(reason)
 
 
 class OffsetPaginator(Paginator):
@@ -91,12 +123,13 @@ class OffsetPaginator(Paginator):
         return {self.opt("offset_param", "offset"): 0, self.opt("size_param", "limit"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        total = _count(document, self.options.get("total_key"))
         if not items:
+            if total is not None and self._offset < total:
+                return self.stop(f"empty page with {self._offset} of {total} items", truncated=True)
             return self.stop("empty page")
         self._offset += len(items)
-        total_key = self.options.get("total_key")
-        total = dig(document, total_key) if total_key else None  # dig(doc, None) is the whole doc
-        if isinstance(total, int) and self._offset >= total:
+        if total is not None and self._offset >= total:
             return self.stop("total reached")
         if total is None and len(items) < self.page_size:
             return self.stop("short page")

@@ -8,7 +8,6 @@ data types) are never lost. Shared by the Cequence adapter and any other JSON-li
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 _ABSENT = object()
@@ -38,15 +37,3 @@ def as_strings(value: Any) -> list[str]:
         return []
     values = value if isinstance(value, list) else str(value).split(",")
     return [text for v in values if v is not None and not isinstance(v, dict) if (text := str(v).strip())]
-
-
-def never_present(items: Iterable[Any], fields: dict[str, str]) -> list[str]:
-    """Meanings whose mapped path holds nothing in any item: a mapping that points nowhere."""
-    remaining = dict(fields)
-    for item in items:
-        for meaning, dotted in list(remaining.items()):
-            if _pick(item, dotted.split(".")) is not _ABSENT:
-                del remaining[meaning]
-        if not remaining:
-            break
-    return sorted(remaining)

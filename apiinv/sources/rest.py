@@ -16,13 +16,14 @@ A tool is described by what its API serves, never by code:
           body: {apiCollectionId: "{collections.id}"}
           items: apiInfoList
       pagination: {strategy: none}        # or page, offset, token, cursor, start_key, next_link + names
-      fields:                             # record meaning -> where it is in an item
+      fields:                             # record meaning -> an expression over an item
         method: id.method                 # a dotted path (a step into a list maps over it)
         path: id.url
         host: "@collections.hostName"     # the item's parent in a for_each listing
         auth_type: allAuthTypesFound      # lists stay lists (nested lists are flattened)
         tags: {const: [akto]}             # a constant
-        url: "https://{host}{path}"       # a template: {dotted path} of the item
+        url: "https://{host}{path}"       # a template: {expression} of the item
+        api_name: "displayName || name"   # any JMESPath expression (see sources/expressions.py)
 
 A listing is a path (GET, the tool's pagination) or an object: ``path``, ``method``, ``params``, ``body``
 (sent as JSON; the paging parameters then go into it), ``items`` (dotted path of the list in each page),
@@ -31,15 +32,17 @@ templates over its items, which the children carry as ``@name``) and ``optional`
 and the listings it is fetched for each item of are required; when another fails, that is a warning.
 Values put into a path are URL-quoted.
 
-A method or host that maps to a list gives one record per value. Without a mapped ``authenticated``,
-authentication is read from the auth types: an ``unauthenticated`` (or ``none``) among them means the
-endpoint was called without credentials. Timestamps may be RFC 3339 or epoch seconds or milliseconds.
+A method, host or path that maps to a list gives one record per value. Without a mapped
+``authenticated``, authentication is read from the auth types: an ``unauthenticated`` (or ``none``)
+among them means the endpoint was called without credentials; a boolean says whether there is auth,
+never a kind. Timestamps may be RFC 3339 or epoch seconds or milliseconds.
 
 ``RestProfile`` holds one tool's defaults; the Cequence adapter is this source with Cequence's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,7 +52,8 @@ from urllib.parse import quote, urlsplit
 from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError, did_you_mean
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.base import Source
-from apiinv.sources.mapping import as_strings, never_present, pick
+from apiinv.sources.expressions import Expression, ExpressionError, compile_expression, problem, value_at
+from apiinv.sources.mapping import as_strings
 from apiinv.timefmt import from_epoch_ms, from_epoch_s, from_rfc3339
 
 if TYPE_CHECKING:
@@ -139,7 +143,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     },
     "pagination": {"description": "Pagination strategy and its parameter names.", "type": "object"},
     "fields": {
-        "description": "Record meanings: a dotted path, a {template}, or {const: value}.",
+        "description": "Record meanings: a JMESPath expression (a dotted path, a {template}) or {const: x}.",
         "type": "object",
         "additionalProperties": {
             "oneOf": [
@@ -235,6 +239,9 @@ class RestProfile:
                 problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
         shared = {**self.pagination, **as_dict(settings.get("pagination"))}
         own = [as_dict(spec.get("pagination")) for spec in declared.values() if isinstance(spec, dict)]
+        for relative_to in dict.fromkeys(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
+            if relative_to not in ("request", "base"):
+                problems.append(f"pagination.relative_to: {relative_to!r} is neither request nor base")
         for strategy in dict.fromkeys(p["strategy"] for p in (shared, *own) if "strategy" in p):
             if strategy != "none" and strategy not in PAGINATORS:
                 problems.append(
@@ -247,6 +254,16 @@ class RestProfile:
             problems.append(f"fields: unknown meaning(s) {', '.join(unknown)} (known: {', '.join(MEANINGS)})")
         if not ({"path", "url"} & set(mapping)):
             problems.append("fields: map path or url, or no endpoint can be told apart")
+        problems += [
+            f"fields.{meaning}: {wrong}" for meaning, spec in mapping.items() if (wrong := problem(spec))
+        ]
+        for listing in listings:
+            for part in ("path", "params", "body"):
+                problems += [
+                    f"endpoints.{listing.name}.{part}: {{{placeholder}}}: {wrong}"
+                    for placeholder in _placeholders(getattr(listing, part))
+                    if (wrong := problem(placeholder))
+                ]
         return problems
 
     def role_for(self, settings: dict[str, Any]) -> str:
@@ -284,8 +301,7 @@ class RestProfile:
                 results[listing.name] = items
         inventory = results.get(INVENTORY, [])
         mapping = self.mapping(ctx.tool.settings)
-        dotted = {m: v for m, v in mapping.items() if isinstance(v, str) and not _PLACEHOLDER.search(v)}
-        for meaning in never_present(inventory, dotted) if inventory else []:
+        for meaning in _never_given(inventory, _compiled(mapping)) if inventory else []:
             ctx.warn(
                 f"fields.{meaning}: {mapping[meaning]!r} is in none of the {len(inventory):,} endpoints; "
                 "check the field mapping"
@@ -308,8 +324,9 @@ class RestProfile:
         data, instance, collected = as_dict(raw["data"]), raw["tool"], raw.get("collected_at")
         mapping = {**self.fields, **as_dict(data.get("fields"))}
         vendor = as_text(data.get("vendor")) or self.vendor or instance
+        compiled = _compiled(mapping)
         for item in as_list(data.get("endpoints")):
-            yield from _records(item, mapping, vendor=vendor, instance=instance, collected=collected)
+            yield from _records(item, compiled, vendor=vendor, instance=instance, collected=collected)
 
 
 # ------------------------------------------------------------------------------------------ requests
@@ -395,12 +412,12 @@ def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) 
         return template
     whole = _WHOLE.match(template)
     if whole and not quote_values:
-        return pick(scope, whole.group(1).strip())
+        return value_at(scope, whole.group(1).strip())
     missing = False
 
     def fill(match: re.Match[str]) -> str:
         nonlocal missing
-        value = pick(scope, match.group(1).strip())
+        value = value_at(scope, match.group(1).strip())
         text = str(value).lower() if isinstance(value, bool) else str(value)
         # In a path, "." and ".." would climb out of the template once the URL is normalised.
         if value is None or isinstance(value, dict | list) or (quote_values and text in (".", "..")):
@@ -415,22 +432,40 @@ def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) 
 # ------------------------------------------------------------------------------------------ records
 
 
-def value_of(item: Any, spec: Any) -> Any:
-    """What a mapping gives for ``item``: a constant, a template, or the value at a dotted path."""
-    if isinstance(spec, dict):
-        return spec.get("const")
-    if not isinstance(spec, str):
-        return None
-    if _PLACEHOLDER.search(spec):
-        return render(spec, item if isinstance(item, dict) else {})
-    return pick(item, spec)
+def _placeholders(template: Any) -> list[str]:
+    """The ``{...}`` placeholders of a listing's path, params or body."""
+    if isinstance(template, dict):
+        return [p for value in template.values() for p in _placeholders(value)]
+    if isinstance(template, list):
+        return [p for value in template for p in _placeholders(value)]
+    return [p.strip() for p in _PLACEHOLDER.findall(template)] if isinstance(template, str) else []
+
+
+def _compiled(mapping: dict[str, Any]) -> dict[str, Expression]:
+    """The mapping's expressions, each compiled once. One that cannot be (validate-config names it
+    before any collection; a raw file may still hold one) maps to nothing."""
+    compiled = {}
+    for meaning, spec in mapping.items():
+        with contextlib.suppress(ExpressionError):
+            compiled[meaning] = compile_expression(spec)
+    return compiled
+
+
+def _never_given(items: list[Any], mapping: dict[str, Expression]) -> list[str]:
+    """Meanings whose expression gives nothing for any item: a mapping that points nowhere."""
+    remaining = {meaning: e for meaning, e in mapping.items() if not e.constant}
+    for item in items:
+        remaining = {meaning: e for meaning, e in remaining.items() if e.search(item) is None}
+        if not remaining:
+            break
+    return sorted(remaining)
 
 
 def _records(
-    item: Any, mapping: dict[str, Any], *, vendor: str, instance: str, collected: str | None
+    item: Any, mapping: dict[str, Expression], *, vendor: str, instance: str, collected: str | None
 ) -> Iterator[dict[str, Any]]:
     def get(meaning: str) -> Any:
-        return value_of(item, mapping[meaning]) if meaning in mapping else None
+        return mapping[meaning].search(item) if meaning in mapping else None
 
     host, path = get("host"), get("path")
     url = as_text(get("url"))
@@ -447,7 +482,6 @@ def _records(
         "api_id": as_text(get("id")),
         "api_name": as_text(get("api_name")),
         "base_path": as_text(get("base_path")) or "",
-        "path": as_text(path),
         "status": "inactive" if active is False or str(active).lower() in ("false", "inactive") else "active",
         "auth_required": auth_required,
         "auth_types": auth_types,
@@ -460,16 +494,23 @@ def _records(
         "owner": as_text(get("owner")),
         "tags": sorted({*as_strings(_flat(get("tags"))), *(f"access:{a}" for a in access)}),
     }
-    hosts = _each(host)
+    hosts, paths = _each(host), list(dict.fromkeys(as_text(p) for p in _each(path)))
     for method in _each(get("method")):
         for one_host in hosts:
-            yield make_record(
-                tool=vendor, instance=instance, collected_at=collected, host=one_host, method=method, **common
-            )
+            for one_path in paths:
+                yield make_record(
+                    tool=vendor,
+                    instance=instance,
+                    collected_at=collected,
+                    host=one_host,
+                    method=method,
+                    path=one_path,
+                    **common,
+                )
 
 
 def _each(value: Any) -> list[Any]:
-    """A list-valued method or host as its values (one record each); a single value (or none) as one."""
+    """A list-valued method, host or path as its values (one record each); a single value (or none) as one."""
     if isinstance(value, list):
         values = [v for v in _flat(value) if isinstance(v, str) and v.strip()]
         return values or [None]
@@ -484,7 +525,12 @@ def _flat(value: Any) -> Any:
 
 
 def _auth(types: Any, authenticated: Any) -> tuple[list[str], bool | None]:
-    seen = {t.lower() for t in as_strings(_flat(types))}
+    # A boolean says whether there is auth, never the name of a kind ("true" once counted as one).
+    flat = _flat(types)
+    if isinstance(flat, bool):
+        flat, authenticated = None, flat if authenticated is None else authenticated
+    kinds = [t for t in flat if not isinstance(t, bool)] if isinstance(flat, list) else flat
+    seen = {t.lower() for t in as_strings(kinds)}
     real = sorted({AUTH_TYPES.get(t, t) for t in seen - NO_AUTH})
     if isinstance(authenticated, bool):
         return real, authenticated

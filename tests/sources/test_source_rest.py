@@ -399,3 +399,233 @@ def test_a_listing_whose_cursor_repeats_is_truncated_and_nothing_is_written(
         outcome.error.message
     )
     assert len(listing_server.received) == 2
+
+
+def _tyk_like(
+    listing_server, apis: list[dict[str, Any]], *, per_page: int = 10, lose_after: int | None = None
+):
+    """A Tyk Dashboard-like listing: ``?p=N``, its own page size whatever is asked, ``pages`` and a total;
+    ``lose_after``: pages past this one come back empty (a listing that shrinks while it is read)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = -(-len(apis) // per_page)
+
+    def answer(handler) -> None:
+        page = int(parse_qs(urlsplit(handler.path).query)["p"][0])
+        found = apis[(page - 1) * per_page : page * per_page]
+        if lose_after is not None and page > lose_after:
+            found = []
+        handler.send_json({"apis": found, "pages": pages, "total": len(apis)})
+
+    listing_server.route("/api/apis", answer)
+
+
+def _paged_settings(**pagination: Any) -> dict[str, Any]:
+    return {
+        "role": "gateway",
+        "endpoints": {"inventory": {"path": "/api/apis", "items": "apis"}},
+        "pagination": {"strategy": "page", "page_param": "p", "size_param": "size", **pagination},
+        "fields": {"method": {"const": "GET"}, "path": "path", "host": {"const": "api.example"}},
+    }
+
+
+@pytest.mark.parametrize("count_key", [{"pages_key": "pages"}, {"total_key": "total"}])
+def test_page_numbers_follow_the_servers_page_count_or_total_past_its_own_short_pages(
+    listing_server, tmp_path: Path, count_key: dict[str, str]
+) -> None:
+    """The server pages by 10 whatever is asked: its page count or total, not the short first page, says
+    when the listing ends (it once took 10 of 47 and reported ok)."""
+    apis = [{"path": f"/api/{n}"} for n in range(47)]
+    _tyk_like(listing_server, apis)
+    outcome, records, _ = collect(tmp_path, listing_server.url, _paged_settings(**count_key))
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    assert len(records) == 47
+    assert len(listing_server.received) == 5
+
+
+@pytest.mark.parametrize("count_key", [{"pages_key": "pages"}, {"total_key": "total"}])
+def test_a_page_listing_that_ends_before_its_count_says_is_truncated(
+    listing_server, tmp_path: Path, count_key: dict[str, str]
+) -> None:
+    apis = [{"path": f"/api/{n}"} for n in range(47)]
+    _tyk_like(listing_server, apis, lose_after=2)
+    outcome, records, _ = collect(tmp_path, listing_server.url, _paged_settings(**count_key))
+    assert outcome.status == "truncated" and records == [], outcome.summary()
+    assert "stopped before its end" in outcome.error.message
+
+
+def test_an_offset_listing_that_empties_before_its_total_is_truncated(listing_server, tmp_path: Path) -> None:
+    listing_server.route(
+        "/api/apis",
+        lambda h: h.send_json({"apis": [] if "offset=0" not in h.path else [{"path": "/a"}], "total": 3}),
+    )
+    settings = _paged_settings()
+    settings["pagination"] = {"strategy": "offset", "total_key": "total"}
+    outcome, _, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.status == "truncated", outcome.summary()
+    assert "empty page with 1 of 3 items" in outcome.error.message
+
+
+def test_relative_next_links_resolve_against_the_request_url_or_the_api_base(
+    listing_server, tmp_path: Path
+) -> None:
+    """RFC 3986: ``3`` after ``/v4/apis/page/2`` is ``/v4/apis/page/3``; with ``relative_to: base``,
+    ``/apis?offset=2`` after a base of ``.../v4`` is ``/v4/apis?offset=2`` (WSO2's pagination.next)."""
+    listing_server.route("/v4/apis", lambda h: h.send_json({"list": [{"path": "/a"}], "next": "apis/page/2"}))
+    listing_server.route("/v4/apis/page/2", lambda h: h.send_json({"list": [{"path": "/b"}], "next": "3"}))
+    listing_server.route("/v4/apis/page/3", lambda h: h.send_json({"list": [{"path": "/c"}], "next": None}))
+    settings: dict[str, Any] = {
+        "role": "gateway",
+        "endpoints": {"inventory": {"path": "/v4/apis", "items": "list"}},
+        "pagination": {"strategy": "next_link", "next_key": "next"},
+        "fields": {"method": {"const": "GET"}, "path": "path", "host": {"const": "api.example"}},
+    }
+    outcome, records, _ = collect(tmp_path / "request", listing_server.url, settings)
+    assert outcome.status == "ok", outcome.summary()
+    assert sorted(r["path"] for r in records) == ["/a", "/b", "/c"]
+
+    listing_server.received.clear()
+    listing_server.route(
+        "/v4/apis",
+        lambda h: h.send_json(
+            {
+                "list": [{"path": "/a"}],
+                "pagination": {"next": None if "offset" in h.path else "/apis?offset=1"},
+            }
+        ),
+    )
+    settings["endpoints"] = {"inventory": {"path": "/apis", "items": "list"}}
+    settings["pagination"] = {"strategy": "next_link", "next_key": "pagination.next", "relative_to": "base"}
+    outcome, records, _ = collect(tmp_path / "base", listing_server.url + "/v4", settings)
+    assert outcome.status == "ok", outcome.summary()
+    assert [r["path"] for r in listing_server.received] == ["/v4/apis?size=100", "/v4/apis?offset=1"]
+
+
+def test_jmespath_fields_filter_default_negate_quote_dotted_keys_and_fan_out_paths(
+    listing_server, tmp_path: Path
+) -> None:
+    """What a user could not say before: a filtered host, a fallback, auth as a negated boolean, a
+    condition over two fields, an annotation whose key holds dots, a joined tag list, a formatted URL
+    and one row per element of a path list."""
+    apis = [
+        {
+            "name": "orders",
+            "hostnames": [
+                {"type": "Management", "host": "mgmt.example"},
+                {"type": "Proxy", "host": "gw.example"},
+            ],
+            "listen": "/orders/",
+            "versions": ["v1", "v2"],
+            "use_keyless": False,
+            "internal": False,
+            "labels": ["pci", "eu"],
+            "annotations": {"backstage.io/owner": "team-a"},
+        },
+        {
+            "name": "health",
+            "domain": "health.example",
+            "hostnames": [{"type": "Proxy", "host": "gw.example"}],
+            "listen": "/health/",
+            "versions": [],
+            "use_keyless": True,
+            "internal": True,
+        },
+    ]
+    listing_server.route("/apis", lambda h: h.send_json({"apis": apis}))
+    outcome, records, warnings = collect(
+        tmp_path,
+        listing_server.url,
+        {
+            "role": "gateway",
+            "endpoints": {"inventory": {"path": "/apis", "items": "apis"}},
+            "fields": {
+                "method": "'GET'",
+                "host": "domain || (hostnames[?type=='Proxy'].host | [0])",
+                "path": "[listen, format('{}{}', listen, versions)][]",
+                "authenticated": "!use_keyless",
+                "auth_type": "use_keyless",
+                "active": "!internal && !use_keyless",
+                "owner": 'annotations."backstage.io/owner"',
+                "tags": "join(',', labels || ['none'])",
+                "api_name": "format('{} API', name)",
+                "id": "{name}@{domain}",
+            },
+        },
+    )
+    assert outcome.ok, outcome.summary()
+    keys = {r["endpoint_key"]: r for r in records}
+    assert sorted(keys) == [
+        "GET gw.example/orders",
+        "GET gw.example/orders/v1",
+        "GET gw.example/orders/v2",
+        "GET health.example/health",
+    ]
+    orders, health = keys["GET gw.example/orders/v1"], keys["GET health.example/health"]
+    assert (orders["auth_required"], orders["auth_types"], orders["status"]) == (True, [], "active")
+    assert (health["auth_required"], health["auth_types"], health["status"]) == (False, [], "inactive")
+    assert (orders["owner"], orders["tags"], orders["api_name"]) == ("team-a", ["eu", "pci"], "orders API")
+    assert (health["tags"], health["api_id"], orders["api_id"]) == (["none"], "health@health.example", "")
+    assert not warnings
+
+
+def test_validate_config_names_a_bad_expression_with_its_location(tmp_path: Path) -> None:
+    from apiinv import config
+
+    (tmp_path / "planner.yaml").write_text('schedules:\n  n:\n    cron: "0 2 * * *"\n')
+    (tmp_path / "tools.yaml").write_text(
+        "tyk:\n  type: rest\n  role: gateway\n  api_base_url: https://tyk.example\n  auth_type: none\n"
+        "  endpoints:\n    groups: /groups\n"
+        "    inventory: {path: '/groups/{groups.id[}/apis', for_each: groups}\n"
+        "  fields: {path: listen_path, host: \"hostnames[?type=='Proxy'\", method: \"'GET'\"}\n"
+        "  pagination: {strategy: next_link, relative_to: api}\n"
+    )
+    loaded, report = config.validate(tmp_path)
+    assert loaded is None
+    found = "\n".join(report.problems)
+    assert "tyk.fields.host: " in found and "hostnames[?type=='Proxy'" in found
+    assert "tyk.endpoints.inventory.path: {groups.id[}: " in found
+    assert "tyk.fields.path" not in found and "tyk.fields.method" not in found
+    assert "tyk.pagination.relative_to: 'api' is neither request nor base" in found
+
+
+def test_a_boolean_auth_field_is_whether_there_is_auth_never_an_auth_type() -> None:
+    raw = {
+        "tool": "tyk",
+        "data": {
+            "fields": {"path": "p", "method": "m", "host": "h", "auth_type": "secured"},
+            "endpoints": [
+                {"p": "/open", "m": "GET", "h": "x.example", "secured": False},
+                {"p": "/mixed", "m": "GET", "h": "x.example", "secured": [True, "JWT"]},
+            ],
+        },
+    }
+    records = {r["path"]: r for r in rest.SOURCE.normalize(raw)}
+    assert (records["/open"]["auth_required"], records["/open"]["auth_types"]) == (False, [])
+    assert (records["/mixed"]["auth_required"], records["/mixed"]["auth_types"]) == (True, ["jwt"])
+
+
+def test_a_child_expression_reads_its_parent_by_name(listing_server, tmp_path: Path) -> None:
+    listing_server.route(
+        "/services",
+        lambda h: h.send_json(
+            [{"name": "s1", "base": "/v1", "hosts": [{"kind": "proxy", "host": "s1.example"}]}]
+        ),
+    )
+    listing_server.route(
+        "/services/s1/apis", lambda h: h.send_json([{"path": "/a"}, {"path": "/b", "host": "own.example"}])
+    )
+    settings = {
+        "role": "gateway",
+        "endpoints": {
+            "services": {"path": "/services", "items": None},
+            "inventory": {"path": "/services/{services.name}/apis", "for_each": "services", "items": None},
+        },
+        "fields": {
+            "method": "'GET'",
+            "host": "host || (@services.hosts[?kind=='proxy'].host | [0])",
+            "path": "format('{}{}', @services.base, path)",
+        },
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.ok, outcome.summary()
+    assert sorted(r["endpoint_key"] for r in records) == ["GET own.example/v1/b", "GET s1.example/v1/a"]
