@@ -4,10 +4,10 @@ Gateways say whether an endpoint exists and is deployed; specs own the audit; tr
 shows: risk, sensitive data, first and last seen. Authentication is taken from traffic when traffic saw
 the endpoint (what really happens), else from the gateway, else the spec.
 
-A gateway serves more than the keys it lists: a Kong plain path or an Apigee base path serves every path
-below it, a Kong regex path whatever the expression matches from the start of the path (exactly, when it
-ends in ``$``), a route without methods every method, and an entry that knows no host every host. The
-``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
+A gateway serves more than the keys it lists: an Apigee base path serves every path below it, an entry
+without methods every method, an entry that knows no host every host; a Kong route what Kong's router
+matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
+The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
 on its own only where no per-method endpoint under it is known.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -347,6 +348,20 @@ class TrafficIndex:
         self.by_host_segment: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
         self.by_host: dict[str, list[_Seen]] = defaultdict(list)
         self.every: list[_Seen] = []
+        self._by_normalized: list[tuple[str, _Seen]] | None = None
+
+    def _normalized(self) -> list[tuple[str, _Seen]]:
+        """Every observed path as Kong's router sees it, sorted: a route's literal prefix is a range."""
+        if self._by_normalized is None:
+            pairs = [(kong.normalize_request_path(seen[2]), seen) for seen in self.every]
+            self._by_normalized = sorted(pairs, key=lambda pair: pair[0])
+        return self._by_normalized
+
+    def _under(self, prefix: str) -> list[_Seen]:
+        pairs = self._normalized()
+        start = bisect_left(pairs, prefix, key=lambda pair: pair[0])
+        end = bisect_left(pairs, prefix + "\U0010ffff", key=lambda pair: pair[0])
+        return [seen for _, seen in pairs[start:end]]
 
     def add(self, record: Row) -> None:
         method, host, path = split_key(record["endpoint_key"])
@@ -357,13 +372,16 @@ class TrafficIndex:
             self.by_host_segment[(host, first)].append(seen)
             self.by_host[host].append(seen)
             self.every.append(seen)
+        self._by_normalized = None
 
     def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
         _, host, path = split_key(entry["endpoint_key"])
         first = _first(path)
         one_host = bool(host) and not any_host
-        if _is_kong(entry) or not first:  # a Kong path is a string prefix: any first segment may match
+        if _is_kong(entry):  # any first segment may match a string prefix, any host a wildcard
+            candidates = self._under(kong.literal_prefix(entry["path"] or "/"))
+        elif not first:
             candidates = self.by_host.get(host, []) if one_host else self.every
         else:
             candidates = (

@@ -167,9 +167,11 @@ def test_a_route_regex_that_cannot_be_evaluated_is_a_warning_not_a_silent_miss(c
     assert "Kong route path ~/\\p{Greek}+ cannot be evaluated" in caplog.text
 
 
-def test_a_route_is_not_an_orphan_while_traffic_reaches_it_by_string_prefix() -> None:
-    """Findings ask the same router: /my-route serves /my-route-uri (08-router_spec.lua:458)."""
-    records = [*kong_route(["/my-route"], methods=["GET"]), traffic("/my-route-uri")]
+@pytest.mark.parametrize("route_host", ["edge.x", "*.x"])
+def test_a_route_is_not_an_orphan_while_traffic_reaches_it_by_string_prefix(route_host) -> None:
+    """Findings ask the same router: /my-route serves /my-route-uri (08-router_spec.lua:458), and
+    *.x serves edge.x (08-router_spec.lua:1208)."""
+    records = [*kong_route(["/my-route"], methods=["GET"], hosts=[route_host]), traffic("/my-route-uri")]
     found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
     assert [r["endpoint_key"] for r in found["orphan"]] == []
     assert rows(records)["GET edge.x/my-route-uri"]["in_gateway"]

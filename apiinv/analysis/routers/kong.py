@@ -26,6 +26,7 @@ class UnsupportedRegex(ValueError):
     """A route regex this module cannot evaluate as Kong's Rust ``regex`` crate would."""
 
 
+@lru_cache(maxsize=65536)
 def normalize_request_path(path: str) -> str:
     """The request path as Kong's router sees it (kong/router/utils.lua strip_uri_args, then
     kong/tools/uri.lua normalize(uri, true)): no query, unreserved percent-escapes decoded, dot
