@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -171,6 +171,7 @@ class Router:
         self.buckets: dict[str, list[_Route]] = defaultdict(list)
         self.everywhere: list[_Route] = []
         self.kong: dict[str, list[_Route]] = defaultdict(list)
+        self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
         self.warned: set[str] = set()
 
     def add(self, record: Row) -> None:
@@ -178,7 +179,10 @@ class Router:
             return
         route = (record, matcher(record))
         if _is_kong(record):
-            self.kong[kong.literal_prefix(record["path"] or "/")].append(route)
+            prefix = kong.literal_prefix(record["path"] or "/")
+            self.kong[prefix].append(route)
+            if len(prefix) not in self.kong_lengths:
+                insort(self.kong_lengths, len(prefix))
             return
         path = split_key(record["endpoint_key"])[2]
         (self.everywhere if path == "/" else self.buckets[_first(path)]).append(route)
@@ -192,7 +196,9 @@ class Router:
         seen: set[int] = set()
         for concrete in list(paths) or _filled(path):
             normalized = kong.normalize_request_path(concrete)
-            for end in range(len(normalized) + 1):
+            for end in self.kong_lengths:
+                if end > len(normalized):
+                    break
                 for record, test in self.kong.get(normalized[:end], ()):
                     if id(record) not in seen and test(method, host, concrete):
                         seen.add(id(record))

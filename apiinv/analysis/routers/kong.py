@@ -33,9 +33,12 @@ def normalize_request_path(path: str) -> str:
     segments removed (RFC 3986 5.2.4), repeated slashes merged. Route paths are never normalised
     (08-router_spec.lua:2446 "route no longer normalize user configured path")."""
     path = path.split("?", 1)[0]
-    raw = _PERCENT.sub(_decode, path.encode("utf-8", "surrogateescape"))
-    text = raw.decode("utf-8", "surrogateescape")
-    return _merge_slashes(_remove_dot_segments(text))
+    if "%" in path:
+        raw = _PERCENT.sub(_decode, path.encode("utf-8", "surrogateescape"))
+        path = raw.decode("utf-8", "surrogateescape")
+    if "." in path:
+        path = _remove_dot_segments(path)
+    return _merge_slashes(path) if "//" in path else path
 
 
 def _decode(match: re.Match[bytes]) -> bytes:
