@@ -130,11 +130,11 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
 
 def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
+    if _is_kong(record):
+        return True  # every route path is a prefix or a regex; without hosts and paths: everything
     broad = (
         record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
     )
-    if _is_kong(record):
-        return broad  # a Kong route without hosts and paths serves everything (08-router_spec.lua:2805)
     # An API-level entry that knows neither host nor path says nothing about what it serves.
     says_nothing = (
         not record["host"] and not record["base_path"] and split_key(record["endpoint_key"])[2] == "/"
@@ -228,7 +228,7 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
     for record in records:
         kind = role(record, roles)
         by_key[record["endpoint_key"]][kind].append(record)
-        if kind == "gateway" and (_serves_more(record) or _is_kong(record)):
+        if kind == "gateway" and _serves_more(record):
             router.add(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve

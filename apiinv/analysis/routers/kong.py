@@ -134,7 +134,9 @@ def compiled(expression: str) -> re.Pattern[str]:
     Raises UnsupportedRegex for what Python's ``re`` cannot express the same way."""
     try:
         return re.compile(_translate(expression))
-    except re.error as error:
+    except UnsupportedRegex:
+        raise
+    except (re.error, ValueError) as error:  # ValueError: a malformed \x{..}
         raise UnsupportedRegex(f"{expression!r}: {error}") from None
 
 
