@@ -4,23 +4,25 @@ Gateways say whether an endpoint exists and is deployed; specs own the audit; tr
 shows: risk, sensitive data, first and last seen. Authentication is taken from traffic when traffic saw
 the endpoint (what really happens), else from the gateway, else the spec.
 
-A gateway serves more than the keys it lists: a Kong plain path or an Apigee base path serves every path
-below it, a Kong regex path whatever the expression matches from the start of the path (exactly, when it
-ends in ``$``), a route without methods every method, and an entry that knows no host every host. The
-``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
+A gateway serves more than the keys it lists: an Apigee base path serves every path below it, an entry
+without methods every method, an entry that knows no host every host; a Kong route what Kong's router
+matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
+The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
 on its own only where no per-method endpoint under it is known.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
-from apiinv.inventory.keys import ANY_METHOD, covers, path_key, split_key
+from apiinv.analysis.routers import kong
+from apiinv.inventory.keys import ANY_METHOD, covers, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
 AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
@@ -58,10 +60,11 @@ MERGED_FIELDS = (
     "tags",
     "owner",
 )
-# What a path parameter ({} in a key) may stand for when a regex route is tried against it: a number,
-# a word, a UUID; a route whose group takes any of them serves the endpoint.
+# What a path parameter ({} in a key, {id} in a template) may stand for when a Kong route is tried
+# on a template rather than on a path seen in traffic: a number, a word, a UUID.
 _PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
-_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
+_TEMPLATE_PARAM = re.compile(r"\{[^{}/]*\}")
+log = logging.getLogger(__name__)
 
 
 def role(record: Row, roles: Mapping[str, str]) -> str:
@@ -74,46 +77,61 @@ def _first(path: str) -> str:
     return path.strip("/").split("/", 1)[0]
 
 
-@lru_cache(maxsize=4096)
-def _compiled(expression: str) -> re.Pattern[str] | None:
-    """A Kong regex path (PCRE, ``(?<name>...)`` groups) as a Python pattern; None if it is not one."""
-    try:
-        return re.compile(_NAMED_GROUP.sub("(?P<", expression))
-    except re.error:
-        return None
+def _is_kong(record: Row) -> bool:
+    return record.get("tool") == "kong"
 
 
-def _regex_serves(expression: str, path: str) -> bool:
-    """Kong matches a regex path from the start of the request path: a prefix unless anchored by $."""
-    pattern = _compiled(expression)
-    if pattern is None:
-        return False
-    if "{}" not in path:
-        return pattern.match(path) is not None
-    return any(pattern.match(path.replace("{}", sample)) for sample in _PARAM_SAMPLES)
+def observed_paths(record: Row, key_path: str) -> list[str]:
+    """The concrete paths a record stands for, as a gateway's router is given them: the path the tool
+    saw (trailing slash and literal ids kept), or, for a template, the template with each parameter
+    filled by a sample value."""
+    path = record.get("path") or ""
+    if path and not path.startswith("~"):
+        base = (record.get("base_path") or "").rstrip("/")
+        path = base + (path if path.startswith("/") else "/" + path)
+        if "{" not in path:
+            return [path]
+    return _filled(_TEMPLATE_PARAM.sub("{}", path) if "{" in path else key_path)
+
+
+def _filled(template: str) -> list[str]:
+    """A key's or template's path with each {} parameter given a sample value."""
+    if "{}" not in template:
+        return [template]
+    return [template.replace("{}", sample) for sample in _PARAM_SAMPLES]
 
 
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
     """Whether a gateway or spec entry serves a concrete endpoint: ``test(method, host, path)``, with
-    ``any_host`` whatever host either names. Built once per entry, tried on many endpoints."""
+    ``any_host`` whatever host either names. Built once per entry, tried on many endpoints. Kong
+    routes are judged by Kong's router (apiinv.analysis.routers.kong) on the concrete path."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
-    match, expression = record["path_match"], record["path"].removeprefix("~")
     check_host = bool(own_host) and not any_host
+    if _is_kong(record):
+        route_host = normalize_host(record["host"]) if check_host else ""
+        route_path = record["path"] or "/"
+
+        def kong_test(method: str, host: str, path: str) -> bool:
+            try:
+                return kong.serves(own_method, route_host, route_path, method, host, path)
+            except kong.UnsupportedRegex:
+                return False  # warned once when the route was indexed (Router.add)
+
+        return kong_test
+    prefix = record["path_match"] == "prefix"
 
     def test(method: str, host: str, path: str) -> bool:
         if own_method not in (ANY_METHOD, method) or (check_host and own_host != host):
             return False
-        if match == "regex":
-            return _regex_serves(expression, path)
-        if match == "prefix":
-            return covers(own_path, path)
-        return own_path == path
+        return covers(own_path, path) if prefix else own_path == path
 
     return test
 
 
 def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
+    if _is_kong(record):
+        return True  # every route path is a prefix or a regex; without hosts and paths: everything
     broad = (
         record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
     )
@@ -124,32 +142,73 @@ def _serves_more(record: Row) -> bool:
     return broad and not says_nothing
 
 
+def evaluable(record: Row, warned: set[str]) -> bool:
+    """False, with a warning the first time, for a Kong regex route this module cannot evaluate."""
+    path = record["path"] or ""
+    if not (_is_kong(record) and path.startswith("~")):
+        return True
+    try:
+        kong.compiled(path[1:])
+        return True
+    except kong.UnsupportedRegex as error:
+        if path not in warned:
+            warned.add(path)
+            log.warning(
+                "%s: Kong route path %s cannot be evaluated, so it serves nothing here: %s",
+                record["instance"],
+                path,
+                error,
+            )
+        return False
+
+
 class Router:
-    """Entries that serve more than their own key, by first path segment (regex routes whose first
-    segment is not literal are tried on every lookup)."""
+    """Entries that serve more than their own key. Kong routes by the literal text every path they
+    serve starts with (a pure string prefix, so a lookup tries each prefix of the path); the others by
+    first path segment, with ``/`` entries tried on every lookup."""
 
     def __init__(self) -> None:
         self.buckets: dict[str, list[_Route]] = defaultdict(list)
         self.everywhere: list[_Route] = []
+        self.kong: dict[str, list[_Route]] = defaultdict(list)
+        self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
+        self.warned: set[str] = set()
 
     def add(self, record: Row) -> None:
+        if not evaluable(record, self.warned):
+            return
         route = (record, matcher(record))
-        if record["path_match"] == "regex":
-            literal = re.match(r"/([A-Za-z0-9_.-]+)(/|$)", record["path"].removeprefix("~"))
-            (self.buckets[literal.group(1)] if literal else self.everywhere).append(route)
+        if _is_kong(record):
+            prefix = kong.literal_prefix(record["path"] or "/")
+            self.kong[prefix].append(route)
+            if len(prefix) not in self.kong_lengths:
+                insort(self.kong_lengths, len(prefix))
             return
         path = split_key(record["endpoint_key"])[2]
         (self.everywhere if path == "/" else self.buckets[_first(path)]).append(route)
 
-    def serving(self, key: str) -> list[Row]:
+    def serving(self, key: str, paths: Iterable[str] = ()) -> list[Row]:
+        """Entries other than the key's own that serve it; Kong routes (the key's own included) are
+        tried on ``paths``, the concrete paths seen under the key (else the key's path)."""
         method, host, path = split_key(key)
         candidates = self.buckets.get(_first(path), []) + self.everywhere
-        return [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        found = [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        seen: set[int] = set()
+        for concrete in list(paths) or _filled(path):
+            normalized = kong.normalize_request_path(concrete)
+            for end in self.kong_lengths:
+                if end > len(normalized):
+                    break
+                for record, test in self.kong.get(normalized[:end], ()):
+                    if id(record) not in seen and test(method, host, concrete):
+                        seen.add(id(record))
+                        found.append(record)
+        return found
 
 
 # A route with its test of concrete endpoints (see ``matcher``).
 _Route = tuple[Row, Callable[[str, str, str], bool]]
-# A traffic endpoint with its key split: (method, host, path, record).
+# A traffic endpoint with its key split: (method, host, path, record), path the observed one.
 _Seen = tuple[str, str, str, Row]
 
 
@@ -172,18 +231,28 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         if kind == "gateway" and _serves_more(record):
             router.add(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
+    unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
     absorbed: set[int] = set()
-    for key in by_key:
-        method, host, _ = split_key(key)
+    for key, seen in by_key.items():
+        method, host, key_path = split_key(key)
+        others = [r for kind, rs in seen.items() if kind != "gateway" for r in rs]
+        paths = sorted({p for r in others for p in observed_paths(r, key_path)})
+        serving = router.serving(key, paths)
+        if others:
+            own = {id(r) for r in serving}
+            unserved.update(id(r) for r in seen.get("gateway", []) if _is_kong(r) and id(r) not in own)
         if method == ANY_METHOD:
             continue
-        for record in router.serving(key):
+        for record in serving:
+            if record["endpoint_key"] == key:
+                continue
             served_by[key].append(record)
             if record["method"] == ANY_METHOD or (host and not record["host"]):
                 absorbed.add(id(record))
+    dropped = absorbed | unserved
     rows: list[Row] = []
     for key, seen in sorted(by_key.items()):
-        own_gateway = [r for r in seen.get("gateway", []) if id(r) not in absorbed]
+        own_gateway = [r for r in seen.get("gateway", []) if id(r) not in dropped]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
         rows.append(_merge_one(key, {**seen, "gateway": own_gateway}, served_by.get(key, [])))
@@ -277,37 +346,58 @@ def _audit(spec: list[Row]) -> dict[str, Any]:
 
 
 class TrafficIndex:
-    """Traffic records by host and by first path segment, their keys split once: a lookup under a
-    route only tries the endpoints it could serve."""
+    """Traffic records by host and by first path segment, their keys split once and their observed
+    paths kept: a lookup under a route only tries the endpoints it could serve."""
 
     def __init__(self) -> None:
         self.by_segment: dict[str, list[_Seen]] = defaultdict(list)
         self.by_host_segment: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
         self.by_host: dict[str, list[_Seen]] = defaultdict(list)
         self.every: list[_Seen] = []
+        self._by_normalized: list[tuple[str, _Seen]] | None = None
+
+    def _normalized(self) -> list[tuple[str, _Seen]]:
+        """Every observed path as Kong's router sees it, sorted: a route's literal prefix is a range."""
+        if self._by_normalized is None:
+            pairs = [(kong.normalize_request_path(seen[2]), seen) for seen in self.every]
+            self._by_normalized = sorted(pairs, key=lambda pair: pair[0])
+        return self._by_normalized
+
+    def _under(self, prefix: str) -> list[_Seen]:
+        pairs = self._normalized()
+        start = bisect_left(pairs, prefix, key=lambda pair: pair[0])
+        end = bisect_left(pairs, prefix + "\U0010ffff", key=lambda pair: pair[0])
+        return [seen for _, seen in pairs[start:end]]
 
     def add(self, record: Row) -> None:
         method, host, path = split_key(record["endpoint_key"])
-        seen = (method, host, path, record)
         first = _first(path)
-        self.by_segment[first].append(seen)
-        self.by_host_segment[(host, first)].append(seen)
-        self.by_host[host].append(seen)
-        self.every.append(seen)
+        for observed in observed_paths(record, path):
+            seen = (method, host, observed, record)
+            self.by_segment[first].append(seen)
+            self.by_host_segment[(host, first)].append(seen)
+            self.by_host[host].append(seen)
+            self.every.append(seen)
+        self._by_normalized = None
 
     def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
         _, host, path = split_key(entry["endpoint_key"])
         first = _first(path)
         one_host = bool(host) and not any_host
-        if entry["path_match"] == "regex" or not first:
+        if _is_kong(entry):  # any first segment may match a string prefix, any host a wildcard
+            candidates = self._under(kong.literal_prefix(entry["path"] or "/"))
+        elif not first:
             candidates = self.by_host.get(host, []) if one_host else self.every
         else:
             candidates = (
                 self.by_host_segment.get((host, first), []) if one_host else self.by_segment.get(first, [])
             )
         test = matcher(entry, any_host=any_host)
-        return [record for method, host_, path_, record in candidates if test(method, host_, path_)]
+        found = {
+            id(record): record for method, host_, path_, record in candidates if test(method, host_, path_)
+        }
+        return list(found.values())
 
 
 class Indexes:

@@ -80,7 +80,7 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 
 def covers(prefix_path: str, path: str) -> bool:
-    """True when a prefix route (Kong plain path, Apigee base path) serves ``path``, on segment boundaries."""
+    """True when a prefix (an Apigee base path, an owner rule) covers ``path``, on segment boundaries."""
     if prefix_path in ("", "/"):
         return True
     return path == prefix_path or path.startswith(prefix_path.rstrip("/") + "/")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
 from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
@@ -131,6 +133,49 @@ def test_kong_routes_serve_what_kongs_router_matches(route_path, request_path, s
     key = endpoint_key("GET", "edge.x", "", request_path)
     assert rows(records)[key]["in_gateway"] is served
     assert (key in shadows(records)) is not served
+
+
+KONG_TABLE = yaml.safe_load((Path(__file__).parent / "conformance" / "kong.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "row", KONG_TABLE["rows"], ids=[f"{r['source']}-{i}" for i, r in enumerate(KONG_TABLE["rows"])]
+)
+def test_kong_conformance_row_through_the_merge(row) -> None:
+    """Each row of Kong's own cases: a route and a request seen in traffic, merged as the pipeline
+    merges them; the report attributes the endpoint to the gateway exactly when Kong would serve it."""
+    route = row["route"]
+    method, host, path = row["request"]
+    records = [
+        *kong_route(route.get("paths", []), methods=route.get("methods"), hosts=route.get("hosts", [])),
+        traffic(path, method=method, host=host),
+    ]
+    key = endpoint_key(method, host, "", path)
+    assert rows(records)[key]["in_gateway"] is row["serves"], row
+    assert (key in shadows(records)) is not row["serves"], row
+
+
+def test_kong_table_is_drawn_from_kongs_sources() -> None:
+    assert len(KONG_TABLE["rows"]) >= 60
+    assert all(r["source"].split(":")[0] in KONG_TABLE["sources"] for r in KONG_TABLE["rows"])
+
+
+@pytest.mark.parametrize("route_path", ["~/\\p{Greek}+", "~/[a-z&&[^x]]", "~/(?U)a+", "~/a\\x{zz"])
+def test_a_route_regex_that_cannot_be_evaluated_is_a_warning_not_a_silent_miss(caplog, route_path) -> None:
+    records = [*kong_route([route_path], methods=["GET"]), traffic("/abc")]
+    with caplog.at_level("WARNING"):
+        assert not rows(records)["GET edge.x/abc"]["in_gateway"]
+    assert f"Kong route path {route_path} cannot be evaluated" in caplog.text
+
+
+@pytest.mark.parametrize("route_host", ["edge.x", "*.x"])
+def test_a_route_is_not_an_orphan_while_traffic_reaches_it_by_string_prefix(route_host) -> None:
+    """Findings ask the same router: /my-route serves /my-route-uri (08-router_spec.lua:458), and
+    *.x serves edge.x (08-router_spec.lua:1208)."""
+    records = [*kong_route(["/my-route"], methods=["GET"], hosts=[route_host]), traffic("/my-route-uri")]
+    found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
+    assert [r["endpoint_key"] for r in found["orphan"]] == []
+    assert rows(records)["GET edge.x/my-route-uri"]["in_gateway"]
 
 
 def test_strip_path_does_not_change_what_the_gateway_serves() -> None:

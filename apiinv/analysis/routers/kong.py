@@ -1,0 +1,259 @@
+"""What a Kong 3.x route serves, as Kong's own router decides it.
+
+Pure: no store, no clock, no vendor code. Sources are Kong's repository (github.com/Kong/kong at
+22246ef): ``kong/router/*.lua``, ``kong/tools/uri.lua`` and their unit tests, in particular
+``spec/01-unit/08-router_spec.lua`` and ``spec/fixtures/router_path_handling_tests.lua``;
+tests/analysis/conformance/kong.yaml holds the cases row by row.
+
+A route is one of Kong's route objects reduced to one (method, host, path) rule, as the Kong source
+writes its records: ``*`` for a route without methods, an empty host for one without hosts, ``/`` for
+one without paths.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+ANY_METHOD = "*"
+# RFC 3986 reserved characters (and %): kong/tools/uri.lua RESERVED_CHARS. Kong decodes every other
+# percent-encoded byte before routing and upper-cases the ones it keeps.
+_RESERVED = frozenset(b"!*'();:@&=+$,/?%#[]")
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+class UnsupportedRegex(ValueError):
+    """A route regex this module cannot evaluate as Kong's Rust ``regex`` crate would."""
+
+
+@lru_cache(maxsize=65536)
+def normalize_request_path(path: str) -> str:
+    """The request path as Kong's router sees it (kong/router/utils.lua strip_uri_args, then
+    kong/tools/uri.lua normalize(uri, true)): no query, unreserved percent-escapes decoded, dot
+    segments removed (RFC 3986 5.2.4), repeated slashes merged. Route paths are never normalised
+    (08-router_spec.lua:2446 "route no longer normalize user configured path")."""
+    path = path.split("?", 1)[0]
+    if "%" in path:
+        raw = _PERCENT.sub(_decode, path.encode("utf-8", "surrogateescape"))
+        path = raw.decode("utf-8", "surrogateescape")
+    if "." in path:
+        path = _remove_dot_segments(path)
+    return _merge_slashes(path) if "//" in path else path
+
+
+def _decode(match: re.Match[bytes]) -> bytes:
+    byte = int(match.group(1), 16)
+    return match.group(0).upper() if byte in _RESERVED else bytes([byte])
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4, as kong/tools/uri.lua normalize does it (18-tools_uri_spec.lua:32-40)."""
+    output: list[str] = []
+    while path:
+        if path.startswith(("../", "./")):
+            path = path[path.index("/") + 1 :]
+        elif path.startswith("/./") or path == "/.":
+            path = "/" + path[3:]
+        elif path.startswith("/../") or path == "/..":
+            path = "/" + path[4:]
+            if output:
+                output.pop()
+        elif path in (".", ".."):
+            path = ""
+        else:
+            end = path.find("/", 1)
+            end = len(path) if end < 0 else end
+            output.append(path[:end])
+            path = path[end:]
+    return "".join(output)
+
+
+def _merge_slashes(path: str) -> str:
+    return re.sub("/{2,}", "/", path)
+
+
+# ------------------------------------------------------------------------------------------ hosts
+
+
+def host_matches(route_host: str, host: str) -> bool:
+    """A route host against a request host (both lower case, default ports removed). An empty route
+    host is any host; a route host without a port matches every port, one with a port only that port;
+    ``*.`` and ``.*`` wildcards take the leftmost or rightmost labels (08-router_spec.lua:1183-1240)."""
+    if not route_host:
+        return True
+    route_name, route_port = _split_port(route_host)
+    name, port = _split_port(host)
+    if route_port and route_port != port:
+        return False
+    if route_name.startswith("*."):
+        return name.endswith(route_name[1:]) and len(name) > len(route_name) - 1
+    if route_name.endswith(".*"):
+        return name.startswith(route_name[:-1]) and len(name) > len(route_name) - 1
+    return route_name == name
+
+
+def _split_port(host: str) -> tuple[str, str]:
+    if host.startswith("["):  # an IPv6 literal: [::1]:8000
+        name, _, rest = host.partition("]")
+        return name + "]", rest.removeprefix(":")
+    name, colon, port = host.partition(":")
+    return (name, port) if colon and port.isdigit() else (host, "")
+
+
+# ------------------------------------------------------------------------------------------ paths
+
+
+def path_matches(route_path: str, path: str) -> bool:
+    """A route path against a normalised request path. A plain path is a pure string prefix, with no
+    segment boundary (08-router_spec.lua:443-470: "/my-route" serves "/my-route-uri"); trailing slashes
+    are literal (router_path_handling_tests.lua:33: "/route/" serves "/route/" and "/route/req", never
+    "/route"). A ``~`` path is a regex anchored at the start (the traditional_compatible router writes
+    ``http.path ~ "^..."``, 08-router_spec.lua:2342), a prefix unless it ends in ``$``."""
+    if route_path.startswith("~"):
+        return compiled(route_path[1:]).match(path) is not None
+    return path.startswith(route_path or "/")
+
+
+def literal_prefix(route_path: str) -> str:
+    """What every path a route serves starts with: the plain path itself, or a regex's leading literal
+    characters ("" when it has none or an alternation could start elsewhere)."""
+    if not route_path.startswith("~"):
+        return route_path or "/"
+    expression = route_path[1:]
+    if "|" in expression:
+        return ""
+    literal = re.match(r"[^\\.^$*+?()\[\]{}|]*", expression)
+    text = literal.group(0) if literal else ""
+    following = expression[len(text) : len(text) + 1]
+    return text[:-1] if following in ("*", "?", "{") else text
+
+
+@lru_cache(maxsize=4096)
+def compiled(expression: str) -> re.Pattern[str]:
+    """A route regex (Rust ``regex`` crate syntax, which Kong 3.x evaluates) as a Python pattern.
+    Raises UnsupportedRegex for what Python's ``re`` cannot express the same way."""
+    try:
+        return re.compile(_translate(expression))
+    except UnsupportedRegex:
+        raise
+    except (re.error, ValueError) as error:  # ValueError: a malformed \x{..}
+        raise UnsupportedRegex(f"{expression!r}: {error}") from None
+
+
+# POSIX classes the Rust crate accepts inside brackets ([[:alpha:]]), all ASCII.
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "lower": "a-z",
+    "upper": "A-Z",
+    "space": r"\t\n\v\f\r ",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_FLAGS = re.compile(r"\(\?([imsxuU]*)(?:-([imsxuU]*))?([:)])")
+
+
+def _translate(expression: str) -> str:
+    """Rust regex syntax to Python's: ``(?<name>`` groups, inline flags anywhere (Rust applies
+    ``(?i)`` from where it stands to the end of its group; Python only accepts flags at the very start,
+    so each becomes a scoped ``(?i:...)`` closed at the group's end and around each alternative),
+    ``\\z``, ``\\x{..}`` and ASCII POSIX classes. Unicode classes (``\\p``), class set operations and
+    the ``U``/``-u`` flags have no Python equivalent: UnsupportedRegex."""
+    out: list[str] = []
+    open_flags: list[list[str]] = [[]]  # per group depth: the scoped flag groups still open
+    i, n = 0, len(expression)
+    while i < n:
+        char = expression[i]
+        if char == "\\":
+            escape = expression[i : i + 2]
+            if escape[1:] in ("p", "P"):
+                raise UnsupportedRegex(f"{expression!r}: Unicode classes (\\p) are not evaluated")
+            if escape == "\\z":
+                out.append(r"\Z")
+            elif escape == "\\x" and expression[i + 2 : i + 3] == "{":
+                end = expression.index("}", i)
+                out.append(re.escape(chr(int(expression[i + 3 : end], 16))))
+                i = end + 1
+                continue
+            else:
+                out.append(escape)
+            i += 2
+            continue
+        if char == "[":
+            i = _copy_class(expression, i, out)
+            continue
+        if expression.startswith("(?<", i) and expression[i + 3 : i + 4] not in ("=", "!"):
+            out.append("(?P<")
+            open_flags.append([])
+            i += 3
+            continue
+        flags = _FLAGS.match(expression, i)
+        if flags:
+            on, off, closer = flags.group(1), flags.group(2) or "", flags.group(3)
+            if "U" in on + off or "u" in off:
+                raise UnsupportedRegex(f"{expression!r}: the U and -u flags are not evaluated")
+            spec = on.replace("u", "") + (f"-{off}" if off.replace("u", "") else "")
+            if closer == ":":
+                out.append(f"(?{spec}:" if spec else "(?:")
+                open_flags.append([])
+            elif spec:  # (?i) mid-group: scoped to the rest of the group
+                out.append(f"(?{spec}:")
+                open_flags[-1].append(spec)
+            i = flags.end()
+            continue
+        if char == "(":
+            out.append("(")
+            open_flags.append([])
+        elif char == ")":
+            out.append(")" * len(open_flags.pop() if len(open_flags) > 1 else []) + ")")
+        elif char == "|":
+            pending = open_flags[-1]
+            out.append(")" * len(pending) + "|" + "".join(f"(?{spec}:" for spec in pending))
+        else:
+            out.append(char)
+        i += 1
+    out.append(")" * sum(len(level) for level in open_flags))
+    return "".join(out)
+
+
+def _copy_class(expression: str, start: int, out: list[str]) -> int:
+    """Copies a bracket class from ``start``; returns the index after it."""
+    i = start + 1
+    body: list[str] = []
+    if expression[i : i + 1] == "^":
+        body.append("^")
+        i += 1
+    if expression[i : i + 1] == "]":
+        body.append(r"\]")
+        i += 1
+    while i < len(expression) and expression[i] != "]":
+        posix = re.match(r"\[:(\^?)([a-z]+):\]", expression[i:])
+        if posix and posix.group(2) in _POSIX and not posix.group(1):
+            body.append(_POSIX[posix.group(2)])
+            i += posix.end()
+            continue
+        if expression[i] == "[" or expression[i : i + 2] in ("&&", "--", "~~"):
+            raise UnsupportedRegex(f"{expression!r}: nested classes and class set operations")
+        if expression[i] == "\\":
+            if expression[i + 1 : i + 2] in ("p", "P"):
+                raise UnsupportedRegex(f"{expression!r}: Unicode classes (\\p) are not evaluated")
+            body.append(expression[i : i + 2])
+            i += 2
+            continue
+        body.append(expression[i])
+        i += 1
+    out.append("[" + "".join(body) + "]")
+    return i + 1
+
+
+# ------------------------------------------------------------------------------------------ routes
+
+
+def serves(route_method: str, route_host: str, route_path: str, method: str, host: str, path: str) -> bool:
+    """Whether a route rule serves a request: its method (``*`` any), its host (empty: any) and its
+    path (``/`` when the route has none: every path) all match (08-router_spec.lua:2250-2274: an
+    empty field adds no condition). ``path`` is the request path before normalisation."""
+    if route_method not in (ANY_METHOD, method) or not host_matches(route_host, host):
+        return False
+    return path_matches(route_path, normalize_request_path(path))
