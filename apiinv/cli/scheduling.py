@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -133,6 +134,10 @@ def schedule_render(
     claim: Annotated[
         str, typer.Option("--claim", help="k8s: PersistentVolumeClaim for output.")
     ] = "apiinv-output",
+    run_as: Annotated[
+        str | None,
+        typer.Option("--user", help="systemd: the account the services run as (default: you, not root)."),
+    ] = None,
     executable: ApiinvOption = None,
 ) -> int:
     """Print planner.yaml's schedules as a crontab block, systemd timer units or Kubernetes CronJobs."""
@@ -150,6 +155,7 @@ def schedule_render(
             str((executable or scheduling.installed_apiinv()).absolute()),
             str(runtime.config_dir.absolute()),
             str(runtime.output.absolute()),
+            run_as or getpass.getuser(),
         )
         rendered = units.systemd(planner, target)
         if out is not None:
