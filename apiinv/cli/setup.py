@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -180,6 +181,7 @@ def sandbox_serve(
     ] = None,
 ) -> int:
     """Run the vendor simulators on 127.0.0.1 and write a ready-to-use configuration for them."""
+    from apiinv.ops.schedule import running_apiinv
     from apiinv.sandbox import launch
 
     runtime = runtime_of(ctx)
@@ -201,6 +203,7 @@ def sandbox_serve(
         for tool in sandbox.tools:
             typer.echo(f"{tool:{width}} {sandbox.url(tool) or 'files under ' + str(folder)}")
         typer.echo(f"configuration: {folder / 'tools.yaml'} (secrets in {folder / '.env'})")
-        typer.echo(f"try: apiinv --config-dir {folder} collect --all")
+        apiinv = shlex.quote(str(running_apiinv()))
+        typer.echo(f"try: {apiinv} --config-dir {shlex.quote(str(folder))} collect --all")
         launch.wait(serve_for)
     return ExitStatus.OK
