@@ -199,7 +199,7 @@ def schedule_install(
             problems=unready,
         )
     for line in unready:
-        typer.echo(f"warning: {line} (installed anyway: --force)", err=True)
+        runtime.console().problem(f"warning: {line} (installed anyway: --force)")
     runs = executable or scheduling.cron_apiinv()
     if not dry_run and not runs.is_file():
         raise UsageError(
@@ -211,7 +211,7 @@ def schedule_install(
     review = runtime.config_dir / "schedules" / "apiinv.cron"
     if dry_run:
         typer.echo(new, nl=False)
-        typer.echo("dry run: nothing installed, nothing written", err=True)
+        runtime.console().progress("dry run: nothing installed, nothing written")
         return ExitStatus.OK
     write_atomic(review, rendered.block.encode(), mode=0o644)
     crontab.write(new)

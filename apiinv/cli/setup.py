@@ -35,7 +35,7 @@ def validate_config(ctx: typer.Context) -> int:
         runtime.console().progress(f"warning: {warning}")
     if loaded is None:
         for problem in report.problems:
-            typer.echo(problem, err=True)
+            runtime.console().problem(problem)
         echo_error(f"{len(report.problems)} problem(s) in {runtime.config_dir}")
         return ExitStatus.CONFIGURATION
     schedules = loaded.planner.schedules if loaded.planner else {}
@@ -198,7 +198,7 @@ def sandbox_serve(
             launch.inject_fault(sandbox, spec)
         folder = sandbox.write_config(write_config)
         for tool, reason in sandbox.unavailable.items():
-            typer.echo(f"{tool}: not served: {reason}", err=True)
+            runtime.console().problem(f"{tool}: not served: {reason}")
         width = max(len(tool) for tool in sandbox.tools)
         for tool in sandbox.tools:
             typer.echo(f"{tool:{width}} {sandbox.url(tool) or 'files under ' + str(folder)}")
