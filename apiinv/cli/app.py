@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException  # Typer's own click, which it raises
+from typer._click.globals import get_current_context
 
 from apiinv import __version__
+from apiinv.console import Console
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
-from apiinv.redact import printable
 from apiinv.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -150,8 +151,16 @@ app = typer.Typer(
 )
 
 
+def console() -> Console:
+    """The running command's console (timestamped without a terminal, JSON with --log-json), so that
+    error lines join the timeline like every other line; a default one before options are read."""
+    ctx = get_current_context(silent=True)
+    runtime = ctx.find_object(Runtime) if ctx else None
+    return runtime.console() if runtime else Console()
+
+
 def echo_error(message: str) -> None:
-    typer.echo(printable(f"apiinv: {message}"), err=True)
+    console().problem(f"apiinv: {message}")
 
 
 def report_error(exc: ApiInvError) -> None:
@@ -163,7 +172,7 @@ def report_error(exc: ApiInvError) -> None:
     problems = exc.problems if isinstance(exc, ConfigurationError) else [exc.message]
     if problems != [exc.message]:
         for problem in problems:
-            typer.echo(printable(problem), err=True)
+            console().problem(problem)
     echo_error(f"{exc} [{exc.code} {exc.error_id}]")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -133,6 +134,10 @@ def schedule_render(
     claim: Annotated[
         str, typer.Option("--claim", help="k8s: PersistentVolumeClaim for output.")
     ] = "apiinv-output",
+    run_as: Annotated[
+        str | None,
+        typer.Option("--user", help="systemd: the account the services run as (default: you, not root)."),
+    ] = None,
     executable: ApiinvOption = None,
 ) -> int:
     """Print planner.yaml's schedules as a crontab block, systemd timer units or Kubernetes CronJobs."""
@@ -150,6 +155,7 @@ def schedule_render(
             str((executable or scheduling.installed_apiinv()).absolute()),
             str(runtime.config_dir.absolute()),
             str(runtime.output.absolute()),
+            run_as or getpass.getuser(),
         )
         rendered = units.systemd(planner, target)
         if out is not None:
@@ -193,7 +199,7 @@ def schedule_install(
             problems=unready,
         )
     for line in unready:
-        typer.echo(f"warning: {line} (installed anyway: --force)", err=True)
+        runtime.console().problem(f"warning: {line} (installed anyway: --force)")
     runs = executable or scheduling.cron_apiinv()
     if not dry_run and not runs.is_file():
         raise UsageError(
@@ -205,7 +211,7 @@ def schedule_install(
     review = runtime.config_dir / "schedules" / "apiinv.cron"
     if dry_run:
         typer.echo(new, nl=False)
-        typer.echo("dry run: nothing installed, nothing written", err=True)
+        runtime.console().progress("dry run: nothing installed, nothing written")
         return ExitStatus.OK
     write_atomic(review, rendered.block.encode(), mode=0o644)
     crontab.write(new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +35,7 @@ def validate_config(ctx: typer.Context) -> int:
         runtime.console().progress(f"warning: {warning}")
     if loaded is None:
         for problem in report.problems:
-            typer.echo(problem, err=True)
+            runtime.console().problem(problem)
         echo_error(f"{len(report.problems)} problem(s) in {runtime.config_dir}")
         return ExitStatus.CONFIGURATION
     schedules = loaded.planner.schedules if loaded.planner else {}
@@ -180,6 +181,7 @@ def sandbox_serve(
     ] = None,
 ) -> int:
     """Run the vendor simulators on 127.0.0.1 and write a ready-to-use configuration for them."""
+    from apiinv.ops.schedule import running_apiinv
     from apiinv.sandbox import launch
 
     runtime = runtime_of(ctx)
@@ -196,11 +198,12 @@ def sandbox_serve(
             launch.inject_fault(sandbox, spec)
         folder = sandbox.write_config(write_config)
         for tool, reason in sandbox.unavailable.items():
-            typer.echo(f"{tool}: not served: {reason}", err=True)
+            runtime.console().problem(f"{tool}: not served: {reason}")
         width = max(len(tool) for tool in sandbox.tools)
         for tool in sandbox.tools:
             typer.echo(f"{tool:{width}} {sandbox.url(tool) or 'files under ' + str(folder)}")
         typer.echo(f"configuration: {folder / 'tools.yaml'} (secrets in {folder / '.env'})")
-        typer.echo(f"try: apiinv --config-dir {folder} collect --all")
+        apiinv = shlex.quote(str(running_apiinv()))
+        typer.echo(f"try: {apiinv} --config-dir {shlex.quote(str(folder))} collect --all")
         launch.wait(serve_for)
     return ExitStatus.OK

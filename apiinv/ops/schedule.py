@@ -70,6 +70,12 @@ def installed_apiinv() -> Path:
     raise UsageError("apiinv is not installed as a command (run: make install); cron needs its absolute path")
 
 
+def running_apiinv() -> Path:
+    """The apiinv executable running now, absolute: hints a user pastes must work where it is not on PATH."""
+    candidate = Path(sys.executable).parent / "apiinv"
+    return candidate.absolute() if candidate.is_file() else Path(sys.argv[0]).resolve()
+
+
 CRON_ENV = ".venv-cron"
 
 

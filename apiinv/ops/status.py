@@ -48,8 +48,9 @@ def report(store: Store, day: date | None = None) -> dict[str, Any]:
 
 
 def render_text(status: dict[str, Any]) -> str:
-    """The status as lines for people: each one line, whatever the vendors' error texts it replays hold."""
-    lines = [f"date {status['date']}", f"{'tool':10} {'step':8} {'status':8} {'seconds':>8}  details"]
+    """The status as lines for people: each one line, whatever the vendors' error texts it replays hold;
+    columns as wide as their longest value (at least the usual width, so short names keep one layout)."""
+    rows = [("tool", "step", "status", "seconds", "details")]
     for tool, steps in sorted(status["tools"].items()):
         for step in STEPS:
             entry = steps.get(step)
@@ -61,16 +62,25 @@ def render_text(status: dict[str, Any]) -> str:
                 details += f"; {entry['requests']:,} requests, {entry.get('cache_hits', 0):,} from cache"
             for error in entry.get("errors") or []:
                 details += f"; {error['code']} {error['id']}: {error['message']}"
-            lines.append(
-                f"{tool:10} {step:8} {entry.get('status', '?'):8} {entry.get('duration_s', 0):>8.1f}  "
-                f"{details}"
-            )
+            rows.append((tool, step, entry.get("status", "?"), f"{entry.get('duration_s', 0):.1f}", details))
+    tool_w, step_w, status_w, seconds_w = (
+        max(minimum, *(len(row[i]) for row in rows)) for i, minimum in enumerate((10, 8, 8, 8))
+    )
+    lines = [f"date {status['date']}"] + [
+        f"{tool:{tool_w}} {step:{step_w}} {state:{status_w}} {seconds:>{seconds_w}}  {details}"
+        for tool, step, state, seconds, details in rows
+    ]
     if status["report"]:
         lines.append(f"report: {status['report'].get('workbook')} ({status['report'].get('generated_at')})")
     if status["last_runs"]:
         lines.append("last run of each schedule:")
-        for name, run in sorted(status["last_runs"].items()):
-            lines.append(f"  {name:20} {run['date']} {run.get('action', '?'):16} {_outcome(run)}")
+        runs = sorted(status["last_runs"].items())
+        name_w = max(20, *(len(name) for name, _ in runs))
+        action_w = max(16, *(len(run.get("action", "?")) for _, run in runs))
+        for name, run in runs:
+            lines.append(
+                f"  {name:{name_w}} {run['date']} {run.get('action', '?'):{action_w}} {_outcome(run)}"
+            )
     return "\n".join(printable(line) for line in lines)
 
 

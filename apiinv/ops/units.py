@@ -73,11 +73,13 @@ def on_calendar(expression: str, timezone: str | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class Target:
-    """Where the units run apiinv: the executable, the config folder and the output root."""
+    """Where and as whom the units run apiinv: the executable, the config folder, the output root and
+    the account (a system unit without ``User=`` runs as root)."""
 
     apiinv: str
     config_dir: str
     output: str
+    user: str
 
 
 def _arguments(name: str, schedule: Schedule, config_dir: str, output: str) -> list[str]:
@@ -111,6 +113,7 @@ def systemd(planner: Planner, target: Target) -> dict[str, str]:
             "Wants=network-online.target\nAfter=network-online.target\n\n"
             "[Service]\n"
             "Type=oneshot\n"
+            f"User={target.user}\n"
             "UMask=0077\n"
             f"WorkingDirectory={target.config_dir}\n"
             f"ExecStart={command}\n"

@@ -22,7 +22,7 @@ PROBE_PATHS = ("/files/annual report.pdf", "/search|grep", "/login' OR '1'='1", 
 
 
 def risk_level(score: float) -> str:
-    return "CRITICAL" if score >= 9 else "HIGH" if score >= 7 else "MEDIUM" if score >= 4 else "LOW"
+    return "CRITICAL" if score >= 90 else "HIGH" if score >= 70 else "MEDIUM" if score >= 40 else "LOW"
 
 
 class CequenceApp(EstateApp):

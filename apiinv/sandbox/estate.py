@@ -236,11 +236,12 @@ class Api:
         return servers
 
     def risk_score(self, day: int, op: Operation) -> float:
+        """A whole number from 0 to 100, the scale records and reports use."""
         # Most scores move weekly; every tenth API's daily, so consecutive dates show changed risk.
         period = day if self.index % 10 == 0 else day // 7
         rng = random.Random(f"{self.id}:{op.method}:{op.template}:{period}")
-        base = 2.0 + 3.0 * bool(op.sensitive) + 3.0 * (self.auth_on(day) is None or op.public)
-        return round(min(10.0, base + rng.random() * 2), 1)
+        base = 20.0 + 30.0 * bool(op.sensitive) + 30.0 * (self.auth_on(day) is None or op.public)
+        return float(round(min(100.0, base + rng.random() * 20)))
 
 
 @dataclass

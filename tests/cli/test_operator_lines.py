@@ -63,3 +63,22 @@ def test_a_run_refused_by_the_lock_still_closes_its_log(cli, sandbox) -> None:
     assert result.exit_code == 75
     last = result.stderr.splitlines()[-1]
     assert re.search(r"== exit 75 after [\d.]+s: LOCK_HELD", last), result.stderr
+
+
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
+
+
+def test_without_a_terminal_every_error_line_is_timestamped(cli, tmp_path) -> None:
+    """A cron log is a timeline: the problems and the closing error line carry the stamp too."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "tools.yaml").write_text("kong:\n  type: kong\n  page_size: many\n")
+    (config / "planner.yaml").write_text('schedules:\n  nightly:\n    cron: "0 2 * * *"\n')
+    broken = cli("validate-config", config_dir=config)
+    assert broken.exit_code == 3, broken.output
+    failed = cli("--date", DAY, "run", "--schedule", "nosuch", config_dir=tmp_path / "nowhere")
+    assert failed.exit_code != 0
+    for result in (broken, failed):
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert any("apiinv: " in line for line in lines), result.stderr
+        assert all(STAMPED.match(line) for line in lines), result.stderr

@@ -61,14 +61,35 @@ def test_status_shows_steps_counts_and_the_last_run_per_schedule(cli, sandbox) -
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"date {DAY}"
-    assert any(line.startswith("cequence   collect  ok") for line in lines)
+    assert any(line.split()[:3] == ["cequence", "collect", "ok"] for line in lines)
     assert any(
-        line.startswith("kong       collect  failed") and "DATA_COLLECTION_ERROR" in line for line in lines
+        line.split()[:3] == ["kong", "collect", "failed"] and "DATA_COLLECTION_ERROR" in line
+        for line in lines
     )
     assert any("nightly" in line and "exit 5" in line for line in lines)
     document = json.loads(cli("status", "--json", config_dir=sandbox.config_dir).output)
     assert document["tools"]["kong"]["collect"]["status"] == "failed"
     assert document["last_runs"]["nightly"]["exit_status"] == 5
+
+
+def test_status_columns_line_up_for_long_tool_names(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "specs").mkdir(parents=True)
+    (config / "specs" / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: Payments, version: '1'}\nservers: [{url: https://pay.example}]\n"
+        "paths:\n  /orders:\n    get:\n      responses: {'200': {description: ok}}\n"
+    )
+    (config / "tools.yaml").write_text(
+        "payments-openapi-repository:\n  type: openapi_specs\n  paths: [specs]\n"
+    )
+    assert cli("--date", DAY, "collect", "--all", config_dir=config).exit_code == 0
+    lines = cli("--date", DAY, "status", config_dir=config).output.splitlines()
+    header = next(line for line in lines if line.startswith("tool "))
+    rows = [line for line in lines if line.startswith("payments-openapi-repository ")]
+    assert rows, lines
+    for row in rows:  # each column starts where its header does
+        for heading, value in (("step", "collect"), ("status", "ok")):
+            assert row.index(f" {value} ") == header.index(f" {heading} "), [header, row]
 
 
 def test_status_without_runs_says_so(cli, tmp_path: Path) -> None:

@@ -392,6 +392,21 @@ def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:
             )
 
 
+def test_systemd_services_run_as_the_installing_user_not_root(cli, tmp_path: Path) -> None:
+    import getpass
+
+    folder = _config(tmp_path, UNIT_PLANNER)
+    printed = cli("schedule", "render", "--format", "systemd", config_dir=folder)
+    assert printed.exit_code == 0, printed.output
+    assert f"User={getpass.getuser()}\n" in printed.output
+    out = tmp_path / "units"
+    chosen = cli(
+        "schedule", "render", "--format", "systemd", "--user", "apiinv", "--out", str(out), config_dir=folder
+    )
+    assert chosen.exit_code == 0, chosen.output
+    assert "User=apiinv\n" in (out / "apiinv-nightly.service").read_text()
+
+
 def test_kubernetes_cronjobs_are_valid_manifests(cli, tmp_path: Path) -> None:
     import kubernetes_validate
     import yaml

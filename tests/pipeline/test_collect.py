@@ -216,7 +216,7 @@ def test_sandbox_serve_then_collect_as_a_new_user_would(tmp_path: Path) -> None:
         lines = [server.stdout.readline()]
         while lines[-1] and not lines[-1].startswith("try: "):
             lines.append(server.stdout.readline())
-        assert lines[-1].startswith("try: apiinv --config-dir sb collect --all"), lines
+        assert lines[-1] == f"try: {apiinv} --config-dir sb collect --all\n", lines
         result = subprocess.run(
             [str(apiinv), "--date", DATE, "--config-dir", "sb", "collect", "--all"],
             cwd=tmp_path,

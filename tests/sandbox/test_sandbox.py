@@ -177,6 +177,17 @@ def test_real_data_is_never_compared_with_nor_carried_forward_from_the_demos(cli
     assert [report["run"]["tools"][tool]["baseline"] for tool in ("kong", "cequence")] == [False, False]
 
 
+def test_sandbox_hint_runs_where_apiinv_is_not_on_path(cli, tmp_path: Path) -> None:
+    import shlex
+
+    result = cli("sandbox", "serve", "--size", "5", "--for", "0", "--write-config", str(tmp_path / "sb"))
+    assert result.exit_code == 0, result.output
+    hint = next(line for line in result.output.splitlines() if line.startswith("try: "))
+    command = shlex.split(hint.removeprefix("try: "))
+    assert Path(command[0]).is_absolute() and Path(command[0]).is_file(), hint
+    assert command[1:] == ["--config-dir", str(tmp_path / "sb"), "collect", "--all"]
+
+
 @pytest.mark.parametrize(
     "option",
     ["--rate-limit=kong", "--rate-limit=nosuch=5", "--fault=kong=explode", "--fault=kong=status,times=many"],

@@ -27,6 +27,16 @@ def test_pagination_and_fields_are_configuration(sandbox, tmp_path: Path) -> Non
     assert raw["data"]["fields"]["risk_score"] == "riskScore"
 
 
+def test_risk_scores_are_on_the_documented_0_to_100_scale(sandbox, tmp_path: Path) -> None:
+    from apiinv.sources.cequence import SOURCE
+
+    outcome, raw = fetch(sandbox, "cequence", tmp_path)
+    assert outcome.ok, outcome.summary()
+    scores = [r["risk_score"] for r in SOURCE.normalize(raw) if r["risk_score"] is not None]
+    assert scores and all(0 <= s <= 100 for s in scores)
+    assert max(scores) > 10  # unauthenticated sensitive endpoints score high, not 2.0-10.0
+
+
 def test_a_wrong_inventory_path_names_the_path(sandbox, tmp_path: Path) -> None:
     outcome, _ = fetch(
         sandbox, "cequence", tmp_path, settings={"endpoints": {"inventory": "/apisec/api/v9/nope"}}
