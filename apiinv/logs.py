@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from io import TextIOWrapper
 from pathlib import Path
+from typing import Any
 
 from apiinv.redact import RedactingFilter, printable
 
@@ -68,6 +69,23 @@ def _not_file_only(record: logging.LogRecord) -> bool:
     return not getattr(record, "file_only", False)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time: while a live progress display runs, that is the
+    display's proxy, which prints the line above it. A handler holding the stream it was made with would
+    write under the display, which then erases the wrong lines and leaves stale spinner lines behind."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Creates the log owner-readable only (the log names hosts and endpoints of the attack surface),
     never through a symlink. When the log cannot be written (full disk, read-only output), it says so
@@ -106,7 +124,7 @@ def setup_logging(
     logger.propagate = False
     redacting = RedactingFilter()
 
-    console = logging.StreamHandler(sys.stderr)
+    console = _StderrHandler()
     console.setLevel(logging.ERROR if quiet else level.upper())
     console.setFormatter(JsonLinesFormatter() if console_json else ConsoleFormatter())
     console.addFilter(redacting)

@@ -118,3 +118,22 @@ def test_tools_check_quotes_a_vendors_answer_escaped(cli, hostile_config) -> Non
     result = cli("tools", "--check", config_dir=folder)
     assert result.exit_code != 0
     _shown_escaped(result.output, "tools --check")
+
+
+def test_a_warning_during_a_live_progress_display_is_printed_above_it_not_under_it(monkeypatch) -> None:
+    """rich's live display swaps sys.stderr for a proxy that prints above the display; a log handler
+    holding the stream it was made with wrote under it instead: the next frame overwrote the warning
+    and the display's erase left stale spinner lines in the scrollback (seen in tmux with the demo)."""
+    import io
+    import logging
+
+    from apiinv.logs import get_logger, setup_logging
+
+    setup_logging(None)
+    try:
+        swapped = io.StringIO()
+        monkeypatch.setattr("sys.stderr", swapped)  # what rich's Live does while it runs
+        get_logger("sources").warning("specs/broken.yaml: invalid OpenAPI document")
+        assert "specs/broken.yaml: invalid OpenAPI document" in swapped.getvalue()
+    finally:
+        logging.getLogger("apiinv").handlers.clear()
