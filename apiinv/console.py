@@ -38,8 +38,15 @@ class Console:
         return f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} {line}"
 
     def result(self, line: str) -> None:
-        """What the command was asked for: a table, a file written, a report."""
-        if not self.quiet:
+        """What the command was asked for: a table, a file written, a report. Plain for a pipe or a
+        person; stamped line by line when stdout goes to the same log as stderr (cron's ``>> LOG 2>&1``),
+        so that log stays one timeline."""
+        if self.quiet:
+            return
+        if self.timestamps and _one_file(sys.stdout, sys.stderr):
+            for part in line.split("\n"):
+                typer.echo(self._line(part))
+        else:
             typer.echo(printable(line, lines=True))
 
     def progress(self, line: str) -> None:
@@ -53,3 +60,15 @@ class Console:
 
     def outcome(self, line: str, ok: bool) -> None:
         (self.progress if ok else self.problem)(line)
+
+
+def _one_file(first: object, second: object) -> bool:
+    """Whether two streams append to one regular file (a log both are redirected to)."""
+    import os
+    import stat
+
+    try:
+        a, b = os.fstat(first.fileno()), os.fstat(second.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False  # not a real file (a test's capture, a closed stream)
+    return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from conftest import RUN_DATE, smtp_env
 
 from apiinv import __version__
@@ -82,3 +83,26 @@ def test_without_a_terminal_every_error_line_is_timestamped(cli, tmp_path) -> No
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert any("apiinv: " in line for line in lines), result.stderr
         assert all(STAMPED.match(line) for line in lines), result.stderr
+
+
+@pytest.mark.sandbox_tools("kong")
+def test_a_cron_log_holding_stdout_and_stderr_is_one_timeline(sandbox, tmp_path) -> None:
+    """As cron runs it (`>> LOG 2>&1`): the result lines (the summary table, the files written) are
+    stamped like the progress around them; piped or on a terminal they stay plain."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    apiinv = Path(sys.executable).parent / "apiinv"
+    argv = [str(apiinv), "--config-dir", str(sandbox.config_dir), "--output", str(tmp_path / "out")]
+    log = tmp_path / "cron.log"
+    with open(log, "ab") as handle:
+        done = subprocess.run(
+            [*argv, "--date", DAY, "run", "kong"], stdout=handle, stderr=handle, timeout=120
+        )
+    assert done.returncode == 0, log.read_text()
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert any("wrote " in line for line in lines)
+    assert [line for line in lines if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line)] == []
+    piped = subprocess.run([*argv, "--date", DAY, "run", "kong"], capture_output=True, text=True, timeout=120)
+    assert any(line.startswith("wrote ") for line in piped.stdout.splitlines())
