@@ -13,7 +13,6 @@ file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_
 from __future__ import annotations
 
 import glob
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from apiinv.errors import ApiInvError, CollectionError
 from apiinv.inventory import openapi
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
 from apiinv.sources.base import Source
+from apiinv.store import utf8_text
 
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
@@ -88,7 +88,7 @@ class _Refused(ApiInvError):
 def _shown(path: Path) -> str:
     """A file's name as printable text: bytes of the name that are not UTF-8 as ``\\xff`` escapes
     (Python keeps them as lone surrogates, which no log, JSON or Excel file can be written with)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return utf8_text(str(path))
 
 
 class _FileLoader:

@@ -160,3 +160,17 @@ def test_a_notify_url_naming_a_missing_variable_is_a_clear_error(cli, sandbox, w
     result = cli("notify", "test", config_dir=sandbox.config_dir)
     assert result.exit_code == 3
     assert "notify: environment variable HOOK_TOKEN is not set" in result.output
+
+
+def test_a_run_with_failed_items_notifies_partial_with_their_count(cli, sandbox, webhook) -> None:
+    planner(sandbox, webhook)
+    assert run(cli, sandbox).exit_code == 0 and posts(webhook) == []  # ok: nobody is told
+    raw = json.loads((cli.output / DAY / "raw" / "42crunch.json").read_text())["data"]
+    aid = next(a for a in raw["apis"] if (a.get("spec") or {}).get("paths"))["desc"]["id"]
+    sandbox.apps["42crunch"].inject("status", status=500, times=100, path=f"^/api/v1/apis/{aid}$")
+    day = str(RUN_DATE + timedelta(days=1))
+    result = cli("--date", day, "run", "--schedule", "nightly", "--full", config_dir=sandbox.config_dir)
+    assert result.exit_code == 5, result.output
+    (message,) = posts(webhook)
+    assert message["title"].endswith(": PARTIAL")
+    assert "42crunch: partial (1 item(s) failed) (ITEMS_FAILED " in message["message"]
