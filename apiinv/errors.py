@@ -212,6 +212,11 @@ class LockHeldError(ApiInvError):
     exit_status = ExitStatus.LOCKED
 
 
+class RunLockHeldError(LockHeldError):
+    """Another run of the schedule holds its lock: this one never started (unlike a date or export lock
+    waited for in vain, which stops a run that did start)."""
+
+
 def tool_failure(caught: Exception, tool: str, step: str) -> ApiInvError:
     """Any exception of one tool's step as that tool's failure: ours as they are, anything else (a bug,
     a library's surprise, a full disk) as an UnexpectedToolError; the caller logs its traceback."""

@@ -63,7 +63,6 @@ class HttpClient:
         self.limiter = RateLimiter(tool.rate_limit or None)
         self.policy = OriginPolicy(tool.base_url, tool.allowed_hosts, tool=tool.name)
         self.pause = SharedPause()
-        self.run_date = cache_namespace
         self.timeout = (min(10.0, tool.timeout), tool.timeout)
         self.cache = ResponseCache(
             tool,

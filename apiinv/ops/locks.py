@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from apiinv.errors import LockHeldError
+from apiinv.errors import LockHeldError, RunLockHeldError
 from apiinv.store import make_dirs, open_private
 
 IN_USE = ".in-use.lock"
@@ -71,7 +71,7 @@ def hold(lock_dir: Path, name: str) -> Iterator[Path]:
     fd = _open(path)
     try:
         if not _acquire(fd, fcntl.LOCK_EX, START_GRACE_S):
-            raise LockHeldError(f"{name} is already running (pid {_pid_in(fd)}; lock {path})")
+            raise RunLockHeldError(f"{name} is already running (pid {_pid_in(fd)}; lock {path})")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apiinv.console import Console
-from apiinv.errors import LockHeldError, exit_status_for, os_reason
+from apiinv.errors import RunLockHeldError, exit_status_for, os_reason
 from apiinv.logs import get_logger
 from apiinv.store import Store
 
@@ -64,7 +64,7 @@ def recording(path: Path | None, store: Store, record: RunRecord, console: Conso
     started because another holds its lock writes nothing: that other run writes them."""
     try:
         yield record
-    except LockHeldError:
+    except RunLockHeldError:
         path = None
         raise
     except BaseException as exc:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
-from apiinv.sources.base import Source
+from apiinv.sources.base import Source, kept_since
 from apiinv.timefmt import from_epoch_ms
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _revisions(
                 **stand_in,
                 "revision": rev,
                 "kept_revision": stand_in.get("kept_revision") or stand_in.get("revision"),
-                "kept_from": stand_in.get("kept_from") or ctx.previous_date,
+                "kept_from": kept_since(stand_in, ctx.previous_date),
             }
             if stand_in
             else None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from apiinv.errors import MalformedResponseError
 from apiinv.inventory.openapi import METHODS, auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
-from apiinv.sources.base import Source
+from apiinv.sources.base import Source, kept_since
 from apiinv.timefmt import from_rfc3339
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _kept_spec(api: dict[str, Any], before: dict[str, Any], day: str | None) -> 
     """The API as listed now with the spec of its last good collection, labelled with that date."""
     if not isinstance(before.get("spec"), dict):
         return None
-    return {**api, "spec": before["spec"], "kept_from": before.get("kept_from") or day}
+    return {**api, "spec": before["spec"], "kept_from": kept_since(before, day)}
 
 
 def _same(api: dict[str, Any], before: dict[str, Any] | None, section: str, key: str) -> bool:

@@ -266,9 +266,6 @@ class RestProfile:
                 ]
         return problems
 
-    def role_for(self, settings: dict[str, Any]) -> str:
-        return self.role or str(settings.get("role") or "other")
-
     def source(self, name: str, **declared: Any) -> Source:
         """The ``SOURCE`` of a tool type that is this profile: its role, raw shape and functions."""
         return Source(
@@ -308,7 +305,7 @@ class RestProfile:
             )
         return {
             "vendor": self.vendor or ctx.tool.settings.get("vendor") or ctx.tool.name,
-            "role": self.role_for(ctx.tool.settings),
+            "role": ctx.tool.role,
             "fields": mapping,
             "endpoints": inventory,
             "listings": {name: items for name, items in results.items() if name != INVENTORY},

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-ANY_METHOD = "*"
+from apiinv.inventory.keys import ANY_METHOD
+
 # RFC 3986 reserved characters (and %): kong/tools/uri.lua RESERVED_CHARS. Kong decodes every other
 # percent-encoded byte before routing and upper-cases the ones it keeps.
 _RESERVED = frozenset(b"!*'();:@&=+$,/?%#[]")
@@ -140,6 +141,11 @@ def compiled(expression: str) -> re.Pattern[str]:
         raise UnsupportedRegex(f"{expression!r}: {error}") from None
 
 
+# Kong 3.x routers (traditional_compatible, expressions) hand route regexes to atc-router, which
+# compiles them with Rust's `regex` crate (Kong: kong/router/transform.lua and the atc-router
+# dependency). The translation below follows that crate's documented syntax (docs.rs/regex, "Syntax":
+# "Grouping and flags": `(?flags)` applies from where it stands to the end of its group; "Escape
+# sequences": `\z` end of text, `\x{10FFFF}`; "ASCII character classes": `[[:alpha:]]` and the rest).
 # POSIX classes the Rust crate accepts inside brackets ([[:alpha:]]), all ASCII.
 _POSIX = {
     "alnum": "0-9A-Za-z",
