@@ -22,7 +22,7 @@ from apiinv.cli.app import (
     report_error,
     runtime_of,
 )
-from apiinv.errors import ApiInvError
+from apiinv.errors import ApiInvError, exit_status_for
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -139,13 +139,15 @@ def run(
                 cfg, day, plan, env=runtime.env(), use_cache=not no_cache, full=full, console=console
             )
             record.exit_status = status = result.exit_status(plan.names)
-    except ApiInvError as exc:  # not run at all (exit 75: another run holds the lock): the log still closes
+    except ApiInvError as exc:
+        # Stopped by an error (exit 75: another run holds the lock; an export waited for in vain): the
+        # error line as command() would print it, then the log still closes after it.
         report_error(exc)
         if console.timestamps:
             console.progress(
-                f"== exit {int(exc.exit_status)} after {time.monotonic() - started:.1f}s: {exc.code}"
+                f"== exit {int(exit_status_for(exc))} after {time.monotonic() - started:.1f}s: {exc.code}"
             )
-        raise typer.Exit(exc.exit_status) from None
+        raise typer.Exit(exit_status_for(exc)) from None
     if console.timestamps:  # ... and closes with its exit status, duration and each tool's status
         tools_line = ", ".join(result.state_line(name) for name in plan.names)
         console.progress(f"== exit {int(status)} after {time.monotonic() - started:.1f}s: {tools_line}")

@@ -49,10 +49,11 @@ class RunResult:
             return data.status, data.data_date
         return ("failed" if self.errors(tool) else "ok"), None
 
-    def state_line(self, tool: str) -> str:
+    def state_line(self, tool: str, separator: str = " ") -> str:
         """``TOOL STATUS``, with how many of its items failed when some did."""
         failed = sum(len(o.failed_items) for o in self.collected if o.tool == tool)
-        return f"{tool} {self.tool_state(tool)[0]}" + (f" ({failed:,} item(s) failed)" if failed else "")
+        state = self.tool_state(tool)[0]
+        return f"{tool}{separator}{state}" + (f" ({failed:,} item(s) failed)" if failed else "")
 
     def exit_status(self, tools: list[str]) -> ExitStatus:
         """Per tool its first error across the steps; a failed mail counts as one more failed part."""
@@ -256,7 +257,7 @@ def _tool_lines(result: RunResult, names: list[str], day: date) -> list[str]:
     """Per tool its status and error ids: what a notification may say (never an error's text)."""
     lines = []
     for name in names:
-        state = result.state_line(name).replace(" ", ": ", 1)
+        state = result.state_line(name, ": ")
         data_date = result.tool_state(name)[1]
         detail = ", ".join(f"{e.code} {e.error_id}" for e in result.errors(name))
         used = f", data of {data_date}" if data_date and data_date != str(day) else ""
