@@ -63,6 +63,8 @@ def export(
     processes recorded of the date: the manifest is read again once its turn comes)."""
     everyone = [*(combined or tools), *(t for t in tools if t not in (combined or tools))]
     folder = day.folder
+    if not folder.is_dir():  # leave no lock-only folder behind for a date nothing ran on
+        raise NothingToReportError(f"nothing was collected for {day}: reports not written")
     with locks.use_date(folder), locks.exporting(folder):
         started = time.monotonic()
         day.reload()

@@ -99,8 +99,17 @@ def test_csv_files_per_sheet_neutralise_formulas(two_days) -> None:
 
 @pytest.mark.sandbox_tools("kong")
 def test_export_refuses_to_replace_good_reports_with_empty_ones(cli, sandbox) -> None:
+    result = cli("--date", str(DAY2), "collect", "kong", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
     result = cli("--date", str(DAY2), "export", config_dir=sandbox.config_dir)
     assert result.exit_code == 4 and "no tool has processed records" in result.output
+
+
+@pytest.mark.sandbox_tools("kong")
+def test_export_of_a_date_nothing_ran_on_writes_nothing(cli, sandbox) -> None:
+    result = cli("--date", "2020-01-01", "export", config_dir=sandbox.config_dir)
+    assert result.exit_code == 4 and "nothing was collected for 2020-01-01" in result.output
+    assert not (cli.output / "2020-01-01").exists()
 
 
 @pytest.mark.sandbox_tools("kong")
