@@ -152,7 +152,7 @@ def schedule_render(
     assert planner is not None
     if unit_format == "systemd":
         target = units.Target(
-            str((executable or scheduling.installed_apiinv()).absolute()),
+            str((executable or scheduling.cron_apiinv()).absolute()),
             str(runtime.config_dir.absolute()),
             str(runtime.output.absolute()),
             run_as or getpass.getuser(),

@@ -365,7 +365,18 @@ def test_validate_config_refuses_what_cron_refuses(cli, tmp_path: Path, expressi
 def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:
     folder = _config(tmp_path, UNIT_PLANNER)
     out = tmp_path / "units"
-    result = cli("schedule", "render", "--format", "systemd", "--out", str(out), config_dir=folder)
+    installed = Path(sys.executable).parent / "apiinv"  # systemd-analyze verify needs it to exist
+    result = cli(
+        "schedule",
+        "render",
+        "--format",
+        "systemd",
+        "--out",
+        str(out),
+        "--apiinv",
+        str(installed),
+        config_dir=folder,
+    )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
@@ -390,6 +401,14 @@ def test_systemd_units_are_rendered_and_verified(cli, tmp_path: Path) -> None:
                 ).returncode
                 == 0
             )
+
+
+def test_systemd_timers_from_a_checkout_run_the_same_locked_build_as_cron(cli, tmp_path: Path) -> None:
+    folder = _config(tmp_path, UNIT_PLANNER)
+    result = cli("schedule", "render", "--format", "systemd", config_dir=folder)
+    assert result.exit_code == 0, result.output
+    assert f"ExecStart={ROOT / '.venv-cron' / 'bin' / 'apiinv'} " in result.output
+    assert "/.venv/bin/apiinv" not in result.output
 
 
 def test_systemd_services_run_as_the_installing_user_not_root(cli, tmp_path: Path) -> None:
