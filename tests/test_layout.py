@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "apiinv.timefmt",
         "apiinv.errors",
         "apiinv.schemas",
+        "apiinv.presets",
         "apiinv.bounds",
         "apiinv.cron",
         "apiinv.store",

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apiinv import registry
+from apiinv import presets, registry
 from apiinv.config.model import (
     _COMMON_KEYS,
     AUTH_FIELDS,
@@ -90,13 +90,20 @@ def _build_tool(
     name: str, entry: dict[str, Any], env: dict[str, str], config_dir: Path, label: str, report: Validation
 ) -> ToolConfig | None:
     where = f"{label}: {name}"
-    tool_type = entry.get("type", name)
+    # A preset describes a rest tool, so naming one is enough to say the type.
+    tool_type = entry.get("type", "rest" if "preset" in entry else name)
     try:
         source = registry.load(tool_type)
     except ConfigurationError as exc:
         hint = "" if "type" in entry else "; set type: to one of them"
         report.problems.append(f"{where}.type: {exc.message}{hint}")
         return None
+    if "preset" in source.settings_schema:
+        try:
+            entry = presets.with_preset(entry)
+        except ConfigurationError as exc:
+            report.problems.append(f"{where}.preset: {exc.message}")
+            return None
     report.problems.extend(
         schema_problems(entry, "tools", label, validator=_settings_validator(tool_type), at=(name,))
     )

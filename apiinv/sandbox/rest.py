@@ -4,7 +4,7 @@ host, ``hostName``), ``/api/fetchApiInfosForCollection`` a collection's endpoint
 each with a nested id (``id.url``, ``id.method``), the auth combinations seen (``allAuthTypesFound``, a
 list of lists), access types and epoch-second timestamps. It sees a part of the estate's traffic.
 
-Its tools.yaml entry is docs/sources.md's Akto example, pointed at 127.0.0.1: a test keeps the two in step.
+Its tools.yaml entry is the ``akto`` preset (apiinv/presets/akto.yaml), pointed at 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,39 +20,8 @@ from apiinv.sandbox.estate import EstateDay
 from apiinv.sandbox.server import Request, Response, json_response
 
 AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "BEARER", "jwt": "JWT", "basic": "BASIC"}
-# The tools.yaml entry docs/sources.md shows for Akto (its base URL and key aside).
-ENTRY: dict[str, Any] = {
-    "type": "rest",
-    "role": "traffic",
-    "vendor": "akto",
-    "auth_type": "api_key",
-    "api_key_header": "X-API-KEY",
-    "endpoints": {
-        "collections": {
-            "path": "/api/getAllCollections",
-            "method": "POST",
-            "body": {},
-            "items": "apiCollections",
-        },
-        "inventory": {
-            "path": "/api/fetchApiInfosForCollection",
-            "method": "POST",
-            "for_each": "collections",
-            "body": {"apiCollectionId": "{collections.id}"},
-            "items": "apiInfoList",
-        },
-    },
-    "fields": {
-        "host": "@collections.hostName",
-        "api_name": "@collections.displayName",
-        "method": "id.method",
-        "path": "id.url",
-        "auth_type": "allAuthTypesFound",
-        "access_type": "apiAccessTypes",
-        "first_seen": "discoveredTimestamp",
-        "last_seen": "lastSeen",
-    },
-}
+# The tools.yaml entry a user writes for Akto (docs/sources.md), its base URL and key aside.
+ENTRY: dict[str, Any] = {"preset": "akto"}
 
 
 def sees(api_index: int) -> bool:

@@ -2,8 +2,9 @@
 Cequence's defaults.
 
 Cequence does not publish its inventory API, so the paths, the pagination and the field names are the
-defaults below (which the bundled simulator serves); a customer overrides any of them from their
-tenant's API reference in tools.yaml, exactly as for a ``rest`` tool (see ``sources/rest.py``):
+defaults of ``apiinv/presets/cequence.yaml`` (which the bundled simulator serves); a customer overrides
+any of them from their tenant's API reference in tools.yaml, exactly as for a ``rest`` tool
+(see ``sources/rest.py``):
 
     cequence:
       endpoints: {inventory: /apisec/api/v1/endpoints, hosts: /apisec/api/v1/hosts}
@@ -16,36 +17,24 @@ null to skip it): when it fails, that is a warning too, since no record depends 
 
 from __future__ import annotations
 
+from apiinv.presets import preset
 from apiinv.sources.rest import SETTINGS_SCHEMA as REST_SETTINGS
 from apiinv.sources.rest import RestProfile
 
+# One description of Cequence: the ``cequence`` preset, so `type: rest, preset: cequence` is this type.
+_PRESET = preset("cequence")
 PROFILE = RestProfile(
-    vendor="cequence",
-    role="traffic",
-    endpoints={"inventory": "/apisec/api/v1/endpoints", "hosts": "/apisec/api/v1/hosts"},
-    pagination={"strategy": "offset", "items_key": "items", "total_key": "total"},
-    fields={
-        "id": "id",
-        "host": "host",
-        "method": "method",
-        "path": "path",
-        "active": "active",
-        "transactions": "transactionCount",
-        "risk_score": "riskScore",
-        "risk_level": "riskLevel",
-        "sensitive_data": "sensitiveDataTypes",
-        "authenticated": "authenticated",
-        "auth_type": "authType",
-        "access_type": "accessType",
-        "api_name": "apiName",
-        "first_seen": "firstSeen",
-        "last_seen": "lastSeen",
-    },
+    vendor=_PRESET["vendor"],
+    role=_PRESET["role"],
+    endpoints=_PRESET["endpoints"],
+    pagination=_PRESET["pagination"],
+    fields=_PRESET["fields"],
 )
 SOURCE = PROFILE.source(
     "cequence",
-    defaults={"auth_type": "oauth", "page_size": 500},
-    # Cequence's role and records' tool name are fixed: the rest source's other settings all apply.
-    settings_schema={k: v for k, v in REST_SETTINGS.items() if k not in ("role", "vendor")},
+    defaults={"auth_type": _PRESET["auth_type"], "page_size": _PRESET["page_size"]},
+    # Cequence's role and records' tool name are fixed (and it is a preset already): the rest source's
+    # other settings all apply.
+    settings_schema={k: v for k, v in REST_SETTINGS.items() if k not in ("role", "vendor", "preset")},
     simulator="apiinv.sandbox.cequence",
 )

@@ -14,7 +14,8 @@ A ``fields`` value or a listing's placeholder is one of:
 In a child listing (``for_each``) an item carries its parent as ``@name``: ``@collections.hostName``
 anywhere in an expression is the quoted key ``"@collections".hostName``.
 
-Functions added to JMESPath's own: ``format(fmt, values...)``: ``fmt`` with each ``{}`` replaced by the
+Functions added to JMESPath's own: ``replace(text, old, new)`` (WSO2's ``{version}`` in a context);
+``format(fmt, values...)``: ``fmt`` with each ``{}`` replaced by the
 next value (null when any value is null; a boolean is written true/false); a list among the values gives
 a list, one text per element (``format('{}{}', context, versions)``: a path per version).
 
@@ -39,6 +40,8 @@ from apiinv.sources.mapping import pick
 # Plain dotted paths keep the mapping's list-friendly meaning (and allow ``-`` and ``@`` in keys).
 _DOTTED = re.compile(r"^[\w@$-]+(\.[\w@$-]+)*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# JMESPath's raw string and JSON literals, whose braces are text, not placeholders.
+_LITERAL = re.compile(r"""'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`""")
 # A parent written as @name where JMESPath needs the quoted key "@name" (never inside a literal).
 _PARENT = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`|@([A-Za-z_]\w*)""")
 
@@ -59,6 +62,10 @@ class _Functions(functions.Functions):
         # A list among the values: one text per combination (a row each, as a path or host list).
         choices = [value if isinstance(value, list) else [value] for value in values]
         return [_fill(template, combination) for combination in product(*choices) if None not in combination]
+
+    @functions.signature({"types": ["string"]}, {"types": ["string"]}, {"types": ["string"]})
+    def _func_replace(self, text: str, old: str, new: str) -> str:
+        return text.replace(old, new)
 
 
 def _fill(template: str, values: Any) -> str:
@@ -121,8 +128,10 @@ def _compile_text(text: str) -> Expression:
 
 
 def _is_template(text: str) -> bool:
-    """``{path}`` placeholders around text (never a JMESPath multi-select hash, whose keys have colons)."""
-    return bool(_PLACEHOLDER.search(text)) and all(":" not in p for p in _PLACEHOLDER.findall(text))
+    """``{path}`` placeholders around text (never a JMESPath multi-select hash, whose keys have colons,
+    nor braces inside a JMESPath literal such as WSO2's ``'{version}'``)."""
+    bare = _LITERAL.sub("", text)
+    return bool(_PLACEHOLDER.search(bare)) and all(":" not in p for p in _PLACEHOLDER.findall(bare))
 
 
 def _as_format(text: str) -> str:

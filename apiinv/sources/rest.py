@@ -85,8 +85,21 @@ MEANINGS = (
     "owner",
     "tags",
     "transactions",
+    "path_match",
 )
-LISTING_KEYS = ("path", "method", "params", "body", "items", "pagination", "for_each", "optional")
+LISTING_KEYS = (
+    "path",
+    "method",
+    "params",
+    "body",
+    "items",
+    "where",
+    "each",
+    "pagination",
+    "for_each",
+    "optional",
+)
+PATH_MATCHES = ("exact", "prefix", "regex")
 METHODS = ("GET", "POST")
 AUTH_TYPES = {
     "apikey": "api_key",
@@ -116,6 +129,8 @@ def _listing_schema() -> dict[str, Any]:
                     "params": {"type": "object"},
                     "body": {"type": "object"},
                     "items": {"type": ["string", "null"]},
+                    "where": {"type": "string"},
+                    "each": {"type": "string"},
                     "pagination": {"type": "object"},
                     "for_each": {"type": "string"},
                     "optional": {"type": "boolean"},
@@ -128,6 +143,10 @@ def _listing_schema() -> dict[str, Any]:
 
 
 SETTINGS_SCHEMA: dict[str, Any] = {
+    "preset": {
+        "description": "A shipped vendor description (apiinv/presets/NAME.yaml) under this entry's own keys.",
+        "type": "string",
+    },
     "role": {
         "description": "What the tool's data says: gateway, spec or traffic.",
         "enum": ["gateway", "spec", "traffic"],
@@ -168,6 +187,8 @@ class Listing:
     params: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     items: str | None = None
+    where: str | None = None
+    each: str | None = None
     pagination: dict[str, Any] = field(default_factory=dict)
     for_each: str | None = None
     optional: bool = True
@@ -209,6 +230,8 @@ class RestProfile:
                 params=as_dict(spec.get("params")),
                 body=spec["body"] if isinstance(spec.get("body"), dict) else None,
                 items=spec.get("items", own.get("items_key")),
+                where=spec.get("where"),
+                each=spec.get("each"),
                 pagination={k: v for k, v in own.items() if k != "items_key"},
                 for_each=spec.get("for_each"),
                 optional=bool(spec.get("optional", name != INVENTORY and name not in needed)),
@@ -258,6 +281,11 @@ class RestProfile:
             f"fields.{meaning}: {wrong}" for meaning, spec in mapping.items() if (wrong := problem(spec))
         ]
         for listing in listings:
+            problems += [
+                f"endpoints.{listing.name}.{part}: {wrong}"
+                for part in ("where", "each")
+                if getattr(listing, part) is not None and (wrong := problem(getattr(listing, part)))
+            ]
             for part in ("path", "params", "body"):
                 problems += [
                     f"endpoints.{listing.name}.{part}: {{{placeholder}}}: {wrong}"
@@ -381,20 +409,47 @@ def _request(client: HttpClient, listing: Listing, scope: dict[str, Any], *, pag
     strategy = options.pop("strategy", "none")
     if strategy == "none" or not page:
         document = client.request_json(listing.method, path, params=params or None, json=body)
-        return client.items_of(document, listing.items, path, method=listing.method)
+        return _shaped(listing, client.items_of(document, listing.items, path, method=listing.method))
+    return _shaped(
+        listing,
+        [
+            item
+            for batch in client.paginate(
+                path,
+                strategy=strategy,
+                items_key=listing.items,
+                params=params,
+                method=listing.method,
+                body=body,
+                **options,
+            )
+            for item in batch
+        ],
+    )
+
+
+def _shaped(listing: Listing, items: list[Any]) -> list[Any]:
+    """The items ``where`` keeps; with ``each``, the elements of that list in each of them instead, each
+    carrying its item as ``@listing`` (WSO2: one API, its operations)."""
+    if listing.where:
+        where = compile_expression(listing.where)
+        items = [item for item in items if _true(where.search(item))]
+    if not listing.each:
+        return items
+    key = f"@{listing.name}"
     return [
-        item
-        for batch in client.paginate(
-            path,
-            strategy=strategy,
-            items_key=listing.items,
-            params=params,
-            method=listing.method,
-            body=body,
-            **options,
-        )
-        for item in batch
+        {**element, key: item}
+        for item in items
+        for element in as_list(value_at(item, listing.each))
+        if isinstance(element, dict)
     ]
+
+
+def _true(value: Any) -> bool:
+    """JMESPath's truth: false, null and empty texts, lists and objects are false (0 is true)."""
+    return (
+        value is not None and value is not False and not (isinstance(value, str | list | dict) and not value)
+    )
 
 
 def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) -> Any:
@@ -491,6 +546,8 @@ def _records(
         "owner": as_text(get("owner")),
         "tags": sorted({*as_strings(_flat(get("tags"))), *(f"access:{a}" for a in access)}),
     }
+    match = as_text(get("path_match"))
+    path_match = match.lower() if match and match.lower() in PATH_MATCHES else "exact"
     hosts, paths = _each(host), list(dict.fromkeys(as_text(p) for p in _each(path)))
     for method in _each(get("method")):
         for one_host in hosts:
@@ -502,6 +559,7 @@ def _records(
                     host=one_host,
                     method=method,
                     path=one_path,
+                    path_match=path_match,
                     **common,
                 )
 

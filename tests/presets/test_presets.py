@@ -1,0 +1,161 @@
+"""Presets: a tools.yaml entry that says ``preset: NAME`` and gives its URL and secret collects the vendor
+whole, with the right auth, against an imitation of the vendor built from its public reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import RUN_DATE
+
+from apiinv import config
+from apiinv.sources import rest
+
+
+def write_config(folder: Path, entries: dict[str, Any], env: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tools.yaml").write_text(yaml.safe_dump(entries))
+    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    return folder
+
+
+def collect(folder: Path, name: str, tmp_path: Path, **overrides: Any):
+    """(outcome, records) of tool ``name`` as apiinv loads it from ``folder``."""
+    import dataclasses
+
+    from apiinv.pipeline.collect import collect_tool
+    from apiinv.store import Store, read_json
+
+    tool = dataclasses.replace(config.load(folder).tools[name], retry_backoff=0.01, **overrides)
+    store = Store(tmp_path / "output")
+    outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
+    raw_path = store.raw_path(RUN_DATE, name)
+    records = list(rest.SOURCE.normalize(read_json(raw_path))) if raw_path.exists() else []
+    return outcome, records
+
+
+def rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r["method"], r["host"], r["path"], r["path_match"], r["auth_required"], tuple(r["auth_types"]))
+        for r in records
+    )
+
+
+def test_tyk_is_collected_whole_with_the_default_page_size(tmp_path: Path) -> None:
+    """47 APIs in pages of the Dashboard's own 10, whatever size apiinv asks for: every served API is a
+    prefix row on its domain (or any host) with its auth; internal and inactive ones are not rows."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.tyk import TykDashboard, definitions, truth
+
+    apis = definitions(47)
+    app = TykDashboard(apis, api_key="tyk-secret-key")
+    with SimServer(app) as server:
+        entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
+        folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "tyk-secret-key"})
+        outcome, records = collect(folder, "tyk", tmp_path)
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    assert rows(records) == truth(apis)
+    assert {r["tool"] for r in records} == {"tyk"}
+    assert 0 < sum(not r["auth_required"] for r in records) < len(records)
+    assert any(r["host"] for r in records) and any(not r["host"] for r in records)
+
+
+def test_tyk_pages_that_end_before_their_count_are_a_truncated_listing(tmp_path: Path) -> None:
+    """A Dashboard that says 5 pages and serves an empty third: exit 5's truncated, never ok."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.tyk import TykDashboard, definitions
+
+    class Dropping(TykDashboard):
+        def list_apis(self, request):  # type: ignore[no-untyped-def]
+            if request.int_arg("p", 1) >= 3:
+                from apiinv.sandbox.server import json_response
+
+                return json_response({"apis": [], "pages": 5})
+            return super().list_apis(request)
+
+    app = Dropping(definitions(47), api_key="k")
+    with SimServer(app) as server:
+        entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
+        folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "k"})
+        outcome, _ = collect(folder, "tyk", tmp_path)
+    assert outcome.status == "truncated", outcome.summary()
+
+
+def test_wso2_is_collected_whole_with_default_version_aliases(tmp_path: Path) -> None:
+    """Every operation of 60 APIs over pages of 25 (a client-credentials token first): one row at the
+    versioned context ({version} replaced or appended), one more at the bare context for a default
+    version; authType None rows unauthenticated, the others with the API's security scheme."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis, truth
+
+    listed = apis(60)
+    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
+    with SimServer(app) as server:
+        entry = {
+            "preset": "wso2",
+            "api_base_url": server.url + BASE,
+            "token_url": server.url + TOKEN_PATH,
+            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
+            "page_size": 25,
+        }
+        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
+        outcome, records = collect(folder, "wso2", tmp_path)
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    expected = truth(listed)
+    assert rows(records) == expected
+    assert len(expected) > sum(len(api["operations"]) for api in listed)  # the aliases are there
+    assert {r["api_name"] for r in records} == {api["name"] for api in listed}
+
+
+def test_an_unknown_preset_is_one_line_naming_the_tool_field_and_known_presets(tmp_path: Path) -> None:
+    from apiinv import presets
+
+    folder = write_config(tmp_path / "cfg", {"gw": {"preset": "tykk", "api_base_url": "https://d.test"}}, {})
+    config_problems = config.validate(folder, require_planner=False)[1].problems
+    assert config_problems == [
+        f"{folder / 'tools.yaml'}: gw.preset: unknown preset 'tykk'; did you mean 'tyk'? "
+        f"(known: {', '.join(presets.known())})"
+    ]
+    assert {"akto", "cequence", "tyk", "wallarm", "wso2"} <= set(presets.known())
+
+
+def test_the_entrys_keys_win_over_the_presets_key_by_key(tmp_path: Path) -> None:
+    """A host mapping given in the entry replaces the preset's host only; the rest of its fields stay."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.tyk import TykDashboard, definitions
+
+    app = TykDashboard(definitions(12), api_key="k")
+    with SimServer(app) as server:
+        entry = {
+            "preset": "tyk",
+            "api_base_url": server.url,
+            "credentials": {"api_key": "${TYK_KEY}"},
+            "fields": {"host": "api_definition.domain || 'gw.acme.test'"},
+        }
+        folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "k"})
+        outcome, records = collect(folder, "tyk", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert "gw.acme.test" in {r["host"] for r in records} and all(r["host"] for r in records)
+    assert {r["path_match"] for r in records} == {"prefix"}
+
+
+def test_a_preset_entry_collects_cequence_like_its_built_in_type(tmp_path: Path) -> None:
+    """``preset: cequence`` on a rest entry is the cequence type: the same defaults, one description."""
+    from apiinv import registry
+
+    cequence = registry.load("cequence").defaults
+    folder = write_config(
+        tmp_path / "cfg",
+        {"c": {"preset": "cequence", "api_base_url": "https://c.test", "token_url": "https://c.test/t"}},
+        {},
+    )
+    tool = config.load(folder).tools["c"]
+    assert tool.type == "rest" and tool.auth_type == cequence["auth_type"] == "oauth"
+    assert tool.page_size == cequence["page_size"]
+    from apiinv.sources import cequence as built_in
+
+    assert rest.PROFILE.mapping(tool.settings) == built_in.PROFILE.fields
+    assert [listing.path for listing in rest.PROFILE.listings(tool.settings)] == [
+        listing.path for listing in built_in.PROFILE.listings({})
+    ]
