@@ -265,7 +265,7 @@ class RestProfile:
         unknown = sorted(set(mapping) - set(MEANINGS))
         if unknown:
             problems.append(f"fields: unknown meaning(s) {', '.join(unknown)} (known: {', '.join(MEANINGS)})")
-        if not ({"path", "url"} & set(mapping)):
+        if not ({"path", "url"} & set(mapping)) and not any(listing.spec for listing in listings):
             problems.append("fields: map path or url, or no endpoint can be told apart")
         problems += [
             f"fields.{meaning}: {wrong}" for meaning, spec in mapping.items() if (wrong := problem(spec))
