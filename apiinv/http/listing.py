@@ -48,6 +48,38 @@ def paginate(
 ) -> Iterator[list[Any]]:
     """The items of each page until the strategy stops or the page cap is reached (then the listing is
     marked truncated); see HttpClient.paginate."""
+    for _, items in pages(
+        client,
+        path,
+        strategy=strategy,
+        items_key=items_key,
+        params=params,
+        page_size=page_size,
+        max_pages=max_pages,
+        absent_ok=absent_ok,
+        method=method,
+        body=body,
+        **options,
+    ):
+        yield items
+
+
+def pages(
+    client: JsonClient,
+    path: str,
+    *,
+    strategy: str | Paginator,
+    items_key: str | None,
+    params: dict[str, Any] | None = None,
+    page_size: int | None = None,
+    max_pages: int | None = None,
+    absent_ok: bool = False,
+    method: str = "GET",
+    body: dict[str, Any] | None = None,
+    **options: Any,
+) -> Iterator[tuple[Any, list[Any]]]:
+    """Each page's document with the items kept of it (what ``paginate`` yields, with the page whose
+    other fields a child listing may read)."""
     tool = client.tool
     paginator = (
         strategy
@@ -83,7 +115,7 @@ def paginate(
         client.stats.add("pages")
         kept = paginator.keep(items)
         if kept:
-            yield kept
+            yield document, kept
         page_params = paginator.next(document, items)
         next_url = paginator.next_url if page_params == {} else None
     reason = paginator.stop_reason or "done"

@@ -46,10 +46,13 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError, did_you_mean
+from apiinv.http.listing import pages
+from apiinv.inventory.openapi import auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.base import Source
 from apiinv.sources.expressions import Expression, ExpressionError, compile_expression, problem, value_at
@@ -98,8 +101,11 @@ LISTING_KEYS = (
     "pagination",
     "for_each",
     "optional",
+    "spec",
 )
 PATH_MATCHES = ("exact", "prefix", "regex")
+# What a child listing's templates read besides its parent's own name (so no listing takes these names).
+CONTEXT = ("parent", "page", "root")
 METHODS = ("GET", "POST")
 AUTH_TYPES = {
     "apikey": "api_key",
@@ -114,6 +120,9 @@ AUTH_TYPES = {
 NO_AUTH = frozenset({"unauthenticated", "none", "anonymous", "noauth", "no_auth"})
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _WHOLE = re.compile(r"^\{([^{}]+)\}$")
+PATH_MARK = ":path"  # {expression:path}: a value that is a path of its own
+_PCHAR = "!$&'()*+,;=:@"  # RFC 3986 pchar beyond unreserved: kept in a path value's segments
+OPENAPI = "@openapi"  # an item's operations, read from its spec document
 
 
 def _listing_schema() -> dict[str, Any]:
@@ -134,6 +143,7 @@ def _listing_schema() -> dict[str, Any]:
                     "pagination": {"type": "object"},
                     "for_each": {"type": "string"},
                     "optional": {"type": "boolean"},
+                    "spec": {"type": "string"},
                 },
                 "required": ["path"],
                 "additionalProperties": False,
@@ -192,6 +202,7 @@ class Listing:
     pagination: dict[str, Any] = field(default_factory=dict)
     for_each: str | None = None
     optional: bool = True
+    spec: str | None = None  # an expression whose value is the item's OpenAPI document
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,7 @@ class RestProfile:
                 pagination={k: v for k, v in own.items() if k != "items_key"},
                 for_each=spec.get("for_each"),
                 optional=bool(spec.get("optional", name != INVENTORY and name not in needed)),
+                spec=spec.get("spec"),
             )
         return [listing for wave in waves(list(found.values())) for listing in wave]
 
@@ -253,6 +265,8 @@ class RestProfile:
             problems.append("endpoints.inventory: missing; it is the listing that holds the endpoints")
         listings = self.listings(settings)
         for name, spec in declared.items():
+            if name in CONTEXT:
+                problems.append(f"endpoints.{name}: {name!r} names the context of child listings; rename it")
             parent = spec.get("for_each") if isinstance(spec, dict) else None
             if parent and parent not in declared:
                 problems.append(
@@ -275,24 +289,12 @@ class RestProfile:
         unknown = sorted(set(mapping) - set(MEANINGS))
         if unknown:
             problems.append(f"fields: unknown meaning(s) {', '.join(unknown)} (known: {', '.join(MEANINGS)})")
-        if not ({"path", "url"} & set(mapping)):
+        if not ({"path", "url"} & set(mapping)) and not any(listing.spec for listing in listings):
             problems.append("fields: map path or url, or no endpoint can be told apart")
         problems += [
             f"fields.{meaning}: {wrong}" for meaning, spec in mapping.items() if (wrong := problem(spec))
         ]
-        for listing in listings:
-            problems += [
-                f"endpoints.{listing.name}.{part}: {wrong}"
-                for part in ("where", "each")
-                if getattr(listing, part) is not None and (wrong := problem(getattr(listing, part)))
-            ]
-            for part in ("path", "params", "body"):
-                problems += [
-                    f"endpoints.{listing.name}.{part}: {{{placeholder}}}: {wrong}"
-                    for placeholder in _placeholders(getattr(listing, part))
-                    if (wrong := problem(placeholder))
-                ]
-        return problems
+        return problems + [p for listing in listings for p in _expression_problems(listing)]
 
     def source(self, name: str, **declared: Any) -> Source:
         """The ``SOURCE`` of a tool type that is this profile: its role, raw shape and functions."""
@@ -319,10 +321,12 @@ class RestProfile:
         return f"{probe.name} listing readable"
 
     def fetch(self, ctx: FetchContext) -> dict[str, Any]:
-        results: dict[str, list[Any]] = {}
-        for group in waves(self.listings(ctx.tool.settings)):
-            fetched = ctx.map(lambda listing: (listing, _fetch_listing(ctx, listing, results)), group)
-            for listing, items in fetched:
+        listings = self.listings(ctx.tool.settings)
+        fetched = _Fetched(parents={listing.name: listing.for_each for listing in listings})
+        results = fetched.items
+        for group in waves(listings):
+            done = ctx.map(lambda listing: (listing, _fetch_listing(ctx, listing, fetched)), group)
+            for listing, items in done:
                 results[listing.name] = items
         inventory = results.get(INVENTORY, [])
         mapping = self.mapping(ctx.tool.settings)
@@ -370,22 +374,56 @@ def waves(listings: list[Listing]) -> list[list[Listing]]:
     return found
 
 
-def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[Any]]) -> list[Any]:
+@dataclass
+class _Fetched:
+    """What the listings fetched so far brought: their items, the page each item came in (by the item's
+    id, for the ``page`` of its children's templates) and each listing's parent listing."""
+
+    parents: dict[str, str | None]
+    items: dict[str, list[Any]] = field(default_factory=dict)
+    pages: dict[int, Any] = field(default_factory=dict)
+
+    def scope(self, listing: Listing, parent: dict[str, Any]) -> dict[str, Any]:
+        """What a child listing's templates read: its parent by name and as ``parent``, the page the
+        parent came in, and ``root``, the first ancestor (an item of a listing of no other)."""
+        root, name = parent, listing.for_each
+        while (up := self.parents.get(name or "")) and isinstance(root.get(f"@{up}"), dict):
+            root, name = root[f"@{up}"], up
+        page = self.pages.get(id(parent))
+        return {str(listing.for_each): parent, "parent": parent, "page": page, "root": root}
+
+    def kept(self, document: Any, items: list[Any]) -> list[Any]:
+        for item in items:
+            self.pages[id(item)] = document
+        return items
+
+
+def _fetch_listing(ctx: FetchContext, listing: Listing, fetched: _Fetched) -> list[Any]:
     try:
         if listing.for_each is None:
-            return _request(ctx.client, listing, {})
-        parents = [p for p in results.get(listing.for_each, []) if isinstance(p, dict)]
-        parent_name = listing.for_each
-        key = f"@{parent_name}"
+            items = [i for page, batch in _pages(ctx.client, listing, {}) for i in fetched.kept(page, batch)]
+            return _with_operations(ctx, listing, items)
+        parents = [p for p in fetched.items.get(listing.for_each, []) if isinstance(p, dict)]
+        key = f"@{listing.for_each}"
 
         def children(parent: dict[str, Any]) -> list[Any]:
-            scope = {parent_name: parent}
+            scope = fetched.scope(listing, parent)
             item = str(render(listing.path, scope, quote_values=True) or parent.get("id") or parent)[:200]
-            # One parent's listing that keeps failing costs that parent's children, not the tool.
-            found = ctx.per_item(listing.name, item, lambda: _request(ctx.client, listing, scope)) or []
-            return [{**child, key: parent} if isinstance(child, dict) else child for child in found]
 
-        return [child for batch in ctx.map(children, parents) for child in batch]
+            def request() -> list[Any]:
+                return [
+                    child
+                    for page, batch in _pages(ctx.client, listing, scope)
+                    for child in fetched.kept(
+                        page, [{**c, key: parent} if isinstance(c, dict) else c for c in batch]
+                    )
+                ]
+
+            # One parent's listing that keeps failing costs that parent's children, not the tool.
+            return ctx.per_item(listing.name, item, request) or []
+
+        items = [child for batch in ctx.map(children, parents) for child in batch]
+        return _with_operations(ctx, listing, items)
     except CollectionError as exc:
         if not listing.optional:
             raise
@@ -396,11 +434,18 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, results: dict[str, list[
 
 
 def _request(client: HttpClient, listing: Listing, scope: dict[str, Any], *, page: bool = True) -> list[Any]:
+    return [item for _, items in _pages(client, listing, scope, page=page) for item in items]
+
+
+def _pages(
+    client: HttpClient, listing: Listing, scope: dict[str, Any], *, page: bool = True
+) -> Iterator[tuple[Any, list[Any]]]:
+    """Each page of ``listing`` for ``scope`` (a parent's values) with its items."""
     path = render(listing.path, scope, quote_values=True)
     if path is None:
         raise MalformedResponseError(
             f"listing {listing.name}: no usable value for {listing.path!r} in its parent item "
-            "(missing, not a single value, or a dot segment)",
+            "(missing, not a single value, or a path that climbs out of the template)",
             tool=client.tool.name,
         )
     params = render(listing.params, scope)
@@ -409,23 +454,22 @@ def _request(client: HttpClient, listing: Listing, scope: dict[str, Any], *, pag
     strategy = options.pop("strategy", "none")
     if strategy == "none" or not page:
         document = client.request_json(listing.method, path, params=params or None, json=body)
-        return _shaped(listing, client.items_of(document, listing.items, path, method=listing.method))
-    return _shaped(
-        listing,
-        [
-            item
-            for batch in client.paginate(
-                path,
-                strategy=strategy,
-                items_key=listing.items,
-                params=params,
-                method=listing.method,
-                body=body,
-                **options,
-            )
-            for item in batch
-        ],
-    )
+        yield (
+            document,
+            _shaped(listing, client.items_of(document, listing.items, path, method=listing.method)),
+        )
+        return
+    for document, items in pages(
+        client,
+        path,
+        strategy=strategy,
+        items_key=listing.items,
+        params=params,
+        method=listing.method,
+        body=body,
+        **options,
+    ):
+        yield document, _shaped(listing, items)
 
 
 def _shaped(listing: Listing, items: list[Any]) -> list[Any]:
@@ -453,9 +497,11 @@ def _true(value: Any) -> bool:
 
 
 def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) -> Any:
-    """``template`` with each ``{dotted.path}`` filled from ``scope``. A string that is one placeholder
-    keeps the value's type (an id stays a number); in a path every value is URL-quoted, so a vendor's
-    value can never add a path segment. A placeholder with no value makes the whole string None."""
+    """``template`` with each ``{expression}`` filled from ``scope``. A string that is one placeholder
+    keeps the value's type (an id stays a number). In a path every value is one URL-quoted segment, so
+    a vendor's value can never add one; ``{expression:path}`` marks a value that is a path (Azure
+    addresses children by their parent's id), normalised and refused when it climbs above its start.
+    A placeholder with no usable value makes the whole string None."""
     if isinstance(template, dict):
         return {key: render(value, scope, quote_values=quote_values) for key, value in template.items()}
     if isinstance(template, list):
@@ -464,24 +510,134 @@ def render(template: Any, scope: dict[str, Any], *, quote_values: bool = False) 
         return template
     whole = _WHOLE.match(template)
     if whole and not quote_values:
-        return value_at(scope, whole.group(1).strip())
+        return value_at(scope, _expression(whole.group(1)))
     missing = False
 
     def fill(match: re.Match[str]) -> str:
         nonlocal missing
-        value = value_at(scope, match.group(1).strip())
+        placeholder = match.group(1).strip()
+        value = value_at(scope, _expression(placeholder))
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        # In a path, "." and ".." would climb out of the template once the URL is normalised.
-        if value is None or isinstance(value, dict | list) or (quote_values and text in (".", "..")):
+        if value is None or isinstance(value, dict | list):
             missing = True
             return ""
-        return quote(text, safe="") if quote_values else text
+        if not quote_values:
+            return text
+        segment = _path_value(text) if placeholder.endswith(PATH_MARK) else _segment(text)
+        if segment is None:
+            missing = True
+            return ""
+        # A path value's own leading slash joins the template's: /{id:path} never gives //subscriptions.
+        start = match.start()
+        return segment[1:] if segment.startswith("/") and template[:start].endswith("/") else segment
 
     filled = _PLACEHOLDER.sub(fill, template)
     return None if missing else filled
 
 
+def _expression(placeholder: str) -> str:
+    """A placeholder's expression, without the ``:path`` mark."""
+    placeholder = placeholder.strip()
+    return placeholder[: -len(PATH_MARK)].strip() if placeholder.endswith(PATH_MARK) else placeholder
+
+
+def _segment(text: str) -> str | None:
+    # "." and ".." would climb out of the template once the URL is normalised: refused, never sent.
+    return None if text in (".", "..") else quote(text, safe="")
+
+
+def _path_value(text: str) -> str | None:
+    """A value that is a path: each segment quoted (RFC 3986 pchar kept), dot segments resolved, and
+    None when they climb above the value's start or leave nothing."""
+    kept: list[str] = []
+    for segment in text.split("/"):
+        if segment == "..":
+            if not kept:
+                return None
+            kept.pop()
+        elif segment not in ("", "."):
+            kept.append(quote(segment, safe=_PCHAR))
+    if not kept:
+        return None
+    return ("/" if text.startswith("/") else "") + "/".join(kept)
+
+
+def _with_operations(ctx: FetchContext, listing: Listing, items: list[Any]) -> list[Any]:
+    """Items of a listing with ``spec``, each with the operations its OpenAPI document declares (under
+    ``@openapi``; an item whose document is bad has none, and is a warning and a failed item)."""
+    if listing.spec is None:
+        return items
+    expression = compile_expression(listing.spec)
+    found, without = [], 0
+    for item in items:
+        document = expression.search(item)
+        if document is None or document is False or document == "":
+            without += 1
+            found.append({**item, OPENAPI: None} if isinstance(item, dict) else item)
+            continue
+        label = _label(item)
+        what = f"listing {listing.name}: item {label}: spec"
+        described = ctx.per_item(listing.name, label, partial(_described, document, what))
+        if described is None:
+            ctx.warn(f"{what} is no OpenAPI document that can be read; its endpoints are left out")
+        found.append({**item, OPENAPI: described} if isinstance(item, dict) else item)
+    if without:
+        ctx.warn(f"listing {listing.name}: {without:,} of {len(items):,} items have no {listing.spec!r}")
+    return found
+
+
+def _label(item: Any) -> str:
+    if isinstance(item, dict):
+        for key in ("id", "name", "uid"):
+            if isinstance(item.get(key), str | int):
+                return str(item[key])[:200]
+        name = as_dict(item.get("metadata")).get("name")
+        if isinstance(name, str):
+            return name[:200]
+    return str(item)[:200]
+
+
+def _described(document: Any, what: str) -> dict[str, Any]:
+    """The parts of an OpenAPI document (text or object) a record needs: servers and operations."""
+    if isinstance(document, str):
+        document = parse_document(document, what)
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        raise MalformedResponseError(f"{what}: not an OpenAPI document (no paths)")
+    schemes = security_schemes(document)
+    found = []
+    for path, method, operation, path_item in operations(document):
+        security = operation.get("security", document.get("security"))
+        required, kinds = auth(security, schemes) if security is not None else (None, [])
+        own = operation if "servers" in operation else path_item if "servers" in path_item else None
+        found.append(
+            {
+                "method": method.upper(),
+                "path": path,
+                "authenticated": required,
+                "auth_types": kinds,
+                **({"servers": [list(s) for s in servers(own)]} if own is not None else {}),
+            }
+        )
+    return {"servers": [list(s) for s in servers(document)], "operations": found}
+
+
 # ------------------------------------------------------------------------------------------ records
+
+
+def _expression_problems(listing: Listing) -> list[str]:
+    """What does not compile among a listing's placeholders and its spec expression."""
+    problems = [
+        f"endpoints.{listing.name}.{part}: {{{placeholder}}}: {wrong}"
+        for part in ("path", "params", "body")
+        for placeholder in _placeholders(getattr(listing, part))
+        if (wrong := problem(placeholder))
+    ]
+    problems += [
+        f"endpoints.{listing.name}.{part}: {wrong}"
+        for part in ("where", "each", "spec")
+        if getattr(listing, part) is not None and (wrong := problem(getattr(listing, part)))
+    ]
+    return problems
 
 
 def _placeholders(template: Any) -> list[str]:
@@ -490,7 +646,7 @@ def _placeholders(template: Any) -> list[str]:
         return [p for value in template.values() for p in _placeholders(value)]
     if isinstance(template, list):
         return [p for value in template for p in _placeholders(value)]
-    return [p.strip() for p in _PLACEHOLDER.findall(template)] if isinstance(template, str) else []
+    return [_expression(p) for p in _PLACEHOLDER.findall(template)] if isinstance(template, str) else []
 
 
 def _compiled(mapping: dict[str, Any]) -> dict[str, Expression]:
@@ -549,6 +705,10 @@ def _records(
     match = as_text(get("path_match"))
     path_match = match.lower() if match and match.lower() in PATH_MATCHES else "exact"
     hosts, paths = _each(host), list(dict.fromkeys(as_text(p) for p in _each(path)))
+    if isinstance(item, dict) and OPENAPI in item:
+        for one in _spec_records(as_dict(item[OPENAPI]), common, hosts):
+            yield make_record(tool=vendor, instance=instance, collected_at=collected, **one)
+        return
     for method in _each(get("method")):
         for one_host in hosts:
             for one_path in paths:
@@ -562,6 +722,28 @@ def _records(
                     path_match=path_match,
                     **common,
                 )
+
+
+def _spec_records(
+    described: dict[str, Any], common: dict[str, Any], hosts: list[Any]
+) -> Iterator[dict[str, Any]]:
+    """A record's parts for each operation of an item's OpenAPI document: its servers' hosts and base
+    paths, else the item's; its declared security, else the item's auth."""
+    for operation in map(as_dict, as_list(described.get("operations"))):
+        own = dict(common)
+        if isinstance(operation.get("authenticated"), bool):
+            own["auth_required"] = operation["authenticated"]
+            own["auth_types"] = as_strings(operation.get("auth_types"))
+        for scheme, server_host, base in as_list(operation.get("servers") or described.get("servers")):
+            for one_host in [server_host] if server_host else hosts:
+                yield {
+                    **own,
+                    "scheme": scheme or "https",
+                    "host": one_host,
+                    "base_path": base or common["base_path"],
+                    "method": operation.get("method"),
+                    "path": operation.get("path"),
+                }
 
 
 def _each(value: Any) -> list[Any]:

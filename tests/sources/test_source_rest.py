@@ -629,3 +629,144 @@ def test_a_child_expression_reads_its_parent_by_name(listing_server, tmp_path: P
     outcome, records, _ = collect(tmp_path, listing_server.url, settings)
     assert outcome.ok, outcome.summary()
     assert sorted(r["endpoint_key"] for r in records) == ["GET own.example/v1/b", "GET s1.example/v1/a"]
+
+
+def test_a_value_marked_as_a_path_keeps_its_slashes_and_never_climbs_out_of_the_template(
+    listing_server, tmp_path: Path
+) -> None:
+    """Azure addresses children by their parent's id, a path: ``{id:path}`` sends it as one, normalised;
+    a value that climbs above its start or is nothing is refused, and an unmarked value stays a segment."""
+    service = "/subscriptions/s1/resourceGroups/rg 1/providers/Microsoft.ApiManagement/service/a"
+    groups = [
+        {"id": service, "name": "a/b"},
+        {"id": "/apis/echo;rev=2/./x/../y", "name": "r"},
+        {"id": "/subscriptions/s1/../../../admin", "name": "up"},
+        {"id": ".", "name": "dot"},
+    ]
+    listing_server.route("/groups", lambda h: h.send_json({"groups": groups}))
+    for path in (
+        "/subscriptions/s1/resourceGroups/rg%201/providers/Microsoft.ApiManagement/service/a/apis",
+        "/apis/echo;rev=2/y/apis",
+    ):
+        listing_server.route(path, lambda h: h.send_json([{"method": "GET", "path": "/p"}]))
+    settings = {
+        "role": "gateway",
+        "endpoints": {
+            "groups": {"path": "/groups", "items": "groups"},
+            "inventory": {
+                "path": "/{groups.id:path}/apis",
+                "for_each": "groups",
+                "items": None,
+                "params": {"name": "{groups.name}"},
+            },
+        },
+        "fields": {"method": "method", "path": "path", "host": {"const": "api.example"}},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings, max_retries=0)
+    assert outcome.status == "partial", outcome.summary()
+    assert len(records) == 2
+    assert sorted(r["path"] for r in listing_server.received) == [
+        "/apis/echo;rev=2/y/apis?name=r",
+        "/groups",
+        "/subscriptions/s1/resourceGroups/rg%201/providers/Microsoft.ApiManagement/service/a/apis?name=a%2Fb",
+    ]
+    assert {item["item"] for item in outcome.failed_items} == {"/subscriptions/s1/../../../admin", "."}
+
+
+def test_a_child_listing_reads_its_parent_the_page_it_came_in_and_the_root(
+    listing_server, tmp_path: Path
+) -> None:
+    listing_server.route("/services", lambda h: h.send_json({"value": [{"name": "s1"}], "region": "eu"}))
+    listing_server.route(
+        "/services/s1/apis",
+        lambda h: h.send_json({"value": [{"name": "a1"}, {"name": "a2"}], "tenant": "t9"}),
+    )
+    for api in ("a1", "a2"):
+        listing_server.route(
+            f"/s1/{api}/operations", lambda h, api=api: h.send_json({"value": [{"m": "GET", "p": f"/{api}"}]})
+        )
+    settings = {
+        "role": "gateway",
+        "endpoints": {
+            "services": {"path": "/services", "items": "value"},
+            "apis": {"path": "/services/{parent.name}/apis", "for_each": "services", "items": "value"},
+            "inventory": {
+                "path": "/{root.name}/{parent.name}/operations",
+                "for_each": "apis",
+                "items": "value",
+                "params": {"tenant": "{page.tenant}", "region": '{parent."@services".name}'},
+            },
+        },
+        "fields": {"method": "m", "path": "p", "host": "'api.example'"},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    assert sorted(r["endpoint_key"] for r in records) == ["GET api.example/a1", "GET api.example/a2"]
+    assert sorted(r["path"] for r in listing_server.received)[:2] == [
+        "/s1/a1/operations?tenant=t9&region=s1",
+        "/s1/a2/operations?tenant=t9&region=s1",
+    ]
+
+
+PETSTORE_YAML = """
+openapi: 3.0.3
+info: {title: pets, version: "1"}
+servers: [{url: "https://pets.example/v1"}]
+components: {securitySchemes: {key: {type: apiKey, in: header, name: X-Key}}}
+security: [{key: []}]
+paths:
+  /pets: {get: {}, post: {}}
+  /health: {get: {security: []}}
+"""
+
+
+def test_a_spec_listing_takes_each_items_endpoints_from_its_openapi_document(
+    listing_server, tmp_path: Path
+) -> None:
+    """``spec:`` reads an item's OpenAPI document (text or object) with the OpenAPI reader; the item's
+    host and auth stand in where the document says nothing; a bad document costs that item only, named."""
+    entities = [
+        {"name": "pets", "definition": PETSTORE_YAML, "host": "fallback.example"},
+        {
+            "name": "orders",
+            "definition": {"swagger": "2.0", "paths": {"/orders/{id}": {"delete": {}}}},
+            "host": "orders.example",
+            "open": False,
+        },
+        {"name": "broken", "definition": "paths: [unclosed", "host": "b.example"},
+        {"name": "grpc", "host": "g.example"},
+    ]
+    listing_server.route("/entities", lambda h: h.send_json({"items": entities}))
+    settings = {
+        "role": "spec",
+        "endpoints": {"inventory": {"path": "/entities", "items": "items", "spec": "definition"}},
+        "fields": {"host": "host", "api_name": "name", "path": "path", "authenticated": "!open"},
+    }
+    outcome, records, warnings = collect(tmp_path, listing_server.url, settings, max_retries=0)
+    assert outcome.status == "partial", outcome.summary()
+    found = {r["endpoint_key"]: (r["api_name"], r["auth_required"], r["auth_types"]) for r in records}
+    assert found == {
+        "GET pets.example/v1/pets": ("pets", True, ["api_key"]),
+        "POST pets.example/v1/pets": ("pets", True, ["api_key"]),
+        "GET pets.example/v1/health": ("pets", False, []),
+        "DELETE orders.example/orders/{}": ("orders", True, []),
+    }
+    assert [(i["listing"], i["item"]) for i in outcome.failed_items] == [("inventory", "broken")]
+    assert any("listing inventory: item broken: spec" in w for w in warnings)
+    assert any("1 of 4 items have no 'definition'" in w for w in warnings)
+
+
+def test_validate_config_names_a_bad_spec_expression_and_a_listing_named_like_the_context() -> None:
+    problems = rest.SOURCE.settings_problems(
+        {
+            "role": "spec",
+            "endpoints": {
+                "parent": "/p",
+                "inventory": {"path": "/x/{parent.id:path}", "for_each": "parent", "spec": "definition[?"},
+            },
+            "fields": {"path": "path"},
+        }
+    )
+    assert any(p.startswith("endpoints.inventory.spec: ") for p in problems), problems
+    assert any(p.startswith("endpoints.parent: 'parent' names the context") for p in problems), problems
+    assert not any("endpoints.inventory.path" in p for p in problems), problems
