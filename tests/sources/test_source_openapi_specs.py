@@ -55,7 +55,8 @@ def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path)
     assert all("broken/inventory.yaml: " in warning for warning in outcome.warnings)
     assert any(
         w.endswith(
-            "broken/inventory.yaml: OpenAPI violation at /paths/~1stock/get: 'responses' is a required property"
+            "broken/inventory.yaml: OpenAPI violation at /paths/~1stock/get: "
+            "'responses' is a required property"
         )
         for w in outcome.warnings
     ), outcome.warnings
