@@ -294,3 +294,32 @@ def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbo
         "documents": truth["documents"] + 1,
         "operations": truth["operations"] + 1,
     }
+
+
+@pytest.mark.sandbox_tools("openapi_specs")
+def test_the_sandbox_documents_hold_per_operation_servers_and_parameters_inside_segments(
+    sandbox, tmp_path: Path
+) -> None:
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    files = [r for r in records(raw) if r["api_name"] == "Files"]
+    hosts = {r["endpoint_key"]: r["url"] for r in files}
+    # OAS 3.0.3 sections 4.7.9 and 4.7.10: servers of the path item or operation, not the document's.
+    assert hosts == {
+        "GET account.files.acme.example/oauth2/authorize": "https://account.files.acme.example/oauth2/authorize",
+        "POST upload.files.acme.example/2.0/files/content": "https://upload.files.acme.example/2.0/files/content",
+        "GET api.files.acme.example/2.0/files/{}": "https://api.files.acme.example/2.0/files/{file_id}",
+        # http and https variants of one server are one record, on https
+        "GET media.files.acme.example/2.0/files/{}/thumbnail.{}": (
+            "https://media.files.acme.example/2.0/files/{file_id}/thumbnail.{extension}"
+        ),
+    }
+    assert len(files) == len(hosts)
+    voice = {r["endpoint_key"] for r in records(raw) if r["api_name"] == "Voice"}
+    assert voice == {
+        "GET voice.acme.example/2010-04-01/Accounts/{}/Calls.json",
+        "GET voice.acme.example/2010-04-01/Accounts/{}/Calls/{}.json",
+    }
+    # The petstore's path item and schemes files, reached only by $ref: counted, not warned about.
+    assert raw["counts"]["other_files"] == 2
+    assert not any("pets.yaml" in w or "schemes.yaml" in w for w in outcome.warnings)
