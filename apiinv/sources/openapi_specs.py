@@ -1,13 +1,17 @@
 """OpenAPI documents kept in a repository checkout: Swagger 2.0, OpenAPI 3.0 and 3.1, YAML or JSON.
 
 ``paths`` lists files, folders (every ``*.yaml``, ``*.yml`` and ``*.json`` below them that is an
-OpenAPI document) and globs, relative to the configuration folder. Each document is validated with
-openapi-spec-validator (maintained, and the one validator covering 2.0, 3.0 and 3.1) and its
-``$ref``s are resolved through jsonschema-path, the library that validator itself resolves with, so
-what is read is exactly what was validated. References reach only files below the folders
-``paths`` names: never another file of the machine, never the network. A broken document is one
-warning naming the file and the JSON pointer of its first problem, and contributes nothing; so is a
-file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_DEPTH levels.
+OpenAPI document; the others, fragments reached by ``$ref``, are counted, not warned about) and globs,
+relative to the configuration folder. Each document is validated with openapi-spec-validator
+(maintained, and the one validator covering 2.0, 3.0 and 3.1) and its ``$ref``s are resolved through
+jsonschema-path, the library that validator itself resolves with. References reach only files below
+the folders ``paths`` names: never another file of the machine, never the network.
+
+Reading is tolerant, as real repositories are full of documents with a violation or two: each
+violation is a warning naming the file and its JSON pointer, a path item or operation that cannot
+be read is left out (a warning names it), and the rest is kept. A document contributes nothing only
+when nothing of it can be read: not JSON or YAML, not a mapping, no ``paths``, none of them readable,
+over ``max_spec_mb`` (refused unread) or nested deeper than bounds.MAX_DEPTH levels.
 """
 
 from __future__ import annotations
