@@ -2,7 +2,11 @@
 
 Upper-case method, lower-case host without default port, base path joined with path, and every path
 parameter spelling ({id}, :id, <id>, Kong's (?<id>...) groups, numeric, UUID and long hex segments,
-Apigee's * wildcards) reduced to {}.
+Apigee's * wildcards) reduced to {}. A template expression inside a segment (``/Calls/{Sid}.json``)
+is reduced in place (``/Calls/{}.json``): OAS 3.0.3 section 3.2 "Path Templating"
+(https://spec.openapis.org/oas/v3.0.3#path-templating) has curly braces mark "a section of a URL
+path", a whole segment or part of one. A concrete path keeps such a segment literal
+(``/Calls/CA0123.json``): nothing in it says which part is a value.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ _PARAM_SEGMENT = re.compile(
     )$""",
     re.VERBOSE,
 )
+# A template expression in part of a segment. Its name starts with a letter or _ (or it is already
+# {}), so a regex quantifier of a Kong route (\d{3}, [a-z]{2,4}) is not one.
+_PARAM_IN_SEGMENT = re.compile(r"\{(?:[A-Za-z_][^{}/]*)?\}")
 _DEFAULT_PORTS = (":443", ":80")
 _REGEX_GROUP = re.compile(r"\(\?P?<[^>]+>[^)]*\)")  # Kong: (?<id>[^/]+), which itself holds a slash
 
@@ -57,7 +64,11 @@ def normalize_path(path: str | None) -> str:
     """The path with parameters reduced to {}; no query, no trailing or doubled slashes."""
     path = _REGEX_GROUP.sub("{}", strip_regex(path or "")).split("?", 1)[0].split("#", 1)[0]
     segments = [s for s in path.split("/") if s]
-    return "/" + "/".join("{}" if _PARAM_SEGMENT.match(s) else s for s in segments)
+    return "/" + "/".join(_segment(s) for s in segments)
+
+
+def _segment(segment: str) -> str:
+    return "{}" if _PARAM_SEGMENT.match(segment) else _PARAM_IN_SEGMENT.sub("{}", segment)
 
 
 def endpoint_key(method: str | None, host: str | None, base_path: str | None, path: str | None) -> str:

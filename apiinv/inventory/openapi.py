@@ -93,24 +93,33 @@ def _expanded(url: str, variables: dict[str, Any]) -> list[str]:
     return urls
 
 
-def servers(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(scheme, host, base path) of every server: OpenAPI 3 ``servers`` with variables expanded, or
-    Swagger 2 ``host`` + ``basePath`` (https when ``schemes`` has it). One empty host when none."""
+def servers(
+    spec: dict[str, Any], item: dict[str, Any] | None = None, operation: dict[str, Any] | None = None
+) -> list[tuple[str, str, str]]:
+    """(scheme, host, base path) of every server an operation is served on: OpenAPI 3 ``servers`` of
+    the operation, else of its path item, else of the document (OAS 3.0.3 sections 4.7.10 Operation
+    Object and 4.7.9 Path Item Object: "an alternative server array to service" this operation / all
+    operations in this path, https://spec.openapis.org/oas/v3.0.3#operation-object), with variables
+    expanded (section 4.7.6 Server Variable Object); or Swagger 2 ``host`` + ``basePath`` (https when
+    ``schemes`` has it). Variants on the same host and base path (an ``http``/``https`` enum) are one
+    server, https when one of them is. One empty host when none."""
     if "swagger" in spec:
         schemes = [str(s) for s in as_list(spec.get("schemes"))] or ["https"]
         scheme = "https" if "https" in schemes else schemes[0]
         return [(scheme, as_text(spec.get("host")) or "", as_text(spec.get("basePath")) or "")]
-    found: list[tuple[str, str, str]] = []
-    for server in map(as_dict, as_list(spec.get("servers"))):
+    levels = (as_list(as_dict(level).get("servers")) for level in (operation, item, spec))
+    declared = next((level for level in levels if level), [])
+    found: dict[tuple[str, str], str] = {}  # (host, base path) -> scheme
+    for server in map(as_dict, declared):
         for url in _expanded(as_text(server.get("url")) or "", as_dict(server.get("variables"))):
             try:
                 parts = urlsplit(url)
             except ValueError:
                 continue
-            entry = (parts.scheme or "https", parts.netloc, parts.path if parts.netloc else url)
-            if entry not in found:
-                found.append(entry)
-    return found or [("https", "", "")]
+            place = (parts.netloc, parts.path if parts.netloc else url)
+            if found.get(place) != "https":
+                found[place] = parts.scheme or "https"
+    return [(scheme, host, base_path) for (host, base_path), scheme in found.items()] or [("https", "", "")]
 
 
 def owner(*levels: Any) -> str | None:

@@ -2,7 +2,8 @@
 (some that 42Crunch also holds, some gateway APIs documented nowhere else; Swagger 2.0, OpenAPI 3.0
 or 3.1, YAML or JSON, following the estate's drift), and hand-written examples: a document split over
 files with external and internal references, server variables, per-operation security and owner
-extensions, a Swagger 2 file, and a broken document."""
+extensions, a Swagger 2 file, servers of a path item and of an operation (Box's shape), path
+parameters inside a segment (Twilio's), and a document with schema violations."""
 
 from __future__ import annotations
 
@@ -96,17 +97,99 @@ oauth:
         },
         indent=2,
     ),
+    # Box's shape: operations served on hosts of their own (OAS 3.0.3 sections 4.7.9, 4.7.10).
+    "files/openapi.yaml": """\
+openapi: 3.0.3
+info: {title: Files, version: "2.0", x-team: Content}
+servers: [{url: "https://api.files.acme.example/2.0"}]
+security: [{oauth: []}]
+paths:
+  /authorize:
+    get:
+      servers: [{url: "https://account.files.acme.example/oauth2"}]
+      security: []
+      responses: {"200": {description: the consent page}}
+  /files/content:
+    post:
+      servers: [{url: "https://upload.files.acme.example/2.0"}]
+      responses: {"201": {description: uploaded}}
+  /files/{file_id}:
+    get:
+      parameters: [{name: file_id, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: one file}}
+  /files/{file_id}/thumbnail.{extension}:
+    servers:
+      - url: "{scheme}://media.files.acme.example/2.0"
+        variables: {scheme: {default: https, enum: [http, https]}}
+    parameters:
+      - {name: file_id, in: path, required: true, schema: {type: string}}
+      - {name: extension, in: path, required: true, schema: {type: string, enum: [png, jpg]}}
+    get:
+      responses: {"200": {description: the thumbnail}}
+components:
+  securitySchemes:
+    oauth:
+      type: oauth2
+      flows:
+        authorizationCode:
+          authorizationUrl: "https://account.files.acme.example/oauth2/authorize"
+          tokenUrl: "https://api.files.acme.example/oauth2/token"
+          scopes: {}
+""",
+    # Twilio's shape: path parameters inside a segment (OAS 3.0.3 section 3.2, Path Templating).
+    "voice/openapi.json": json.dumps(
+        {
+            "openapi": "3.0.1",
+            "info": {"title": "Voice", "version": "1.0", "x-team": "Telephony"},
+            "servers": [{"url": "https://voice.acme.example"}],
+            "security": [{"accountSid_authToken": []}],
+            "components": {"securitySchemes": {"accountSid_authToken": {"type": "http", "scheme": "basic"}}},
+            "paths": {
+                path: {
+                    "parameters": [
+                        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                        for name in ("AccountSid", "Sid")
+                        if "{" + name + "}" in path
+                    ],
+                    "get": {"responses": {"200": {"description": "OK"}}},
+                }
+                for path in (
+                    "/2010-04-01/Accounts/{AccountSid}/Calls.json",
+                    "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
+                )
+            },
+        },
+        indent=2,
+    ),
+    # Schema violations as real repositories hold them: each is a warning with its JSON pointer, and
+    # every operation that can be read is kept (the path item written as [] and the operation that is
+    # a string cannot be).
     "broken/inventory.yaml": """\
 openapi: 3.0.3
-info: {title: Half-written, version: "0.1"}
+info: {title: Half-written, version: "0.1", description: {$ref: "#/components/x-notes"}}
+servers: [{url: "https://stock.acme.example"}]
 paths:
   /stock:
     get:
       summary: responses were never written
+  /stock/{sku}:
+    get:
+      parameters:
+        - {name: sku, in: path, required: true, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, default: "ten"}}
+      responses: {"200": {description: one item}}
+  /stock/legacy: []
+  /stock/{sku}/history:
+    get: see the wiki
+components:
+  x-notes: {text: kept elsewhere}
 """,
 }
-EXAMPLE_OPERATIONS = 4 + 2  # petstore (served on two hosts) and legacy orders
-EXAMPLE_DOCUMENTS = 2  # the broken one contributes nothing
+# petstore (served on two hosts), legacy orders, files (4, thumbnails on one host for http and
+# https), voice (2), the readable part of broken inventory (2)
+EXAMPLE_OPERATIONS = 4 + 2 + 4 + 2 + 2
+EXAMPLE_DOCUMENTS = 5
+EXAMPLE_OTHER_FILES = 2  # the petstore's path item and schemes: files its document refers to
 
 
 def _operation(api: Api, op: Operation, auth: str | None, swagger: bool) -> dict[str, Any]:
@@ -205,4 +288,5 @@ class Simulator(SandboxSimulator):
         return {
             "documents": len(kept) + EXAMPLE_DOCUMENTS,
             "operations": sum(len(ops) for _, ops in kept) + EXAMPLE_OPERATIONS,
+            "other_files": EXAMPLE_OTHER_FILES,
         }

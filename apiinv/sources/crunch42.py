@@ -248,10 +248,9 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield make_record(**common, host="", base_path="", method="*", path="", path_match="prefix")
             continue
         schemes = security_schemes(spec)
-        hosts = servers(spec)
-        for path, method, operation, _item in operations(spec):
+        for path, method, operation, item in operations(spec):
             required, types = auth(operation.get("security", spec.get("security")), schemes)
-            for scheme, host, base_path in hosts:
+            for scheme, host, base_path in servers(spec, item, operation):
                 yield make_record(
                     **common,
                     host=host,

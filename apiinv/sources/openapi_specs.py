@@ -1,19 +1,24 @@
 """OpenAPI documents kept in a repository checkout: Swagger 2.0, OpenAPI 3.0 and 3.1, YAML or JSON.
 
 ``paths`` lists files, folders (every ``*.yaml``, ``*.yml`` and ``*.json`` below them that is an
-OpenAPI document) and globs, relative to the configuration folder. Each document is validated with
-openapi-spec-validator (maintained, and the one validator covering 2.0, 3.0 and 3.1) and its
-``$ref``s are resolved through jsonschema-path, the library that validator itself resolves with, so
-what is read is exactly what was validated. References reach only files below the folders
-``paths`` names: never another file of the machine, never the network. A broken document is one
-warning naming the file and the JSON pointer of its first problem, and contributes nothing; so is a
-file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_DEPTH levels.
+OpenAPI document; the others, fragments reached by ``$ref``, are counted, not warned about) and globs,
+relative to the configuration folder. Each document is validated with openapi-spec-validator
+(maintained, and the one validator covering 2.0, 3.0 and 3.1) and its ``$ref``s are resolved through
+jsonschema-path, the library that validator itself resolves with. References reach only files below
+the folders ``paths`` names: never another file of the machine, never the network.
+
+Reading is tolerant, as real repositories are full of documents with a violation or two: each
+violation is a warning naming the file and its JSON pointer, a path item or operation that cannot
+be read is left out (a warning names it), and the rest is kept. A document contributes nothing only
+when nothing of it can be read: not JSON or YAML, not a mapping, no ``paths``, none of them readable,
+over ``max_spec_mb`` (refused unread) or nested deeper than bounds.MAX_DEPTH levels.
 """
 
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -47,6 +52,9 @@ SETTINGS_SCHEMA: dict[str, Any] = {
 # refused. 50 MB holds the largest public specs several times over.
 MAX_SPEC_MB = 50
 SUFFIXES = (".yaml", ".yml", ".json")
+MAX_LISTED = 10  # warnings about one document; the rest are counted in one more
+NOT_OPENAPI = "not an OpenAPI document"  # a file found in a folder that is none: counted, not warned
+Problem = tuple[str, str]  # (JSON pointer, what is wrong there)
 
 
 def check(client: HttpClient, tool: ToolConfig) -> str:
@@ -150,13 +158,15 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     max_mb = float(ctx.tool.settings.get("max_spec_mb", MAX_SPEC_MB))
     loader = _FileLoader(_roots(patterns), max_mb)
     found = ctx.map(lambda item: _document(ctx, loader, *item), sorted(files.items()))
-    documents = [document for document in found if document is not None]
+    documents = [document for document in found if isinstance(document, dict)]
     if not documents:
-        raise CollectionError(f"no valid OpenAPI document under {', '.join(patterns)}", tool=ctx.tool.name)
-    return {"documents": documents}
+        raise CollectionError(f"no readable OpenAPI document under {', '.join(patterns)}", tool=ctx.tool.name)
+    return {"documents": documents, "other_files": found.count(NOT_OPENAPI)}
 
 
-def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | None:
+def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | str | None:
+    """The readable part of one file, or NOT_OPENAPI for a file found by walking a folder that is no
+    OpenAPI document (a fragment reached by ``$ref``), or None when nothing of it could be read."""
     name = _shown(path)
     try:
         spec = loader.read(path.resolve(), name)
@@ -167,23 +177,49 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
         ctx.warn(f"{name}: cannot read: {exc.strerror or type(exc).__name__}")
         return None
     if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
-        if named:
-            ctx.warn(f"{name}: not an OpenAPI document (no openapi or swagger key)")
+        if not named:
+            return NOT_OPENAPI
+        ctx.warn(f"{name}: not an OpenAPI document (no openapi or swagger key)")
         return None
-    try:
-        problem = _first_problem(spec, path, loader)
-        if problem is None:
-            return {"file": name, **_compact(spec, path, loader)}
-    except Exception as exc:  # the validator and resolver raise many kinds; each is this document's fault
-        problem = ("", _reason(exc))
-    pointer, message = problem
-    ctx.warn(f"{name}: invalid OpenAPI document at {pointer or '/'}: {message[:300]}")
-    return None
+    if not isinstance(spec.get("paths"), dict):
+        ctx.warn(f"{name}: not read: the document has no paths")
+        return None
+    readable, skipped = _readable(spec, path, loader)
+    for line in _problems(skipped, _violations(spec, path, loader)):
+        ctx.warn(f"{name}: {line}")
+    if spec["paths"] and not readable["paths"]:
+        ctx.warn(f"{name}: not read: none of its paths could be read")
+        return None
+    return {"file": name, **readable}
+
+
+def _problems(skipped: list[Problem], violations: list[Problem]) -> list[str]:
+    """What to warn of a document: each part left out (with the violation that explains it, when the
+    validator found one there), then each other violation; at most MAX_LISTED lines."""
+    said = dict(violations)
+    lines = [f"skipped {_shown_pointer(at)}: {said.get(at, reason)[:300]}" for at, reason in skipped]
+    lines += [
+        f"OpenAPI violation at {_shown_pointer(at)}: {message[:300]}"
+        for at, message in violations
+        if at not in dict(skipped)
+    ]
+    if len(lines) > MAX_LISTED:
+        lines[MAX_LISTED:] = [f"{len(lines) - MAX_LISTED} more OpenAPI violations not listed"]
+    return lines
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    """RFC 6901: each key with ~ as ~0 and / as ~1."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _shown_pointer(pointer: str) -> str:
+    return pointer or "/"  # the whole document
 
 
 def _reason(exc: BaseException) -> str:
-    """Why a document could not be read: a refused reference, found behind the resolver's wrapping of
-    it, or else the exception itself."""
+    """Why a part could not be read or validated: a refused reference, found behind the resolver's
+    wrapping of it, or else the exception itself."""
     if isinstance(exc, RecursionError):  # not its depth (checked when read): a chain of $refs
         return "its references nest too deeply to follow"
     cause: BaseException | None = exc
@@ -201,73 +237,136 @@ def _schema_path(spec: dict[str, Any], path: Path, loader: _FileLoader) -> Any:
     return SchemaPath.from_dict(spec, base_uri=path.resolve().as_uri(), handlers=handlers)
 
 
-def _first_problem(spec: dict[str, Any], path: Path, loader: _FileLoader) -> tuple[str, str] | None:
+def _violations(spec: dict[str, Any], path: Path, loader: _FileLoader) -> list[Problem]:
+    """Every violation openapi-spec-validator finds, as (JSON pointer, message): those of the
+    OpenAPI schema carry their place; the semantic checks (a default against its schema, path
+    parameters, operationIds) are located by the keyword validator that found them (_located)."""
     from openapi_spec_validator.shortcuts import get_validator_cls
     from openapi_spec_validator.validation.exceptions import ValidatorDetectError
 
     try:
-        validator = get_validator_cls(spec)(_schema_path(spec, path, loader))
+        detected: Any = get_validator_cls(spec)
     except ValidatorDetectError:
-        return "/", "unsupported or missing openapi/swagger version"
-    for error in validator.iter_errors():
-        parts = list(getattr(error, "absolute_path", None) or getattr(error, "path", None) or [])
-        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-        return pointer, str(getattr(error, "message", error))
-    return None
+        version = "/swagger" if "swagger" in spec else "/openapi"
+        return [(version, f"unsupported version {spec.get(version[1:])!r}: not validated")]
+    found: list[Problem] = []
+    try:
+        validator = _located(detected)(_schema_path(spec, path, loader))
+        for error in validator.iter_errors():
+            found.append((_pointer(error.path), str(error.message)))
+    except Exception as exc:  # the validator and resolver raise many kinds; each is this document's fault
+        found.append(("", f"validation stopped: {_reason(exc)}"))
+    return found
 
 
-def _compact(spec: dict[str, Any], path: Path, loader: _FileLoader) -> dict[str, Any]:
-    """What the inventory needs of a document, every reference resolved: so processing works offline
-    on the raw file alone."""
+@cache
+def _located(validator_cls: Any) -> Any:
+    """``validator_cls`` whose keyword validators put the place of what they check before the path of
+    each error they find (only the innermost one: it knows the place), and turn what they cannot
+    check (a reference refused, a node of the wrong kind) into an error there, so that the rest of
+    the document is still checked."""
+    from jsonschema_path import SchemaPath
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+    from openapi_spec_validator.validation.keywords import ValueValidator
+
+    def locating(keyword_cls: type[Any]) -> type[Any]:
+        # A ValueValidator checks the value of the schema's ``default`` (its only use).
+        below = ("default",) if issubclass(keyword_cls, ValueValidator) else ()
+
+        def __call__(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            node = next((a for a in args if isinstance(a, SchemaPath)), None)
+            place = [*node.parts, *below] if node is not None else []
+            try:
+                for error in keyword_cls.__call__(self, *args, **kwargs):
+                    if not getattr(error, "apiinv_located", False):
+                        error.path.extendleft(reversed(place))
+                        setattr(error, "apiinv_located", True)  # noqa: B010 (not an attribute it declares)
+                    yield error
+            except RecursionError:
+                raise  # a chain of references: every node along it would fail the same way, slowly
+            except Exception as exc:
+                failure = OpenAPIValidationError(f"cannot be checked: {_reason(exc)}", path=place)
+                setattr(failure, "apiinv_located", True)  # noqa: B010
+                yield failure
+
+        return type(keyword_cls.__name__, (keyword_cls,), {"__call__": __call__})
+
+    keywords = {name: locating(cls) for name, cls in validator_cls.keyword_validators.items()}
+    return type(validator_cls.__name__, (validator_cls,), {"keyword_validators": keywords})
+
+
+# What the inventory reads of each level of a document (openapi.py), kept in the raw file.
+OWNER_KEYS = (*openapi.OWNER_KEYS, *openapi.TEAM_KEYS)
+DOCUMENT_KEYS = ("openapi", "swagger", "info", "servers", "host", "basePath", "schemes", "security")
+ITEM_KEYS = ("servers", *OWNER_KEYS)
+OPERATION_KEYS = ("security", "servers", "tags", "operationId", "deprecated", *OWNER_KEYS)
+SCHEME_KEYS = ("type", "scheme", "bearerFormat")
+
+
+def _readable(spec: dict[str, Any], path: Path, loader: _FileLoader) -> tuple[dict[str, Any], list[Problem]]:
+    """What the inventory needs of a document, every reference resolved (so processing works offline
+    on the raw file alone), and each part that could not be read, as (JSON pointer, why): a path item,
+    an operation or a value that is no mapping where one belongs, or whose reference is refused or
+    broken, is left out and the rest is kept."""
+    reader = _Reader()
     root = _schema_path(spec, path, loader)
-
-    def value(node: Any) -> Any:
-        return node.read_value()
-
-    definitions = _at(root, "components", "securitySchemes") or _at(root, "securityDefinitions")
-    schemes = {name: dict(value(scheme)) for name, scheme in definitions.items()} if definitions else {}
+    compact = reader.kept(root, (*DOCUMENT_KEYS, *OWNER_KEYS)) or {}
     paths: dict[str, dict[str, Any]] = {}
-    if "paths" in root:
-        for name, item in (root / "paths").items():
-            kept: dict[str, Any] = {
-                k: value(item / k) for k in openapi.OWNER_KEYS + openapi.TEAM_KEYS if k in item
+    for name, item in reader.entries(root / "paths") or []:
+        if (readable := reader.kept(item, ITEM_KEYS)) is not None:
+            operations = [(m, op) for m, op in reader.entries(item) or [] if m in openapi.METHODS]
+            readable |= {
+                m: found for m, op in operations if (found := reader.kept(op, OPERATION_KEYS)) is not None
             }
-            for method, operation in item.items():
-                if method not in openapi.METHODS:
-                    continue
-                kept[method] = {
-                    key: value(operation / key)
-                    for key in (
-                        "security",
-                        "tags",
-                        "operationId",
-                        "deprecated",
-                        *openapi.OWNER_KEYS,
-                        *openapi.TEAM_KEYS,
-                    )
-                    if key in operation
-                }
-            paths[str(name)] = kept
-    keep = ("openapi", "swagger", "info", "servers", "host", "basePath", "schemes", "security")
-    compact = {key: value(root / key) for key in keep if key in root}
-    compact.update(
-        {key: value(root / key) for key in (*openapi.OWNER_KEYS, *openapi.TEAM_KEYS) if key in root}
-    )
+            paths[name] = readable
     compact["paths"] = paths
-    if "swagger" in compact:
-        compact["securityDefinitions"] = schemes
+    if "swagger" in spec:
+        compact["securityDefinitions"] = reader.schemes(root, "securityDefinitions")
     else:
-        compact["components"] = {"securitySchemes": schemes}
-    return compact
+        compact["components"] = {"securitySchemes": reader.schemes(root, "components", "securitySchemes")}
+    return compact, reader.skipped
 
 
-def _at(node: Any, *keys: str) -> Any:
-    """The node below ``keys`` (references followed), or None when one is missing."""
-    for key in keys:
-        if key not in node:
+class _Reader:
+    """Reads the nodes of a document (references followed), noting each it cannot read in ``skipped``."""
+
+    def __init__(self) -> None:
+        self.skipped: list[Problem] = []
+
+    def entries(self, node: Any) -> list[tuple[str, Any]] | None:
+        """(key, node) of each entry of the mapping at ``node``; None when it is none or cannot be read."""
+        try:
+            if isinstance(node.read_value(), Mapping):
+                return [(str(key), child) for key, child in node.items()]
+            self.skipped.append((_pointer(node.parts), "not a mapping"))
+        except Exception as exc:  # the resolver raises many kinds; each is this part's fault
+            self.skipped.append((_pointer(node.parts), _reason(exc)))
+        return None
+
+    def kept(self, node: Any, keys: Iterable[str]) -> dict[str, Any] | None:
+        """The values of ``keys`` in the mapping at ``node``, each that cannot be read left out."""
+        if (children := self.entries(node)) is None:
             return None
-        node = node / key
-    return node
+        found = {}
+        for key, child in children:
+            if key in keys:
+                try:
+                    found[key] = child.read_value()
+                except Exception as exc:
+                    self.skipped.append((_pointer(child.parts), _reason(exc)))
+        return found
+
+    def schemes(self, root: Any, *keys: str) -> dict[str, Any]:
+        """The security schemes below ``keys``: what openapi.scheme_type reads of each."""
+        node = root
+        for key in keys:
+            node = dict(self.entries(node) or []).get(key)
+            if node is None:
+                return {}
+        entries = self.entries(node) or []
+        return {
+            name: found for name, scheme in entries if (found := self.kept(scheme, SCHEME_KEYS)) is not None
+        }
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
@@ -275,6 +374,7 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
     return {
         "documents": len(documents),
         "operations": sum(1 for d in documents for _ in openapi.operations(d)),
+        "other_files": other if isinstance(other := raw.get("other_files"), int) else 0,
     }
 
 
@@ -283,10 +383,9 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for spec in map(as_dict, as_list(as_dict(raw["data"]).get("documents"))):
         info = as_dict(spec.get("info"))
         schemes = openapi.security_schemes(spec)
-        hosts = openapi.servers(spec)
         for path, method, operation, item in openapi.operations(spec):
             required, types = openapi.auth(operation.get("security", spec.get("security")), schemes)
-            for scheme, host, base_path in hosts:
+            for scheme, host, base_path in openapi.servers(spec, item, operation):
                 yield make_record(
                     tool="openapi_specs",
                     instance=instance,

@@ -76,3 +76,16 @@ def test_parameter_spellings_collapse(method, host, segments, name, number, an_u
 def test_different_literal_paths_give_different_keys(method, host, first, second) -> None:
     one, two = "/" + "/".join(first), "/" + "/".join(second)
     assert (endpoint_key(method, host, "", one) == endpoint_key(method, host, "", two)) == (one == two)
+
+
+def test_a_parameter_inside_a_segment_is_reduced_in_place() -> None:
+    """OAS 3.0.3 section 3.2 "Path Templating": a template expression may be part of a segment."""
+    twilio = endpoint_key("GET", "api.twilio.com", "", "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json")
+    assert twilio == "GET api.twilio.com/2010-04-01/Accounts/{}/Calls/{}.json"
+    assert normalize_path("/files/{file_id}/thumbnail.{extension}") == "/files/{}/thumbnail.{}"
+    assert normalize_path("/{section}.{format}") == "/{}.{}"
+    assert normalize_path(normalize_path("/Calls/{Sid}.json")) == "/Calls/{}.json"
+    # A concrete path keeps its segment: nothing says which part of CA0123.json is a value.
+    assert normalize_path("/Accounts/AC42/Calls/CA0123.json") == "/Accounts/AC42/Calls/CA0123.json"
+    # A Kong regex's quantifier is no template expression.
+    assert normalize_path("~/persons/\\d{3}$") == "/persons/\\d{3}"

@@ -50,10 +50,17 @@ def test_references_servers_security_and_owners_resolve(sandbox, tmp_path: Path)
     # The estate's specs in 2.0, 3.0 and 3.1, each merged on the hosts and paths its gateway serves.
     versions = {d.get("swagger") or d.get("openapi") for d in raw["data"]["documents"]}
     assert {"2.0", "3.0.3", "3.1.0"} <= versions
-    # One broken document: one warning naming the file and the JSON pointer; nothing of it is kept.
-    (warning,) = outcome.warnings
-    assert "broken/inventory.yaml: invalid OpenAPI document at /paths/~1stock/get" in warning
-    assert not any("/stock" in key for key in found)
+    # A document with schema violations: a warning naming the file and the JSON pointer of each, and
+    # every operation that can be read is kept.
+    assert all("broken/inventory.yaml: " in warning for warning in outcome.warnings)
+    assert any(
+        w.endswith(
+            "broken/inventory.yaml: OpenAPI violation at /paths/~1stock/get: "
+            "'responses' is a required property"
+        )
+        for w in outcome.warnings
+    ), outcome.warnings
+    assert {"GET stock.acme.example/stock", "GET stock.acme.example/stock/{}"} <= set(found)
 
 
 @pytest.mark.sandbox_tools("openapi_specs")
@@ -184,7 +191,10 @@ def test_a_document_nested_deeper_than_any_reader_follows_costs_only_itself(
     ), outcome.warnings
     assert "GET edge.acme.example/edge" in by_key(raw)
     truth = sandbox.truth()["openapi_specs"]
-    assert raw["counts"] == {"documents": truth["documents"] + 1, "operations": truth["operations"] + 1}
+    assert raw["counts"] == truth | {
+        "documents": truth["documents"] + 1,
+        "operations": truth["operations"] + 1,
+    }
 
 
 def _repository(tmp_path: Path, *settings: str) -> Path:
@@ -239,7 +249,10 @@ def test_spec_files_named_in_bytes_not_utf8_are_read_and_named_printably(cli, tm
     assert "cannot write the log" not in result.output
     store = Store(cli.output)
     (warning,) = store.read_manifest(RUN_DATE)["tools"]["specs"]["collect"]["warnings"]
-    assert warning.startswith(f"{folder / 'specs'}/\\xfe-broken.json: invalid OpenAPI document at /"), warning
+    assert (
+        warning
+        == f"{folder / 'specs'}/\\xfe-broken.json: OpenAPI violation at /: 'info' is a required property"
+    )
     log = (cli.output / "logs" / "apiinv.log").read_text()
     logged = [json.loads(line)["msg"] for line in log.splitlines()]
     assert any(warning in message for message in logged)
@@ -269,7 +282,44 @@ def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbo
     outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
     assert outcome.ok, outcome.summary()
     assert any(
-        w.endswith("chain.json: invalid OpenAPI document at /: its references nest too deeply to follow")
+        w.endswith(
+            "chain.json: OpenAPI violation at /: validation stopped: its references nest too deeply to follow"
+        )
         for w in outcome.warnings
     ), outcome.warnings
-    assert raw["counts"] == sandbox.truth()["openapi_specs"]
+    # Its operation is read all the same: what the inventory reads of it does not follow the chain.
+    assert "GET /chain" in by_key(raw)
+    truth = sandbox.truth()["openapi_specs"]
+    assert raw["counts"] == truth | {
+        "documents": truth["documents"] + 1,
+        "operations": truth["operations"] + 1,
+    }
+
+
+@pytest.mark.sandbox_tools("openapi_specs")
+def test_the_sandbox_documents_hold_per_operation_servers_and_parameters_inside_segments(
+    sandbox, tmp_path: Path
+) -> None:
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok, outcome.summary()
+    files = [r for r in records(raw) if r["api_name"] == "Files"]
+    hosts = {r["endpoint_key"]: r["url"] for r in files}
+    # OAS 3.0.3 sections 4.7.9 and 4.7.10: servers of the path item or operation, not the document's.
+    assert hosts == {
+        "GET account.files.acme.example/oauth2/authorize": "https://account.files.acme.example/oauth2/authorize",
+        "POST upload.files.acme.example/2.0/files/content": "https://upload.files.acme.example/2.0/files/content",
+        "GET api.files.acme.example/2.0/files/{}": "https://api.files.acme.example/2.0/files/{file_id}",
+        # http and https variants of one server are one record, on https
+        "GET media.files.acme.example/2.0/files/{}/thumbnail.{}": (
+            "https://media.files.acme.example/2.0/files/{file_id}/thumbnail.{extension}"
+        ),
+    }
+    assert len(files) == len(hosts)
+    voice = {r["endpoint_key"] for r in records(raw) if r["api_name"] == "Voice"}
+    assert voice == {
+        "GET voice.acme.example/2010-04-01/Accounts/{}/Calls.json",
+        "GET voice.acme.example/2010-04-01/Accounts/{}/Calls/{}.json",
+    }
+    # The petstore's path item and schemes files, reached only by $ref: counted, not warned about.
+    assert raw["counts"]["other_files"] == 2
+    assert not any("pets.yaml" in w or "schemes.yaml" in w for w in outcome.warnings)
