@@ -21,8 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from apiinv.analysis.routers import kong
-from apiinv.inventory.keys import ANY_METHOD, covers, normalize_host, path_key, split_key
+from apiinv.analysis.routers import apigee, kong, openapi
+from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
 AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
@@ -118,12 +118,14 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
                 return False  # warned once when the route was indexed (Router.add)
 
         return kong_test
-    prefix = record["path_match"] == "prefix"
+    # A prefix (an Apigee base path, a spec's API) serves what is below it; an operation or an exact
+    # entry the paths its template fills (routers.openapi).
+    serves = apigee.serves if record["path_match"] == "prefix" else openapi.serves
 
     def test(method: str, host: str, path: str) -> bool:
         if own_method not in (ANY_METHOD, method) or (check_host and own_host != host):
             return False
-        return covers(own_path, path) if prefix else own_path == path
+        return serves(own_path, path)
 
     return test
 
@@ -133,7 +135,10 @@ def _serves_more(record: Row) -> bool:
     if _is_kong(record):
         return True  # every route path is a prefix or a regex; without hosts and paths: everything
     broad = (
-        record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
+        record["path_match"] in ("prefix", "regex")
+        or record["method"] == ANY_METHOD
+        or not record["host"]
+        or openapi.templated(split_key(record["endpoint_key"])[2])
     )
     # An API-level entry that knows neither host nor path says nothing about what it serves.
     says_nothing = (
@@ -184,15 +189,18 @@ class Router:
             if len(prefix) not in self.kong_lengths:
                 insort(self.kong_lengths, len(prefix))
             return
-        path = split_key(record["endpoint_key"])[2]
-        (self.everywhere if path == "/" else self.buckets[_first(path)]).append(route)
+        first = _first(split_key(record["endpoint_key"])[2])
+        # An entry whose first segment is (or holds) a parameter may serve any first segment.
+        (self.everywhere if not first or openapi.templated(first) else self.buckets[first]).append(route)
 
     def serving(self, key: str, paths: Iterable[str] = ()) -> list[Row]:
         """Entries other than the key's own that serve it; Kong routes (the key's own included) are
         tried on ``paths``, the concrete paths seen under the key (else the key's path)."""
         method, host, path = split_key(key)
         candidates = self.buckets.get(_first(path), []) + self.everywhere
-        found = [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        found = _nearest_base_paths(
+            [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        )
         seen: set[int] = set()
         for concrete in list(paths) or _filled(path):
             normalized = kong.normalize_request_path(concrete)
@@ -204,6 +212,27 @@ class Router:
                         seen.add(id(record))
                         found.append(record)
         return found
+
+
+def _nearest_base_paths(found: list[Row]) -> list[Row]:
+    """Without the Apigee base paths that a more specific one among them overrides (routers.apigee)."""
+    base_paths = [r for r in found if r["tool"] == "apigee" and r["path_match"] == "prefix"]
+    if len(base_paths) < 2:
+        return found
+    kept = {id(r) for r in apigee.chosen(base_paths, lambda r: split_key(r["endpoint_key"])[2])}
+    overridden = {id(r) for r in base_paths} - kept
+    return [r for r in found if id(r) not in overridden]
+
+
+def _specs_serving(key: str, own: list[Row], specs: Router) -> list[Row]:
+    """The spec entries other than the key's own that serve it, unless a more concrete one does
+    (routers.openapi: /pets/mine before /pets/{petId}); the key's own entries count as its path."""
+    path = split_key(key)[2]
+    serving = [(r, split_key(r["endpoint_key"])[2]) for r in specs.serving(key)]
+    if not serving:
+        return []
+    chosen = openapi.most_specific([*((r, path) for r in own), *serving], lambda pair: pair[1])
+    return [r for r, _ in chosen if r["endpoint_key"] != key]
 
 
 # A route with its test of concrete endpoints (see ``matcher``).
@@ -224,13 +253,14 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
     ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from."""
     by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    router = Router()
+    router, specs = Router(), Router()
     for record in records:
         kind = role(record, roles)
         by_key[record["endpoint_key"]][kind].append(record)
-        if kind == "gateway" and _serves_more(record):
-            router.add(record)
+        if kind in ("gateway", "spec") and _serves_more(record):
+            (router if kind == "gateway" else specs).add(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
+    documented_by: dict[str, list[Row]] = {}
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
     absorbed: set[int] = set()
     for key, seen in by_key.items():
@@ -243,6 +273,7 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
             unserved.update(id(r) for r in seen.get("gateway", []) if _is_kong(r) and id(r) not in own)
         if method == ANY_METHOD:
             continue
+        documented_by[key] = _specs_serving(key, seen.get("spec", []), specs)
         for record in serving:
             if record["endpoint_key"] == key:
                 continue
@@ -255,7 +286,11 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         own_gateway = [r for r in seen.get("gateway", []) if id(r) not in dropped]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
-        rows.append(_merge_one(key, {**seen, "gateway": own_gateway}, served_by.get(key, [])))
+        rows.append(
+            _merge_one(
+                key, {**seen, "gateway": own_gateway}, served_by.get(key, []), documented_by.get(key, [])
+            )
+        )
     return rows
 
 
@@ -266,12 +301,16 @@ class MergedRow(FrozenRow):
     FIELDS = MERGED_FIELDS
 
 
-def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> MergedRow:
-    own_gateway, spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
-    gateway = own_gateway + served_by
+def _merge_one(
+    key: str, roles: dict[str, list[Row]], served_by: list[Row], documented_by: list[Row]
+) -> MergedRow:
+    """``served_by``: the gateway entries, ``documented_by`` the spec operations that serve the key
+    without having it, attributed as if they were its own."""
+    own_gateway, own_spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
+    gateway, spec = own_gateway + served_by, own_spec + documented_by
     every = gateway + spec + traffic + roles.get("other", [])
     method, host, path = split_key(key)
-    named = own_gateway + spec + traffic + served_by
+    named = own_gateway + own_spec + traffic + served_by + documented_by
     row = {
         "endpoint_key": key,
         "method": method,
@@ -284,7 +323,7 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
         "in_gateway": bool(gateway),
         "in_spec": bool(spec),
         "in_traffic": bool(traffic),
-        **_routing(own_gateway, spec, gateway),
+        **_routing(own_gateway, own_spec, gateway),
         **_authentication(gateway, spec, traffic),
         **_seen_in_traffic(traffic),
         **_audit(spec),
@@ -311,8 +350,10 @@ def _routing(own_gateway: list[Row], spec: list[Row], gateway: list[Row]) -> dic
 
 
 def _authentication(gateway: list[Row], spec: list[Row], traffic: list[Row]) -> dict[str, Any]:
-    """Traffic's word when it saw whether a request was authenticated, else the gateway's, else the spec's."""
-    auth_from = traffic if traffic and traffic[0]["auth_required"] is not None else gateway or spec or traffic
+    """Traffic's word when it saw whether a request was authenticated, else the gateway's when it knows,
+    else the spec's."""
+    knowing = ([r for r in role if r["auth_required"] is not None] for role in (traffic, gateway, spec))
+    auth_from = next((records for records in knowing if records), None) or gateway or spec or traffic
     return {
         "auth_required": auth_from[0]["auth_required"] if auth_from else None,
         "auth_types": sorted({t for r in auth_from for t in r["auth_types"]}),
@@ -410,6 +451,7 @@ class Indexes:
         self.traffic = TrafficIndex()
         self.traffic_collected = False
         self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
+        self.spec_entries: dict[str, list[Row]] = defaultdict(list)
 
     @classmethod
     def build(cls, records: Iterable[Row], roles: Mapping[str, str]) -> Indexes:
@@ -418,6 +460,7 @@ class Indexes:
             kind = role(record, roles)
             if kind == "spec":
                 indexes.specs_by_path[path_key(record["endpoint_key"])].append(record)
+                indexes.spec_entries[record["endpoint_key"]].append(record)
                 if _serves_more(record):
                     indexes.specs.add(record)
             elif kind == "gateway":
