@@ -15,10 +15,9 @@ on its own only where no per-method endpoint under it is known.
 from __future__ import annotations
 
 import logging
-import re
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from apiinv.analysis.routers import apigee, kong, openapi
@@ -60,10 +59,6 @@ MERGED_FIELDS = (
     "tags",
     "owner",
 )
-# What a path parameter ({} in a key, {id} in a template) may stand for when a Kong route is tried
-# on a template rather than on a path seen in traffic: a number, a word, a UUID.
-_PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
-_TEMPLATE_PARAM = re.compile(r"\{[^{}/]*\}")
 log = logging.getLogger(__name__)
 
 
@@ -82,23 +77,14 @@ def _is_kong(record: Row) -> bool:
 
 
 def observed_paths(record: Row, key_path: str) -> list[str]:
-    """The concrete paths a record stands for, as a gateway's router is given them: the path the tool
-    saw (trailing slash and literal ids kept), or, for a template, the template with each parameter
-    filled by a sample value."""
+    """The path a record stands for, as a gateway's router is given it: the path the tool saw (trailing
+    slash and literal ids kept), else its template or the key's path, whose parameters a router reads
+    as any value (routers.kong.serves_template, routers.openapi)."""
     path = record.get("path") or ""
     if path and not path.startswith("~"):
         base = (record.get("base_path") or "").rstrip("/")
-        path = base + (path if path.startswith("/") else "/" + path)
-        if "{" not in path:
-            return [path]
-    return _filled(_TEMPLATE_PARAM.sub("{}", path) if "{" in path else key_path)
-
-
-def _filled(template: str) -> list[str]:
-    """A key's or template's path with each {} parameter given a sample value."""
-    if "{}" not in template:
-        return [template]
-    return [template.replace("{}", sample) for sample in _PARAM_SAMPLES]
+        return [base + (path if path.startswith("/") else "/" + path)]
+    return [key_path]
 
 
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
@@ -112,8 +98,9 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
         route_path = record["path"] or "/"
 
         def kong_test(method: str, host: str, path: str) -> bool:
+            serves = kong.serves_template if openapi.templated(path) else kong.serves
             try:
-                return kong.serves(own_method, route_host, route_path, method, host, path)
+                return serves(own_method, route_host, route_path, method, host, path)
             except kong.UnsupportedRegex:
                 return False  # warned once when the route was indexed (Router.add)
 
@@ -177,6 +164,7 @@ class Router:
         self.everywhere: list[_Route] = []
         self.kong: dict[str, list[_Route]] = defaultdict(list)
         self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
+        self.kong_prefixes: list[str] = []  # those prefixes, sorted
         self.warned: set[str] = set()
 
     def add(self, record: Row) -> None:
@@ -188,6 +176,8 @@ class Router:
             self.kong[prefix].append(route)
             if len(prefix) not in self.kong_lengths:
                 insort(self.kong_lengths, len(prefix))
+            if len(self.kong[prefix]) == 1:
+                insort(self.kong_prefixes, prefix)
             return
         first = _first(split_key(record["endpoint_key"])[2])
         # An entry whose first segment is (or holds) a parameter may serve any first segment.
@@ -202,16 +192,26 @@ class Router:
             [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
         )
         seen: set[int] = set()
-        for concrete in list(paths) or _filled(path):
-            normalized = kong.normalize_request_path(concrete)
-            for end in self.kong_lengths:
-                if end > len(normalized):
-                    break
-                for record, test in self.kong.get(normalized[:end], ()):
-                    if id(record) not in seen and test(method, host, concrete):
-                        seen.add(id(record))
-                        found.append(record)
+        for concrete in list(paths) or [path]:
+            for record, test in self._kong_routes_under(kong.normalize_request_path(concrete)):
+                if id(record) not in seen and test(method, host, concrete):
+                    seen.add(id(record))
+                    found.append(record)
         return found
+
+    def _kong_routes_under(self, path: str) -> Iterator[_Route]:
+        """The Kong routes whose literal prefix the path (or, for a template, one of its values) starts
+        with: the prefixes of the path, and for a template those that go on past its first parameter."""
+        head = path.split("{", 1)[0] if openapi.templated(path) else path
+        for end in self.kong_lengths:
+            if end > len(head):
+                break
+            yield from self.kong.get(path[:end], ())
+        if head != path:
+            at = bisect_right(self.kong_prefixes, head)
+            while at < len(self.kong_prefixes) and self.kong_prefixes[at].startswith(head):
+                yield from self.kong[self.kong_prefixes[at]]
+                at += 1
 
 
 def _nearest_base_paths(found: list[Row]) -> list[Row]:

@@ -167,3 +167,35 @@ def test_a_host_less_operation_documents_its_path_on_every_host() -> None:
     records = [audited_spec("/pets/{petId}", host=""), traffic("/pets/cat", host="eu.api.x")]
     rows, findings = report(records)
     assert rows["GET eu.api.x/pets/cat"]["in_spec"] and findings["shadow"] == []
+
+
+def kong_route(path: str) -> list[dict]:
+    """One Kong route (GET, host api.x), through Kong's normalizer."""
+    route = {"id": "r1", "name": "r", "paths": [path], "methods": ["GET"], "hosts": ["api.x"]}
+    workspace = {
+        "services": [{"id": "s1", "name": "pets", "enabled": True}],
+        "routes": [{**route, "service": {"id": "s1"}, "protocols": ["https"]}],
+        "plugins": [],
+    }
+    raw = {"tool": "kong", "collected_at": SEEN, "data": {"workspaces": {"default": workspace}}}
+    return list(registry.load("kong").normalize(raw))
+
+
+@pytest.mark.parametrize(
+    "route_path, template, served",
+    [
+        ("~/users/\\d{3}$", "/users/{id}", True),  # some value of {id} is three digits
+        ("/users/42", "/users/{id}", True),  # "42" is a value of {id}: a plain path is a string prefix
+        ("/users/42/avatar", "/users/{id}", False),  # no single segment value reaches below /users/42/
+        ("~/users/\\d+$", "/users/{id}/files", False),  # anchored: nothing below one segment
+        ("~/files/[a-z]+\\.json$", "/files/{name}.xml", False),
+        ("~/api/(?i)USERS/[0-9a-f]{8}$", "/api/users/{id}", True),  # an inline flag mid-pattern
+    ],
+)
+def test_a_kong_route_serves_a_template_when_it_serves_some_value_of_it(route_path, template, served) -> None:
+    """Kong routes are tried on a spec's template exactly: served when some value of each parameter
+    (any non-empty run without "/") makes a path the route serves, not by trying sample values."""
+    roles = {**ROLES, "kong": "gateway"}
+    records = [*kong_route(route_path), *spec_records(document(template))]
+    merged = {r["endpoint_key"]: r for r in merge(records, roles=roles)}
+    assert merged[endpoint_key("GET", "api.x", "", template)]["in_gateway"] is served
