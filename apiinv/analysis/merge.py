@@ -9,7 +9,10 @@ without methods every method, an entry that knows no host every host; a Kong rou
 matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
 The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
-on its own only where no per-method endpoint under it is known.
+on its own only where no per-method endpoint under it is known. A spec operation serves the paths its
+template fills (apiinv.analysis.routers.openapi, concrete before templated): such an endpoint is
+attributed to the spec the same way (in_spec, its audit, its authentication when nothing else knows).
+Apigee base paths follow apiinv.analysis.routers.apigee.
 """
 
 from __future__ import annotations
