@@ -9,20 +9,22 @@ without methods every method, an entry that knows no host every host; a Kong rou
 matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
 The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
-on its own only where no per-method endpoint under it is known.
+on its own only where no per-method endpoint under it is known. A spec operation serves the paths its
+template fills (apiinv.analysis.routers.openapi, concrete before templated): such an endpoint is
+attributed to the spec the same way (in_spec, its audit, its authentication when nothing else knows).
+Apigee base paths follow apiinv.analysis.routers.apigee.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from apiinv.analysis.routers import kong
-from apiinv.inventory.keys import ANY_METHOD, covers, normalize_host, path_key, split_key
+from apiinv.analysis.routers import apigee, kong, openapi
+from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
 AUDIT_LEVELS = ("critical", "high", "medium", "low", "info")
@@ -60,10 +62,6 @@ MERGED_FIELDS = (
     "tags",
     "owner",
 )
-# What a path parameter ({} in a key, {id} in a template) may stand for when a Kong route is tried
-# on a template rather than on a path seen in traffic: a number, a word, a UUID.
-_PARAM_SAMPLES = ("1", "a", "0f8c1f3e-7a52-4c1b-9d7e-3b2a1c0d9e8f")
-_TEMPLATE_PARAM = re.compile(r"\{[^{}/]*\}")
 log = logging.getLogger(__name__)
 
 
@@ -82,23 +80,14 @@ def _is_kong(record: Row) -> bool:
 
 
 def observed_paths(record: Row, key_path: str) -> list[str]:
-    """The concrete paths a record stands for, as a gateway's router is given them: the path the tool
-    saw (trailing slash and literal ids kept), or, for a template, the template with each parameter
-    filled by a sample value."""
+    """The path a record stands for, as a gateway's router is given it: the path the tool saw (trailing
+    slash and literal ids kept), else its template or the key's path, whose parameters a router reads
+    as any value (routers.kong.serves_template, routers.openapi)."""
     path = record.get("path") or ""
     if path and not path.startswith("~"):
         base = (record.get("base_path") or "").rstrip("/")
-        path = base + (path if path.startswith("/") else "/" + path)
-        if "{" not in path:
-            return [path]
-    return _filled(_TEMPLATE_PARAM.sub("{}", path) if "{" in path else key_path)
-
-
-def _filled(template: str) -> list[str]:
-    """A key's or template's path with each {} parameter given a sample value."""
-    if "{}" not in template:
-        return [template]
-    return [template.replace("{}", sample) for sample in _PARAM_SAMPLES]
+        return [base + (path if path.startswith("/") else "/" + path)]
+    return [key_path]
 
 
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
@@ -112,18 +101,21 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
         route_path = record["path"] or "/"
 
         def kong_test(method: str, host: str, path: str) -> bool:
+            serves = kong.serves_template if openapi.templated(path) else kong.serves
             try:
-                return kong.serves(own_method, route_host, route_path, method, host, path)
+                return serves(own_method, route_host, route_path, method, host, path)
             except kong.UnsupportedRegex:
                 return False  # warned once when the route was indexed (Router.add)
 
         return kong_test
-    prefix = record["path_match"] == "prefix"
+    # A prefix (an Apigee base path, a spec's API) serves what is below it; an operation or an exact
+    # entry the paths its template fills (routers.openapi).
+    serves = apigee.serves if record["path_match"] == "prefix" else openapi.serves
 
     def test(method: str, host: str, path: str) -> bool:
         if own_method not in (ANY_METHOD, method) or (check_host and own_host != host):
             return False
-        return covers(own_path, path) if prefix else own_path == path
+        return serves(own_path, path)
 
     return test
 
@@ -133,7 +125,10 @@ def _serves_more(record: Row) -> bool:
     if _is_kong(record):
         return True  # every route path is a prefix or a regex; without hosts and paths: everything
     broad = (
-        record["path_match"] in ("prefix", "regex") or record["method"] == ANY_METHOD or not record["host"]
+        record["path_match"] in ("prefix", "regex")
+        or record["method"] == ANY_METHOD
+        or not record["host"]
+        or openapi.templated(split_key(record["endpoint_key"])[2])
     )
     # An API-level entry that knows neither host nor path says nothing about what it serves.
     says_nothing = (
@@ -172,6 +167,7 @@ class Router:
         self.everywhere: list[_Route] = []
         self.kong: dict[str, list[_Route]] = defaultdict(list)
         self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
+        self.kong_prefixes: list[str] = []  # those prefixes, sorted
         self.warned: set[str] = set()
 
     def add(self, record: Row) -> None:
@@ -183,27 +179,63 @@ class Router:
             self.kong[prefix].append(route)
             if len(prefix) not in self.kong_lengths:
                 insort(self.kong_lengths, len(prefix))
+            if len(self.kong[prefix]) == 1:
+                insort(self.kong_prefixes, prefix)
             return
-        path = split_key(record["endpoint_key"])[2]
-        (self.everywhere if path == "/" else self.buckets[_first(path)]).append(route)
+        first = _first(split_key(record["endpoint_key"])[2])
+        # An entry whose first segment is (or holds) a parameter may serve any first segment.
+        (self.everywhere if not first or openapi.templated(first) else self.buckets[first]).append(route)
 
     def serving(self, key: str, paths: Iterable[str] = ()) -> list[Row]:
         """Entries other than the key's own that serve it; Kong routes (the key's own included) are
         tried on ``paths``, the concrete paths seen under the key (else the key's path)."""
         method, host, path = split_key(key)
         candidates = self.buckets.get(_first(path), []) + self.everywhere
-        found = [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        found = _nearest_base_paths(
+            [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+        )
         seen: set[int] = set()
-        for concrete in list(paths) or _filled(path):
-            normalized = kong.normalize_request_path(concrete)
-            for end in self.kong_lengths:
-                if end > len(normalized):
-                    break
-                for record, test in self.kong.get(normalized[:end], ()):
-                    if id(record) not in seen and test(method, host, concrete):
-                        seen.add(id(record))
-                        found.append(record)
+        for concrete in list(paths) or [path]:
+            for record, test in self._kong_routes_under(kong.normalize_request_path(concrete)):
+                if id(record) not in seen and test(method, host, concrete):
+                    seen.add(id(record))
+                    found.append(record)
         return found
+
+    def _kong_routes_under(self, path: str) -> Iterator[_Route]:
+        """The Kong routes whose literal prefix the path (or, for a template, one of its values) starts
+        with: the prefixes of the path, and for a template those that go on past its first parameter."""
+        head = path.split("{", 1)[0] if openapi.templated(path) else path
+        for end in self.kong_lengths:
+            if end > len(head):
+                break
+            yield from self.kong.get(path[:end], ())
+        if head != path:
+            at = bisect_right(self.kong_prefixes, head)
+            while at < len(self.kong_prefixes) and self.kong_prefixes[at].startswith(head):
+                yield from self.kong[self.kong_prefixes[at]]
+                at += 1
+
+
+def _nearest_base_paths(found: list[Row]) -> list[Row]:
+    """Without the Apigee base paths that a more specific one among them overrides (routers.apigee)."""
+    base_paths = [r for r in found if r["tool"] == "apigee" and r["path_match"] == "prefix"]
+    if len(base_paths) < 2:
+        return found
+    kept = {id(r) for r in apigee.chosen(base_paths, lambda r: split_key(r["endpoint_key"])[2])}
+    overridden = {id(r) for r in base_paths} - kept
+    return [r for r in found if id(r) not in overridden]
+
+
+def _specs_serving(key: str, own: list[Row], specs: Router) -> list[Row]:
+    """The spec entries other than the key's own that serve it, unless a more concrete one does
+    (routers.openapi: /pets/mine before /pets/{petId}); the key's own entries count as its path."""
+    path = split_key(key)[2]
+    serving = [(r, split_key(r["endpoint_key"])[2]) for r in specs.serving(key)]
+    if not serving:
+        return []
+    chosen = openapi.most_specific([*((r, path) for r in own), *serving], lambda pair: pair[1])
+    return [r for r, _ in chosen if r["endpoint_key"] != key]
 
 
 # A route with its test of concrete endpoints (see ``matcher``).
@@ -224,13 +256,14 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
     ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from."""
     by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    router = Router()
+    router, specs = Router(), Router()
     for record in records:
         kind = role(record, roles)
         by_key[record["endpoint_key"]][kind].append(record)
-        if kind == "gateway" and _serves_more(record):
-            router.add(record)
+        if kind in ("gateway", "spec") and _serves_more(record):
+            (router if kind == "gateway" else specs).add(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
+    documented_by: dict[str, list[Row]] = {}
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
     absorbed: set[int] = set()
     for key, seen in by_key.items():
@@ -243,6 +276,7 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
             unserved.update(id(r) for r in seen.get("gateway", []) if _is_kong(r) and id(r) not in own)
         if method == ANY_METHOD:
             continue
+        documented_by[key] = _specs_serving(key, seen.get("spec", []), specs)
         for record in serving:
             if record["endpoint_key"] == key:
                 continue
@@ -255,7 +289,11 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         own_gateway = [r for r in seen.get("gateway", []) if id(r) not in dropped]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
-        rows.append(_merge_one(key, {**seen, "gateway": own_gateway}, served_by.get(key, [])))
+        rows.append(
+            _merge_one(
+                key, {**seen, "gateway": own_gateway}, served_by.get(key, []), documented_by.get(key, [])
+            )
+        )
     return rows
 
 
@@ -266,12 +304,16 @@ class MergedRow(FrozenRow):
     FIELDS = MERGED_FIELDS
 
 
-def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> MergedRow:
-    own_gateway, spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
-    gateway = own_gateway + served_by
+def _merge_one(
+    key: str, roles: dict[str, list[Row]], served_by: list[Row], documented_by: list[Row]
+) -> MergedRow:
+    """``served_by``: the gateway entries, ``documented_by`` the spec operations that serve the key
+    without having it, attributed as if they were its own."""
+    own_gateway, own_spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
+    gateway, spec = own_gateway + served_by, own_spec + documented_by
     every = gateway + spec + traffic + roles.get("other", [])
     method, host, path = split_key(key)
-    named = own_gateway + spec + traffic + served_by
+    named = own_gateway + own_spec + traffic + served_by + documented_by
     row = {
         "endpoint_key": key,
         "method": method,
@@ -284,7 +326,7 @@ def _merge_one(key: str, roles: dict[str, list[Row]], served_by: list[Row]) -> M
         "in_gateway": bool(gateway),
         "in_spec": bool(spec),
         "in_traffic": bool(traffic),
-        **_routing(own_gateway, spec, gateway),
+        **_routing(own_gateway, own_spec, gateway),
         **_authentication(gateway, spec, traffic),
         **_seen_in_traffic(traffic),
         **_audit(spec),
@@ -311,8 +353,10 @@ def _routing(own_gateway: list[Row], spec: list[Row], gateway: list[Row]) -> dic
 
 
 def _authentication(gateway: list[Row], spec: list[Row], traffic: list[Row]) -> dict[str, Any]:
-    """Traffic's word when it saw whether a request was authenticated, else the gateway's, else the spec's."""
-    auth_from = traffic if traffic and traffic[0]["auth_required"] is not None else gateway or spec or traffic
+    """Traffic's word when it saw whether a request was authenticated, else the gateway's when it knows,
+    else the spec's."""
+    knowing = ([r for r in role if r["auth_required"] is not None] for role in (traffic, gateway, spec))
+    auth_from = next((records for records in knowing if records), None) or gateway or spec or traffic
     return {
         "auth_required": auth_from[0]["auth_required"] if auth_from else None,
         "auth_types": sorted({t for r in auth_from for t in r["auth_types"]}),
@@ -410,6 +454,7 @@ class Indexes:
         self.traffic = TrafficIndex()
         self.traffic_collected = False
         self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
+        self.spec_entries: dict[str, list[Row]] = defaultdict(list)
 
     @classmethod
     def build(cls, records: Iterable[Row], roles: Mapping[str, str]) -> Indexes:
@@ -418,6 +463,7 @@ class Indexes:
             kind = role(record, roles)
             if kind == "spec":
                 indexes.specs_by_path[path_key(record["endpoint_key"])].append(record)
+                indexes.spec_entries[record["endpoint_key"]].append(record)
                 if _serves_more(record):
                     indexes.specs.add(record)
             elif kind == "gateway":

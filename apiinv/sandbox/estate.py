@@ -61,6 +61,12 @@ SENSITIVE = ["PII", "PCI", "PHI", "credentials", "email", "phone", "ssn", "bank_
 APIGEE_HOSTS = {"prod": "api.acme.example", "test": "api-test.acme.example"}
 KONG_HOST = "edge.acme.example"
 AUTH_KINDS = ["apikey", "oauth2", "jwt", "basic"]
+
+
+def kong_catch_all_host(name: str) -> str:
+    return f"{name}.{KONG_HOST}"
+
+
 AWS_REST_REGION = "eu-west-1"
 AWS_MOST = 100  # APIs on API Gateway at most: populating moto costs a dozen calls per API
 
@@ -269,7 +275,8 @@ class Estate:
         if gateway == "apigee":
             host = APIGEE_HOSTS["prod"]
         elif gateway == "kong":
-            host = KONG_HOST
+            # Every tenth Kong API has a hostname of its own, which a catch-all route (hosts only) serves.
+            host = kong_catch_all_host(name) if i % 10 == 3 else KONG_HOST
         else:
             host = f"{domain}-legacy.acme.example"
         api_sensitive = tuple(rng.sample(SENSITIVE, rng.randint(1, 3))) if rng.random() < 0.45 else ()

@@ -10,7 +10,7 @@ from typing import Any
 
 from apiinv.sandbox.common import EstateApp, epoch_s
 from apiinv.sandbox.common import Simulator as SandboxSimulator
-from apiinv.sandbox.estate import KONG_HOST, Api, EstateDay, Operation
+from apiinv.sandbox.estate import Api, EstateDay, Operation
 from apiinv.sandbox.server import Request, Response, json_response
 
 AUTH_PLUGINS = {"apikey": "key-auth", "oauth2": "oauth2", "jwt": "jwt", "basic": "basic-auth"}
@@ -24,12 +24,19 @@ def _id(*parts: object) -> str:
 
 def route_path(api: Api, op: Operation) -> str:
     """Kong route paths: a plain prefix, or a regex (~) with a named group per path parameter, anchored
-    with $ (exactly this path) except on every fourth API (a prefix from the start, as Kong allows)."""
+    with $ (exactly this path) except on every fourth API (a prefix from the start, as Kong allows).
+    Shapes Kong accepts that apiinv must read as Kong does: on every tenth API from the sixth, a plain
+    path cut at the first parameter, trailing slash kept (/orders/ serves /orders/42, never /orders);
+    on every tenth from the tenth, an inline flag after the base path (Rust regex: (?i) from there on)."""
     path = api.base_path + op.template
     if not op.params:
         return path
+    if api.index % 10 == 5:
+        return path[: path.index("{")]
     for param in op.params:
         path = path.replace("{" + param + "}", f"(?<{param}>[^/]+)")
+    if api.index % 10 == 9:
+        path = api.base_path + "/(?i)" + path[len(api.base_path) + 1 :]
     return "~" + path + ("" if api.index % 4 == 1 else "$")
 
 
@@ -98,11 +105,9 @@ class KongApp(EstateApp):
             service_level_auth = auth and (catch_all or not any(op.public for op in ops))
             if auth and service_level_auth:
                 plugins.append(self._plugin(AUTH_PLUGINS[auth], api, service_id=service_id))
-            if catch_all:
+            if catch_all:  # hosts only: every method and path on the API's own hostname
                 route_id = _id(api.id, "catch-all")
-                routes.append(
-                    self._route_document(route_id, f"{api.name}-all", None, [api.base_path], service_id, api)
-                )
+                routes.append(self._route_document(route_id, f"{api.name}-all", None, None, service_id, api))
                 continue
             for number, op in enumerate(ops, 1):
                 route_id = _id(api.id, op.method, op.template)
@@ -128,7 +133,7 @@ class KongApp(EstateApp):
             "name": name,
             "protocols": ["https"],
             "methods": methods,
-            "hosts": [KONG_HOST],
+            "hosts": [api.host],
             "paths": paths,
             "service": {"id": service_id},
             "strip_path": False,

@@ -13,7 +13,14 @@ one without paths.
 from __future__ import annotations
 
 import re
+
+# The standard library's own regex parser (sre_parse's home since 3.11, no stubs): a route regex is
+# walked node by node over a template rather than matched against a string.
+import re._constants as _c  # type: ignore[import-not-found]
+import re._parser as _sre  # type: ignore[import-not-found]
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from apiinv.inventory.keys import ANY_METHOD
 
@@ -263,3 +270,166 @@ def serves(route_method: str, route_host: str, route_path: str, method: str, hos
     if route_method not in (ANY_METHOD, method) or not host_matches(route_host, host):
         return False
     return path_matches(route_path, normalize_request_path(path))
+
+
+# ------------------------------------------------------------------------------------------ templates
+#
+# A template (a spec's /users/{id}, a key's /users/{}) is a set of request paths, one per value of each
+# parameter (any non-empty run of characters other than "/", as routers.openapi reads templates). A
+# route serves a template when it serves at least one of those paths: the route's regex (a plain path:
+# the literal prefix) is run over the template with each parameter standing for whatever characters
+# the regex asks for there, so the question is answered exactly, not by trying sample values.
+
+_PARAMETER = None  # a template token standing for one parameter's value
+_Token = str | None
+_State = tuple[int, bool]  # (token index, inside a parameter that has taken at least one character)
+# Characters tried (with those a class names) when asking whether a class accepts one other than "/".
+_PROBES = "a0A_-.~ %:@!$&'()*+,;=\u00e9"
+
+
+def serves_template(
+    route_method: str, route_host: str, route_path: str, method: str, host: str, template: str
+) -> bool:
+    """``serves`` for a template: whether the route serves some path the template stands for."""
+    if route_method not in (ANY_METHOD, method) or not host_matches(route_host, host):
+        return False
+    expression = route_path[1:] if route_path.startswith("~") else re.escape(route_path or "/")
+    return _some_value_served(expression, template)
+
+
+@lru_cache(maxsize=65536)
+def _some_value_served(expression: str, template: str) -> bool:
+    pattern = compiled(expression) if expression else re.compile("")
+    tokens = _tokens(template)
+    nodes = _sre.parse(pattern.pattern, pattern.flags)
+    try:
+        return _Walk(tokens).run(list(nodes), 0, (0, False), pattern.flags, lambda _: True)
+    except RecursionError:  # a path far longer than any route; judged as not served
+        return False
+
+
+def _tokens(template: str) -> list[_Token]:
+    parts = re.split(r"\{[^{}/]*\}", template)
+    tokens: list[_Token] = list(parts[0])
+    for part in parts[1:]:
+        tokens.append(_PARAMETER)
+        tokens.extend(part)
+    return tokens
+
+
+class _Walk:
+    """A backtracking run of a parsed regex (``re._parser`` nodes) over template tokens, anchored at
+    the start like Kong's router, a prefix unless the regex says where the path ends."""
+
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+
+    def _closures(self, state: _State) -> list[_State]:
+        index, inside = state
+        return [state, (index + 1, False)] if inside else [state]
+
+    def _at_end(self, state: _State) -> bool:
+        return any(index == len(self.tokens) and not inside for index, inside in self._closures(state))
+
+    def _step(self, state: _State, test: tuple[Callable[[str], bool], bool], flags: int) -> list[_State]:
+        """The states after one character the node accepts; a parameter takes it when the node accepts
+        some character other than "/"."""
+        accepts, takes_a_value = test
+        found: list[_State] = []
+        for index, inside in self._closures(state):
+            if inside:
+                if takes_a_value:
+                    found.append((index, True))
+            elif index < len(self.tokens):
+                token = self.tokens[index]
+                if token is _PARAMETER:
+                    if takes_a_value:
+                        found.append((index, True))
+                elif accepts(token) or (flags & re.IGNORECASE and accepts(token.swapcase())):
+                    found.append((index + 1, False))
+        return found
+
+    def run(
+        self, nodes: list[Any], at: int, state: _State, flags: int, then: Callable[[_State], bool]
+    ) -> bool:
+        if at == len(nodes):
+            return then(state)
+        op, arg = nodes[at]
+
+        def rest(next_state: _State) -> bool:
+            return self.run(nodes, at + 1, next_state, flags, then)
+
+        if op in _CHARACTER_OPS:
+            return any(rest(s) for s in self._step(state, _char_test(op, arg, flags), flags))
+        if op is _c.SUBPATTERN:
+            _, add, remove, body = arg
+            inner = (flags | add) & ~remove
+            return self.run(list(body), 0, state, inner, rest)
+        if op is _c.BRANCH:
+            return any(self.run(list(branch), 0, state, flags, rest) for branch in arg[1])
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            low, high, body = arg
+            return self._repeat(list(body), low, high, state, flags, rest)
+        if op is _c.AT:
+            if arg in (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING):
+                return state == (0, False) and rest(state)
+            if arg in (_c.AT_END, _c.AT_END_STRING):
+                return self._at_end(state) and rest((len(self.tokens), False))
+        return False  # word boundaries and what Rust's syntax cannot write: not judged, not served
+
+    def _repeat(
+        self, body: list[Any], low: int, high: int, state: _State, flags: int, then: Callable[[_State], bool]
+    ) -> bool:
+        if low > 0:
+            return self.run(
+                body, 0, state, flags, lambda s: self._repeat(body, low - 1, high - 1, s, flags, then)
+            )
+        if then(state):
+            return True
+        # One more round only where it moves on, so a body that can match nothing cannot loop.
+        return high != 0 and self.run(
+            body, 0, state, flags, lambda s: s != state and self._repeat(body, 0, high - 1, s, flags, then)
+        )
+
+
+def _char_test(op: Any, arg: Any, flags: int) -> tuple[Callable[[str], bool], bool]:
+    """What a one-character node accepts, and whether that includes some character other than "/"."""
+    if op is _c.ANY:
+        return (lambda c: bool(flags & re.DOTALL) or c != "\n"), True
+    if op is _c.LITERAL:
+        return (lambda c: ord(c) == arg), arg != ord("/")
+    if op is _c.NOT_LITERAL:
+        return (lambda c: ord(c) != arg), True
+
+    def accepts(c: str) -> bool:
+        return _in_class(arg, c)
+
+    named = [chr(a) for o, a in arg if o is _c.LITERAL] + [chr(a[0]) for o, a in arg if o is _c.RANGE]
+    return accepts, any(accepts(c) for c in [*_PROBES, *named] if c != "/")
+
+
+def _in_class(items: list[Any], char: str) -> bool:
+    negate = bool(items) and items[0][0] is _c.NEGATE
+    code = ord(char)
+    hit = False
+    for op, arg in items[1:] if negate else items:
+        if op is _c.LITERAL:
+            hit = code == arg
+        elif op is _c.RANGE:
+            hit = arg[0] <= code <= arg[1]
+        elif op is _c.CATEGORY:
+            hit = re.fullmatch(_CATEGORIES[arg], char) is not None
+        if hit:
+            break
+    return hit is not negate
+
+
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: r"\d",
+    _c.CATEGORY_NOT_DIGIT: r"\D",
+    _c.CATEGORY_SPACE: r"\s",
+    _c.CATEGORY_NOT_SPACE: r"\S",
+    _c.CATEGORY_WORD: r"\w",
+    _c.CATEGORY_NOT_WORD: r"\W",
+}
+_CHARACTER_OPS = (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN)
