@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from apiinv.analysis.routers import apigee, kong, openapi
+from apiinv.analysis.routers import apigee, aws, kong, openapi
 from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
@@ -79,6 +79,27 @@ def _is_kong(record: Row) -> bool:
     return record.get("tool") == "kong"
 
 
+def _is_aws(record: Row) -> bool:
+    return record.get("tool") == "aws_apigateway"
+
+
+def _aws_add(gateway: aws.Gateway[Row], record: Row) -> None:
+    """An API Gateway route into its API's table: what it serves depends on its siblings there
+    (apiinv.analysis.routers.aws). The normalizer marks an HTTP API's ``$default`` route a prefix."""
+    tags = record.get("tags") or []
+    kind = aws.HTTP if "http" in tags else aws.WEBSOCKET if "websocket" in tags else aws.REST
+    template = aws.CATCH_ALL if record["path_match"] == "prefix" else record["path"] or "/"
+    api = f"{record['instance']} {record['api_id']}"
+    host = split_key(record["endpoint_key"])[1]
+    gateway.add(host, record["base_path"] or "", api, kind, record["method"], template, record)
+
+
+def _aws_serving(gateway: aws.Gateway[Row], method: str, host: str, paths: Iterable[str]) -> list[Row]:
+    """The API Gateway routes that serve any of ``paths`` (one route per API and path at most)."""
+    found = {id(r): r for path in paths for r in gateway.serving(method, host, path)}
+    return list(found.values())
+
+
 def observed_paths(record: Row, key_path: str) -> list[str]:
     """The path a record stands for, as a gateway's router is given it: the path the tool saw (trailing
     slash and literal ids kept), else its template or the key's path, whose parameters a router reads
@@ -122,8 +143,8 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
 
 def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
-    if _is_kong(record):
-        return True  # every route path is a prefix or a regex; without hosts and paths: everything
+    if _is_kong(record) or _is_aws(record):
+        return True  # Kong: a prefix or a regex, or everything; AWS: what its API's routing gives it
     broad = (
         record["path_match"] in ("prefix", "regex")
         or record["method"] == ANY_METHOD
@@ -169,8 +190,12 @@ class Router:
         self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
         self.kong_prefixes: list[str] = []  # those prefixes, sorted
         self.warned: set[str] = set()
+        self.aws: aws.Gateway[Row] = aws.Gateway()
 
     def add(self, record: Row) -> None:
+        if _is_aws(record):
+            _aws_add(self.aws, record)
+            return
         if not evaluable(record, self.warned):
             return
         route = (record, matcher(record))
@@ -200,7 +225,7 @@ class Router:
                 if id(record) not in seen and test(method, host, concrete):
                     seen.add(id(record))
                     found.append(record)
-        return found
+        return found + _aws_serving(self.aws, method, host, list(paths) or [path])
 
     def _kong_routes_under(self, path: str) -> Iterator[_Route]:
         """The Kong routes whose literal prefix the path (or, for a template, one of its values) starts
@@ -273,7 +298,9 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         serving = router.serving(key, paths)
         if others:
             own = {id(r) for r in serving}
-            unserved.update(id(r) for r in seen.get("gateway", []) if _is_kong(r) and id(r) not in own)
+            unserved.update(
+                id(r) for r in seen.get("gateway", []) if (_is_kong(r) or _is_aws(r)) and id(r) not in own
+            )
         if method == ANY_METHOD:
             continue
         documented_by[key] = _specs_serving(key, seen.get("spec", []), specs)
@@ -399,6 +426,7 @@ class TrafficIndex:
         self.by_host: dict[str, list[_Seen]] = defaultdict(list)
         self.every: list[_Seen] = []
         self._by_normalized: list[tuple[str, _Seen]] | None = None
+        self.aws: aws.Gateway[Row] = aws.Gateway()  # API Gateway routes, judged among their siblings
 
     def _normalized(self) -> list[tuple[str, _Seen]]:
         """Every observed path as Kong's router sees it, sorted: a route's literal prefix is a range."""
@@ -427,6 +455,8 @@ class TrafficIndex:
     def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
         _, host, path = split_key(entry["endpoint_key"])
+        if _is_aws(entry):
+            return self._served_by_aws(entry, host, any_host=any_host)
         first = _first(path)
         one_host = bool(host) and not any_host
         if _is_kong(entry):  # any first segment may match a string prefix, any host a wildcard
@@ -440,6 +470,15 @@ class TrafficIndex:
         test = matcher(entry, any_host=any_host)
         found = {
             id(record): record for method, host_, path_, record in candidates if test(method, host_, path_)
+        }
+        return list(found.values())
+
+    def _served_by_aws(self, entry: Row, host: str, *, any_host: bool) -> list[Row]:
+        candidates = self.every if any_host or not host else self.by_host.get(host, [])
+        found = {
+            id(record): record
+            for method, host_, path_, record in candidates
+            if self.aws.serves(entry, method, host_, path_, any_host=any_host)
         }
         return list(found.values())
 
@@ -468,6 +507,8 @@ class Indexes:
                     indexes.specs.add(record)
             elif kind == "gateway":
                 indexes.gateway_entries[record["endpoint_key"]].append(record)
+                if _is_aws(record):
+                    _aws_add(indexes.traffic.aws, record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
                 indexes.traffic_collected = True

@@ -345,10 +345,11 @@ def _v2_hosts(api: dict[str, Any], region: str, domains: list[dict[str, Any]]) -
 
 
 def _path(resource_path: str) -> tuple[str, str]:
-    """(path, match): a greedy ``{proxy+}`` segment makes the rest of the path a prefix."""
-    if "+}" in resource_path:
-        return resource_path[: resource_path.index("{")].rstrip("/") or "/", "prefix"
-    return resource_path or "/", "exact"
+    """(path, match): the resource or route template as API Gateway holds it; one that ends in a greedy
+    ``{proxy+}`` is ``greedy``: it serves the paths below its parent, as its API's other routes leave
+    them to it (apiinv.analysis.routers.aws), never its parent itself."""
+    resource_path = resource_path or "/"
+    return resource_path, "greedy" if resource_path.endswith("+}") else "exact"
 
 
 def _kinds(authorization: Any, api_key_required: Any) -> list[str]:
@@ -400,7 +401,7 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
         domains, v2_domains = as_list(found.get("domain_names")), as_list(found.get("v2_domain_names"))
         for api in map(as_dict, as_list(found.get("rest_apis"))):
             hosts = _rest_hosts(api, region, [as_dict(d) for d in domains])
-            tags = sorted(f"{k}={v}" for k, v in as_dict(api.get("tags")).items())
+            tags = ["rest", *sorted(f"{k}={v}" for k, v in as_dict(api.get("tags")).items())]
             common = _common(instance, collected, region, api.get("id"), api.get("name"), bool(hosts), tags)
             for resource in map(as_dict, as_list(api.get("resources"))):
                 path, match = _path(as_text(resource.get("path")) or "/")
@@ -420,7 +421,8 @@ def normalize(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             for route in map(as_dict, as_list(api.get("routes"))):
                 key = as_text(route.get("RouteKey")) or ""
                 if websocket or key == "$default" or " " not in key:
-                    method, path, match = "*", "/", "prefix"  # every path and method, or a WebSocket route
+                    # $default or a WebSocket route: every method and path the API's other routes leave
+                    method, path, match = "*", "/", "prefix"
                 else:
                     method, template = key.split(" ", 1)
                     path, match = _path(template)

@@ -101,8 +101,9 @@ def test_rest_api_methods_authorizers_keys_proxies_stages_and_domains(moto_serve
         assert found[f"POST {host}/orders"]["auth_types"] == ["cognito"]
         assert found[f"GET {host}/orders/{{}}"]["auth_types"] == ["lambda_authorizer"]
         assert not found[f"DELETE {host}/orders/{{}}"]["auth_required"]
-        catch_all = found[f"* {host}"]  # ANY on a greedy {proxy+}: every method, every path below
-        assert catch_all["path_match"] == "prefix" and catch_all["auth_types"] == ["aws_iam"]
+        catch_all = found[f"* {host}/{{}}"]  # ANY on a greedy {proxy+}: its template kept, marked greedy
+        assert catch_all["path"] == "/{proxy+}" and catch_all["path_match"] == "greedy"
+        assert catch_all["auth_types"] == ["aws_iam"] and "rest" in catch_all["tags"]
     assert all(r["status"] == "deployed" and r["environment"] == "eu-west-1" for r in found.values())
     assert outcome.stats["requests"] >= 5  # every SDK call paced and counted like any other request
 
