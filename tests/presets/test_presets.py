@@ -159,3 +159,24 @@ def test_a_preset_entry_collects_cequence_like_its_built_in_type(tmp_path: Path)
     assert [listing.path for listing in rest.PROFILE.listings(tool.settings)] == [
         listing.path for listing in built_in.PROFILE.listings({})
     ]
+
+
+def test_wso2_security_schemes_are_apiinvs_auth_kinds(tmp_path: Path) -> None:
+    """WSO2's basic_auth is apiinv's basic (as Tyk's basic auth is): one name per kind across vendors."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis
+
+    listed = apis(12)
+    assert "basic_auth" in {scheme for api in listed for scheme in api["securityScheme"]}
+    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
+    with SimServer(app) as server:
+        entry = {
+            "preset": "wso2",
+            "api_base_url": server.url + BASE,
+            "token_url": server.url + TOKEN_PATH,
+            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
+        }
+        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
+        outcome, records = collect(folder, "wso2", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert {kind for r in records for kind in r["auth_types"]} == {"oauth2", "api_key", "basic"}
