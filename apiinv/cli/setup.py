@@ -52,13 +52,18 @@ def tools(
         bool, typer.Option("--check", help="Make one authenticated call per enabled tool.")
     ] = False,
 ) -> int:
-    """List configured tools: type, base URL, auth kind, whether credentials are present."""
+    """List configured tools (type, base URL, auth kind, whether credentials are present), then the
+    shipped presets a tools.yaml entry can name (preset: NAME)."""
+    from apiinv import presets
     from apiinv.ops import toolcheck
 
     runtime = runtime_of(ctx)
     cfg = runtime.config()
     rows = toolcheck.describe(cfg)
     typer.echo(toolcheck.format_table(rows))
+    typer.echo(
+        f"\nPresets (a tools.yaml entry says preset: NAME):\n{toolcheck.format_table(presets.described())}"
+    )
     if not check:
         return ExitStatus.OK
     results = toolcheck.check_all(cfg)

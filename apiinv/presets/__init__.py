@@ -3,7 +3,8 @@
 A tools.yaml entry says ``preset: NAME`` and gives only what is its own (the base URL, the credentials,
 anything it wants otherwise); the preset fills in the rest, key by key (``with_preset``). A preset file
 holds the keys of a ``rest`` entry (role, vendor, auth, endpoints, pagination, fields) and is checked
-like any entry once merged. Adding a vendor is adding ``NAME.yaml`` here: nothing else lists them.
+like any entry once merged, and a ``summary`` (what it lists, one line) that ``apiinv tools`` shows.
+Adding a vendor is adding ``NAME.yaml`` here: nothing else lists them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from apiinv.errors import ConfigurationError, did_you_mean
 
 MAX_NODES = 10_000  # a preset is a few hundred nodes
+SUMMARY = "summary"  # a preset's own key: what it lists, for people; never part of the entry
 
 
 @cache
@@ -43,7 +45,19 @@ def preset(name: Any) -> dict[str, Any]:
         raise ConfigurationError(
             f"unknown preset {name!r}{did_you_mean(str(name), names)} (known: {', '.join(names)})"
         )
-    return merged(_load(name), {})
+    return merged({k: v for k, v in _load(name).items() if k != SUMMARY}, {})
+
+
+def described() -> list[dict[str, str]]:
+    """One row per shipped preset: its name, role and summary (the vendor's product and what it lists)."""
+    return [
+        {
+            "preset": name,
+            "role": str(_load(name).get("role", "")),
+            "lists": str(_load(name).get(SUMMARY, "")),
+        }
+        for name in known()
+    ]
 
 
 def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -1,20 +1,30 @@
 """Azure API Management through Azure Resource Manager, for the ``azure_apim`` preset of the ``rest`` source.
 
-Built from Azure/azure-rest-api-specs, specification/apimanagement/resource-manager/
-Microsoft.ApiManagement/stable/2022-08-01:
+Checked field by field against Azure/azure-rest-api-specs, specification/apimanagement/resource-manager/
+Microsoft.ApiManagement/stable/2022-08-01 (apimapis.json at commit 050a720; lines counted there):
 
 - apimanagement.json, ``ApiManagementService_List``: ``GET /subscriptions/{subscriptionId}/providers/
-  Microsoft.ApiManagement/service`` lists the services of every resource group; each has ``id``,
-  ``name``, ``properties.gatewayUrl`` and ``properties.hostnameConfigurations[]`` of ``type`` Proxy,
-  Portal, Management, Scm or DeveloperPortal with its ``hostName``.
-- apimapis.json, ``Api_ListByService``: ``GET {service id}/apis`` (``$filter`` on ``isCurrent`` among
-  others, ``$top``/``$skip``); ApiContract ``properties``: ``path``, ``apiVersion``,
-  ``apiVersionSet.versioningScheme`` (Segment, Query, Header), ``apiRevision``, ``isCurrent`` (a
-  non-current revision's id ends ``;rev=N``), ``subscriptionRequired`` and ``authenticationSettings``
-  (``oAuth2``, ``openid``).
+  Microsoft.ApiManagement/service`` lists the services of every resource group: ``id``, ``name``,
+  ``properties.gatewayUrl`` (and ``gatewayRegionalUrl``, ``developerPortalUrl``, ``managementApiUrl``)
+  and ``properties.hostnameConfigurations[]`` of ``type`` Proxy, Portal, Management, Scm or
+  DeveloperPortal with its ``hostName``. The default gateway host is itself listed there, a Proxy with
+  ``certificateSource`` BuiltIn, beside custom domains (examples/ApiManagementCreateService.json and
+  ApiManagementCreateServiceWithCustomHostnameKeyVault.json, their 200 bodies); default portal and
+  management hosts are not (they are the ``...Url`` properties).
+- apimapis.json:37-42, ``Api_ListByService``: ``GET {service id}/apis``; apimapis.json:60-64 its
+  ``$filter`` allows ``isCurrent`` with ``eq, ne``; ``$top``/``$skip``; ``expandApiVersionSet`` "Include
+  full ApiVersionSet resource in response": without it an API carries ``apiVersionSetId`` alone and no
+  ``apiVersionSet.versioningScheme``. ApiContract ``properties`` (definitions.json): ``path``,
+  ``apiVersion``, ``apiVersionSet.versioningScheme`` (Segment, Query, Header), ``apiRevision``,
+  ``isCurrent`` (a non-current revision's id ends ``;rev=N``), ``subscriptionRequired`` and
+  ``authenticationSettings``: ``oAuth2AuthenticationSettings`` and ``openidAuthenticationSettings``
+  lists, ``oAuth2``/``openid`` the first of each or null
+  (examples/ApiManagementCreateApiWithMultipleAuthServers.json, its 200 body).
 - apimapis.json, ``ApiOperation_ListByApi``: ``GET {api id}/operations``: ``properties.method``,
-  ``properties.urlTemplate``. apimapiversionsets.json, ``ApiVersionSet_ListByService``.
-- Every list is ``{"value": [...], "nextLink": <absolute URL>}`` (x-ms-pageable nextLinkName).
+  ``properties.urlTemplate``, which "May include parameters. Example: /customers/{cid}/orders/{oid}/
+  ?date={date}" (definitions.json, OperationContractProperties): a query part after the path.
+  apimapiversionsets.json, ``ApiVersionSet_ListByService``.
+- Every list is ``{"value": [...], "nextLink": <absolute URL>}`` (``x-ms-pageable`` ``nextLinkName``).
 - Auth: Entra ID client credentials (``POST /{tenant}/oauth2/v2.0/token``) with the scope
   ``https://management.azure.com/.default``, then ``Authorization: Bearer``.
 """
@@ -39,13 +49,19 @@ def estate(subscription: str = "sub-1") -> list[dict[str, Any]]:
     for index, group in enumerate(["rg-east", "rg-west", "rg-west"]):
         name = f"apim{index}"
         sid = f"/subscriptions/{subscription}/resourceGroups/{group}/{PROVIDER}/{name}"
-        hostnames = [
-            {"type": "Proxy", "hostName": f"{name}.azure-api.net"},
-            {"type": "DeveloperPortal", "hostName": f"{name}.developer.azure-api.net"},
-            {"type": "Management", "hostName": f"{name}.management.azure-api.net"},
-        ]
+        # The default gateway host is listed as a Proxy with a BuiltIn certificate; only custom domains
+        # of the other kinds are (their defaults are the service's portalUrl, managementApiUrl...).
+        hostnames = [{"type": "Proxy", "hostName": f"{name}.azure-api.net", "certificateSource": "BuiltIn"}]
         if index == 1:
-            hostnames.append({"type": "Proxy", "hostName": "api.contoso.example"})
+            hostnames += [
+                {"type": "Proxy", "hostName": "api.contoso.example", "certificateSource": "KeyVault"},
+                {"type": "Management", "hostName": "mgmt.contoso.example", "certificateSource": "KeyVault"},
+                {
+                    "type": "DeveloperPortal",
+                    "hostName": "dev.contoso.example",
+                    "certificateSource": "KeyVault",
+                },
+            ]
         apis: list[dict[str, Any]] = []
         for n, (scheme, auth) in enumerate(
             [
@@ -56,9 +72,15 @@ def estate(subscription: str = "sub-1") -> list[dict[str, Any]]:
                 (None, "both"),
             ]
         ):
-            settings = {"oAuth2": {"authorizationServerId": "as1"}} if auth in ("oauth2", "both") else {}
-            if auth == "openid":
-                settings = {"openid": {"openidProviderId": "op1"}}
+            oauth2 = [{"authorizationServerId": "as1"}] if auth in ("oauth2", "both") else []
+            openid = [{"openidProviderId": "op1"}] if auth == "openid" else []
+            # The single oAuth2/openid is the first of its list (or null), as Azure answers it.
+            settings = {
+                "oAuth2": oauth2[0] if oauth2 else None,
+                "oAuth2AuthenticationSettings": oauth2,
+                "openid": openid[0] if openid else None,
+                "openidAuthenticationSettings": openid,
+            }
             properties: dict[str, Any] = {
                 "displayName": f"api {n}",
                 "path": "" if n == 3 else f"svc{n}",
@@ -78,6 +100,11 @@ def estate(subscription: str = "sub-1") -> list[dict[str, Any]]:
                 {"name": f"op{k}", "properties": {"method": method, "urlTemplate": f"/items{k}/{{id}}"}}
                 for k, method in enumerate(["GET", "POST", "DELETE"][: 1 + n % 3])
             ]
+            # A template may carry a query (definitions.json, OperationContractProperties.urlTemplate:
+            # "/customers/{cid}/orders/{oid}/?date={date}"): the gateway routes on the path alone.
+            operations.append(
+                {"name": "search", "properties": {"method": "GET", "urlTemplate": "/search?$top={top}"}}
+            )
             apis.append(
                 {"id": f"{sid}/apis/api{n}", "name": f"api{n}", "properties": properties, "ops": operations}
             )
@@ -92,6 +119,9 @@ def estate(subscription: str = "sub-1") -> list[dict[str, Any]]:
                 "name": name,
                 "properties": {
                     "gatewayUrl": f"https://{name}.azure-api.net",
+                    "gatewayRegionalUrl": f"https://{name}-eastus-01.regional.azure-api.net",
+                    "developerPortalUrl": f"https://{name}.developer.azure-api.net",
+                    "managementApiUrl": f"https://{name}.management.azure-api.net",
                     "hostnameConfigurations": hostnames,
                 },
                 "apis": apis,
@@ -120,8 +150,8 @@ def truth(services: list[dict[str, Any]]) -> list[tuple[str, str, str, bool, tup
                     k
                     for k, on in (
                         ("api_key", p["subscriptionRequired"]),
-                        ("oauth2", "oAuth2" in settings),
-                        ("oidc", "openid" in settings),
+                        ("oauth2", settings["oAuth2AuthenticationSettings"]),
+                        ("oidc", settings["openidAuthenticationSettings"]),
                     )
                     if on
                 )
@@ -132,7 +162,7 @@ def truth(services: list[dict[str, Any]]) -> list[tuple[str, str, str, bool, tup
                         (
                             op["properties"]["method"],
                             host,
-                            base + op["properties"]["urlTemplate"],
+                            base + op["properties"]["urlTemplate"].partition("?")[0],
                             bool(kinds),
                             kinds,
                         )
@@ -194,7 +224,8 @@ class AzureResourceManager(SimApp):
         apis = self._service(request)["apis"]
         if request.query.get("$filter") == "isCurrent eq true":
             apis = [a for a in apis if a["properties"]["isCurrent"]]
-        return self._page(request, [{k: v for k, v in a.items() if k != "ops"} for a in apis])
+        expand = request.query.get("expandApiVersionSet") == "true"
+        return self._page(request, [_listed(a, expand_version_set=expand) for a in apis])
 
     def list_version_sets(self, request: Request) -> Response:
         sets = [
@@ -207,3 +238,12 @@ class AzureResourceManager(SimApp):
     def list_operations(self, request: Request) -> Response:
         api = next(a for a in self._service(request)["apis"] if a["name"] == request.params["api"])
         return self._page(request, api["ops"])
+
+
+def _listed(api: dict[str, Any], *, expand_version_set: bool) -> dict[str, Any]:
+    """An API as Api_ListByService answers it: its version set's details (the versioningScheme) only
+    when asked with expandApiVersionSet=true, else the apiVersionSetId alone."""
+    properties = dict(api["properties"])
+    if not expand_version_set:
+        properties.pop("apiVersionSet", None)
+    return {"id": api["id"], "name": api["name"], "properties": properties}

@@ -1,16 +1,28 @@
 """The Backstage software catalog, for the ``backstage`` preset of the ``rest`` source.
 
-Built from backstage/backstage, plugins/catalog-backend/src/schema/openapi.yaml (operation
-``GetEntitiesByQuery``, ``GET /entities/by-query``, mounted under ``/api/catalog``): ``filter`` (here
-``kind=api``), ``limit`` and ``cursor``; the answer is ``{items, totalItems, pageInfo: {nextCursor}}``
-and a page's ``nextCursor`` is absent on the last page. An API entity (kind API, descriptor format) has
-``metadata.name``, ``metadata.uid``, ``metadata.annotations`` keyed like ``backstage.io/source-location``
-and ``spec.type`` (openapi, asyncapi, graphql, grpc), ``spec.lifecycle``, ``spec.owner`` and
-``spec.definition``: the API's document as text. Auth: a static token as ``Authorization: Bearer``.
+Checked field by field against backstage/backstage, plugins/catalog-backend/src/schema/openapi.yaml
+(commit 0038500; lines counted there), operation ``GetEntitiesByQuery``, ``GET /entities/by-query``,
+mounted under ``/api/catalog`` (openapi.yaml:13-18):
+
+- ``filter`` (openapi.yaml ``components.parameters.filter``): conditions ``key=value`` on an entity's
+  dotted paths, always case-insensitive (``kind=api`` matches kind ``API``); ``limit`` (20 by default,
+  openapi.yaml:81); ``cursor`` (openapi.yaml:61-86): ``filter``, ``orderField`` and ``fullTextFilter``
+  are fixed by the first page, and "If any of ``filter``, ``orderField``, ``fullTextFilter`` is specified
+  together with ``cursor``, only the latter is taken into consideration": a page after the first may
+  repeat the filter, or not, and gets the same query's next page.
+- The answer, schema ``EntitiesQueryResponse``: ``items``, ``totalItems`` and ``pageInfo`` are all
+  required; ``pageInfo.nextCursor`` is absent on the last page.
+- An API entity (kind API, descriptor format) has ``metadata.name``, ``metadata.uid``,
+  ``metadata.annotations`` keyed like ``backstage.io/source-location`` and ``spec.type`` (openapi,
+  asyncapi, graphql, grpc), ``spec.lifecycle``, ``spec.owner`` and ``spec.definition``: the API's
+  document as text. Auth: a static token as ``Authorization: Bearer`` (openapi.yaml:20-22, security
+  scheme JWT).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from apiinv.sandbox.server import Request, Response, SimApp, json_response
@@ -53,6 +65,16 @@ def entities(count: int) -> list[dict[str, Any]]:
                 },
             }
         )
+    # Not an API: the catalog answers it unless the query's filter says kind=api.
+    found.insert(
+        1,
+        {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": {"name": "web", "uid": "uid-web"},
+            "spec": {"type": "website", "owner": "team-a"},
+        },
+    )
     return found
 
 
@@ -60,7 +82,7 @@ def truth(listed: list[dict[str, Any]]) -> list[tuple[str, str, str, bool, tuple
     """(method, host, path, auth required, auth kinds) of every operation of every OpenAPI entity."""
     rows = []
     for entity in listed:
-        if entity["spec"]["type"] != "openapi":
+        if entity["kind"] != "API" or entity["spec"]["type"] != "openapi":
             continue
         name = entity["metadata"]["name"]
         host, base = (
@@ -88,9 +110,36 @@ class BackstageCatalog(SimApp):
         return json_response({"error": {"name": "AuthenticationError"}}, 401)
 
     def by_query(self, request: Request) -> Response:
-        if request.query.get("filter") != "kind=api":
-            return json_response({"error": {"name": "InputError"}}, 400)
-        limit, start = request.int_arg("limit", 20), int(request.query.get("cursor") or 0)
-        page: dict[str, Any] = {"items": self.listed[start : start + limit], "totalItems": len(self.listed)}
-        page["pageInfo"] = {"nextCursor": str(start + limit)} if start + limit < len(self.listed) else {}
+        cursor = request.query.get("cursor")
+        if cursor:  # the cursor carries the first page's query; a filter beside it is not read
+            try:
+                query = json.loads(base64.urlsafe_b64decode(cursor))
+                conditions, start = query["filter"], int(query["start"])
+            except (ValueError, KeyError, TypeError):
+                return json_response({"error": {"name": "InputError", "message": "Malformed cursor"}}, 400)
+        else:
+            conditions, start = request.query.get("filter", ""), 0
+        matching = [entity for entity in self.listed if _matches(entity, conditions)]
+        limit = request.int_arg("limit", 20)
+        page: dict[str, Any] = {"items": matching[start : start + limit], "totalItems": len(matching)}
+        page["pageInfo"] = {}
+        if start + limit < len(matching):
+            following = json.dumps({"filter": conditions, "start": start + limit}).encode()
+            page["pageInfo"]["nextCursor"] = base64.urlsafe_b64encode(following).decode()
         return json_response(page)
+
+
+def _matches(entity: dict[str, Any], conditions: str) -> bool:
+    """One filter set: every ``key=value`` (or bare ``key``) holds, keys and values case-insensitive."""
+    for condition in filter(None, conditions.split(",")):
+        key, _, value = condition.partition("=")
+        found: Any = entity
+        for step in key.lower().split("."):
+            found = (
+                next((v for k, v in found.items() if k.lower() == step), None)
+                if isinstance(found, dict)
+                else None
+            )
+        if found is None or (value and str(found).lower() != value.lower()):
+            return False
+    return True

@@ -24,7 +24,8 @@ from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_hand
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
 BASE = "/api/am/publisher/v4"
-SCHEMES = {"oauth2": "oauth2", "api_key": "api_key", "basic_auth": "basic_auth"}
+# securityScheme values as apiinv names their auth kinds (the *_mandatory values are flags, no kind).
+SCHEMES = {"oauth2": "oauth2", "api_key": "api_key", "basic_auth": "basic", "mutualssl": "mtls"}
 
 
 def apis(count: int, seed: int = 11) -> list[dict[str, Any]]:

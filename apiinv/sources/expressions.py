@@ -15,6 +15,8 @@ In a child listing (``for_each``) an item carries its parent as ``@name``: ``@co
 anywhere in an expression is the quoted key ``"@collections".hostName``.
 
 Functions added to JMESPath's own: ``replace(text, old, new)`` (WSO2's ``{version}`` in a context);
+``before(text, separator)``: the text up to the first ``separator``, the whole text without one (an
+Azure operation's ``urlTemplate`` ``/users?$top={top}`` is the path ``/users``);
 ``format(fmt, values...)``: ``fmt`` with each ``{}`` replaced by the
 next value (null when any value is null; a boolean is written true/false); a list among the values gives
 a list, one text per element (``format('{}{}', context, versions)``: a path per version).
@@ -66,6 +68,10 @@ class _Functions(functions.Functions):
     @functions.signature({"types": ["string"]}, {"types": ["string"]}, {"types": ["string"]})
     def _func_replace(self, text: str, old: str, new: str) -> str:
         return text.replace(old, new)
+
+    @functions.signature({"types": ["string"]}, {"types": ["string"]})
+    def _func_before(self, text: str, separator: str) -> str:
+        return text.partition(separator)[0] if separator else text
 
 
 def _fill(template: str, values: Any) -> str:

@@ -114,8 +114,10 @@ AUTH_TYPES = {
     "oauth2": "oauth2",
     "jwt": "jwt",
     "basic": "basic",
+    "basic_auth": "basic",  # WSO2's securityScheme
     "bearer": "bearer",
     "mtls": "mtls",
+    "mutualssl": "mtls",  # WSO2's securityScheme
 }
 NO_AUTH = frozenset({"unauthenticated", "none", "anonymous", "noauth", "no_auth"})
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")

@@ -118,9 +118,21 @@ def test_an_unwritable_output_costs_only_the_log_file(cli, plan_dir: Path, tmp_p
 def test_tools_lists_types_auth_and_missing_credentials(cli, plan_dir: Path) -> None:
     result = cli("tools", config_dir=plan_dir)
     assert result.exit_code == 0
-    lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    configured = result.output.split("\n\n")[0]  # the shipped presets follow
+    lines = {line.split()[0]: line for line in configured.splitlines()[1:]}
     assert "api_key" in lines["cequence"] and "missing: APIINV_CEQUENCE_API_KEY" in lines["cequence"]
     assert "missing: APIINV_APIGEE_KEY_FILE or APIINV_APIGEE_TOKEN" in lines["apigee"]
+
+
+def test_tools_lists_the_shipped_presets_with_vendor_role_and_what_each_lists(cli, plan_dir: Path) -> None:
+    result = cli("tools", config_dir=plan_dir)
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("\n\n", 1)[1].splitlines()
+    assert "preset: NAME" in listed[0] and listed[1].split() == ["PRESET", "ROLE", "LISTS"]
+    rows = {line.split()[0]: line.split(None, 2) for line in listed[2:]}
+    assert set(rows) == {"akto", "azure_apim", "backstage", "cequence", "tyk", "wallarm", "wso2"}
+    assert rows["azure_apim"][1] == "gateway" and rows["azure_apim"][2].startswith("Azure API Management: ")
+    assert rows["backstage"][1] == "spec" and rows["akto"][1] == "traffic"
 
 
 def test_tools_shows_present_credentials_from_the_env_file(cli, plan_dir: Path) -> None:

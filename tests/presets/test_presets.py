@@ -159,3 +159,63 @@ def test_a_preset_entry_collects_cequence_like_its_built_in_type(tmp_path: Path)
     assert [listing.path for listing in rest.PROFILE.listings(tool.settings)] == [
         listing.path for listing in built_in.PROFILE.listings({})
     ]
+
+
+def test_wso2_security_schemes_are_apiinvs_auth_kinds(tmp_path: Path) -> None:
+    """WSO2's basic_auth is apiinv's basic (as Tyk's basic auth is): one name per kind across vendors."""
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis
+
+    listed = apis(12)
+    assert "basic_auth" in {scheme for api in listed for scheme in api["securityScheme"]}
+    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
+    with SimServer(app) as server:
+        entry = {
+            "preset": "wso2",
+            "api_base_url": server.url + BASE,
+            "token_url": server.url + TOKEN_PATH,
+            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
+        }
+        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
+        outcome, records = collect(folder, "wso2", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert {kind for r in records for kind in r["auth_types"]} == {"oauth2", "api_key", "basic"}
+
+
+def test_a_tyk_listen_path_serves_the_traffic_below_it_in_the_combined_report(tmp_path: Path) -> None:
+    """A Tyk API is a prefix row of any method: traffic on any path below its listen path, on its domain
+    (or any host when it has none), is in the gateway with Tyk's auth, and no row of its own stays for
+    the listen path when its traffic is all attributed."""
+    from apiinv.analysis.merge import merge
+    from apiinv.inventory.records import make_record
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.tyk import TykDashboard, definitions
+
+    apis = definitions(8)
+    app = TykDashboard(apis, api_key="tyk-secret-key")
+    with SimServer(app) as server:
+        entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
+        folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "tyk-secret-key"})
+        _, records = collect(folder, "tyk", tmp_path)
+    on_domain = next(r for r in records if r["host"] and r["auth_required"])
+    any_host = next(r for r in records if not r["host"])
+
+    def seen(host: str, path: str, method: str) -> Any:
+        return make_record(
+            tool="traffic", instance="traffic", collected_at="2026-11-23T10:00:00Z",
+            api_id=None, api_name=None, base_path="", status="active",
+            host=host, method=method, path=path, path_match="exact", auth_required=None, auth_types=[],
+        )  # fmt: skip
+
+    traffic = [
+        seen(on_domain["host"], on_domain["path"] + "orders/{id}", "DELETE"),
+        seen("edge.example", any_host["path"] + "v1/items", "POST"),
+        seen("edge.example", "/nowhere/items", "GET"),
+    ]
+    roles = {"tyk": "gateway", "traffic": "traffic"}
+    merged = {r["endpoint_key"]: r for r in merge([*records, *traffic], roles=roles)}
+    below_domain, below_any, elsewhere = (merged[t["endpoint_key"]] for t in traffic)
+    assert below_domain["in_gateway"] and below_domain["tools"] == ["traffic", "tyk"]
+    assert below_domain["auth_required"] is True
+    assert below_any["in_gateway"] and below_any["tools"] == ["traffic", "tyk"]
+    assert not elsewhere["in_gateway"] and elsewhere["tools"] == ["traffic"]
