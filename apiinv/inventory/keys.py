@@ -34,9 +34,17 @@ _DEFAULT_PORTS = (":443", ":80")
 _REGEX_GROUP = re.compile(r"\(\?P?<[^>]+>[^)]*\)")  # Kong: (?<id>[^/]+), which itself holds a slash
 
 
+# Inline flags of a route regex ((?i), (?-u), and the scoped (?i:orders)): they change how a path is
+# matched, not which endpoint it names (Rust regex syntax, docs.rs/regex "Grouping and flags").
+_INLINE_FLAGS = re.compile(r"\(\?[imsuxUR-]+\)")
+_SCOPED_FLAGS = re.compile(r"\(\?[imsuxUR-]+:([^()]*)\)")
+
+
 def strip_regex(path: str) -> str:
-    """A Kong regex route path (~/users/(?<id>\\d+)$) without its regex markers."""
-    return path[1:].removesuffix("$") if path.startswith("~") else path
+    """A Kong regex route path (~/users/(?<id>\\d+)$) without its regex markers and inline flags."""
+    if not path.startswith("~"):
+        return path
+    return _SCOPED_FLAGS.sub(r"\1", _INLINE_FLAGS.sub("", path[1:].removesuffix("$")))
 
 
 def normalize_method(method: str | None) -> str:

@@ -22,6 +22,8 @@ def test_spellings_of_one_endpoint_share_a_key() -> None:
         ("get", "API.ACME.EXAMPLE:443", "/orders/v1/", "orders/:orderId/"),
         ("Get", "api.acme.example:80", "", "/orders/v1/orders/<int:order_id>"),
         ("GET", "api.acme.example", "", "~/orders/v1/orders/(?<orderId>[^/]+)$"),
+        ("GET", "api.acme.example", "", "~/orders/v1/(?i)orders/(?<orderId>[^/]+)$"),
+        ("GET", "api.acme.example", "", "~(?i)/orders/(?i:v1)/orders/(?<orderId>[^/]+)$"),
         ("GET", "api.acme.example", "/orders/v1", "/orders/48213"),
         ("GET", "https://api.acme.example", "/orders/v1", f"/orders/{uuid.uuid4()}"),
         ("GET", "api.acme.example.", "/orders//v1", "/orders/507f1f77bcf86cd799439011?expand=true"),
