@@ -6,7 +6,8 @@ the endpoint (what really happens), else from the gateway, else the spec.
 
 A gateway serves more than the keys it lists: an Apigee base path serves every path below it, an entry
 without methods every method, an entry that knows no host every host; a Kong route what Kong's router
-matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
+matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key;
+an AWS API Gateway route what API Gateway routes to it among its API's routes (apiinv.analysis.routers.aws).
 The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
 on its own only where no per-method endpoint under it is known.
