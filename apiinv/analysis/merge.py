@@ -6,7 +6,8 @@ the endpoint (what really happens), else from the gateway, else the spec.
 
 A gateway serves more than the keys it lists: an Apigee base path serves every path below it, an entry
 without methods every method, an entry that knows no host every host; a Kong route what Kong's router
-matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key.
+matches (apiinv.analysis.routers.kong), tried on the paths other tools observed rather than on the key;
+an AWS API Gateway route what API Gateway routes to it among its API's routes (apiinv.analysis.routers.aws).
 The ``Router`` answers which gateway entries serve a concrete endpoint; each per-method endpoint that another
 tool knows is attributed to the gateways that serve it, and an any-method or host-less gateway row stays
 on its own only where no per-method endpoint under it is known. A spec operation serves the paths its
@@ -427,6 +428,7 @@ class TrafficIndex:
         self.every: list[_Seen] = []
         self._by_normalized: list[tuple[str, _Seen]] | None = None
         self.aws: aws.Gateway[Row] = aws.Gateway()  # API Gateway routes, judged among their siblings
+        self._by_aws_route: dict[int, dict[int, Row]] | None = None
 
     def _normalized(self) -> list[tuple[str, _Seen]]:
         """Every observed path as Kong's router sees it, sorted: a route's literal prefix is a range."""
@@ -450,7 +452,11 @@ class TrafficIndex:
             self.by_host_segment[(host, first)].append(seen)
             self.by_host[host].append(seen)
             self.every.append(seen)
-        self._by_normalized = None
+        self._by_normalized = self._by_aws_route = None
+
+    def add_aws(self, record: Row) -> None:
+        _aws_add(self.aws, record)
+        self._by_aws_route = None
 
     def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
         """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
@@ -474,13 +480,19 @@ class TrafficIndex:
         return list(found.values())
 
     def _served_by_aws(self, entry: Row, host: str, *, any_host: bool) -> list[Row]:
-        candidates = self.every if any_host or not host else self.by_host.get(host, [])
-        found = {
-            id(record): record
-            for method, host_, path_, record in candidates
-            if self.aws.serves(entry, method, host_, path_, any_host=any_host)
-        }
-        return list(found.values())
+        if any_host and host:  # as if all traffic came to the entry's host: tried one by one
+            found = {
+                id(record): record
+                for method, host_, path_, record in self.every
+                if self.aws.serves(entry, method, host_, path_, any_host=True)
+            }
+            return list(found.values())
+        if self._by_aws_route is None:  # each endpoint routed once: by route, the traffic it takes
+            self._by_aws_route = defaultdict(dict)
+            for method, host_, path_, record in self.every:
+                for route in self.aws.serving(method, host_, path_):
+                    self._by_aws_route[id(route)][id(record)] = record
+        return list(self._by_aws_route.get(id(entry), {}).values())
 
 
 class Indexes:
@@ -508,7 +520,7 @@ class Indexes:
             elif kind == "gateway":
                 indexes.gateway_entries[record["endpoint_key"]].append(record)
                 if _is_aws(record):
-                    _aws_add(indexes.traffic.aws, record)
+                    indexes.traffic.add_aws(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
                 indexes.traffic_collected = True

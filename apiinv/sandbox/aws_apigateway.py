@@ -137,7 +137,10 @@ class Simulator(SandboxSimulator):
         rest, http = self._split()
         return {
             "rest_apis": len(rest),
-            "methods": sum(len(ops) + (a.index % 4 == 1) for apis in rest.values() for a, ops in apis),
+            "methods": sum(
+                len(ops) + len(_greedy_resources(a, ops)) for apis in rest.values() for a, ops in apis
+            )
+            + sum(_root_proxy(apis) for apis in rest.values()),
             "http_apis": len(http),
             "routes": sum(len(ops) for _, ops in http),
             "domain_names": len(rest) + len({a.host for a, _ in http}),
@@ -154,6 +157,22 @@ def _rest_auth(auth: str | None, op: Operation) -> dict[str, Any]:
     if auth == "apikey":
         return {"authorizationType": "NONE", "apiKeyRequired": True}
     return {"authorizationType": "COGNITO_USER_POOLS" if auth in ("oauth2", "jwt") else "CUSTOM"}
+
+
+def _greedy_resources(api: Api, ops: tuple[Operation, ...]) -> list[str]:
+    """The greedy {proxy+} resources (ANY, AWS_IAM) a REST API gives a legacy API, below its base path:
+    a catch-all in front of the backend at the base path itself, or a nested one under a parameter
+    (``/orders/{orderId}/files/{proxy+}``), which serves only the files of an order."""
+    if api.index % 4 == 1:
+        return ["/{proxy+}"]
+    one = next((op.template for op in ops if op.template.count("/") == 2 and op.params), None)
+    return [f"{one}/files/{{proxy+}}"] if api.index % 4 == 3 and one else []
+
+
+def _root_proxy(apis: list[tuple[Api, tuple[Operation, ...]]]) -> bool:
+    """Whether a monolith's REST API has a root /{proxy+} too: it serves what none of the legacy APIs'
+    resources (its non-proxy siblings) takes."""
+    return any(api.index % 8 == 7 for api, _ in apis)
 
 
 def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], str | None]]) -> None:
@@ -187,13 +206,17 @@ def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], s
                 integrationHttpMethod=op.method,
                 uri="https://backend.acme.example",
             )
-        if api.index % 4 == 1:  # a greedy catch-all in front of the backend: every method, every path below
+        for greedy in _greedy_resources(api, ops):
             v1.put_method(
                 restApiId=rest_id,
-                resourceId=resource(below + "/{proxy+}"),
+                resourceId=resource(below + greedy),
                 httpMethod="ANY",
                 authorizationType="AWS_IAM",
             )
+    if _root_proxy([(api, ops) for api, ops, _ in apis]):
+        v1.put_method(
+            restApiId=rest_id, resourceId=resource("/{proxy+}"), httpMethod="ANY", authorizationType="AWS_IAM"
+        )
     v1.create_deployment(restApiId=rest_id, stageName="prod")
     v1.create_domain_name(domainName=host, certificateArn=CERTIFICATE)
     v1.create_base_path_mapping(domainName=host, restApiId=rest_id, basePath=segment, stage="prod")

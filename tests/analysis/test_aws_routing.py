@@ -136,3 +136,20 @@ def test_aws_table_is_drawn_from_the_aws_developer_guide() -> None:
         table = TABLE["tables"][row["table"]]
         names = [f"{b}: {r}" if len(table["apis"]) > 1 else r for b, rs in table["apis"].items() for r in rs]
         assert row["serves"] is None or row["serves"] in names, row
+
+
+def test_a_root_proxy_is_seen_in_traffic_on_what_api_gateway_routes_to_it() -> None:
+    """Findings ask the same router: traffic under a non-proxy sibling (/orders/123 under /orders) is
+    not the root proxy's, so a deployed /{proxy+} that sees only such traffic is an orphan; traffic
+    on any other path below the root is its own."""
+    gateway, _ = aws_records("rest", {"": ["GET /{proxy+}", "GET /orders"]})
+
+    def orphans(*paths: str) -> dict[str, dict]:
+        records = [*gateway, *(traffic("GET", path) for path in paths)]
+        found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
+        return {r["endpoint_key"]: r for r in found["orphan"]}
+
+    proxy = f"GET {DOMAIN}/{{}}"
+    assert orphans("/orders/123")[proxy]["reason"] == "deployed; never seen in traffic"
+    assert orphans("/orders/123")[proxy]["path_match"] == "greedy"
+    assert proxy not in orphans("/orders/123", "/food/dry/kibble")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,90 @@ def test_rest_api_methods_authorizers_keys_proxies_stages_and_domains(moto_serve
         assert catch_all["auth_types"] == ["aws_iam"] and "rest" in catch_all["tags"]
     assert all(r["status"] == "deployed" and r["environment"] == "eu-west-1" for r in found.values())
     assert outcome.stats["requests"] >= 5  # every SDK call paced and counted like any other request
+
+
+def test_greedy_proxies_read_from_api_gateway_serve_what_api_gateway_routes_to_them(
+    moto_server, tmp_path: Path
+) -> None:
+    """A REST API with a root /{proxy+}, a sibling /orders (GET only) and a nested
+    /users/{id}/files/{proxy+}, read over HTTP and merged with traffic: each request is attributed to
+    the one resource API Gateway gives it (its auth types say which), the rest are shadow endpoints."""
+    from apiinv.analysis.findings import find
+    from apiinv.analysis.merge import merge
+    from apiinv.config import Analysis
+    from apiinv.inventory.keys import endpoint_key
+    from apiinv.inventory.records import make_record
+
+    v1, _ = clients(moto_server, "eu-west-1")
+    rest_id = v1.create_rest_api(name="shop")["id"]
+    ids = {"/": v1.get_resources(restApiId=rest_id)["items"][0]["id"]}
+    for path in (
+        "/{proxy+}",
+        "/orders",
+        "/users",
+        "/users/{id}",
+        "/users/{id}/files",
+        "/users/{id}/files/{proxy+}",
+    ):
+        parent, _, part = path.rpartition("/")
+        ids[path] = v1.create_resource(restApiId=rest_id, parentId=ids[parent or "/"], pathPart=part)["id"]
+    for path, verb, auth in [
+        ("/{proxy+}", "ANY", "AWS_IAM"),
+        ("/orders", "GET", "COGNITO_USER_POOLS"),
+        ("/users/{id}/files/{proxy+}", "ANY", "CUSTOM"),
+    ]:
+        v1.put_method(restApiId=rest_id, resourceId=ids[path], httpMethod=verb, authorizationType=auth)
+        v1.put_integration(restApiId=rest_id, resourceId=ids[path], httpMethod=verb, type="MOCK")
+    v1.create_deployment(restApiId=rest_id, stageName="prod")
+    v1.create_domain_name(domainName="shop.acme.example", certificateArn=CERTIFICATE)
+    v1.create_base_path_mapping(
+        domainName="shop.acme.example", restApiId=rest_id, basePath="shop", stage="prod"
+    )
+    outcome, raw = collect(tool(moto_server, ["eu-west-1"]), tmp_path)
+    assert outcome.ok, outcome.summary()
+    seen = [
+        ("GET", "/shop/users/7/files/2026/a.txt"),
+        ("GET", "/shop/users/7/photos/a.jpg"),
+        ("GET", "/shop/users/7/files"),
+        ("GET", "/shop/orders"),
+        ("POST", "/shop/orders"),
+        ("GET", "/shop/orders/123"),
+        ("GET", "/shop/food/dry"),
+    ]
+    traffic = [
+        make_record(
+            tool="cequence",
+            instance="cequence",
+            collected_at=None,
+            api_id="t",
+            api_name=None,
+            host="shop.acme.example",
+            base_path="",
+            method=method,
+            path=path,
+            status="active",
+        )
+        for method, path in seen
+    ]
+    records = [*aws_apigateway.normalize(raw), *traffic]
+    roles = {"aws": "gateway", "cequence": "traffic"}
+    merged = {r["endpoint_key"]: r for r in merge(records, roles=roles)}
+    shadow = {
+        r["endpoint_key"]
+        for r in find(
+            list(merged.values()), records, Analysis(), now=datetime(2026, 11, 24, tzinfo=UTC), roles=roles
+        )["shadow"]
+    }
+    served = {
+        (method, path): merged[endpoint_key(method, "shop.acme.example", "", path)]["auth_types"] or None
+        for method, path in seen
+        if endpoint_key(method, "shop.acme.example", "", path) not in shadow
+    }
+    assert served == {
+        ("GET", "/shop/users/7/files/2026/a.txt"): ["lambda_authorizer"],
+        ("GET", "/shop/orders"): ["cognito"],
+        ("GET", "/shop/food/dry"): ["aws_iam"],
+    }
 
 
 def test_http_apis_routes_jwt_default_route_and_multi_level_mappings(moto_server, tmp_path: Path) -> None:
@@ -298,6 +383,19 @@ def test_an_api_keeps_its_id_from_one_day_to_the_next(tmp_path: Path) -> None:
     ids = [{r["api_name"]: r["api_id"] for r in aws_apigateway.normalize(raw)} for raw in (first, second)]
     kept = ids[0].keys() & ids[1].keys()
     assert len(kept) >= 5 and all(ids[0][name] == ids[1][name] for name in kept)
+
+
+def test_the_demo_estate_has_greedy_proxies_at_the_root_and_nested(tmp_path: Path) -> None:
+    """The simulator's REST APIs hold the greedy shapes the AWS router judges: one nested under a
+    parameter (.../{orderId}/files/{proxy+}) and a root /{proxy+} beside the APIs' own resources (its
+    non-proxy siblings); each read back with its template, as greedy."""
+    with Sandbox(size=60, seed=3, day=RUN_DATE, only=["aws_apigateway"]) as sandbox:
+        sandbox.config_dir = sandbox.write_config(tmp_path / "sb")
+        _, raw = fetch(sandbox, "aws_apigateway", tmp_path / "one")
+    greedy = [r for r in aws_apigateway.normalize(raw) if r["path_match"] == "greedy"]
+    assert all(r["path"].endswith("/{proxy+}") and r["method"] == "*" for r in greedy)
+    assert any(r["path"] == "/{proxy+}" for r in greedy)
+    assert any(r["path"].endswith("}/files/{proxy+}") for r in greedy)
 
 
 # ------------------------------------------------------------------ a hostile API Gateway endpoint
