@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import yaml
 
 from apiinv.cli import app
 from apiinv.cli.app import GLOBAL_OPTIONS
@@ -128,7 +129,11 @@ def test_the_readme_sample_configuration_validates(tmp_path: Path) -> None:
         sample = re.search(rf"```yaml\n# {re.escape(name)}\n(.*?)```", README, re.DOTALL)
         assert sample, f"README shows no sample {name}"
         (tmp_path / name).write_text(sample.group(1))
-    (tmp_path / ".env").write_text("APIINV_42CRUNCH_API_KEY=k\n")
+    preset = re.search(r"```yaml\n# tools.yaml, a preset\n(.*?)```", README, re.DOTALL)
+    assert preset, "README shows no preset entry"
+    with (tmp_path / "tools.yaml").open("a") as tools:
+        tools.write(preset.group(1))
+    (tmp_path / ".env").write_text("APIINV_42CRUNCH_API_KEY=k\nTYK_DASHBOARD_KEY=k\n")
 
     result = CliRunner().invoke(app, ["--config-dir", str(tmp_path), "validate-config"])
     assert result.exit_code == 0, result.output
@@ -150,3 +155,13 @@ def test_the_configuration_page_names_every_key_of_the_packaged_schemas() -> Non
     page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = sorted(key for key in keys if f"`{key}`" not in page)
     assert not missing, f"docs/configuration.md does not name {missing}"
+
+
+def test_the_matching_page_counts_each_conformance_table_as_it_is() -> None:
+    """docs/matching.md names each family's table with its number of rows; the tables are the proof."""
+    page = (ROOT / "docs" / "matching.md").read_text()
+    tables = sorted((ROOT / "tests" / "analysis" / "conformance").glob("*.yaml"))
+    assert tables
+    for table in tables:
+        rows = yaml.safe_load(table.read_text())["rows"]
+        assert f"`{table.name}` ({len(rows)} rows)" in page, table.name
