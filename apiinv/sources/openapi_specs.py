@@ -8,11 +8,17 @@ what is read is exactly what was validated. References reach only files below th
 ``paths`` names: never another file of the machine, never the network. A broken document is one
 warning naming the file and the JSON pointer of its first problem, and contributes nothing; so is a
 file over ``max_spec_mb`` (refused unread) or one nested deeper than bounds.MAX_DEPTH levels.
+
+Incremental: each document kept in the raw file carries the SHA-256 of every file read for it (itself
+and the files its references reached). While the previous good collection has the document and none of
+those files' bytes changed, the document is reused unparsed (parsing and validating are the cost: some
+10 ms to seconds a document, against a hash at hundreds of MB/s); ``--full`` reads every one again.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +103,9 @@ class _FileLoader:
 
     def __init__(self, roots: list[Path], max_mb: float) -> None:
         self.roots, self.max_mb = roots, max_mb
+        # Each file read -> the SHA-256 of its bytes: what the document read through this loader rests on.
+        # None once a file's name is not its own path (not UTF-8): such a document is never reused.
+        self.hashes: dict[str, str] | None = {}
 
     def __call__(self, uri: str) -> Any:
         # surrogateescape: the URI's %XX of a name that is not UTF-8 back to the name's own bytes.
@@ -104,8 +113,18 @@ class _FileLoader:
         return self.read(path, _shown(path))
 
     def read(self, path: Path, name: str) -> Any:
-        """The document of ``path`` (resolved), each refusal naming it ``name``; the size is checked
-        before a byte is read."""
+        """The document of ``path`` (resolved), each refusal naming it ``name``."""
+        data = self.content(path, name)
+        if self.hashes is not None:
+            if _shown(path) == str(path):
+                self.hashes[str(path)] = hashlib.sha256(data).hexdigest()
+            else:
+                self.hashes = None
+        return openapi.parse_document(data, name)
+
+    def content(self, path: Path, name: str) -> bytes:
+        """The bytes of ``path`` (resolved), each refusal naming it ``name``; the size is checked before a
+        byte is read."""
         if not any(path.is_relative_to(root) for root in self.roots):
             raise _Refused(f"{name}: outside the spec folders, refused")
         limit = int(self.max_mb * 1024 * 1024)
@@ -117,7 +136,21 @@ class _FileLoader:
             data = file.read(limit + 1)  # it may have grown since
         if len(data) > limit:
             raise _Refused(f"{name}: grew past max_spec_mb {self.max_mb:g} while read")
-        return openapi.parse_document(data, name)
+        return data
+
+    def unchanged(self, hashes: Any) -> bool:
+        """Whether every file of ``hashes`` (path -> SHA-256, as a document's ``read_sha256``) still has
+        those bytes: then the document read from them would be the same."""
+        if not isinstance(hashes, dict) or not hashes:
+            return False
+        for name, digest in hashes.items():
+            try:
+                data = self.content(Path(name), name)
+            except (ApiInvError, OSError):
+                return False
+            if hashlib.sha256(data).hexdigest() != digest:
+                return False
+        return True
 
 
 class _OnlyFiles(dict[str, Any]):
@@ -148,15 +181,36 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     for pattern in missing:
         ctx.warn(f"{pattern}: no such file or folder")
     max_mb = float(ctx.tool.settings.get("max_spec_mb", MAX_SPEC_MB))
-    loader = _FileLoader(_roots(patterns), max_mb)
-    found = ctx.map(lambda item: _document(ctx, loader, *item), sorted(files.items()))
+    roots = _roots(patterns)
+    previous = ctx.previous or {}
+    earlier = {d.get("file"): d for d in as_list(previous.get("documents")) if isinstance(d, dict)}
+    skipped_before = as_dict(previous.get("not_openapi"))
+    # Files found in a folder that are no OpenAPI document (shared components, other YAML) -> SHA-256:
+    # skipped unparsed too while unchanged. A named one is read each day, to warn each day.
+    skipped: dict[str, str] = {}
+
+    def read(path: Path, named: bool) -> dict[str, Any] | None:
+        name, loader = _shown(path), _FileLoader(roots, max_mb)
+        before = as_dict(earlier.get(name))
+        if ctx.may_reuse("documents", name) and loader.unchanged(before.get("read_sha256")):
+            return ctx.reusing(before)
+        if not named and name in skipped_before and loader.unchanged({name: skipped_before[name]}):
+            skipped[name] = ctx.reusing(skipped_before[name])
+            return None
+        return _document(ctx, loader, path, named, skipped)
+
+    found = ctx.map(lambda item: read(*item), sorted(files.items()))
     documents = [document for document in found if document is not None]
     if not documents:
         raise CollectionError(f"no valid OpenAPI document under {', '.join(patterns)}", tool=ctx.tool.name)
-    return {"documents": documents}
+    return {"documents": documents, "not_openapi": dict(sorted(skipped.items()))}
 
 
-def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | None:
+def _document(
+    ctx: FetchContext, loader: _FileLoader, path: Path, named: bool, skipped: dict[str, str]
+) -> dict[str, Any] | None:
+    """The compacted document of ``path``, or None (with a warning unless it is an unnamed file that is
+    no OpenAPI document: that one goes into ``skipped`` with its hash)."""
     name = _shown(path)
     try:
         spec = loader.read(path.resolve(), name)
@@ -169,11 +223,14 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
     if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
         if named:
             ctx.warn(f"{name}: not an OpenAPI document (no openapi or swagger key)")
+        elif loader.hashes and name in loader.hashes:
+            skipped[name] = loader.hashes[name]
         return None
     try:
         problem = _first_problem(spec, path, loader)
         if problem is None:
-            return {"file": name, **_compact(spec, path, loader)}
+            compact = _compact(spec, path, loader)
+            return {"file": name, **compact, **({"read_sha256": loader.hashes} if loader.hashes else {})}
     except Exception as exc:  # the validator and resolver raise many kinds; each is this document's fault
         problem = ("", _reason(exc))
     pointer, message = problem
@@ -319,5 +376,6 @@ SOURCE = Source(
     fetch=fetch,
     counts=counts,
     normalize=normalize,
+    incremental=True,
     simulator="apiinv.sandbox.openapi_specs",
 )

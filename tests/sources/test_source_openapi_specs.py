@@ -273,3 +273,54 @@ def test_a_chain_of_references_too_long_to_follow_costs_only_its_document(sandbo
         for w in outcome.warnings
     ), outcome.warnings
     assert raw["counts"] == sandbox.truth()["openapi_specs"]
+
+
+def test_a_document_whose_files_are_unchanged_is_reused_unparsed_and_the_report_is_the_same(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """Day two parses only the documents whose bytes, or the bytes of a file they refer to, changed;
+    --full parses every one again. What is reused is what was read: the inventory is the same."""
+    from apiinv.inventory import openapi
+    from apiinv.store import Store
+
+    parsed: list[str] = []
+    parse = openapi.parse_document
+
+    def counted(data: bytes, name: str):
+        parsed.append(name)
+        return parse(data, name)
+
+    monkeypatch.setattr(openapi, "parse_document", counted)
+    folder = _repository(tmp_path)
+    specs = folder / "specs"
+    for name in ("a", "b", "c"):
+        (specs / f"{name}.json").write_text(_spec(f"/{name}"))
+    (specs / "shared").mkdir()
+    (specs / "shared" / "paths.yaml").write_text("item:\n  get: {responses: {'200': {description: ok}}}\n")
+    uses_shared = json.loads(_spec("/d"))
+    uses_shared["paths"] = {"/d": {"$ref": "shared/paths.yaml#/item"}}
+    (specs / "d.json").write_text(json.dumps(uses_shared))
+    days = [str(RUN_DATE + timedelta(days=n)) for n in range(4)]
+
+    def run(day: str, *options: str) -> tuple[set[str], list[dict]]:
+        parsed.clear()
+        result = cli("--date", day, "run", "specs", *options, config_dir=folder)
+        assert result.exit_code == 0, result.output
+        report = json.loads((cli.output / day / f"api-inventory-{day}.json").read_text())
+        keep = ("endpoint_key", "api_name", "auth_required", "status", "tools")
+        return {Path(n).name for n in parsed}, [{k: r.get(k) for k in keep} for r in report["records"]]
+
+    first, records = run(days[0])
+    assert first == {"a.json", "b.json", "c.json", "d.json", "paths.yaml"}
+    assert run(days[1]) == (set(), records)
+    assert Store(cli.output).read_manifest(days[1])["tools"]["specs"]["collect"]["reused"] == 5
+
+    (specs / "b.json").write_text(_spec("/b2"))
+    (specs / "shared" / "paths.yaml").write_text("item:\n  post: {responses: {'200': {description: ok}}}\n")
+    changed, changed_records = run(days[2])
+    assert changed == {"b.json", "d.json", "paths.yaml"}
+    keys = {r["endpoint_key"] for r in changed_records}
+    assert {"GET repo.acme.example/b2", "POST repo.acme.example/d"} <= keys
+    assert not {"GET repo.acme.example/b", "GET repo.acme.example/d"} & keys
+
+    assert run(days[3], "--full")[0] == {"a.json", "b.json", "c.json", "d.json", "paths.yaml"}
