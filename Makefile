@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/scale.py
 
 # Mutation testing (not in CI; slow): what [tool.mutmut] in pyproject.toml names, or only the mutants
 # matching MUTANTS, e.g. make mutate MUTANTS='apiinv.inventory.keys.* apiinv.http.origin.*'.

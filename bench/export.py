@@ -6,9 +6,13 @@
 - JSON: apiinv's streamed report document (written atomically: temporary file, fsync, rename) against
   one orjson.dumps of the same records written to a file. Target 1.5x.
 
-Each measurement runs in a fresh process (this script, with --child), so peak RSS is its own.
+- Workbooks: the export's workbooks (one per tool and the combined one) of a sandbox estate written
+  by parallel processes against one after another in one process, from the same data in the same run.
 
-    python bench/export.py [--records 1000000] [--only xlsx|json]
+Each record measurement runs in a fresh process (this script, with --child), so peak RSS is its own.
+
+    python bench/export.py [--records 1000000] [--only xlsx|json|workbooks] [--size 2000] [--workers N]
+                           [--repeat 3]
 """
 
 from __future__ import annotations
@@ -103,6 +107,41 @@ def child(count: int, mode: str, folder: Path) -> None:
     print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
+def workbooks(size: int, workers: int | None, repeat: int, folder: Path) -> None:
+    """Serial against parallel writing of one estate's workbooks, from one dataset built once."""
+    from datetime import date
+
+    from apiinv import config
+    from apiinv.pipeline.assemble import build
+    from apiinv.pipeline.collect import collect
+    from apiinv.pipeline.export import write_workbooks
+    from apiinv.pipeline.process import process
+    from apiinv.sandbox.launch import Sandbox
+    from apiinv.store import Store
+
+    day = date(2026, 11, 22)
+    with Sandbox(size=size, seed=7, day=day) as sandbox:
+        cfg = config.load(sandbox.write_config(folder / "sb"))
+        store, tools = Store(folder / "out"), cfg.select(["all"])
+        collect(tools, store.at(day), use_cache=False)
+    process(tools, store.at(day), cfg.analysis)
+    names = [tool.name for tool in tools]
+    data = build(store.at(day), names, cfg.analysis, roles={t.name: t.role for t in tools})
+    jobs = [*((folder / f"{name}.xlsx", name) for name in names), (folder / "api-inventory.xlsx", None)]
+    taken: dict[int | None, list[float]] = {1: [], workers: []}
+    for _ in range(repeat):  # alternating, the best of each: a busy machine's noise is all upwards
+        for count in (1, workers):
+            started = time.perf_counter()
+            write_workbooks(jobs, data, 1_048_575, count)
+            taken[count].append(time.perf_counter() - started)
+    serial, parallel = min(taken[1]), min(taken[workers])
+    print(
+        f"workbooks: {size:,} APIs ({len(data.merged):,} endpoints, {len(jobs)} workbooks), "
+        f"best of {repeat}: parallel {parallel:.1f} s, one after another {serial:.1f} s: "
+        f"{parallel / serial:.2f}x"
+    )
+
+
 def measure(count: int, mode: str, folder: str) -> tuple[float, int]:
     argv = [sys.executable, __file__, "--child", mode, "--records", str(count), "--folder", folder]
     seconds, rss = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
@@ -114,7 +153,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["xlsx", "json"])
+    parser.add_argument("--only", choices=["xlsx", "json", "workbooks"])
+    parser.add_argument("--size", type=int, default=2000, help="APIs of the estate of --only workbooks")
+    parser.add_argument("--workers", type=int, help="processes writing workbooks (default: one per core)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements of each, the best kept")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,8 +164,10 @@ def main() -> None:
         child(args.records, args.child, Path(args.folder))
         return
     with tempfile.TemporaryDirectory() as folder:
+        if args.only in (None, "workbooks"):
+            workbooks(args.size, args.workers, args.repeat, Path(folder))
         for kind, bare in (("xlsx", "xlsx-bare"), ("json", "json-bare")):
-            if args.only and args.only != kind:
+            if args.only != kind and args.only is not None:
                 continue
             base_s, base_rss = measure(args.records, bare, folder)
             ours_s, ours_rss = measure(args.records, kind, folder)

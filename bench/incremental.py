@@ -33,12 +33,12 @@ def crawl(cfg: config.Config, output: Path, day: date, workers: int, full: bool)
     store = Store(output)
     tools = cfg.select(["all"])
     started = time.perf_counter()
-    outcomes = collect(tools, store, day, workers=workers, use_cache=False, full=full)
+    outcomes = collect(tools, store.at(day), workers=workers, use_cache=False, full=full)
     wall = time.perf_counter() - started
     failed = [o.summary() for o in outcomes if not o.ok]
     if failed:
         sys.exit("collection failed: " + "; ".join(failed))
-    process(tools, store, day, cfg.analysis)
+    process(tools, store.at(day), cfg.analysis)
     requests = {o.tool: o.stats["requests"] for o in outcomes}
     reused = {o.tool: o.stats.get("reused", 0) for o in outcomes}
     return wall, requests, reused

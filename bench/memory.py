@@ -1,105 +1,142 @@
-"""Peak memory per stage of a daily run over a large estate.
+"""Wall time and peak memory per stage of a daily run over a large estate, day after day.
 
-Serves a generated estate with `apiinv sandbox serve` in its own process, then runs `apiinv collect
---all`, `apiinv process --all` and `apiinv export` one after another, each in its own process, and
-prints each stage's wall time and peak RSS (target for the largest: at most 1 GB at 20,000 APIs).
-Day one is crawled in full; `--days 2` adds the next day, collected incrementally (reusing day one).
-Day one is then run again as cron runs it, `run --all` in one process (into a folder of its own).
+One sandbox serves a generated estate in its own process (this script, with --serve) for the whole
+measurement: its URLs stay the same from day to day and only its date changes, as a real estate's does,
+so day two is collected incrementally from day one (the `reused` counts per tool, read from the
+manifest, show it). Per day, `apiinv collect --all`, `process --all` and `export` run one after
+another, each in its own process, and then `run --all` in one process as cron runs it (into an output
+folder of its own, with its own day one). Prints each stage's wall time and peak RSS.
 
-    python bench/memory.py [--size 20000] [--days 1]
+    python bench/memory.py [--size 20000 ...] [--days 2] [--no-whole]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 DAY_ONE = date(2026, 11, 22)
 STAGES = (["collect", "--all", "--no-cache"], ["process", "--all"], ["export"])
+WHOLE = "run --all"  # the stage name of `run --all` in one process
 
 
-def measured(argv: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in bytes, exit status) of one child process."""
+@dataclass
+class Measured:
+    wall: float  # seconds
+    rss: int  # peak resident set, bytes
+
+
+def measured(argv: list[str]) -> Measured:
+    """Wall time and peak RSS of one child process; exits naming the command if it failed."""
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
     assert child.stderr is not None
     errors = child.stderr.read().decode(errors="replace")
-    if child.returncode not in (0,):
-        sys.exit(f"{' '.join(argv[1:])} exited {child.returncode}:\n{errors[-2000:]}")
-    return time.perf_counter() - started, usage.ru_maxrss * 1024, child.returncode
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv[1:])} exited {os.waitstatus_to_exitcode(status)}:\n{errors[-2000:]}")
+    return Measured(wall, usage.ru_maxrss * 1024)
+
+
+def serve(size: int, config: Path) -> None:
+    """The sandbox process: one estate on fixed URLs; each line read is the date to serve from now on."""
+    from apiinv.sandbox.launch import Sandbox
+
+    with Sandbox(size=size, seed=7, day=DAY_ONE) as sandbox:
+        sandbox.write_config(config)
+        print("ready", flush=True)
+        for line in sys.stdin:
+            sandbox.set_date(date.fromisoformat(line.strip()))
+            print("ready", flush=True)
+
+
+class Server:
+    """The --serve child: started once, told each new date through its stdin."""
+
+    def __init__(self, size: int, config: Path) -> None:
+        argv = [sys.executable, __file__, "--serve", str(size), "--config", str(config)]
+        self.child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._ready()
+
+    def _ready(self) -> None:
+        assert self.child.stdout is not None
+        if self.child.stdout.readline().strip() != "ready":
+            sys.exit(f"the sandbox exited {self.child.wait()}")
+
+    def set_date(self, day: date) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.write(f"{day}\n")
+        self.child.stdin.flush()
+        self._ready()
+
+    def close(self) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait(timeout=60)
+
+
+def reused(output: Path, day: date) -> dict[str, int]:
+    """Items reused from the previous collection, per tool, as the date's manifest records them."""
+    tools = json.loads((output / str(day) / "manifest.json").read_text())["tools"]
+    return {tool: steps.get("collect", {}).get("reused", 0) for tool, steps in tools.items()}
+
+
+def measure_estate(size: int, days: int, whole: bool = True) -> dict[tuple[int, str], Measured]:
+    """(day number from 1, stage) -> its measurement, printed as it is taken."""
+    apiinv = str(Path(sys.executable).parent / "apiinv")
+    found: dict[tuple[int, str], Measured] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        server = Server(size, folder / "sb")
+        try:
+            for number in range(1, days + 1):
+                day = DAY_ONE + timedelta(days=number - 1)
+                server.set_date(day)
+                base = [apiinv, "--quiet", "--date", str(day), "--config-dir", str(folder / "sb")]
+                runs = [(stage[0], folder / "out", stage) for stage in STAGES]
+                if whole:
+                    runs.append((WHOLE, folder / "whole", ["run", "--all", "--no-cache"]))
+                for name, output, stage in runs:
+                    taken = found[number, name] = measured([*base, "--output", str(output), *stage])
+                    line = f"{size:>7,} APIs day {number} {name:9} {taken.wall:7.1f} s"
+                    line += f"  peak RSS {taken.rss / 1e6:7,.0f} MB"
+                    if name in ("collect", WHOLE):
+                        counts = reused(output, day)
+                        line += "  reused " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+                    print(line, flush=True)
+        finally:
+            server.close()
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--size", type=int, default=20_000)
-    parser.add_argument("--days", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--size", type=int, nargs="+", default=[20_000], help="estate sizes in APIs")
+    parser.add_argument("--days", type=int, default=2, choices=(1, 2, 3))
     parser.add_argument(
         "--no-whole", dest="whole", action="store_false", help="skip `run --all` in one process"
     )
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the sandbox child
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    apiinv = str(Path(sys.executable).parent / "apiinv")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        peak = 0
-        for offset in range(args.days):
-            day = DAY_ONE + timedelta(days=offset)
-            server = subprocess.Popen(
-                [
-                    apiinv,
-                    "--date",
-                    str(day),
-                    "sandbox",
-                    "serve",
-                    "--size",
-                    str(args.size),
-                    "--for",
-                    "3600",
-                    "--write-config",
-                    str(folder / "sb"),
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            try:
-                assert server.stdout is not None
-                while not server.stdout.readline().startswith("try:"):
-                    pass
-                for stage in STAGES:
-                    argv = [
-                        apiinv,
-                        "--quiet",
-                        "--date",
-                        str(day),
-                        "--config-dir",
-                        str(folder / "sb"),
-                        "--output",
-                        str(folder / "out"),
-                        *stage,
-                    ]
-                    wall, rss, _ = measured(argv)
-                    peak = max(peak, rss)
-                    print(f"{day} {stage[0]:8} {wall:7.1f} s  peak RSS {rss / 1e6:7,.0f} MB", flush=True)
-                if offset == 0 and args.whole:
-                    # What cron runs: every stage in one process, into an output folder of its own.
-                    argv = [apiinv, "--quiet", "--date", str(day), "--config-dir", str(folder / "sb")]
-                    argv += ["--output", str(folder / "whole"), "run", "--all", "--no-cache"]
-                    wall, rss, _ = measured(argv)
-                    peak = max(peak, rss)
-                    print(f"{day} run --all {wall:6.1f} s  peak RSS {rss / 1e6:7,.0f} MB", flush=True)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-        print(f"estate {args.size:,} APIs: largest peak RSS {peak / 1e6:,.0f} MB (target at most 1,000 MB)")
+    if args.serve:
+        serve(args.serve, args.config)
+        return
+    for size in args.size:
+        found = measure_estate(size, args.days, args.whole)
+        peak = max(m.rss for m in found.values())
+        print(f"estate {size:,} APIs: largest peak RSS {peak / 1e6:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,13 +57,15 @@ def export(
     roles: dict[str, str] | None = None,
     timezone: str | None = None,
     combined: list[str] | None = None,
+    workers: int | None = None,
 ) -> ExportOutcome:
     """The reports of ``tools`` (each its own) and the combined report, which stands on every tool of
     ``combined`` (every enabled tool, whichever schedule exports: each with the date's data, else with
     its carried-forward data; default: ``tools``). ``roles`` maps tool names to their roles (gateway,
     spec, traffic); ``timezone`` is the planner's, whose end of the run date every age is measured to.
     Exports of one date take turns, so the later one reads what the earlier one wrote (and what other
-    processes recorded of the date: the manifest is read again once its turn comes)."""
+    processes recorded of the date: the manifest is read again once its turn comes). The workbooks are
+    written side by side by up to ``workers`` processes (default: one per usable core)."""
     everyone = [*(combined or tools), *(t for t in tools if t not in (combined or tools))]
     folder = day.folder
     if not folder.is_dir():  # leave no lock-only folder behind for a date nothing ran on
@@ -78,7 +83,7 @@ def export(
                 "(earlier reports of the date, if any, are kept)"
             )
         outcome = ExportOutcome(data=data)
-        outcome.files = _write(folder, day, tools, data, formats, max_rows)
+        outcome.files = _write(folder, day, tools, data, formats, max_rows, workers)
         outcome.duration = time.monotonic() - started
         for tool in tools:
             day.record_step(
@@ -122,19 +127,21 @@ def export_step(cfg: Config, day: StoreDate, tools: list[str], formats: list[str
 
 
 def _write(
-    folder: Path, day: StoreDate, tools: list[str], data: Dataset, formats: list[str], max_rows: int
+    folder: Path,
+    day: StoreDate,
+    tools: list[str],
+    data: Dataset,
+    formats: list[str],
+    max_rows: int,
+    workers: int | None,
 ) -> list[Path]:
     """Each of ``tools``' reports and the combined one, in each of ``formats``."""
     files = []
     combined = folder / f"api-inventory-{day}"
     if "xlsx" in formats:
-        for tool in tools:
-            with atomic_path(folder / f"{tool}-{day}.xlsx") as tmp:
-                workbooks.write_tool(tmp, data, tool, max_rows=max_rows)
-            files.append(folder / f"{tool}-{day}.xlsx")
-        with atomic_path(combined.with_suffix(".xlsx")) as tmp:
-            workbooks.write_combined(tmp, data, max_rows=max_rows)
-        files.append(combined.with_suffix(".xlsx"))
+        jobs = [*((folder / f"{t}-{day}.xlsx", t) for t in tools), (combined.with_suffix(".xlsx"), None)]
+        write_workbooks(jobs, data, max_rows, workers)
+        files += [path for path, _ in jobs]
     if "json" in formats:
         for tool in tools:
             files.append(documents.write_tool_json(folder / f"{tool}-{day}.json", data, tool))
@@ -150,6 +157,52 @@ def _write(
         for name, columns, rows in sheets:
             files.append(documents.write_csv(csv_dir / f"{name}-{day}.csv", columns, rows))
     return files
+
+
+# The dataset the workbook writers read. Forked workers inherit it: pickled to each, a large estate's
+# dataset would cost more time and memory than the writing it spreads.
+_dataset: Dataset | None = None
+
+
+def _write_workbook(path: Path, tool: str | None, max_rows: int) -> None:
+    """One workbook, written atomically: ``tool``'s, or the combined one (None)."""
+    assert _dataset is not None
+    with atomic_path(path) as tmp:
+        if tool is None:
+            workbooks.write_combined(tmp, _dataset, max_rows=max_rows)
+        else:
+            workbooks.write_tool(tmp, _dataset, tool, max_rows=max_rows)
+
+
+def write_workbooks(
+    jobs: list[tuple[Path, str | None]], data: Dataset, max_rows: int, workers: int | None
+) -> None:
+    """The workbooks of ``jobs`` (path, tool or None for the combined one), in parallel processes: xlsx
+    writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. Serial where
+    processes cannot fork or one is asked for. A failure is that of the first failed job in ``jobs``'
+    order, as when written one after another."""
+    global _dataset
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    count = min(len(jobs), workers or usable)
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    _dataset = data
+    try:
+        if count < 2 or not forking:
+            for path, tool in jobs:
+                _write_workbook(path, tool, max_rows)
+            return
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+            # The combined workbook, the largest, starts first: the others share the other workers meanwhile.
+            largest_first = sorted(jobs, key=lambda job: job[1] is not None)
+            futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in largest_first}
+            try:
+                for job in jobs:
+                    futures[job].result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+    finally:
+        _dataset = None
 
 
 def describe(outcome: ExportOutcome) -> list[str]:

@@ -10,6 +10,17 @@ tool's ``rate_limit`` paces every call and botocore's adaptive retry mode backs 
 The SDK signs each request and the tool's HTTP transport sends it (see ``_Clients.send``), so an AWS
 answer is bounded like any other: whole within ``request_deadline``, at most ``max_response_mb``.
 Every listing follows its page tokens within ``max_pages`` and stops at a token seen before.
+
+Incremental: an API's stages are listed every day (one call); its resources (v1) or routes (v2), often
+several pages, are reused from the last good collection while the API's ``createdDate`` and ``version``
+and every stage's deployment id are the same. A stage serves a deployment, "a snapshot of the API"
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-deployments.html, "Create a
+deployment for a REST API in API Gateway"), and its ``deploymentId`` / ``DeploymentId`` says which
+(https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/apigateway/client/get_stages.html,
+.../apigatewayv2/client/get_stages.html, Response Structure); an HTTP API stage with ``AutoDeploy``
+deploys each change. What is reused is what the API held at its last collection: an edit that is neither
+deployed nor versioned shows with its next deployment or on ``--full``. An API with no deployed stage is
+always read whole.
 """
 
 from __future__ import annotations
@@ -248,32 +259,71 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     clients = _errors(ctx.tool, lambda: _Clients(ctx.tool, ctx.client))
 
     def region(name: str) -> dict[str, Any]:
-        return _errors(ctx.tool, lambda: _region(clients, name))
+        return _errors(ctx.tool, lambda: _region(ctx, clients, name))
 
     regions = list(ctx.tool.settings["regions"])
     return {"regions": dict(zip(regions, ctx.map(region, regions), strict=True))}
 
 
-def _region(clients: _Clients, region: str) -> dict[str, Any]:
+def _region(ctx: FetchContext, clients: _Clients, region: str) -> dict[str, Any]:
     v1, v2 = clients("apigateway", region), clients("apigatewayv2", region)
     listing = clients.listing
+    earlier = as_dict(as_dict((ctx.previous or {}).get("regions")).get(region))
+    before_of = {
+        (section, as_dict(api).get(key)): as_dict(api)
+        for section, key in (("rest_apis", "id"), ("apis", "ApiId"))
+        for api in as_list(earlier.get(section))
+    }
+
+    def kept(section: str, api: dict[str, Any], stages: list[dict[str, Any]]) -> Any:
+        """What the last collection read below ``api`` (its resources or routes), while unchanged."""
+        rest = section == "rest_apis"
+        api_id, marks, deployment, below = (
+            (api["id"], ("createdDate", "version"), "deploymentId", "resources")
+            if rest
+            else (api["ApiId"], ("CreatedDate", "Version"), "DeploymentId", "routes")
+        )
+        before = before_of.get((section, api_id))
+        if before is None or below not in before or not ctx.may_reuse(section, f"{region}/{api_id}"):
+            return None
+        deployed = _deployments(stages, deployment)
+        if api.get(marks[0]) is None or not deployed:
+            return None
+        if deployed != _deployments(before.get("stages"), deployment):
+            return None
+        if any(api.get(mark) != before.get(mark) for mark in marks):
+            return None
+        return ctx.reusing(before[below])
+
     rest_apis = []
     for api in listing(v1, "get_rest_apis", "items"):
-        resources = listing(v1, "get_resources", "items", restApiId=api["id"], embed=["methods"])
         stages = [_plain(s) for s in v1.get_stages(restApiId=api["id"]).get("item", [])]
+        resources = kept("rest_apis", api, stages)
+        if resources is None:
+            resources = listing(v1, "get_resources", "items", restApiId=api["id"], embed=["methods"])
         rest_apis.append({**api, "resources": resources, "stages": stages})
     domains = listing(v1, "get_domain_names", "items")
     for domain in domains:
         domain["mappings"] = listing(v1, "get_base_path_mappings", "items", domainName=domain["domainName"])
     http_apis = []
     for api in listing(v2, "get_apis", "Items"):
-        routes = listing(v2, "get_routes", "Items", ApiId=api["ApiId"])
         stages = listing(v2, "get_stages", "Items", ApiId=api["ApiId"])
+        routes = kept("apis", api, stages)
+        if routes is None:
+            routes = listing(v2, "get_routes", "Items", ApiId=api["ApiId"])
         http_apis.append({**api, "routes": routes, "stages": stages})
     v2_domains = listing(v2, "get_domain_names", "Items")
     for domain in v2_domains:
         domain["mappings"] = listing(v2, "get_api_mappings", "Items", DomainName=domain["DomainName"])
     return {"rest_apis": rest_apis, "domain_names": domains, "apis": http_apis, "v2_domain_names": v2_domains}
+
+
+def _deployments(stages: Any, key: str) -> list[tuple[str, str]]:
+    """The deployment each stage serves, as sorted (stage, deployment id) pairs; a stage with none is
+    left out (v1 names a stage ``stageName``, v2 ``StageName``)."""
+    name = "StageName" if key == "DeploymentId" else "stageName"
+    stages = [as_dict(stage) for stage in as_list(stages)]
+    return sorted((str(stage.get(name)), str(stage[key])) for stage in stages if stage.get(key))
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
@@ -445,5 +495,6 @@ SOURCE = Source(
     fetch=fetch,
     counts=counts,
     normalize=normalize,
+    incremental=True,
     simulator="apiinv.sandbox.aws_apigateway",
 )

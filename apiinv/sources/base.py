@@ -24,8 +24,8 @@ The registry resolves a tool's type to that object once, when the configuration 
 - ``path_settings`` (default none): settings that list files, made relative to the configuration folder;
 - ``required_settings`` (default none): settings without which it cannot collect (Apigee's organization);
 - ``incremental`` (default False): ``fetch`` reuses items of ``ctx.previous`` that the listings say
-  are unchanged (immutable revisions, documents whose revision counter or audit date is the same), each
-  through ``ctx.reusing``;
+  are unchanged (immutable revisions, documents whose revision counter, audit date or bytes are the
+  same), each through ``ctx.reusing``;
 - ``scrub(raw) -> raw`` (default: unchanged): third-party secrets masked before the raw file is written;
 - ``private_paths`` (default none): regular expressions of the paths whose answers hold such secrets,
   never stored in the HTTP cache;

@@ -12,11 +12,18 @@ violation is a warning naming the file and its JSON pointer, a path item or oper
 be read is left out (a warning names it), and the rest is kept. A document contributes nothing only
 when nothing of it can be read: not JSON or YAML, not a mapping, no ``paths``, none of them readable,
 over ``max_spec_mb`` (refused unread) or nested deeper than bounds.MAX_DEPTH levels.
+
+Incremental: each document kept in the raw file carries the SHA-256 of every file read for it (itself
+and the files its references reached). While the previous good collection has the document and none of
+those files' bytes changed, the document is reused unparsed (parsing and validating are the cost: some
+10 ms to seconds a document, against a hash at hundreds of MB/s); ``--full`` reads every one again. A
+document with violations is read again every day, so its warnings are said every day.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -105,6 +112,9 @@ class _FileLoader:
 
     def __init__(self, roots: list[Path], max_mb: float) -> None:
         self.roots, self.max_mb = roots, max_mb
+        # Each file read -> the SHA-256 of its bytes: what the document read through this loader rests on.
+        # None once a file's name is not its own path (not UTF-8): such a document is never reused.
+        self.hashes: dict[str, str] | None = {}
 
     def __call__(self, uri: str) -> Any:
         # surrogateescape: the URI's %XX of a name that is not UTF-8 back to the name's own bytes.
@@ -112,8 +122,18 @@ class _FileLoader:
         return self.read(path, _shown(path))
 
     def read(self, path: Path, name: str) -> Any:
-        """The document of ``path`` (resolved), each refusal naming it ``name``; the size is checked
-        before a byte is read."""
+        """The document of ``path`` (resolved), each refusal naming it ``name``."""
+        data = self.content(path, name)
+        if self.hashes is not None:
+            if _shown(path) == str(path):
+                self.hashes[str(path)] = hashlib.sha256(data).hexdigest()
+            else:
+                self.hashes = None
+        return openapi.parse_document(data, name)
+
+    def content(self, path: Path, name: str) -> bytes:
+        """The bytes of ``path`` (resolved), each refusal naming it ``name``; the size is checked before a
+        byte is read."""
         if not any(path.is_relative_to(root) for root in self.roots):
             raise _Refused(f"{name}: outside the spec folders, refused")
         limit = int(self.max_mb * 1024 * 1024)
@@ -125,7 +145,21 @@ class _FileLoader:
             data = file.read(limit + 1)  # it may have grown since
         if len(data) > limit:
             raise _Refused(f"{name}: grew past max_spec_mb {self.max_mb:g} while read")
-        return openapi.parse_document(data, name)
+        return data
+
+    def unchanged(self, hashes: Any) -> bool:
+        """Whether every file of ``hashes`` (path -> SHA-256, as a document's ``read_sha256``) still has
+        those bytes: then the document read from them would be the same."""
+        if not isinstance(hashes, dict) or not hashes:
+            return False
+        for name, digest in hashes.items():
+            try:
+                data = self.content(Path(name), name)
+            except (ApiInvError, OSError):
+                return False
+            if hashlib.sha256(data).hexdigest() != digest:
+                return False
+        return True
 
 
 class _OnlyFiles(dict[str, Any]):
@@ -156,17 +190,41 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
     for pattern in missing:
         ctx.warn(f"{pattern}: no such file or folder")
     max_mb = float(ctx.tool.settings.get("max_spec_mb", MAX_SPEC_MB))
-    loader = _FileLoader(_roots(patterns), max_mb)
-    found = ctx.map(lambda item: _document(ctx, loader, *item), sorted(files.items()))
+    roots = _roots(patterns)
+    previous = ctx.previous or {}
+    earlier = {d.get("file"): d for d in as_list(previous.get("documents")) if isinstance(d, dict)}
+    skipped_before = as_dict(previous.get("not_openapi"))
+    # Files found in a folder that are no OpenAPI document (shared components, other YAML) -> SHA-256:
+    # skipped unparsed too while unchanged. A named one is read each day, to warn each day.
+    not_openapi: dict[str, str] = {}
+
+    def read(path: Path, named: bool) -> dict[str, Any] | str | None:
+        name, loader = _shown(path), _FileLoader(roots, max_mb)
+        before = as_dict(earlier.get(name))
+        if ctx.may_reuse("documents", name) and loader.unchanged(before.get("read_sha256")):
+            return ctx.reusing(before)
+        if not named and name in skipped_before and loader.unchanged({name: skipped_before[name]}):
+            not_openapi[name] = ctx.reusing(skipped_before[name])
+            return NOT_OPENAPI
+        return _document(ctx, loader, path, named, not_openapi)
+
+    found = ctx.map(lambda item: read(*item), sorted(files.items()))
     documents = [document for document in found if isinstance(document, dict)]
     if not documents:
         raise CollectionError(f"no readable OpenAPI document under {', '.join(patterns)}", tool=ctx.tool.name)
-    return {"documents": documents, "other_files": found.count(NOT_OPENAPI)}
+    return {
+        "documents": documents,
+        "other_files": found.count(NOT_OPENAPI),
+        "not_openapi": dict(sorted(not_openapi.items())),
+    }
 
 
-def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -> dict[str, Any] | str | None:
+def _document(
+    ctx: FetchContext, loader: _FileLoader, path: Path, named: bool, not_openapi: dict[str, str]
+) -> dict[str, Any] | str | None:
     """The readable part of one file, or NOT_OPENAPI for a file found by walking a folder that is no
-    OpenAPI document (a fragment reached by ``$ref``), or None when nothing of it could be read."""
+    OpenAPI document (a fragment reached by ``$ref``; its hash goes into ``not_openapi``), or None when
+    nothing of it could be read."""
     name = _shown(path)
     try:
         spec = loader.read(path.resolve(), name)
@@ -178,6 +236,8 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
         return None
     if not isinstance(spec, dict) or not ("openapi" in spec or "swagger" in spec):
         if not named:
+            if loader.hashes and name in loader.hashes:
+                not_openapi[name] = loader.hashes[name]
             return NOT_OPENAPI
         ctx.warn(f"{name}: not an OpenAPI document (no openapi or swagger key)")
         return None
@@ -185,12 +245,15 @@ def _document(ctx: FetchContext, loader: _FileLoader, path: Path, named: bool) -
         ctx.warn(f"{name}: not read: the document has no paths")
         return None
     readable, skipped = _readable(spec, path, loader)
-    for line in _problems(skipped, _violations(spec, path, loader)):
+    problems = _problems(skipped, _violations(spec, path, loader))
+    for line in problems:
         ctx.warn(f"{name}: {line}")
     if spec["paths"] and not readable["paths"]:
         ctx.warn(f"{name}: not read: none of its paths could be read")
         return None
-    return {"file": name, **readable}
+    # Only a document without violations is reused while unchanged: the others warn every day.
+    reusable = {"read_sha256": loader.hashes} if loader.hashes and not problems else {}
+    return {"file": name, **readable, **reusable}
 
 
 def _problems(skipped: list[Problem], violations: list[Problem]) -> list[str]:
@@ -419,4 +482,5 @@ SOURCE = Source(
     counts=counts,
     normalize=normalize,
     simulator="apiinv.sandbox.openapi_specs",
+    incremental=True,
 )

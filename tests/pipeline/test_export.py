@@ -234,3 +234,48 @@ def test_finding_sheets_print_the_columns_a_reader_needs_first(two_days) -> None
     # A row whose endpoint wraps is tall enough for it.
     tall = [r for r in range(2, sheet.max_row + 1) if len(sheet.cell(r, 2).value or "") > 40]
     assert tall and all((sheet.row_dimensions[r].height or 15) >= 30 for r in tall)
+
+
+def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, monkeypatch, tmp_path) -> None:
+    """The export's workbooks come from worker processes, and each is, part for part, the workbook one
+    process writes from the same data (but for the creation time xlsxwriter stamps)."""
+    import os
+    import re
+    import zipfile
+
+    from apiinv import config
+    from apiinv.pipeline.export import export
+    from apiinv.report import workbooks
+
+    writers = tmp_path / "writers"
+    writers.mkdir()
+    for name in ("write_tool", "write_combined"):
+        original = getattr(workbooks, name)
+
+        def noted(*args, _original=original, **kwargs):
+            (writers / str(os.getpid())).touch()
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(workbooks, name, noted)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    outcome = export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
+    assert outcome.data is not None and len(outcome.files) == len(tools) + 1
+    assert {p.name for p in writers.iterdir()} - {str(os.getpid())}, "no workbook came from a worker"
+
+    def parts(path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as book:
+            found = {name: book.read(name) for name in book.namelist()}
+        created = rb"<dcterms:(created|modified)[^>]*>[^<]*<"
+        found["docProps/core.xml"] = re.sub(created, b"", found["docProps/core.xml"])
+        return found
+
+    serial = tmp_path / "serial"
+    serial.mkdir()
+    for path in outcome.files:
+        again = serial / path.name
+        if path.name.startswith("api-inventory-"):
+            workbooks.write_combined(again, outcome.data)
+        else:
+            workbooks.write_tool(again, outcome.data, path.name.removesuffix(f"-{DAY2}.xlsx"))
+        assert parts(path) == parts(again), path.name

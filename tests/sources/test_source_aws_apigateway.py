@@ -287,6 +287,7 @@ class ThrottlingProxy:
 
         proxy = self
         self.seen = self.throttled = 0
+        self.paths: list[str] = []  # every request's path, in order
         self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -299,6 +300,7 @@ class ThrottlingProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with proxy._lock:
                     proxy.seen += 1
+                    proxy.paths.append(self.path)
                     refuse = proxy.seen % every == 0
                     proxy.throttled += refuse
                 if refuse:
@@ -567,3 +569,53 @@ def test_a_collection_past_tool_deadline_fails_naming_it(tmp_path: Path) -> None
     assert not outcome.ok and outcome.error is not None and outcome.error.code == "TOOL_DEADLINE"
     assert "tool_deadline 1s" in outcome.summary()
     assert took < 4
+
+
+def test_an_api_whose_deployments_are_unchanged_is_not_read_again(moto_server, tmp_path: Path) -> None:
+    """Day two lists APIs and their stages, but reads no resources of a REST API whose createdDate,
+    version and stage deployments are the same, and the inventory is the same; a new deployment has its
+    API read again the next day; --full reads everything. An API none of whose stages names a deployment
+    (moto keeps no DeploymentId for an HTTP API's stage) is read every day."""
+    from datetime import timedelta
+
+    v1, v2 = clients(moto_server, "eu-west-1")
+    rest_id = v1.create_rest_api(name="orders", version="1")["id"]
+    root = v1.get_resources(restApiId=rest_id)["items"][0]["id"]
+    v1.put_method(restApiId=rest_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    v1.put_integration(restApiId=rest_id, resourceId=root, httpMethod="GET", type="MOCK")
+    v1.create_deployment(restApiId=rest_id, stageName="prod")
+    http_id = v2.create_api(Name="stock", ProtocolType="HTTP")["ApiId"]
+    v2.create_route(ApiId=http_id, RouteKey="GET /items/{id}")
+    v2.create_stage(ApiId=http_id, StageName="live")
+    store = Store(tmp_path / "out")
+    counting = ThrottlingProxy(moto_server, every=10**9)
+    config = tool(counting.url, ["eu-west-1"])
+
+    def collect_on(days: int, full: bool = False) -> tuple[list[str], dict, list[str]]:
+        counting.paths.clear()
+        day = store.at(RUN_DATE + timedelta(days=days))
+        outcome = collect_tool(config, day, use_cache=False, full=full)
+        assert outcome.ok, outcome.summary()
+        raw = read_json(day.raw_path(config.name))
+        paths = [path.split("?")[0] for path in counting.paths]
+        read = [path for path in paths if path.endswith(("/resources", "/routes"))]
+        return read, outcome.stats, sorted(by_key(raw))
+
+    try:
+        first, _, records = collect_on(0)
+        first.sort()
+        assert first == [f"/restapis/{rest_id}/resources", f"/v2/apis/{http_id}/routes"]
+        read, stats, again = collect_on(1)
+        assert (read, stats["reused"], again) == ([f"/v2/apis/{http_id}/routes"], 1, records)
+
+        orders = v1.create_resource(restApiId=rest_id, parentId=root, pathPart="orders")["id"]
+        v1.put_method(restApiId=rest_id, resourceId=orders, httpMethod="POST", authorizationType="NONE")
+        v1.put_integration(restApiId=rest_id, resourceId=orders, httpMethod="POST", type="MOCK")
+        v1.create_deployment(restApiId=rest_id, stageName="prod")
+        read, stats, changed = collect_on(2)
+        assert (sorted(read), stats["reused"]) == (first, 0)
+        assert f"POST {rest_id}.execute-api.eu-west-1.amazonaws.com/prod/orders" in changed
+
+        assert len(collect_on(3, full=True)[0]) == 2
+    finally:
+        counting.close()

@@ -323,3 +323,58 @@ def test_the_sandbox_documents_hold_per_operation_servers_and_parameters_inside_
     # The petstore's path item and schemes files, reached only by $ref: counted, not warned about.
     assert raw["counts"]["other_files"] == 2
     assert not any("pets.yaml" in w or "schemes.yaml" in w for w in outcome.warnings)
+
+
+def test_a_document_whose_files_are_unchanged_is_reused_unparsed_and_the_report_is_the_same(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """Day two parses only the documents whose bytes, or the bytes of a file they refer to, changed;
+    --full parses every one again. What is reused is what was read: the inventory is the same."""
+    from apiinv.inventory import openapi
+    from apiinv.store import Store
+
+    parsed: list[str] = []
+    parse = openapi.parse_document
+
+    def counted(data: bytes, name: str):
+        parsed.append(name)
+        return parse(data, name)
+
+    monkeypatch.setattr(openapi, "parse_document", counted)
+    folder = _repository(tmp_path)
+    specs = folder / "specs"
+    for name in ("a", "b", "c"):
+        (specs / f"{name}.json").write_text(_spec(f"/{name}"))
+    (specs / "shared").mkdir()
+    (specs / "shared" / "paths.yaml").write_text("item:\n  get: {responses: {'200': {description: ok}}}\n")
+    uses_shared = json.loads(_spec("/d"))
+    uses_shared["paths"] = {"/d": {"$ref": "shared/paths.yaml#/item"}}
+    (specs / "d.json").write_text(json.dumps(uses_shared))
+    (specs / "e.json").write_text(_spec("/e", version=2))  # a violation: info.version is a string
+    days = [str(RUN_DATE + timedelta(days=n)) for n in range(4)]
+
+    def run(day: str, *options: str) -> tuple[set[str], list[dict]]:
+        parsed.clear()
+        result = cli("--date", day, "run", "specs", *options, config_dir=folder)
+        assert result.exit_code == 0, result.output
+        report = json.loads((cli.output / day / f"api-inventory-{day}.json").read_text())
+        keep = ("endpoint_key", "api_name", "auth_required", "status", "tools")
+        return {Path(n).name for n in parsed}, [{k: r.get(k) for k in keep} for r in report["records"]]
+
+    first, records = run(days[0])
+    assert first == {"a.json", "b.json", "c.json", "d.json", "e.json", "paths.yaml"}
+    # A document with a violation is read again, so its warning is said every day.
+    assert run(days[1]) == ({"e.json"}, records)
+    collected = Store(cli.output).read_manifest(days[1])["tools"]["specs"]["collect"]
+    assert collected["reused"] == 5
+    assert any("e.json: OpenAPI violation at /info/version" in w for w in collected["warnings"])
+
+    (specs / "b.json").write_text(_spec("/b2"))
+    (specs / "shared" / "paths.yaml").write_text("item:\n  post: {responses: {'200': {description: ok}}}\n")
+    changed, changed_records = run(days[2])
+    assert changed == {"b.json", "d.json", "e.json", "paths.yaml"}
+    keys = {r["endpoint_key"] for r in changed_records}
+    assert {"GET repo.acme.example/b2", "POST repo.acme.example/d"} <= keys
+    assert not {"GET repo.acme.example/b", "GET repo.acme.example/d"} & keys
+
+    assert run(days[3], "--full")[0] == {"a.json", "b.json", "c.json", "d.json", "e.json", "paths.yaml"}
