@@ -104,11 +104,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def sandbox(request: pytest.FixtureRequest, tmp_path: Path):
     """The simulators over a small estate, with the configuration that points at them: every one, or
     only those a ``@pytest.mark.sandbox_tools("kong", ...)`` names (moto's server alone costs a
-    fraction of a second to start and fill)."""
+    fraction of a second to start and fill); ``@pytest.mark.sandbox_estate(size=..., seed=...)`` picks
+    another estate."""
     from apiinv.sandbox.launch import Sandbox
 
     marker = request.node.get_closest_marker("sandbox_tools")
-    with Sandbox(size=40, seed=11, day=RUN_DATE, only=list(marker.args) if marker else None) as running:
+    estate = request.node.get_closest_marker("sandbox_estate")  # another estate: (size=..., seed=...)
+    shape = {"size": 40, "seed": 11, **(estate.kwargs if estate else {})}
+    with Sandbox(**shape, day=RUN_DATE, only=list(marker.args) if marker else None) as running:
         running.config_dir = running.write_config(tmp_path / "sandbox")
         yield running
 

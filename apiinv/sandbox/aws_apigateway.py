@@ -15,7 +15,14 @@ from typing import Any
 
 from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.common import SimulatorUnavailable
-from apiinv.sandbox.estate import AWS_REST_REGION, Api, Operation, execute_api_host
+from apiinv.sandbox.estate import (
+    AWS_REST_REGION,
+    Api,
+    Operation,
+    aws_greedy_resources,
+    aws_root_proxy,
+    execute_api_host,
+)
 
 REGIONS = {"rest": AWS_REST_REGION, "http": "us-east-1"}
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
@@ -32,10 +39,6 @@ class Simulator(SandboxSimulator):
         self.endpoint = ""
         self.access_key = "AKIA" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(30)
-
-    def served(self) -> list[tuple[Api, tuple[Operation, ...]]]:
-        """The legacy APIs (no Apigee or Kong) that run on API Gateway on the current date."""
-        return self.sandbox.estate.on(self.sandbox.day).on_api_gateway()
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -106,14 +109,8 @@ class Simulator(SandboxSimulator):
     ) -> tuple[dict[str, list[tuple[Api, tuple[Operation, ...]]]], list[tuple[Api, tuple[Operation, ...]]]]:
         """REST APIs, one per legacy host (a monolith's APIs in one REST API mapped at the host's first
         path segment: API Gateway v1 maps single-level base paths only), and HTTP APIs, one per API."""
-        rest: dict[str, list[tuple[Api, tuple[Operation, ...]]]] = {}
-        http = []
-        for api, ops in self.served():
-            if api.index % 2 == 1:
-                rest.setdefault(api.host, []).append((api, ops))
-            else:
-                http.append((api, ops))
-        return rest, http
+        day = self.sandbox.estate.on(self.sandbox.day)
+        return day.on_rest_apis(), [(api, ops) for api, ops in day.on_api_gateway() if api.index % 2 == 0]
 
     def tool_entry(self, url: str, folder: Path) -> dict[str, Any]:
         return {
@@ -138,9 +135,9 @@ class Simulator(SandboxSimulator):
         return {
             "rest_apis": len(rest),
             "methods": sum(
-                len(ops) + len(_greedy_resources(a, ops)) for apis in rest.values() for a, ops in apis
+                len(ops) + len(aws_greedy_resources(a, ops)) for apis in rest.values() for a, ops in apis
             )
-            + sum(_root_proxy(apis) for apis in rest.values()),
+            + sum(aws_root_proxy(apis) for apis in rest.values()),
             "http_apis": len(http),
             "routes": sum(len(ops) for _, ops in http),
             "domain_names": len(rest) + len({a.host for a, _ in http}),
@@ -157,22 +154,6 @@ def _rest_auth(auth: str | None, op: Operation) -> dict[str, Any]:
     if auth == "apikey":
         return {"authorizationType": "NONE", "apiKeyRequired": True}
     return {"authorizationType": "COGNITO_USER_POOLS" if auth in ("oauth2", "jwt") else "CUSTOM"}
-
-
-def _greedy_resources(api: Api, ops: tuple[Operation, ...]) -> list[str]:
-    """The greedy {proxy+} resources (ANY, AWS_IAM) a REST API gives a legacy API, below its base path:
-    a catch-all in front of the backend at the base path itself, or a nested one under a parameter
-    (``/orders/{orderId}/files/{proxy+}``), which serves only the files of an order."""
-    if api.index % 4 == 1:
-        return ["/{proxy+}"]
-    one = next((op.template for op in ops if op.template.count("/") == 2 and op.params), None)
-    return [f"{one}/files/{{proxy+}}"] if api.index % 4 == 3 and one else []
-
-
-def _root_proxy(apis: list[tuple[Api, tuple[Operation, ...]]]) -> bool:
-    """Whether a monolith's REST API has a root /{proxy+} too: it serves what none of the legacy APIs'
-    resources (its non-proxy siblings) takes."""
-    return any(api.index % 8 == 7 for api, _ in apis)
 
 
 def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], str | None]]) -> None:
@@ -206,14 +187,14 @@ def _rest_api(v1: Any, host: str, apis: list[tuple[Api, tuple[Operation, ...], s
                 integrationHttpMethod=op.method,
                 uri="https://backend.acme.example",
             )
-        for greedy in _greedy_resources(api, ops):
+        for greedy in aws_greedy_resources(api, ops):
             v1.put_method(
                 restApiId=rest_id,
                 resourceId=resource(below + greedy),
                 httpMethod="ANY",
                 authorizationType="AWS_IAM",
             )
-    if _root_proxy([(api, ops) for api, ops, _ in apis]):
+    if aws_root_proxy([(api, ops) for api, ops, _ in apis]):
         v1.put_method(
             restApiId=rest_id, resourceId=resource("/{proxy+}"), httpMethod="ANY", authorizationType="AWS_IAM"
         )

@@ -11,6 +11,7 @@ from typing import Any
 from apiinv.sandbox.common import EstateApp, rfc3339
 from apiinv.sandbox.common import Simulator as SandboxSimulator
 from apiinv.sandbox.estate import Api, EstateDay, Operation
+from apiinv.sandbox.openapi_specs import EXAMPLE_TRAFFIC
 from apiinv.sandbox.server import Request, Response, json_response
 from apiinv.sandbox.tokens import TokenRegistry, bearer, client_credentials_handler
 
@@ -19,6 +20,8 @@ AUTH_TYPES = {"apikey": "API_KEY", "oauth2": "OAUTH2", "jwt": "JWT", "basic": "B
 # Paths attackers probe with, seen in traffic on the first traffic host: real endpoints to report, with
 # characters a spreadsheet or a key format could choke on.
 PROBE_PATHS = ("/files/annual report.pdf", "/search|grep", "/login' OR '1'='1", '/v1/"quoted"/=cmd|calc')
+# Words some teams' clients put where a template has a parameter (/pets/cat): a template serves them too.
+WORD_VALUES = ("cat", "primary", "latest")
 
 
 def risk_level(score: float) -> str:
@@ -56,6 +59,8 @@ class CequenceApp(EstateApp):
                     if rng.random() < 0.5
                     else str(uuid.UUID(int=rng.getrandbits(128)))
                 )
+                if api.index % 10 == 7:  # every tenth API's clients use words (drawn as above all the same)
+                    value = WORD_VALUES[len(path) % len(WORD_VALUES)]
             else:
                 value = ":" + param
             path = path.replace("{" + param + "}", value)
@@ -109,6 +114,25 @@ class CequenceApp(EstateApp):
                         "authType": None,
                         "apiName": None,
                         "transactionCount": 3 + number,
+                    }
+                )
+            for number, (method, host, path, auth_type) in enumerate(EXAMPLE_TRAFFIC):
+                items.append(
+                    {
+                        **items[0],
+                        "id": str(
+                            uuid.UUID(int=random.Random(f"example:{method}:{host}{path}").getrandbits(128))
+                        ),
+                        "host": host,
+                        "method": method,
+                        "path": path,
+                        "active": True,
+                        "transactionCount": 100 + number,
+                        "sensitiveDataTypes": [],
+                        "authenticated": auth_type is not None,
+                        "authType": auth_type,
+                        "apiName": None,
+                        "lastSeen": rfc3339(self.moment(0)),
                     }
                 )
         return items
@@ -170,4 +194,4 @@ class Simulator(SandboxSimulator):
 
     def truth(self) -> dict[str, int]:
         calls = self.sandbox.estate.on(self.sandbox.day).traffic_calls()
-        return {"endpoints": len(calls) + (len(PROBE_PATHS) if calls else 0)}
+        return {"endpoints": len(calls) + (len(PROBE_PATHS) + len(EXAMPLE_TRAFFIC) if calls else 0)}

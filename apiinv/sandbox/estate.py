@@ -9,8 +9,10 @@ in traffic (shadow); some in a gateway with no audit; some public endpoints carr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,6 +97,38 @@ def execute_api_host(legacy_host: str) -> str:
     )
 
 
+def aws_greedy_resources(api: Api, ops: tuple[Operation, ...]) -> list[str]:
+    """The greedy {proxy+} resources (ANY, AWS_IAM) a REST API gives a legacy API, below its base path:
+    a catch-all in front of the backend at the base path itself, or a nested one under a parameter
+    (``/orders/{orderId}/files/{proxy+}``), which serves only the files of an order."""
+    if api.index % 4 == 1:
+        return ["/{proxy+}"]
+    one = next((op.template for op in ops if op.template.count("/") == 2 and op.params), None)
+    return [f"{one}/files/{{proxy+}}"] if api.index % 4 == 3 and one else []
+
+
+def aws_root_proxy(apis: list[tuple[Api, tuple[Operation, ...]]]) -> bool:
+    """Whether a monolith's REST API has a root /{proxy+} too: it serves what none of the legacy APIs'
+    resources (its non-proxy siblings) takes."""
+    return any(api.index % 8 == 7 for api, _ in apis)
+
+
+def _traffic_only(method: str, template: str, params: tuple[str, ...] = ()) -> Operation:
+    """A request traffic sees that is no operation of the API's: what a gateway's catch-all takes."""
+    return Operation(
+        method=method,
+        template=template,
+        params=params,
+        in_spec=False,
+        in_gateway=False,
+        in_traffic=True,
+        public=False,
+        sensitive=(),
+        churn_phase=None,
+        concrete_in_traffic=True,
+    )
+
+
 def _grade(drawn: int, index: int) -> int:
     """An audit grade: most teams fix their spec until it passes (70), one in three leaves it low."""
     return drawn if drawn >= 70 or index % 3 == 0 else 70 + (drawn - 15) * 30 // 55
@@ -146,6 +180,7 @@ class Api:
     churn: tuple[int, int] | None  # (phase, life) within CHURN_PERIOD
     kong_ids: tuple[str, str]  # service id, plugin id
     collection_id: str
+    nested_in: int | None = None  # the index of the Apigee API whose base path this one's lies below
 
     def alive(self, day: int) -> bool:
         if self.churn is None:
@@ -259,7 +294,7 @@ class Estate:
     def __post_init__(self) -> None:
         if not 1 <= self.size <= 100_000:
             raise ValueError("size is from 1 to 100,000 APIs")
-        self.apis = [self._make_api(i) for i in range(self.size)]
+        self.apis = _nest_base_paths([self._make_api(i) for i in range(self.size)])
 
     def _make_api(self, i: int) -> Api:
         rng = random.Random(f"{self.seed}:{i}")
@@ -370,6 +405,25 @@ class Estate:
         return EstateDay(self, self.day_number(day))
 
 
+def _nest_base_paths(apis: list[Api]) -> list[Api]:
+    """Nested Apigee base paths: of the deployed proxies in no API product (every sixth, from the
+    sixth: known by their base path alone), every second one's base path lies below the previous one's
+    (``/ledger/users-5/v1`` and ``/ledger/users-5/v1/orders-17/v2``), as when a team splits a path off an
+    older proxy. Apigee gives a request to the proxy with the longer base path that serves it."""
+    outer: Api | None = None
+    nested = []
+    for api in apis:
+        if api.gateway == "apigee" and api.deployed and api.index % 6 == 5:
+            if outer is None:
+                outer = api
+            else:
+                below = api.base_path.split("/", 2)[2]  # without its domain segment
+                api = dataclasses.replace(api, base_path=f"{outer.base_path}/{below}", nested_in=outer.index)
+                outer = None
+        nested.append(api)
+    return nested
+
+
 @dataclass
 class EstateDay:
     """The estate on one date: the APIs and operations alive then."""
@@ -430,6 +484,41 @@ class EstateDay:
             if op in on_rest.get(api.index, ()):
                 below = api.base_path.strip("/").split("/", 1)[1]  # under the host's mapped first segment
                 calls.append((api, op, execute_api_host(api.host), f"/prod/{below}"))
+        return calls + self.proxy_calls()
+
+    def on_rest_apis(self) -> dict[str, list[tuple[Api, tuple[Operation, ...]]]]:
+        """The legacy APIs on API Gateway's REST APIs, by legacy host: one REST API per host (a monolith's
+        APIs mapped at the host's first path segment), the odd ones of ``on_api_gateway``."""
+        rest: dict[str, list[tuple[Api, tuple[Operation, ...]]]] = {}
+        for api, ops in self.on_api_gateway():
+            if api.index % 2 == 1:
+                rest.setdefault(api.host, []).append((api, ops))
+        return rest
+
+    def proxy_calls(self) -> list[tuple[Api, Operation, str, str]]:
+        """Requests that only the REST APIs' greedy proxies take (aws_greedy_resources, aws_root_proxy):
+        under a base path's /{proxy+} and a nested .../files/{proxy+}; under the root /{proxy+}, beside
+        the APIs' own resources; and one the root proxy must not take, a method a non-proxy sibling
+        resource lacks (API Gateway excludes a proxy's siblings, so nothing serves it). Made on the
+        custom domain, and on the execute-api endpoint where the API's other traffic goes there too."""
+        calls = []
+
+        def call(api: Api, method: str, template: str, base_path: str) -> None:
+            op = _traffic_only(method, template, tuple(re.findall(r"\{(\w+)\}", template)))
+            calls.append((api, op, api.host, base_path))
+            if api.index % 5 < 3:
+                below = base_path.strip("/").split("/", 1)[1:]  # under the host's mapped first segment
+                calls.append((api, op, execute_api_host(api.host), "/".join(["/prod", *below])))
+
+        for apis in self.on_rest_apis().values():
+            for api, ops in apis:
+                for greedy in aws_greedy_resources(api, ops):
+                    call(api, "GET", greedy.replace("{proxy+}", "backend/status/2024.json"), api.base_path)
+            if aws_root_proxy(apis):
+                api, ops = next((a, o) for a, o in apis if a.index % 8 == 7)
+                call(api, "GET", "/internal/metrics", "/" + api.base_path.strip("/").split("/")[0])
+                sibling = ops[0]  # no operation on a path without parameters is DELETE, none with one POST
+                call(api, "POST" if sibling.params else "DELETE", sibling.template, api.base_path)
         return calls
 
     def teams(self) -> list[str]:

@@ -185,6 +185,28 @@ components:
   x-notes: {text: kept elsewhere}
 """,
 }
+# Requests traffic sees on the examples' hosts (method, host, path, auth type as Cequence names it):
+# a word where a template has a parameter (/pets/cat), a parameter inside a segment filled
+# (/Calls/CA....json, /thumbnail.png), and the hosts that servers of an operation or a path item name.
+EXAMPLE_TRAFFIC = (
+    ("GET", "eu.pets.acme.example", "/v2/pets/cat", "API_KEY"),
+    (
+        "GET",
+        "voice.acme.example",
+        "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json",
+        "BASIC",
+    ),
+    (
+        "GET",
+        "voice.acme.example",
+        "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/CA9876543210fedcba9876543210fedcba.json",
+        "BASIC",
+    ),
+    ("GET", "account.files.acme.example", "/oauth2/authorize", None),
+    ("POST", "upload.files.acme.example", "/2.0/files/content", "OAUTH2"),
+    ("GET", "media.files.acme.example", "/2.0/files/12345/thumbnail.png", "OAUTH2"),
+    ("GET", "api.files.acme.example", "/2.0/files/quarterly-report", "OAUTH2"),
+)
 # petstore (served on two hosts), legacy orders, files (4, thumbnails on one host for http and
 # https), voice (2), the readable part of broken inventory (2)
 EXAMPLE_OPERATIONS = 4 + 2 + 4 + 2 + 2
