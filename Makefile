@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/scale.py
 

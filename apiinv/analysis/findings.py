@@ -138,10 +138,9 @@ def _last_seen(indexes: Indexes, key: str, *, any_host: bool) -> str | None:
     """The newest traffic on what this row's own gateway and spec entries serve (a route's paths below
     it, the paths an operation's template fills)."""
     seen = [
-        record["last_seen"]
+        latest
         for entry in indexes.gateway_entries.get(key, []) + indexes.spec_entries.get(key, [])
-        for record in indexes.traffic.served_by(entry, any_host=any_host)
-        if record.get("last_seen")
+        if (latest := indexes.traffic.latest(entry, any_host=any_host))
     ]
     return max(seen, default=None)
 

@@ -22,6 +22,8 @@ import logging
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from heapq import merge as merge_sorted
+from itertools import chain
 from typing import Any
 
 from apiinv.analysis.routers import apigee, aws, kong, openapi
@@ -179,16 +181,27 @@ def evaluable(record: Row, warned: set[str]) -> bool:
         return False
 
 
+def _literal_head(record: Row) -> str:
+    """What every path a non-Kong entry serves starts with: its key's path up to its first template
+    expression, a prefix's without the trailing slash (routers.openapi, routers.apigee)."""
+    head = split_key(record["endpoint_key"])[2].split("{", 1)[0]
+    return head.rstrip("/") if record["path_match"] == "prefix" else head
+
+
 class Router:
-    """Entries that serve more than their own key. Kong routes by the literal text every path they
-    serve starts with (a pure string prefix, so a lookup tries each prefix of the path); the others by
-    first path segment, with ``/`` entries tried on every lookup."""
+    """Entries that serve more than their own key, indexed so that a lookup tries only those that may
+    serve it. Kong routes by the host name they require (None: any host) and the literal text every
+    path they serve starts with (a pure string prefix: a lookup tries each prefix length of the path);
+    the others by their host ("": any) and literal head, those whose first segment is ``/`` or holds a
+    parameter by host alone. Matches come in the order the entries were added."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, list[_Route]] = defaultdict(list)
-        self.everywhere: list[_Route] = []
-        self.kong: dict[str, list[_Route]] = defaultdict(list)
-        self.kong_lengths: list[int] = []  # the lengths of those prefixes, ascending
+        self.added = 0
+        self.by_head: dict[tuple[str, str], list[_Route]] = defaultdict(list)
+        self.head_lengths: list[int] = []  # the lengths of those heads, ascending
+        self.everywhere: dict[str, list[_Route]] = defaultdict(list)
+        self.kong: dict[tuple[str | None, str], list[_Route]] = defaultdict(list)
+        self.kong_lengths: list[int] = []  # the lengths of Kong's prefixes, ascending
         self.kong_prefixes: list[str] = []  # those prefixes, sorted
         self.warned: set[str] = set()
         self.aws: aws.Gateway[Row] = aws.Gateway()
@@ -199,48 +212,85 @@ class Router:
             return
         if not evaluable(record, self.warned):
             return
-        route = (record, matcher(record))
+        route = (self.added, record, matcher(record))
+        self.added += 1
+        _, own_host, path = split_key(record["endpoint_key"])
         if _is_kong(record):
             prefix = kong.literal_prefix(record["path"] or "/")
-            self.kong[prefix].append(route)
             if len(prefix) not in self.kong_lengths:
                 insort(self.kong_lengths, len(prefix))
-            if len(self.kong[prefix]) == 1:
-                insort(self.kong_prefixes, prefix)
+            at = bisect_left(self.kong_prefixes, prefix)
+            if at == len(self.kong_prefixes) or self.kong_prefixes[at] != prefix:
+                self.kong_prefixes.insert(at, prefix)
+            name = kong.exact_host_name(normalize_host(record["host"])) if own_host else None
+            self.kong[(name, prefix)].append(route)
             return
-        first = _first(split_key(record["endpoint_key"])[2])
+        first = _first(path)
         # An entry whose first segment is (or holds) a parameter may serve any first segment.
-        (self.everywhere if not first or openapi.templated(first) else self.buckets[first]).append(route)
+        if not first or openapi.templated(first):
+            self.everywhere[own_host].append(route)
+            return
+        head = _literal_head(record)
+        if len(head) not in self.head_lengths:
+            insort(self.head_lengths, len(head))
+        self.by_head[(own_host, head)].append(route)
 
     def serving(self, key: str, paths: Iterable[str] = ()) -> list[Row]:
         """Entries other than the key's own that serve it; Kong routes (the key's own included) are
         tried on ``paths``, the concrete paths seen under the key (else the key's path)."""
         method, host, path = split_key(key)
-        candidates = self.buckets.get(_first(path), []) + self.everywhere
+        hosts = (host, "") if host else ("",)
+        below = sorted(
+            (
+                route
+                for end in self.head_lengths
+                if end <= len(path)
+                for where in hosts
+                for route in self.by_head.get((where, path[:end]), ())
+            ),
+            key=_added,
+        )
+        everywhere = _in_order(*(self.everywhere.get(where, ()) for where in hosts))
+        candidates = chain(below, everywhere)
         found = _nearest_base_paths(
-            [r for r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
+            [r for _, r, test in candidates if r["endpoint_key"] != key and test(method, host, path)]
         )
         seen: set[int] = set()
+        name = kong.host_name(host)
         for concrete in list(paths) or [path]:
-            for record, test in self._kong_routes_under(kong.normalize_request_path(concrete)):
+            for _, record, test in self._kong_routes_under(kong.normalize_request_path(concrete), name):
                 if id(record) not in seen and test(method, host, concrete):
                     seen.add(id(record))
                     found.append(record)
         return found + _aws_serving(self.aws, method, host, list(paths) or [path])
 
-    def _kong_routes_under(self, path: str) -> Iterator[_Route]:
-        """The Kong routes whose literal prefix the path (or, for a template, one of its values) starts
-        with: the prefixes of the path, and for a template those that go on past its first parameter."""
+    def _kong_routes_under(self, path: str, name: str) -> Iterator[_Route]:
+        """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, one of
+        its values) starts with: the prefixes of the path, and for a template those that go on past
+        its first parameter."""
         head = path.split("{", 1)[0] if openapi.templated(path) else path
         for end in self.kong_lengths:
             if end > len(head):
                 break
-            yield from self.kong.get(path[:end], ())
+            yield from self._kong_at(path[:end], name)
         if head != path:
             at = bisect_right(self.kong_prefixes, head)
             while at < len(self.kong_prefixes) and self.kong_prefixes[at].startswith(head):
-                yield from self.kong[self.kong_prefixes[at]]
+                yield from self._kong_at(self.kong_prefixes[at], name)
                 at += 1
+
+    def _kong_at(self, prefix: str, name: str) -> Iterable[_Route]:
+        return _in_order(self.kong.get((name, prefix), ()), self.kong.get((None, prefix), ()))
+
+
+def _added(route: _Route) -> int:
+    return route[0]
+
+
+def _in_order(*routes: Iterable[_Route]) -> Iterable[_Route]:
+    """Lists of routes, each in the order they were added, as one in that order."""
+    lists = [r for r in routes if r]
+    return merge_sorted(*lists, key=_added) if len(lists) > 1 else lists[0] if lists else ()
 
 
 def _nearest_base_paths(found: list[Row]) -> list[Row]:
@@ -264,8 +314,8 @@ def _specs_serving(key: str, own: list[Row], specs: Router) -> list[Row]:
     return [r for r, _ in chosen if r["endpoint_key"] != key]
 
 
-# A route with its test of concrete endpoints (see ``matcher``).
-_Route = tuple[Row, Callable[[str, str, str], bool]]
+# A route: the order it was added in, its record and its test of concrete endpoints (see ``matcher``).
+_Route = tuple[int, Row, Callable[[str, str, str], bool]]
 # A traffic endpoint with its key split: (method, host, path, record), path the observed one.
 _Seen = tuple[str, str, str, Row]
 
@@ -417,82 +467,132 @@ def _audit(spec: list[Row]) -> dict[str, Any]:
     }
 
 
+class _Sorted:
+    """Traffic endpoints sorted by a text (a path as some router reads it), so that those under a
+    prefix are a range; and, for an entry that takes all of them, newest first."""
+
+    __slots__ = ("_newest", "seen", "texts")
+
+    def __init__(self, pairs: list[tuple[str, _Seen]]) -> None:
+        pairs.sort(key=lambda pair: pair[0])
+        self.texts = [text for text, _ in pairs]
+        self.seen = [seen for _, seen in pairs]
+        self._newest: dict[str, list[_Seen]] = {}
+
+    def starting(self, prefix: str) -> tuple[int, int]:
+        return bisect_left(self.texts, prefix), bisect_left(self.texts, prefix + "\U0010ffff")
+
+    def equal(self, text: str) -> tuple[int, int]:
+        return bisect_left(self.texts, text), bisect_right(self.texts, text)
+
+    def newest(self, method: str) -> list[_Seen]:
+        """Those with a last_seen and the method (any for ``*``), newest first."""
+        if method not in self._newest:
+            chosen = [s for s in self.seen if s[3].get("last_seen") and method in (ANY_METHOD, s[0])]
+            self._newest[method] = sorted(chosen, key=lambda s: s[3]["last_seen"], reverse=True)
+        return self._newest[method]
+
+    def latest(self, span: tuple[int, int], method: str, test: Callable[[str, str, str], bool]) -> str | None:
+        """The newest last_seen among the endpoints of ``span`` that ``test`` accepts. An entry that
+        spans all of them (a catch-all) is answered by the first it accepts, newest first."""
+        start, end = span
+        if start == 0 and end == len(self.seen):
+            return next((s[3]["last_seen"] for s in self.newest(method) if test(s[0], s[1], s[2])), None)
+        served = (s for s in self.seen[start:end] if s[3].get("last_seen") and test(s[0], s[1], s[2]))
+        return max((s[3]["last_seen"] for s in served), default=None)
+
+
+def _segments_text(segments: Iterable[str]) -> str:
+    """Whole segments as a text whose prefixes are its leading segments: ``/a/b/``."""
+    return "/" + "".join(segment + "/" for segment in segments)
+
+
 class TrafficIndex:
-    """Traffic records by host and by first path segment, their keys split once and their observed
-    paths kept: a lookup under a route only tries the endpoints it could serve."""
+    """Traffic endpoints, their keys split once and their observed paths kept, sorted per host (and
+    per first segment of their key) by the path each router reads: a lookup under an entry only tries
+    the endpoints under its literal head, and one that takes them all stops at the newest it serves.
+    Each sorting is built on the first lookup that needs it."""
 
     def __init__(self) -> None:
-        self.by_segment: dict[str, list[_Seen]] = defaultdict(list)
-        self.by_host_segment: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
-        self.by_host: dict[str, list[_Seen]] = defaultdict(list)
         self.every: list[_Seen] = []
-        self._by_normalized: list[tuple[str, _Seen]] | None = None
+        self._plain: dict[tuple[str | None, str | None], _Sorted] | None = None
+        self._kong: dict[str | None, _Sorted] | None = None
+        self._aws_paths: _Sorted | None = None
         self.aws: aws.Gateway[Row] = aws.Gateway()  # API Gateway routes, judged among their siblings
-        self._by_aws_route: dict[int, dict[int, Row]] | None = None
-
-    def _normalized(self) -> list[tuple[str, _Seen]]:
-        """Every observed path as Kong's router sees it, sorted: a route's literal prefix is a range."""
-        if self._by_normalized is None:
-            pairs = [(kong.normalize_request_path(seen[2]), seen) for seen in self.every]
-            self._by_normalized = sorted(pairs, key=lambda pair: pair[0])
-        return self._by_normalized
-
-    def _under(self, prefix: str) -> list[_Seen]:
-        pairs = self._normalized()
-        start = bisect_left(pairs, prefix, key=lambda pair: pair[0])
-        end = bisect_left(pairs, prefix + "\U0010ffff", key=lambda pair: pair[0])
-        return [seen for _, seen in pairs[start:end]]
+        self._aws_latest: dict[int, str] | None = None
 
     def add(self, record: Row) -> None:
         method, host, path = split_key(record["endpoint_key"])
-        first = _first(path)
         for observed in observed_paths(record, path):
-            seen = (method, host, observed, record)
-            self.by_segment[first].append(seen)
-            self.by_host_segment[(host, first)].append(seen)
-            self.by_host[host].append(seen)
-            self.every.append(seen)
-        self._by_normalized = self._by_aws_route = None
+            self.every.append((method, host, observed, record))
+        self._plain = self._kong = self._aws_paths = self._aws_latest = None
 
     def add_aws(self, record: Row) -> None:
         _aws_add(self.aws, record)
-        self._by_aws_route = None
+        self._aws_latest = None
 
-    def served_by(self, entry: Row, *, any_host: bool = False) -> list[Row]:
-        """Traffic on the endpoints a gateway entry serves (on any host when ``any_host``)."""
-        _, host, path = split_key(entry["endpoint_key"])
+    def _by_host_and_segment(self) -> dict[tuple[str | None, str | None], _Sorted]:
+        """By (host, first segment of the key), either None for any, sorted by observed path."""
+        if self._plain is None:
+            groups: dict[tuple[str | None, str | None], list[tuple[str, _Seen]]] = defaultdict(list)
+            for seen in self.every:
+                _, host, path, record = seen
+                first = _first(split_key(record["endpoint_key"])[2]) or None
+                for where in ((host, first), (None, first), (host, None), (None, None)):
+                    groups[where].append((path, seen))
+            self._plain = {where: _Sorted(pairs) for where, pairs in groups.items()}
+        return self._plain
+
+    def _by_host_name(self) -> dict[str | None, _Sorted]:
+        """By host name (None: any), sorted by the path as Kong's router reads it."""
+        if self._kong is None:
+            groups: dict[str | None, list[tuple[str, _Seen]]] = defaultdict(list)
+            for seen in self.every:
+                pair = (kong.normalize_request_path(seen[2]), seen)
+                groups[kong.host_name(seen[1])].append(pair)
+                groups[None].append(pair)
+            self._kong = {name: _Sorted(pairs) for name, pairs in groups.items()}
+        return self._kong
+
+    def latest(self, entry: Row, *, any_host: bool = False) -> str | None:
+        """The newest last_seen of the traffic a gateway or spec entry serves (on any host when
+        ``any_host``)."""
+        method, host, path = split_key(entry["endpoint_key"])
         if _is_aws(entry):
-            return self._served_by_aws(entry, host, any_host=any_host)
-        first = _first(path)
+            return self._latest_aws(entry, host, any_host=any_host)
         one_host = bool(host) and not any_host
-        if _is_kong(entry):  # any first segment may match a string prefix, any host a wildcard
-            candidates = self._under(kong.literal_prefix(entry["path"] or "/"))
-        elif not first:
-            candidates = self.by_host.get(host, []) if one_host else self.every
+        if _is_kong(entry):  # any first segment may match a string prefix
+            name = kong.exact_host_name(normalize_host(entry["host"])) if one_host else None
+            column = self._by_host_name().get(name)
+            span = column.starting(kong.literal_prefix(entry["path"] or "/")) if column else (0, 0)
         else:
-            candidates = (
-                self.by_host_segment.get((host, first), []) if one_host else self.by_segment.get(first, [])
-            )
-        test = matcher(entry, any_host=any_host)
-        found = {
-            id(record): record for method, host_, path_, record in candidates if test(method, host_, path_)
-        }
-        return list(found.values())
+            column = self._by_host_and_segment().get((host if one_host else None, _first(path) or None))
+            exact = entry["path_match"] != "prefix" and not openapi.templated(path)
+            if column:
+                span = column.equal(path) if exact else column.starting(_literal_head(entry))
+        return column.latest(span, method, matcher(entry, any_host=any_host)) if column else None
 
-    def _served_by_aws(self, entry: Row, host: str, *, any_host: bool) -> list[Row]:
-        if any_host and host:  # as if all traffic came to the entry's host: tried one by one
-            found = {
-                id(record): record
-                for method, host_, path_, record in self.every
-                if self.aws.serves(entry, method, host_, path_, any_host=True)
-            }
-            return list(found.values())
-        if self._by_aws_route is None:  # each endpoint routed once: by route, the traffic it takes
-            self._by_aws_route = defaultdict(dict)
+    def _latest_aws(self, entry: Row, host: str, *, any_host: bool) -> str | None:
+        if any_host and host:  # as if all traffic came to the entry's host: what is under its head
+            if self._aws_paths is None:
+                self._aws_paths = _Sorted([(_segments_text(aws.segments(s[2])), s) for s in self.every])
+            span = self._aws_paths.starting(_segments_text(self.aws.where(entry)[1]))
+
+            def test(method: str, host_: str, path: str) -> bool:
+                return self.aws.serves(entry, method, host_, path, any_host=True)
+
+            # Any method: API Gateway's catch-all ($default) takes every method whatever its own.
+            return self._aws_paths.latest(span, ANY_METHOD, test)
+        if self._aws_latest is None:  # each endpoint routed once: by route, the newest traffic it takes
+            self._aws_latest = {}
             for method, host_, path_, record in self.every:
+                if not record.get("last_seen"):
+                    continue
                 for route in self.aws.serving(method, host_, path_):
-                    self._by_aws_route[id(route)][id(record)] = record
-        return list(self._by_aws_route.get(id(entry), {}).values())
+                    newest = self._aws_latest.get(id(route))
+                    if newest is None or record["last_seen"] > newest:
+                        self._aws_latest[id(route)] = record["last_seen"]
+        return self._aws_latest.get(id(entry))
 
 
 class Indexes:

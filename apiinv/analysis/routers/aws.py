@@ -77,6 +77,19 @@ class Route(Generic[T]):
     value: T
 
 
+def literal_head(template: str) -> tuple[str, ...]:
+    """The segments every path a route's template serves starts with (below its base path): those
+    before its first parameter or greedy segment; none for CATCH_ALL."""
+    if template == CATCH_ALL:
+        return ()
+    head: list[str] = []
+    for part in segments(template):
+        if _parameter(part) or _greedy(part):
+            break
+        head.append(part)
+    return tuple(head)
+
+
 # --------------------------------------------------------------------------------------- mappings
 
 
@@ -192,6 +205,7 @@ class Api(Generic[T]):
     """One API's routes as one host and base path serve them."""
 
     kind: str
+    order: int = 0  # among the APIs of its host and base path
     routes: list[Route[T]] = field(default_factory=list)
     _tree: _Resource[T] | None = None
 
@@ -213,15 +227,33 @@ class Gateway(Generic[T]):
 
     def __init__(self) -> None:
         self.hosts: dict[str, dict[str, dict[str, Api[T]]]] = {}
-        self.placed: dict[int, tuple[str, str, Api[T]]] = {}  # id(value) -> where its route is
+        self.placed: dict[int, tuple[str, str, Api[T], Route[T]]] = {}  # id(value) -> its route, where
+        # Per host and base path, the APIs by the literal heads of their routes (what a request must
+        # start with to reach one), so a request is not put to every API of a host (or of no host).
+        self.by_head: dict[tuple[str, str], dict[tuple[str, ...], list[Api[T]]]] = {}
+        self._listed: set[tuple[int, tuple[str, ...]]] = set()
 
     def add(
         self, host: str, base_path: str, api: str, kind: str, method: str, template: str, value: T
     ) -> None:
         base = "/".join(segments(base_path))
-        table = self.hosts.setdefault(host, {}).setdefault(base, {}).setdefault(api, Api(kind))
-        table.add(Route(method, template, value))
-        self.placed[id(value)] = (host, base, table)
+        apis = self.hosts.setdefault(host, {}).setdefault(base, {})
+        table = apis.get(api) or apis.setdefault(api, Api(kind, order=len(apis)))
+        route = Route(method, template, value)
+        table.add(route)
+        self.placed[id(value)] = (host, base, table, route)
+        head = literal_head(template)
+        if (id(table), head) not in self._listed:
+            self._listed.add((id(table), head))
+            self.by_head.setdefault((host, base), {}).setdefault(head, []).append(table)
+
+    def _apis(self, host: str, base: str, path: str) -> list[Api[T]]:
+        """The APIs of a host and base path that may have a route for ``path`` (below the base path),
+        in the order they were added."""
+        by_head = self.by_head[(host, base)]
+        request = segments(path)
+        apis = [api for end in range(len(request) + 1) for api in by_head.get(request[:end], ())]
+        return list({id(api): api for api in sorted(apis, key=lambda api: api.order)}.values())
 
     def serving(self, method: str, host: str, path: str) -> list[T]:
         """What serves ``method host path``: per API that its mapping selects, the route it selects."""
@@ -231,16 +263,23 @@ class Gateway(Generic[T]):
             base = select_mapping(mappings, path) if mappings else None
             if mappings is None or base is None:
                 continue
-            for api in mappings[base].values():
-                route = api.select(method, below(base, path))
+            inside = below(base, path)
+            for api in self._apis(where, base, inside):
+                route = api.select(method, inside)
                 if route is not None:
                     found.append(route.value)
         return found
 
+    def where(self, value: T) -> tuple[str, tuple[str, ...]]:
+        """A route's host, and the segments every path it serves starts with (its base path's, then
+        its template's literal head)."""
+        host, base, _, route = self.placed[id(value)]
+        return host, segments(base) + literal_head(route.template)
+
     def serves(self, value: T, method: str, host: str, path: str, *, any_host: bool = False) -> bool:
         """Whether API Gateway sends ``method host path`` to the route of ``value``; with ``any_host``
         as if the request came to the route's own host."""
-        own_host, base, api = self.placed[id(value)]
+        own_host, base, api, _ = self.placed[id(value)]
         if own_host and not any_host and host != own_host:
             return False
         if select_mapping(self.hosts[own_host], path) != base:

@@ -100,6 +100,18 @@ def host_matches(route_host: str, host: str) -> bool:
     return route_name == name
 
 
+def host_name(host: str) -> str:
+    """A host without its port: what a route host without wildcards must equal (``host_matches``)."""
+    return _split_port(host)[0]
+
+
+def exact_host_name(route_host: str) -> str | None:
+    """The one host name a route host matches (on any port, or its own), None when it matches many
+    (no host, a wildcard): a key to look routes and traffic up by."""
+    name = host_name(route_host) if route_host else ""
+    return name if name and not (name.startswith("*.") or name.endswith(".*")) else None
+
+
 def _split_port(host: str) -> tuple[str, str]:
     if host.startswith("["):  # an IPv6 literal: [::1]:8000
         name, _, rest = host.partition("]")

@@ -1,0 +1,112 @@
+"""The indexed lookups answer what trying every traffic endpoint one by one answers (issue #23)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apiinv.analysis.merge import Indexes, _first, matcher
+from apiinv.inventory.keys import split_key
+from apiinv.inventory.records import make_record
+
+ROLES = {"kong": "gateway", "apigee": "gateway", "aws": "gateway", "42crunch": "spec", "cequence": "traffic"}
+HOSTS = ("a.x", "b.x", "a.x:8443", "")
+SEGMENTS = ("v1", "v2", "users", "7", "me")
+PATHS = st.lists(st.sampled_from(SEGMENTS), max_size=3).map(lambda parts: "/" + "/".join(parts))
+DAYS = st.sampled_from([None, "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "2026-11-01T00:00:00Z"])
+METHODS = st.sampled_from(["GET", "POST", "*"])
+
+
+def _record(tool: str, **fields: object) -> dict:
+    instance = "aws" if tool == "aws_apigateway" else tool
+    defaults = {"collected_at": None, "api_id": "x", "api_name": None, "base_path": "", "status": "deployed"}
+    return make_record(tool=tool, instance=instance, **{**defaults, **fields})  # type: ignore[arg-type]
+
+
+traffic = st.builds(
+    lambda method, host, path, day: _record(
+        "cequence", method=method, host=host, path=path, last_seen=day, status="active"
+    ),
+    st.sampled_from(["GET", "POST"]),
+    st.sampled_from(HOSTS),
+    PATHS,
+    DAYS,
+)
+kong_route = st.builds(
+    lambda method, host, path: _record("kong", method=method, host=host, path=path, path_match="prefix"),
+    METHODS,
+    st.sampled_from(HOSTS),
+    st.one_of(
+        PATHS,
+        st.sampled_from(["/", "/v", "/users/", r"~/v1/\d+$", r"~/(v1|v2)/users", r"~(?i)/V2", r"~.*/me"]),
+    ),
+)
+apigee_base_path = st.builds(
+    lambda host, base: _record("apigee", method="*", host=host, base_path=base, path="", path_match="prefix"),
+    st.sampled_from(HOSTS),
+    st.sampled_from(["/", "/v1", "/v1/{}", "/users", "/{}/me"]),
+)
+spec_operation = st.builds(
+    lambda method, host, path: _record("42crunch", method=method, host=host, path=path, status="documented"),
+    METHODS,
+    st.sampled_from(HOSTS),
+    st.one_of(PATHS, st.sampled_from(["/", "/users/{id}", "/{id}/me", "/v1/{a}/{b}", "/v{n}"])),
+)
+aws_route = st.builds(
+    lambda host, api, method, template: _record(
+        "aws_apigateway",
+        api_id=api,
+        host=host,
+        method=method,
+        path="" if template == "$default" else template,
+        tags=["http" if template == "$default" else "rest"],
+        path_match="prefix" if template == "$default" else "exact",
+    ),
+    st.sampled_from(["a.x", ""]),
+    st.sampled_from(["api1", "api2"]),
+    METHODS,
+    st.sampled_from(["$default", "/{proxy+}", "/v1/{proxy+}", "/users/{id}", "/v1", "/users/me"]),
+)
+
+
+def _naive_latest(indexes: Indexes, entry: dict, *, any_host: bool) -> str | None:
+    """Every traffic endpoint tried one by one (a non-Kong entry with a first segment only on the
+    endpoints whose key has that first segment, as findings always did)."""
+    aws = indexes.traffic.aws
+    _, host, path = split_key(entry["endpoint_key"])
+    if entry["tool"] == "aws_apigateway":
+        if any_host and host:
+
+            def test(m: str, h: str, p: str) -> bool:
+                return aws.serves(entry, m, h, p, any_host=True)
+        else:
+
+            def test(m: str, h: str, p: str) -> bool:
+                return any(route is entry for route in aws.serving(m, h, p))
+    else:
+        test = matcher(entry, any_host=any_host)
+    first = _first(path) if entry["tool"] not in ("kong", "aws_apigateway") else ""
+    return max(
+        (
+            record["last_seen"]
+            for m, h, p, record in indexes.traffic.every
+            if record.get("last_seen")
+            and (not first or _first(split_key(record["endpoint_key"])[2]) == first)
+            and test(m, h, p)
+        ),
+        default=None,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(traffic, min_size=1, max_size=25),
+    st.lists(st.one_of(kong_route, apigee_base_path, spec_operation, aws_route), min_size=1, max_size=10),
+)
+def test_the_newest_traffic_an_entry_serves_is_what_trying_every_endpoint_finds(seen, entries) -> None:
+    indexes = Indexes.build([*entries, *seen], ROLES)
+    for entry in entries:
+        for any_host in (False, True):
+            assert indexes.traffic.latest(entry, any_host=any_host) == _naive_latest(
+                indexes, entry, any_host=any_host
+            ), (entry["endpoint_key"], entry["path"], any_host)
