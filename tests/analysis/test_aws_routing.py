@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
 from apiinv.config import Analysis
 from apiinv.inventory.keys import endpoint_key
-from apiinv.inventory.records import make_record
 from apiinv.sources import aws_apigateway
-from tests.analysis.test_merge import NOW, SEEN
+from tests.analysis.routing import NOW, SEEN, report, table, traffic
 
 ROLES = {"aws": "gateway", "cequence": "traffic"}
 DOMAIN = "api.example.com"
-TABLE = yaml.safe_load((Path(__file__).parent / "conformance" / "aws.yaml").read_text())
+TABLE = table("aws")
 # Each route of a table gets its own authorization, so the report's auth types say which one served.
 REST_AUTH = [
     (kind, key) for key in (False, True) for kind in ("NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS")
@@ -84,28 +80,6 @@ def aws_records(kind: str, apis: dict[str, list[str]]) -> tuple[list[dict], dict
     return list(aws_apigateway.normalize(raw)), auth
 
 
-def traffic(method: str, path: str, host: str = DOMAIN) -> dict:
-    return make_record(
-        tool="cequence",
-        instance="cequence",
-        collected_at=SEEN,
-        api_id=path,
-        api_name=None,
-        host=host,
-        base_path="",
-        method=method,
-        path=path,
-        status="active",
-        last_seen=SEEN,
-    )
-
-
-def report(records: list) -> tuple[dict, list[str]]:
-    merged = merge(records, roles=ROLES)
-    found = find(merged, records, Analysis(), now=NOW, roles=ROLES)
-    return {r["endpoint_key"]: r for r in merged}, sorted(r["endpoint_key"] for r in found["shadow"])
-
-
 @pytest.mark.parametrize(
     "row", TABLE["rows"], ids=[f"{r['table']}-{r['request'][0]}-{r['request'][1]}" for r in TABLE["rows"]]
 )
@@ -116,7 +90,8 @@ def test_aws_conformance_row_through_the_merge(row) -> None:
     table = TABLE["tables"][row["table"]]
     gateway, auth = aws_records(table["kind"], table["apis"])
     method, path = row["request"]
-    rows, shadows = report([*gateway, traffic(method, path)])
+    rows, found = report([*gateway, traffic(path, method, DOMAIN)], ROLES)
+    shadows = found["shadow"]
     key = endpoint_key(method, DOMAIN, "", path)
     served = row["serves"]
     assert rows[key]["in_gateway"] is (served is not None), row
@@ -145,7 +120,7 @@ def test_a_root_proxy_is_seen_in_traffic_on_what_api_gateway_routes_to_it() -> N
     gateway, _ = aws_records("rest", {"": ["GET /{proxy+}", "GET /orders"]})
 
     def orphans(*paths: str) -> dict[str, dict]:
-        records = [*gateway, *(traffic("GET", path) for path in paths)]
+        records = [*gateway, *(traffic(path, host=DOMAIN) for path in paths)]
         found = find(merge(records, roles=ROLES), records, Analysis(), now=NOW, roles=ROLES)
         return {r["endpoint_key"]: r for r in found["orphan"]}
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 
 import pytest
-import yaml
 
 from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
@@ -14,11 +12,13 @@ from apiinv.config import Analysis
 from apiinv.inventory.keys import endpoint_key
 from apiinv.inventory.records import make_record
 from apiinv.sources import kong
+from tests.analysis import routing
+from tests.analysis.routing import NOW, SEEN, assert_each_row_cites_a_source, table
 
-NOW = datetime(2026, 11, 24, tzinfo=UTC)
 # Each tool named after its vendor, with the role its source declares (the configuration says so).
+# Traffic on the Kong routes' host unless a test names another.
+traffic = partial(routing.traffic, host="edge.x")
 ROLES = {"kong": "gateway", "apigee": "gateway", "42crunch": "spec", "cequence": "traffic"}
-SEEN = "2026-11-23T10:00:00Z"
 
 
 def kong_route(paths, methods=None, hosts=("edge.x",), *, strip_path=True, auth=None):
@@ -50,24 +50,6 @@ def kong_route(paths, methods=None, hosts=("edge.x",), *, strip_path=True, auth=
         },
     }
     return list(kong.normalize(raw))
-
-
-def traffic(path, method="GET", host="edge.x", **extra):
-    return make_record(
-        tool="cequence",
-        instance="cequence",
-        collected_at=SEEN,
-        api_id=path,
-        api_name=None,
-        host=host,
-        base_path="",
-        method=method,
-        path=path,
-        status="active",
-        auth_required=extra.pop("auth", None),
-        last_seen=SEEN,
-        **extra,
-    )
 
 
 def spec(path, method="GET", host="edge.x", score=90.0):
@@ -135,7 +117,7 @@ def test_kong_routes_serve_what_kongs_router_matches(route_path, request_path, s
     assert (key in shadows(records)) is not served
 
 
-KONG_TABLE = yaml.safe_load((Path(__file__).parent / "conformance" / "kong.yaml").read_text())
+KONG_TABLE = table("kong")
 
 
 @pytest.mark.parametrize(
@@ -157,10 +139,7 @@ def test_kong_conformance_row_through_the_merge(row) -> None:
 
 def test_kong_table_is_drawn_from_kongs_sources() -> None:
     """The table's data, not the code: enough rows, each citing a named source and a place in it."""
-    assert len(KONG_TABLE["rows"]) >= 60
-    for row in KONG_TABLE["rows"]:
-        source, _, place = row["source"].partition(":")
-        assert source in KONG_TABLE["sources"] and place, row
+    assert_each_row_cites_a_source(KONG_TABLE, at_least=60)
 
 
 @pytest.mark.parametrize("route_path", ["~/\\p{Greek}+", "~/[a-z&&[^x]]", "~/(?U)a+", "~/a\\x{zz"])

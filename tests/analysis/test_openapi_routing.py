@@ -4,23 +4,16 @@ attributes traffic to the gateway route that serves it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
-import yaml
 
 from apiinv import registry
-from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
-from apiinv.config import Analysis
 from apiinv.inventory.keys import endpoint_key
 from apiinv.inventory.records import make_record
+from tests.analysis.routing import SEEN, assert_each_row_cites_a_source, report, table, traffic
 
-NOW = datetime(2026, 11, 24, tzinfo=UTC)
-SEEN = "2026-11-23T10:00:00Z"
 ROLES = {"specs": "spec", "42crunch": "spec", "cequence": "traffic", "apigee": "gateway"}
-TABLE = yaml.safe_load((Path(__file__).parent / "conformance" / "openapi.yaml").read_text())
+TABLE = table("openapi")
 
 
 def document(*paths: str, base: str = "", methods=("get",), security=None) -> dict:
@@ -47,23 +40,6 @@ def spec_records(*documents: dict) -> list[dict]:
     return list(registry.load("openapi_specs").normalize(raw))
 
 
-def traffic(path: str, method: str = "GET", host: str = "api.x", **extra) -> dict:
-    return make_record(
-        tool="cequence",
-        instance="cequence",
-        collected_at=SEEN,
-        api_id=path,
-        api_name=None,
-        host=host,
-        base_path="",
-        method=method,
-        path=path,
-        status="active",
-        last_seen=SEEN,
-        **extra,
-    )
-
-
 def audited_spec(path: str, score: float = 91.0, host: str = "api.x") -> dict:
     """A 42Crunch-style spec operation with its audit."""
     return make_record(
@@ -84,14 +60,6 @@ def audited_spec(path: str, score: float = 91.0, host: str = "api.x") -> dict:
     )
 
 
-def report(records: list[dict]) -> tuple[dict[str, dict], dict[str, list[str]]]:
-    merged = merge(records, roles=ROLES)
-    found = find(merged, records, Analysis(), now=NOW, roles=ROLES)
-    return {r["endpoint_key"]: r for r in merged}, {
-        name: sorted(r["endpoint_key"] for r in rows) for name, rows in found.items()
-    }
-
-
 @pytest.mark.parametrize(
     "row", TABLE["rows"], ids=[f"{i}-{r['request'][1]}" for i, r in enumerate(TABLE["rows"])]
 )
@@ -100,7 +68,7 @@ def test_openapi_conformance_row_through_the_merge(row) -> None:
     them; the traffic's row names exactly the operation that serves it, else it is a shadow API."""
     method, path = row["request"]
     records = [*spec_records(document(*row["paths"], base=row.get("base", ""))), traffic(path, method)]
-    rows, findings = report(records)
+    rows, findings = report(records, ROLES)
     key = endpoint_key(method, "api.x", "", path)
     expected = row["served_by"]
     assert rows[key]["in_spec"] is (expected is not None), row
@@ -109,10 +77,7 @@ def test_openapi_conformance_row_through_the_merge(row) -> None:
 
 
 def test_openapi_table_cites_the_specification() -> None:
-    assert len(TABLE["rows"]) >= 20
-    for row in TABLE["rows"]:
-        source, _, place = row["source"].partition(":")
-        assert source in TABLE["sources"] and place, row
+    assert_each_row_cites_a_source(TABLE, at_least=20)
 
 
 def test_traffic_on_a_template_takes_the_specs_audit_and_auth_and_is_no_finding() -> None:
@@ -135,7 +100,7 @@ def test_traffic_on_a_template_takes_the_specs_audit_and_auth_and_is_no_finding(
         audited_spec("/pets/{petId}"),
         traffic("/pets/cat"),
     ]
-    rows, findings = report(records)
+    rows, findings = report(records, ROLES)
     row = rows["GET api.x/pets/cat"]
     assert (row["in_spec"], row["in_gateway"], row["audit_score"], row["audit_date"]) == (
         True,
@@ -150,14 +115,14 @@ def test_traffic_on_a_template_takes_the_specs_audit_and_auth_and_is_no_finding(
 
 def test_traffic_that_knows_its_authentication_keeps_it() -> None:
     records = [audited_spec("/pets/{petId}"), traffic("/pets/cat", auth_required=False)]
-    row = report(records)[0]["GET api.x/pets/cat"]
+    row = report(records, ROLES)[0]["GET api.x/pets/cat"]
     assert (row["auth_required"], row["auth_source"], row["in_spec"]) == (False, "cequence", True)
 
 
 def test_a_concrete_operation_takes_its_traffic_from_the_template() -> None:
     """/pets/mine before /pets/{petId}: the concrete operation's audit, not the template's."""
     records = [audited_spec("/pets/mine", score=40.0), audited_spec("/pets/{petId}", score=95.0)]
-    rows, findings = report([*records, traffic("/pets/mine"), traffic("/pets/dog")])
+    rows, findings = report([*records, traffic("/pets/mine"), traffic("/pets/dog")], ROLES)
     assert rows["GET api.x/pets/mine"]["audit_score"] == 40.0
     assert rows["GET api.x/pets/dog"]["audit_score"] == 95.0
     assert findings["unaudited"] == ["GET api.x/pets/mine"]
@@ -165,7 +130,7 @@ def test_a_concrete_operation_takes_its_traffic_from_the_template() -> None:
 
 def test_a_host_less_operation_documents_its_path_on_every_host() -> None:
     records = [audited_spec("/pets/{petId}", host=""), traffic("/pets/cat", host="eu.api.x")]
-    rows, findings = report(records)
+    rows, findings = report(records, ROLES)
     assert rows["GET eu.api.x/pets/cat"]["in_spec"] and findings["shadow"] == []
 
 
