@@ -32,35 +32,10 @@ class JsonClient(Protocol):
     ) -> Any: ...
 
 
-def paginate(
-    client: JsonClient,
-    path: str,
-    *,
-    strategy: str | Paginator,
-    items_key: str | None,
-    params: dict[str, Any] | None = None,
-    page_size: int | None = None,
-    max_pages: int | None = None,
-    absent_ok: bool = False,
-    method: str = "GET",
-    body: dict[str, Any] | None = None,
-    **options: Any,
-) -> Iterator[list[Any]]:
+def paginate(client: JsonClient, path: str, **arguments: Any) -> Iterator[list[Any]]:
     """The items of each page until the strategy stops or the page cap is reached (then the listing is
-    marked truncated); see HttpClient.paginate."""
-    for _, items in pages(
-        client,
-        path,
-        strategy=strategy,
-        items_key=items_key,
-        params=params,
-        page_size=page_size,
-        max_pages=max_pages,
-        absent_ok=absent_ok,
-        method=method,
-        body=body,
-        **options,
-    ):
+    marked truncated): ``pages`` without the pages themselves; see HttpClient.paginate."""
+    for _, items in pages(client, path, **arguments):
         yield items
 
 
