@@ -10,6 +10,9 @@ org.wso2.carbon.apimgt.rest.api.publisher.v1/src/main/resources/publisher-api.ya
   ``lifeCycleStatus``, ``securityScheme`` (oauth2, api_key, basic_auth, mutualssl and the
   ``oauth_basic_auth_api_key_mandatory`` flag) and ``operations`` of APIOperations ``{target, verb,
   authType}`` (authType ``None``: no auth).
+- An API created without operations gets the default resource ``/*`` for each HTTP method, which
+  serves every path below its context (wso2/carbon-apimgt, the publisher's APIMappingUtil
+  ``getDefaultOperationsList``: ``operationsDTO.setTarget("/*")`` for each of HTTP_DEFAULT_METHODS).
 - Security: OAuth2 with the ``apim:api_view`` scope; a client-credentials token from ``/oauth2/token``.
 """
 
@@ -37,7 +40,7 @@ def apis(count: int, seed: int = 11) -> list[dict[str, Any]]:
         scheme = rng.choice(["oauth2", "api_key", "basic_auth"])
         operations = [
             {
-                "target": f"/items{n}",
+                "target": "/*" if index % 5 == 2 else f"/items{n}",
                 "verb": verb,
                 "authType": "None" if (index + n) % 7 == 0 else "Application",
             }
@@ -60,7 +63,8 @@ def apis(count: int, seed: int = 11) -> list[dict[str, Any]]:
 
 def truth(listed: list[dict[str, Any]]) -> list[tuple[str, str, str, str, bool, tuple[str, ...]]]:
     """(method, host, path, path_match, auth required, auth kinds) of every operation, at the versioned
-    context and, for a default version, at the context without the version too."""
+    context and, for a default version, at the context without the version too; a ``/*`` resource is a
+    prefix at its context."""
     rows = []
     for api in listed:
         context, version = api["context"], api["version"]
@@ -72,8 +76,10 @@ def truth(listed: list[dict[str, Any]]) -> list[tuple[str, str, str, str, bool, 
         kinds = tuple(sorted(SCHEMES[s] for s in api["securityScheme"] if s in SCHEMES))
         for op in api["operations"]:
             open_ = op["authType"] == "None"
+            below = op["target"].endswith("/*")  # the default resource: everything below the context
+            target, match = (op["target"][:-2], "prefix") if below else (op["target"], "exact")
             for base in contexts:
-                rows.append((op["verb"], "", base + op["target"], "exact", not open_, () if open_ else kinds))
+                rows.append((op["verb"], "", base + target, match, not open_, () if open_ else kinds))
     return sorted(rows)
 
 

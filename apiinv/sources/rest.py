@@ -606,21 +606,22 @@ def _described(document: Any, what: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         raise MalformedResponseError(f"{what}: not an OpenAPI document (no paths)")
     schemes = security_schemes(document)
+    everywhere = [list(s) for s in servers(document)]
     found = []
     for path, method, operation, path_item in operations(document):
         security = operation.get("security", document.get("security"))
         required, kinds = auth(security, schemes) if security is not None else (None, [])
-        own = operation if "servers" in operation else path_item if "servers" in path_item else None
+        own = [list(s) for s in servers(document, path_item, operation)]
         found.append(
             {
                 "method": method.upper(),
                 "path": path,
                 "authenticated": required,
                 "auth_types": kinds,
-                **({"servers": [list(s) for s in servers(own)]} if own is not None else {}),
+                **({"servers": own} if own != everywhere else {}),
             }
         )
-    return {"servers": [list(s) for s in servers(document)], "operations": found}
+    return {"servers": everywhere, "operations": found}
 
 
 # ------------------------------------------------------------------------------------------ records

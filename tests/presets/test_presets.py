@@ -219,3 +219,37 @@ def test_a_tyk_listen_path_serves_the_traffic_below_it_in_the_combined_report(tm
     assert below_domain["auth_required"] is True
     assert below_any["in_gateway"] and below_any["tools"] == ["traffic", "tyk"]
     assert not elsewhere["in_gateway"] and elsewhere["tools"] == ["traffic"]
+
+
+def test_a_wso2_default_resource_serves_every_path_below_its_context(tmp_path: Path) -> None:
+    """An API created without operations has WSO2's default resource ``/*`` per method: a prefix row at
+    the versioned context, so traffic below it (any depth) is in the gateway, not a shadow API."""
+    from apiinv.analysis.merge import merge
+    from apiinv.inventory.records import make_record
+    from apiinv.sandbox.server import SimServer
+    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis
+
+    listed = [api for api in apis(8) if api["operations"][0]["target"] == "/*"]
+    assert listed and listed[0]["context"] == "/svc2" and listed[0]["version"] == "3.0.0"
+    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
+    with SimServer(app) as server:
+        entry = {
+            "preset": "wso2",
+            "api_base_url": server.url + BASE,
+            "token_url": server.url + TOKEN_PATH,
+            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
+            "fields": {"host": "'gw.example'"},
+        }
+        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
+        outcome, records = collect(folder, "wso2", tmp_path)
+    assert outcome.ok, outcome.summary()
+    assert {(r["method"], r["path"], r["path_match"]) for r in records} >= {("GET", "/svc2/3.0.0", "prefix")}
+    seen = make_record(
+        tool="traffic", instance="traffic", collected_at="2026-11-23T10:00:00Z",
+        api_id=None, api_name=None, base_path="", status="active",
+        host="gw.example", method="GET", path="/svc2/3.0.0/orders/42/lines", path_match="exact",
+        auth_required=None, auth_types=[],
+    )  # fmt: skip
+    merged = {r["endpoint_key"]: r for r in merge([*records, seen], roles={"wso2": "gateway"})}
+    below = merged[seen["endpoint_key"]]
+    assert below["in_gateway"] and below["tools"] == ["traffic", "wso2"]

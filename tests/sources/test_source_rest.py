@@ -770,3 +770,32 @@ def test_validate_config_names_a_bad_spec_expression_and_a_listing_named_like_th
     assert any(p.startswith("endpoints.inventory.spec: ") for p in problems), problems
     assert any(p.startswith("endpoints.parent: 'parent' names the context") for p in problems), problems
     assert not any("endpoints.inventory.path" in p for p in problems), problems
+
+
+def test_a_spec_operation_with_an_empty_servers_list_keeps_its_documents_servers(
+    listing_server, tmp_path: Path
+) -> None:
+    """OAS 3: an empty ``servers`` on an operation or path item declares none, so the document's apply
+    (as the openapi_specs source reads it), not the item's host with no base path."""
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "pets", "version": "1"},
+        "servers": [{"url": "https://pets.example/v1"}],
+        "paths": {
+            "/pets": {"get": {"servers": []}},
+            "/upload": {"servers": [], "post": {"servers": [{"url": "https://upload.example/v2"}]}},
+        },
+    }
+    entity = {"name": "p", "definition": document}
+    listing_server.route("/entities", lambda h: h.send_json({"items": [entity]}))
+    settings = {
+        "role": "spec",
+        "endpoints": {"inventory": {"path": "/entities", "items": "items", "spec": "definition"}},
+        "fields": {"host": "'fallback.example'", "api_name": "name"},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.ok, outcome.summary()
+    assert sorted(r["endpoint_key"] for r in records) == [
+        "GET pets.example/v1/pets",
+        "POST upload.example/v2/upload",
+    ]
