@@ -7,13 +7,14 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS, TITLES
 from apiinv.config import Analysis, Config
-from apiinv.errors import NothingToReportError, UsageError
+from apiinv.errors import NothingToReportError, OutputWriteError, UsageError
 from apiinv.inventory.records import Row
 from apiinv.logs import get_logger
 from apiinv.ops import locks
@@ -111,9 +112,12 @@ def export(
     return outcome
 
 
-def export_step(cfg: Config, day: StoreDate, tools: list[str], formats: list[str]) -> ExportOutcome:
+def export_step(
+    cfg: Config, day: StoreDate, tools: list[str], formats: list[str], *, workers: int | None = None
+) -> ExportOutcome:
     """The reports of ``tools``, and the combined report over every enabled tool (those of other
-    schedules too, with their latest data): one date has one combined report, whoever writes it."""
+    schedules too, with their latest data): one date has one combined report, whoever writes it.
+    ``workers``: at most that many workbook writers (default: one per usable core)."""
     enabled = [t.name for t in cfg.tools.values() if t.enabled]
     return export(
         day,
@@ -123,6 +127,7 @@ def export_step(cfg: Config, day: StoreDate, tools: list[str], formats: list[str
         roles={t.name: t.role for t in cfg.tools.values()},
         timezone=cfg.timezone,
         combined=enabled,
+        workers=workers,
     )
 
 
@@ -179,11 +184,12 @@ def write_workbooks(
 ) -> None:
     """The workbooks of ``jobs`` (path, tool or None for the combined one), in parallel processes: xlsx
     writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. Serial where
-    processes cannot fork or one is asked for. A failure is that of the first failed job in ``jobs``'
-    order, as when written one after another."""
+    processes cannot fork or one is asked for; never more processes than usable cores. A failure is that
+    of the first failed job in ``jobs``' order, as when written one after another; a writer process
+    that dies (killed, out of memory) fails the export naming every workbook left unwritten."""
     global _dataset
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    count = min(len(jobs), workers or usable)
+    count = min(len(jobs), usable, workers or usable)
     forking = "fork" in multiprocessing.get_all_start_methods()
     _dataset = data
     try:
@@ -197,7 +203,15 @@ def write_workbooks(
             futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in largest_first}
             try:
                 for job in jobs:
-                    futures[job].result()
+                    try:
+                        futures[job].result()
+                    except BrokenProcessPool:
+                        # Which one died is not known: every workbook left unwritten is named.
+                        lost = [str(p) for (p, _), f in futures.items() if f.exception() is not None]
+                        raise OutputWriteError(
+                            f"a workbook writer process died (killed or out of memory); not written: "
+                            f"{', '.join(lost)}"
+                        ) from None
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise

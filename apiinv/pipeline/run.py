@@ -181,7 +181,7 @@ def _steps(
         release_memory()
     if "export" in steps:
         try:
-            result.exported = export_step(cfg, day, plan.names, plan.formats)
+            result.exported = export_step(cfg, day, plan.names, plan.formats, workers=workers)
         except NothingToReportError as exc:
             console.problem(f"export: {exc.message}")
             if plan.action != "run":  # after collect and process, their errors already say why

@@ -279,3 +279,46 @@ def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, mo
         else:
             workbooks.write_tool(again, outcome.data, path.name.removesuffix(f"-{DAY2}.xlsx"))
         assert parts(path) == parts(again), path.name
+
+
+def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_days, monkeypatch) -> None:
+    import os
+
+    from apiinv import config
+    from apiinv.errors import OutputWriteError
+    from apiinv.pipeline.export import export
+    from apiinv.report import workbooks
+
+    parent = os.getpid()
+
+    def killed(*args, **kwargs):
+        if os.getpid() != parent:
+            os._exit(9)  # as the kernel's out-of-memory killer would end it
+
+    monkeypatch.setattr(workbooks, "write_combined", killed)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    with pytest.raises(OutputWriteError, match="a workbook writer process died") as died:
+        export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
+    assert f"api-inventory-{DAY2}.xlsx" in died.value.message
+
+
+@pytest.mark.sandbox_tools("kong")
+def test_run_with_one_worker_writes_every_workbook_in_its_own_process(cli, sandbox, monkeypatch) -> None:
+    import os
+
+    from apiinv.report import workbooks
+
+    writers: set[int] = set()  # a forked writer's calls never reach this process's set
+    for name in ("write_tool", "write_combined"):
+        original = getattr(workbooks, name)
+
+        def noted(*args, _original=original, **kwargs):
+            writers.add(os.getpid())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(workbooks, name, noted)
+    result = cli("--date", str(DAY2), "run", "--all", "--workers", "1", config_dir=sandbox.config_dir)
+    assert result.exit_code == 0, result.output
+    assert writers == {os.getpid()}
+    assert (cli.output / str(DAY2) / f"api-inventory-{DAY2}.xlsx").exists()
