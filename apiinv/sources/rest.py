@@ -705,8 +705,9 @@ def _records(
         "owner": as_text(get("owner")),
         "tags": sorted({*as_strings(_flat(get("tags"))), *(f"access:{a}" for a in access)}),
     }
+    # An unknown kind stays as given: validation rejects the record naming it, never a silent "exact".
     match = as_text(get("path_match"))
-    path_match = match.lower() if match and match.lower() in PATH_MATCHES else "exact"
+    path_match = (match.lower() if match.lower() in PATH_MATCHES else match) if match else "exact"
     hosts, paths = _each(host), list(dict.fromkeys(as_text(p) for p in _each(path)))
     if isinstance(item, dict) and OPENAPI in item:
         for one in _spec_records(as_dict(item[OPENAPI]), common, hosts):

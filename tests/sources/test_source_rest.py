@@ -799,3 +799,23 @@ def test_a_spec_operation_with_an_empty_servers_list_keeps_its_documents_servers
         "GET pets.example/v1/pets",
         "POST upload.example/v2/upload",
     ]
+
+
+def test_a_path_match_apiinv_does_not_know_is_a_rejected_record_naming_it_never_a_silent_exact() -> None:
+    from apiinv.inventory.records import problems
+
+    raw = {
+        "tool": "tyk",
+        "data": {
+            "fields": {"path": "p", "method": "m", "host": "h", "path_match": "match"},
+            "endpoints": [
+                {"p": "/listen", "m": "*", "h": "x.example", "match": "Prefix"},
+                {"p": "/other", "m": "*", "h": "x.example", "match": "starts_with"},
+                {"p": "/plain", "m": "GET", "h": "x.example"},
+            ],
+        },
+    }
+    records = {r["path"]: r for r in rest.SOURCE.normalize(raw)}
+    assert records["/listen"]["path_match"] == "prefix" and not problems(records["/listen"])
+    assert records["/plain"]["path_match"] == "exact" and not problems(records["/plain"])
+    assert any(p.startswith("path_match:") and "starts_with" in p for p in problems(records["/other"]))
