@@ -379,11 +379,12 @@ def waves(listings: list[Listing]) -> list[list[Listing]]:
 @dataclass
 class _Fetched:
     """What the listings fetched so far brought: their items, the page each item came in (by the item's
-    id, for the ``page`` of its children's templates) and each listing's parent listing."""
+    id, for the ``page`` of its children's templates; the item is held beside it, so its id stays its
+    own) and each listing's parent listing."""
 
     parents: dict[str, str | None]
     items: dict[str, list[Any]] = field(default_factory=dict)
-    pages: dict[int, Any] = field(default_factory=dict)
+    pages: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
     def scope(self, listing: Listing, parent: dict[str, Any]) -> dict[str, Any]:
         """What a child listing's templates read: its parent by name and as ``parent``, the page the
@@ -391,20 +392,26 @@ class _Fetched:
         root, name = parent, listing.for_each
         while (up := self.parents.get(name or "")) and isinstance(root.get(f"@{up}"), dict):
             root, name = root[f"@{up}"], up
-        page = self.pages.get(id(parent))
+        _, page = self.pages.get(id(parent), (None, None))
         return {str(listing.for_each): parent, "parent": parent, "page": page, "root": root}
 
     def kept(self, document: Any, items: list[Any]) -> list[Any]:
         for item in items:
-            self.pages[id(item)] = document
+            self.pages[id(item)] = (item, document)
         return items
+
+    def replaced(self, items: list[Any], by: list[Any]) -> list[Any]:
+        """``by``, the items made anew one for one (with their operations), in the pages of ``items``."""
+        for old, new in zip(items, by, strict=True):
+            self.pages[id(new)] = (new, self.pages.get(id(old), (None, None))[1])
+        return by
 
 
 def _fetch_listing(ctx: FetchContext, listing: Listing, fetched: _Fetched) -> list[Any]:
     try:
         if listing.for_each is None:
             items = [i for page, batch in _pages(ctx.client, listing, {}) for i in fetched.kept(page, batch)]
-            return _with_operations(ctx, listing, items)
+            return fetched.replaced(items, _with_operations(ctx, listing, items))
         parents = [p for p in fetched.items.get(listing.for_each, []) if isinstance(p, dict)]
         key = f"@{listing.for_each}"
 
@@ -425,7 +432,7 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, fetched: _Fetched) -> li
             return ctx.per_item(listing.name, item, request) or []
 
         items = [child for batch in ctx.map(children, parents) for child in batch]
-        return _with_operations(ctx, listing, items)
+        return fetched.replaced(items, _with_operations(ctx, listing, items))
     except CollectionError as exc:
         if not listing.optional:
             raise
@@ -579,9 +586,8 @@ def _with_operations(ctx: FetchContext, listing: Listing, items: list[Any]) -> l
             continue
         label = _label(item)
         what = f"listing {listing.name}: item {label}: spec"
+        # A document that cannot be read is that item's failure, named (and warned of) by per_item.
         described = ctx.per_item(listing.name, label, partial(_described, document, what))
-        if described is None:
-            ctx.warn(f"{what} is no OpenAPI document that can be read; its endpoints are left out")
         found.append({**item, OPENAPI: described} if isinstance(item, dict) else item)
     if without:
         ctx.warn(f"listing {listing.name}: {without:,} of {len(items):,} items have no {listing.spec!r}")

@@ -752,7 +752,8 @@ def test_a_spec_listing_takes_each_items_endpoints_from_its_openapi_document(
         "DELETE orders.example/orders/{}": ("orders", True, []),
     }
     assert [(i["listing"], i["item"]) for i in outcome.failed_items] == [("inventory", "broken")]
-    assert any("listing inventory: item broken: spec" in w for w in warnings)
+    assert "listing inventory: item broken: spec" in outcome.failed_items[0]["reason"]
+    assert not any("item broken" in w for w in warnings)  # said once, as the failed item
     assert any("1 of 4 items have no 'definition'" in w for w in warnings)
 
 
@@ -819,3 +820,29 @@ def test_a_path_match_apiinv_does_not_know_is_a_rejected_record_naming_it_never_
     assert records["/listen"]["path_match"] == "prefix" and not problems(records["/listen"])
     assert records["/plain"]["path_match"] == "exact" and not problems(records["/plain"])
     assert any(p.startswith("path_match:") and "starts_with" in p for p in problems(records["/other"]))
+
+
+def test_a_child_of_a_spec_listing_reads_the_page_its_parent_came_in(listing_server, tmp_path: Path) -> None:
+    """A spec: listing's items are made anew with their operations; their children still read ``page``."""
+    entities = [{"name": f"svc{n}", "definition": PETSTORE_YAML, "host": "h.example"} for n in range(3)]
+    listing_server.route("/entities", lambda h: h.send_json({"items": entities, "tenant": "t1"}))
+    for n in range(3):
+        listing_server.route(f"/entities/svc{n}/owners", lambda h: h.send_json({"items": []}))
+    settings = {
+        "role": "spec",
+        "endpoints": {
+            "entities": {"path": "/entities", "items": "items", "spec": "definition"},
+            "owners": {
+                "path": "/entities/{parent.name}/owners",
+                "for_each": "entities",
+                "items": "items",
+                "params": {"tenant": "{page.tenant}"},
+            },
+        },
+        "fields": {"host": "host", "api_name": "name"},
+    }
+    outcome, records, _ = collect(tmp_path, listing_server.url, settings)
+    assert outcome.ok and outcome.status == "ok", outcome.summary()
+    asked = sorted(r["path"] for r in listing_server.received if "/owners" in r["path"])
+    assert asked == [f"/entities/svc{n}/owners?tenant=t1" for n in range(3)]
+    assert {r["api_name"] for r in records} == {"svc0", "svc1", "svc2"}
