@@ -831,10 +831,10 @@ def test_a_child_of_a_spec_listing_reads_the_page_its_parent_came_in(listing_ser
     settings = {
         "role": "spec",
         "endpoints": {
-            "entities": {"path": "/entities", "items": "items", "spec": "definition"},
+            "inventory": {"path": "/entities", "items": "items", "spec": "definition"},
             "owners": {
                 "path": "/entities/{parent.name}/owners",
-                "for_each": "entities",
+                "for_each": "inventory",
                 "items": "items",
                 "params": {"tenant": "{page.tenant}"},
             },
