@@ -69,10 +69,10 @@ def pages(
     # ``relative_to: base`` against the API's base URL (links relative to a versioned API root).
     from_base = paginator.options.get("relative_to") == "base"
     current = client.url(path)
-    pages, truncated = 0, False
+    fetched, truncated = 0, False
     where = f"{method} {redact_url(client.url(path))}"
     while page_params is not None:
-        if pages >= cap:
+        if fetched >= cap:
             paginator.stop(f"page cap {cap} reached", warning=True)
             truncated = True
             break
@@ -86,7 +86,7 @@ def pages(
         else:
             document = client.request_json(method, target, params=query, json={**body, **page_params})
         items = items_of(document, items_key, where, tool.name, absent_ok=absent_ok)
-        pages += 1
+        fetched += 1
         client.stats.add("pages")
         kept = paginator.keep(items)
         if kept:
@@ -96,7 +96,7 @@ def pages(
     reason = paginator.stop_reason or "done"
     client.stats.stopped(reason, truncated=path if truncated or paginator.truncated else None)
     level = log.warning if paginator.warning else log.debug
-    level("pagination of %s stopped after %d page(s): %s", path, pages, reason, extra={"tool": tool.name})
+    level("pagination of %s stopped after %d page(s): %s", path, fetched, reason, extra={"tool": tool.name})
 
 
 def items_of(
