@@ -26,6 +26,7 @@ from heapq import merge as merge_sorted
 from itertools import chain
 from typing import Any
 
+from apiinv.analysis.prefixes import PrefixTrie
 from apiinv.analysis.routers import apigee, aws, kong, openapi
 from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
@@ -201,8 +202,7 @@ class Router:
         self.head_lengths: list[int] = []  # the lengths of those heads, ascending
         self.everywhere: dict[str, list[_Route]] = defaultdict(list)
         self.kong: dict[tuple[str | None, str], list[_Route]] = defaultdict(list)
-        self.kong_lengths: list[int] = []  # the lengths of Kong's prefixes, ascending
-        self.kong_prefixes: list[str] = []  # those prefixes, sorted
+        self.kong_prefixes: dict[str | None, PrefixTrie] = defaultdict(PrefixTrie)  # by host name
         self.warned: set[str] = set()
         self.aws: aws.Gateway[Row] = aws.Gateway()
 
@@ -217,12 +217,9 @@ class Router:
         _, own_host, path = split_key(record["endpoint_key"])
         if _is_kong(record):
             prefix = kong.literal_prefix(record["path"] or "/")
-            if len(prefix) not in self.kong_lengths:
-                insort(self.kong_lengths, len(prefix))
-            at = bisect_left(self.kong_prefixes, prefix)
-            if at == len(self.kong_prefixes) or self.kong_prefixes[at] != prefix:
-                self.kong_prefixes.insert(at, prefix)
             name = kong.exact_host_name(normalize_host(record["host"])) if own_host else None
+            if (name, prefix) not in self.kong:
+                self.kong_prefixes[name].add(prefix)
             self.kong[(name, prefix)].append(route)
             return
         first = _first(path)
@@ -258,26 +255,31 @@ class Router:
         seen: set[int] = set()
         name = kong.host_name(host)
         for concrete in list(paths) or [path]:
-            for _, record, test in self._kong_routes_under(kong.normalize_request_path(concrete), name):
+            for _, record, test in self._kong_routes_under(concrete, name):
                 if id(record) not in seen and test(method, host, concrete):
                     seen.add(id(record))
                     found.append(record)
         return found + _aws_serving(self.aws, method, host, list(paths) or [path])
 
-    def _kong_routes_under(self, path: str, name: str) -> Iterator[_Route]:
-        """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, one of
-        its values) starts with: the prefixes of the path, and for a template those that go on past
-        its first parameter."""
-        head = path.split("{", 1)[0] if openapi.templated(path) else path
-        for end in self.kong_lengths:
-            if end > len(head):
-                break
-            yield from self._kong_at(path[:end], name)
-        if head != path:
-            at = bisect_right(self.kong_prefixes, head)
-            while at < len(self.kong_prefixes) and self.kong_prefixes[at].startswith(head):
-                yield from self._kong_at(self.kong_prefixes[at], name)
-                at += 1
+    def _kong_routes_under(self, concrete: str, name: str) -> Iterator[_Route]:
+        """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, some
+        path it stands for) starts with, by prefix in sorted order."""
+        path = kong.normalize_request_path(concrete)
+        tries = [trie for trie in (self.kong_prefixes.get(name), self.kong_prefixes.get(None)) if trie]
+        if openapi.templated(concrete):
+            tokens = kong.template_tokens(concrete)
+            # Kong routes the normalised path: a prefix off its literal head serves none of its values.
+            head = path.split("{", 1)[0] if openapi.templated(path) else path
+            prefixes = {
+                prefix
+                for trie in tries
+                for prefix in trie.reaching(tokens)
+                if head.startswith(prefix) or (head != path and prefix.startswith(head))
+            }
+        else:
+            prefixes = {prefix for trie in tries for prefix in trie.starting(path)}
+        for prefix in sorted(prefixes):
+            yield from self._kong_at(prefix, name)
 
     def _kong_at(self, prefix: str, name: str) -> Iterable[_Route]:
         return _in_order(self.kong.get((name, prefix), ()), self.kong.get((None, prefix), ()))

@@ -312,7 +312,7 @@ def serves_template(
 @lru_cache(maxsize=65536)
 def _some_value_served(expression: str, template: str) -> bool:
     pattern = compiled(expression) if expression else re.compile("")
-    tokens = _tokens(template)
+    tokens = template_tokens(template)
     nodes = _sre.parse(pattern.pattern, pattern.flags)
     try:
         return _Walk(tokens).run(list(nodes), 0, (0, False), pattern.flags, lambda _: True)
@@ -320,7 +320,8 @@ def _some_value_served(expression: str, template: str) -> bool:
         return False
 
 
-def _tokens(template: str) -> list[_Token]:
+def template_tokens(template: str) -> list[_Token]:
+    """A template's characters, ``None`` (_PARAMETER) for each parameter."""
     parts = re.split(r"\{[^{}/]*\}", template)
     tokens: list[_Token] = list(parts[0])
     for part in parts[1:]:
