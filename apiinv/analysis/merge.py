@@ -27,7 +27,7 @@ from itertools import chain
 from typing import Any
 
 from apiinv.analysis.prefixes import PrefixTrie
-from apiinv.analysis.routers import apigee, aws, kong, openapi
+from apiinv.analysis.routers import apigee, aws, kong, openapi, router_of
 from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
@@ -79,14 +79,6 @@ def _first(path: str) -> str:
     return path.strip("/").split("/", 1)[0]
 
 
-def _is_kong(record: Row) -> bool:
-    return record.get("tool") == "kong"
-
-
-def _is_aws(record: Row) -> bool:
-    return record.get("tool") == "aws_apigateway"
-
-
 def _aws_add(gateway: aws.Gateway[Row], record: Row) -> None:
     """An API Gateway route into its API's table: what it serves depends on its siblings there
     (apiinv.analysis.routers.aws). The normalizer marks an HTTP API's ``$default`` route a prefix."""
@@ -121,7 +113,7 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
     routes are judged by Kong's router (apiinv.analysis.routers.kong) on the concrete path."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
     check_host = bool(own_host) and not any_host
-    if _is_kong(record):
+    if router_of(record) is kong:
         route_host = normalize_host(record["host"]) if check_host else ""
         route_path = record["path"] or "/"
 
@@ -147,7 +139,7 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
 
 def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
-    if _is_kong(record) or _is_aws(record):
+    if router_of(record) in (kong, aws):
         return True  # Kong: a prefix or a regex, or everything; AWS: what its API's routing gives it
     broad = (
         record["path_match"] in ("prefix", "regex")
@@ -165,7 +157,7 @@ def _serves_more(record: Row) -> bool:
 def evaluable(record: Row, warned: set[str]) -> bool:
     """False, with a warning the first time, for a Kong regex route this module cannot evaluate."""
     path = record["path"] or ""
-    if not (_is_kong(record) and path.startswith("~")):
+    if not (router_of(record) is kong and path.startswith("~")):
         return True
     try:
         kong.compiled(path[1:])
@@ -207,7 +199,8 @@ class Router:
         self.aws: aws.Gateway[Row] = aws.Gateway()
 
     def add(self, record: Row) -> None:
-        if _is_aws(record):
+        routing = router_of(record)
+        if routing is aws:
             _aws_add(self.aws, record)
             return
         if not evaluable(record, self.warned):
@@ -215,7 +208,7 @@ class Router:
         route = (self.added, record, matcher(record))
         self.added += 1
         _, own_host, path = split_key(record["endpoint_key"])
-        if _is_kong(record):
+        if routing is kong:
             prefix = kong.literal_prefix(record["path"] or "/")
             name = kong.exact_host_name(normalize_host(record["host"])) if own_host else None
             if (name, prefix) not in self.kong:
@@ -297,7 +290,7 @@ def _in_order(*routes: Iterable[_Route]) -> Iterable[_Route]:
 
 def _nearest_base_paths(found: list[Row]) -> list[Row]:
     """Without the Apigee base paths that a more specific one among them overrides (routers.apigee)."""
-    base_paths = [r for r in found if r["tool"] == "apigee" and r["path_match"] == "prefix"]
+    base_paths = [r for r in found if router_of(r) is apigee and r["path_match"] == "prefix"]
     if len(base_paths) < 2:
         return found
     kept = {id(r) for r in apigee.chosen(base_paths, lambda r: split_key(r["endpoint_key"])[2])}
@@ -352,7 +345,7 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         if others:
             own = {id(r) for r in serving}
             unserved.update(
-                id(r) for r in seen.get("gateway", []) if (_is_kong(r) or _is_aws(r)) and id(r) not in own
+                id(r) for r in seen.get("gateway", []) if router_of(r) in (kong, aws) and id(r) not in own
             )
         if method == ANY_METHOD:
             continue
@@ -560,10 +553,11 @@ class TrafficIndex:
         """The newest last_seen of the traffic a gateway or spec entry serves (on any host when
         ``any_host``)."""
         method, host, path = split_key(entry["endpoint_key"])
-        if _is_aws(entry):
+        routing = router_of(entry)
+        if routing is aws:
             return self._latest_aws(entry, host, any_host=any_host)
         one_host = bool(host) and not any_host
-        if _is_kong(entry):  # any first segment may match a string prefix
+        if routing is kong:  # any first segment may match a string prefix
             name = kong.exact_host_name(normalize_host(entry["host"])) if one_host else None
             column = self._by_host_name().get(name)
             span = column.starting(kong.literal_prefix(entry["path"] or "/")) if column else (0, 0)
@@ -621,7 +615,7 @@ class Indexes:
                     indexes.specs.add(record)
             elif kind == "gateway":
                 indexes.gateway_entries[record["endpoint_key"]].append(record)
-                if _is_aws(record):
+                if router_of(record) is aws:
                     indexes.traffic.add_aws(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
