@@ -323,16 +323,15 @@ def _nonempty(records: list[Row], name: str) -> Any:
     return None
 
 
-def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
+def merge(records: list[Row], *, roles: Mapping[str, str], indexes: Indexes | None = None) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
-    ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from."""
+    ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from;
+    ``indexes``: built from the same records and roles, when the caller shares them with the findings."""
+    indexes = indexes or Indexes.build(records, roles)
+    router, specs = indexes.gateways, indexes.specs
     by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    router, specs = Router(), Router()
     for record in records:
-        kind = role(record, roles)
-        by_key[record["endpoint_key"]][kind].append(record)
-        if kind in ("gateway", "spec") and _serves_more(record):
-            (router if kind == "gateway" else specs).add(record)
+        by_key[record["endpoint_key"]][role(record, roles)].append(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
     documented_by: dict[str, list[Row]] = {}
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
@@ -508,12 +507,12 @@ class TrafficIndex:
     the endpoints under its literal head, and one that takes them all stops at the newest it serves.
     Each sorting is built on the first lookup that needs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, gateway: aws.Gateway[Row]) -> None:
         self.every: list[_Seen] = []
         self._plain: dict[tuple[str | None, str | None], _Sorted] | None = None
         self._kong: dict[str | None, _Sorted] | None = None
         self._aws_paths: _Sorted | None = None
-        self.aws: aws.Gateway[Row] = aws.Gateway()  # API Gateway routes, judged among their siblings
+        self.aws = gateway  # API Gateway routes, judged among their siblings: complete before a lookup
         self._aws_latest: dict[int, str] | None = None
 
     def add(self, record: Row) -> None:
@@ -521,10 +520,6 @@ class TrafficIndex:
         for observed in observed_paths(record, path):
             self.every.append((method, host, observed, record))
         self._plain = self._kong = self._aws_paths = self._aws_latest = None
-
-    def add_aws(self, record: Row) -> None:
-        _aws_add(self.aws, record)
-        self._aws_latest = None
 
     def _by_host_and_segment(self) -> dict[tuple[str | None, str | None], _Sorted]:
         """By (host, first segment of the key), either None for any, sorted by observed path."""
@@ -592,13 +587,15 @@ class TrafficIndex:
 
 
 class Indexes:
-    """What the findings look up beyond a row: specs that serve an endpoint without having its key
-    (an API's base path, an operation on another host), and traffic under a gateway entry."""
+    """What merge and the findings look up, built once from all records: the gateway entries and the
+    specs that serve an endpoint without having its key (a route, an API's base path, an operation on
+    another host), and traffic under a gateway entry."""
 
     def __init__(self) -> None:
+        self.gateways = Router()
         self.specs = Router()
         self.specs_by_path: dict[str, list[Row]] = defaultdict(list)
-        self.traffic = TrafficIndex()
+        self.traffic = TrafficIndex(self.gateways.aws)
         self.traffic_collected = False
         self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
         self.spec_entries: dict[str, list[Row]] = defaultdict(list)
@@ -615,8 +612,8 @@ class Indexes:
                     indexes.specs.add(record)
             elif kind == "gateway":
                 indexes.gateway_entries[record["endpoint_key"]].append(record)
-                if router_of(record) is aws:
-                    indexes.traffic.add_aws(record)
+                if _serves_more(record):
+                    indexes.gateways.add(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
                 indexes.traffic_collected = True

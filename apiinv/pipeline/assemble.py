@@ -9,7 +9,7 @@ from typing import Any
 from apiinv.analysis.changes import ToolChanges, diff_records
 from apiinv.analysis.dataset import Dataset, ToolData, finding_notes, trend_point
 from apiinv.analysis.findings import find
-from apiinv.analysis.merge import merge
+from apiinv.analysis.merge import Indexes, merge
 from apiinv.config import Analysis
 from apiinv.errors import UsageError
 from apiinv.inventory.records import Row, compact
@@ -181,7 +181,8 @@ def build(
     del strings  # the records keep the texts they share
     everything = [r for d in data.values() for r in d.records]
     by_tool = {name: d.role for name, d in data.items()}
-    merged = merge(everything, roles=by_tool)
+    indexes = Indexes.build(everything, by_tool)  # merge's and the findings' lookups alike
+    merged = merge(everything, roles=by_tool, indexes=indexes)
     moment = now or end_of_day(day.day, timezone)
     notes, skip = finding_notes(data, str(day))
     fresh = [t for t, d in data.items() if d.fresh(str(day)) and d.status != "truncated"]
@@ -193,7 +194,7 @@ def build(
         manifest=day.manifest,
         data=data,
         merged=merged,
-        findings=find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool),
+        findings=find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool, indexes=indexes),
         finding_notes=notes,
         changes=change_set(day, tools, analysis, compared=fresh, loaded=data),
         analysis=analysis,
