@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from heapq import merge as merge_sorted
 from itertools import chain
 from typing import Any
@@ -323,7 +323,7 @@ def _nonempty(records: list[Row], name: str) -> Any:
     return None
 
 
-def merge(records: list[Row], *, roles: Mapping[str, str], indexes: Indexes | None = None) -> list[Row]:
+def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes | None = None) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
     ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from;
     ``indexes``: built from the same records and roles, when the caller shares them with the findings."""
