@@ -91,10 +91,11 @@ def find(
     now: datetime,
     roles: Mapping[str, str],
     skip: frozenset[str] | set[str] = frozenset(),
+    indexes: Indexes | None = None,
 ) -> dict[str, list[Row]]:
     """Each finding's rows: the merged row plus a ``reason``. Findings in ``skip`` stay empty; ``roles``
-    as for ``merge``."""
-    indexes = Indexes.build(records, roles)
+    and ``indexes`` as for ``merge``."""
+    indexes = indexes or Indexes.build(records, roles)
     results: dict[str, list[Row]] = {name: [] for name in FINDINGS}
 
     def add(name: str, row: Row, reason: str) -> None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from heapq import merge as merge_sorted
 from itertools import chain
 from typing import Any
 
-from apiinv.analysis.routers import apigee, aws, kong, openapi
+from apiinv.analysis.prefixes import PrefixTrie
+from apiinv.analysis.routers import apigee, aws, kong, openapi, router_of
 from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_key
 from apiinv.inventory.records import FrozenRow, Row
 
@@ -78,14 +79,6 @@ def _first(path: str) -> str:
     return path.strip("/").split("/", 1)[0]
 
 
-def _is_kong(record: Row) -> bool:
-    return record.get("tool") == "kong"
-
-
-def _is_aws(record: Row) -> bool:
-    return record.get("tool") == "aws_apigateway"
-
-
 def _aws_add(gateway: aws.Gateway[Row], record: Row) -> None:
     """An API Gateway route into its API's table: what it serves depends on its siblings there
     (apiinv.analysis.routers.aws). The normalizer marks an HTTP API's ``$default`` route a prefix."""
@@ -120,7 +113,7 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
     routes are judged by Kong's router (apiinv.analysis.routers.kong) on the concrete path."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
     check_host = bool(own_host) and not any_host
-    if _is_kong(record):
+    if router_of(record) is kong:
         route_host = normalize_host(record["host"]) if check_host else ""
         route_path = record["path"] or "/"
 
@@ -146,7 +139,7 @@ def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str],
 
 def _serves_more(record: Row) -> bool:
     """An entry that serves keys other than its own (a route, a base path, any method, any host)."""
-    if _is_kong(record) or _is_aws(record):
+    if router_of(record) in (kong, aws):
         return True  # Kong: a prefix or a regex, or everything; AWS: what its API's routing gives it
     broad = (
         record["path_match"] in ("prefix", "regex")
@@ -164,7 +157,7 @@ def _serves_more(record: Row) -> bool:
 def evaluable(record: Row, warned: set[str]) -> bool:
     """False, with a warning the first time, for a Kong regex route this module cannot evaluate."""
     path = record["path"] or ""
-    if not (_is_kong(record) and path.startswith("~")):
+    if not (router_of(record) is kong and path.startswith("~")):
         return True
     try:
         kong.compiled(path[1:])
@@ -201,13 +194,13 @@ class Router:
         self.head_lengths: list[int] = []  # the lengths of those heads, ascending
         self.everywhere: dict[str, list[_Route]] = defaultdict(list)
         self.kong: dict[tuple[str | None, str], list[_Route]] = defaultdict(list)
-        self.kong_lengths: list[int] = []  # the lengths of Kong's prefixes, ascending
-        self.kong_prefixes: list[str] = []  # those prefixes, sorted
+        self.kong_prefixes: dict[str | None, PrefixTrie] = defaultdict(PrefixTrie)  # by host name
         self.warned: set[str] = set()
         self.aws: aws.Gateway[Row] = aws.Gateway()
 
     def add(self, record: Row) -> None:
-        if _is_aws(record):
+        routing = router_of(record)
+        if routing is aws:
             _aws_add(self.aws, record)
             return
         if not evaluable(record, self.warned):
@@ -215,14 +208,11 @@ class Router:
         route = (self.added, record, matcher(record))
         self.added += 1
         _, own_host, path = split_key(record["endpoint_key"])
-        if _is_kong(record):
+        if routing is kong:
             prefix = kong.literal_prefix(record["path"] or "/")
-            if len(prefix) not in self.kong_lengths:
-                insort(self.kong_lengths, len(prefix))
-            at = bisect_left(self.kong_prefixes, prefix)
-            if at == len(self.kong_prefixes) or self.kong_prefixes[at] != prefix:
-                self.kong_prefixes.insert(at, prefix)
             name = kong.exact_host_name(normalize_host(record["host"])) if own_host else None
+            if (name, prefix) not in self.kong:
+                self.kong_prefixes[name].add(prefix)
             self.kong[(name, prefix)].append(route)
             return
         first = _first(path)
@@ -258,26 +248,31 @@ class Router:
         seen: set[int] = set()
         name = kong.host_name(host)
         for concrete in list(paths) or [path]:
-            for _, record, test in self._kong_routes_under(kong.normalize_request_path(concrete), name):
+            for _, record, test in self._kong_routes_under(concrete, name):
                 if id(record) not in seen and test(method, host, concrete):
                     seen.add(id(record))
                     found.append(record)
         return found + _aws_serving(self.aws, method, host, list(paths) or [path])
 
-    def _kong_routes_under(self, path: str, name: str) -> Iterator[_Route]:
-        """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, one of
-        its values) starts with: the prefixes of the path, and for a template those that go on past
-        its first parameter."""
-        head = path.split("{", 1)[0] if openapi.templated(path) else path
-        for end in self.kong_lengths:
-            if end > len(head):
-                break
-            yield from self._kong_at(path[:end], name)
-        if head != path:
-            at = bisect_right(self.kong_prefixes, head)
-            while at < len(self.kong_prefixes) and self.kong_prefixes[at].startswith(head):
-                yield from self._kong_at(self.kong_prefixes[at], name)
-                at += 1
+    def _kong_routes_under(self, concrete: str, name: str) -> Iterator[_Route]:
+        """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, some
+        path it stands for) starts with, by prefix in sorted order."""
+        path = kong.normalize_request_path(concrete)
+        tries = [trie for trie in (self.kong_prefixes.get(name), self.kong_prefixes.get(None)) if trie]
+        if openapi.templated(concrete):
+            tokens = kong.template_tokens(concrete)
+            # Kong routes the normalised path: a prefix off its literal head serves none of its values.
+            head = path.split("{", 1)[0] if openapi.templated(path) else path
+            prefixes = {
+                prefix
+                for trie in tries
+                for prefix in trie.reaching(tokens)
+                if head.startswith(prefix) or (head != path and prefix.startswith(head))
+            }
+        else:
+            prefixes = {prefix for trie in tries for prefix in trie.starting(path)}
+        for prefix in sorted(prefixes):
+            yield from self._kong_at(prefix, name)
 
     def _kong_at(self, prefix: str, name: str) -> Iterable[_Route]:
         return _in_order(self.kong.get((name, prefix), ()), self.kong.get((None, prefix), ()))
@@ -295,7 +290,7 @@ def _in_order(*routes: Iterable[_Route]) -> Iterable[_Route]:
 
 def _nearest_base_paths(found: list[Row]) -> list[Row]:
     """Without the Apigee base paths that a more specific one among them overrides (routers.apigee)."""
-    base_paths = [r for r in found if r["tool"] == "apigee" and r["path_match"] == "prefix"]
+    base_paths = [r for r in found if router_of(r) is apigee and r["path_match"] == "prefix"]
     if len(base_paths) < 2:
         return found
     kept = {id(r) for r in apigee.chosen(base_paths, lambda r: split_key(r["endpoint_key"])[2])}
@@ -328,16 +323,15 @@ def _nonempty(records: list[Row], name: str) -> Any:
     return None
 
 
-def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
+def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes | None = None) -> list[Row]:
     """One row per endpoint_key, sorted by key; gateways attributed to the endpoints they serve.
-    ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from."""
+    ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from;
+    ``indexes``: built from the same records and roles, when the caller shares them with the findings."""
+    indexes = indexes or Indexes.build(records, roles)
+    router, specs = indexes.gateways, indexes.specs
     by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    router, specs = Router(), Router()
     for record in records:
-        kind = role(record, roles)
-        by_key[record["endpoint_key"]][kind].append(record)
-        if kind in ("gateway", "spec") and _serves_more(record):
-            (router if kind == "gateway" else specs).add(record)
+        by_key[record["endpoint_key"]][role(record, roles)].append(record)
     served_by: dict[str, list[Row]] = defaultdict(list)
     documented_by: dict[str, list[Row]] = {}
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
@@ -350,7 +344,7 @@ def merge(records: Iterable[Row], *, roles: Mapping[str, str]) -> list[Row]:
         if others:
             own = {id(r) for r in serving}
             unserved.update(
-                id(r) for r in seen.get("gateway", []) if (_is_kong(r) or _is_aws(r)) and id(r) not in own
+                id(r) for r in seen.get("gateway", []) if router_of(r) in (kong, aws) and id(r) not in own
             )
         if method == ANY_METHOD:
             continue
@@ -513,12 +507,12 @@ class TrafficIndex:
     the endpoints under its literal head, and one that takes them all stops at the newest it serves.
     Each sorting is built on the first lookup that needs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, gateway: aws.Gateway[Row]) -> None:
         self.every: list[_Seen] = []
         self._plain: dict[tuple[str | None, str | None], _Sorted] | None = None
         self._kong: dict[str | None, _Sorted] | None = None
         self._aws_paths: _Sorted | None = None
-        self.aws: aws.Gateway[Row] = aws.Gateway()  # API Gateway routes, judged among their siblings
+        self.aws = gateway  # API Gateway routes, judged among their siblings: complete before a lookup
         self._aws_latest: dict[int, str] | None = None
 
     def add(self, record: Row) -> None:
@@ -526,10 +520,6 @@ class TrafficIndex:
         for observed in observed_paths(record, path):
             self.every.append((method, host, observed, record))
         self._plain = self._kong = self._aws_paths = self._aws_latest = None
-
-    def add_aws(self, record: Row) -> None:
-        _aws_add(self.aws, record)
-        self._aws_latest = None
 
     def _by_host_and_segment(self) -> dict[tuple[str | None, str | None], _Sorted]:
         """By (host, first segment of the key), either None for any, sorted by observed path."""
@@ -558,10 +548,11 @@ class TrafficIndex:
         """The newest last_seen of the traffic a gateway or spec entry serves (on any host when
         ``any_host``)."""
         method, host, path = split_key(entry["endpoint_key"])
-        if _is_aws(entry):
+        routing = router_of(entry)
+        if routing is aws:
             return self._latest_aws(entry, host, any_host=any_host)
         one_host = bool(host) and not any_host
-        if _is_kong(entry):  # any first segment may match a string prefix
+        if routing is kong:  # any first segment may match a string prefix
             name = kong.exact_host_name(normalize_host(entry["host"])) if one_host else None
             column = self._by_host_name().get(name)
             span = column.starting(kong.literal_prefix(entry["path"] or "/")) if column else (0, 0)
@@ -596,13 +587,15 @@ class TrafficIndex:
 
 
 class Indexes:
-    """What the findings look up beyond a row: specs that serve an endpoint without having its key
-    (an API's base path, an operation on another host), and traffic under a gateway entry."""
+    """What merge and the findings look up, built once from all records: the gateway entries and the
+    specs that serve an endpoint without having its key (a route, an API's base path, an operation on
+    another host), and traffic under a gateway entry."""
 
     def __init__(self) -> None:
+        self.gateways = Router()
         self.specs = Router()
         self.specs_by_path: dict[str, list[Row]] = defaultdict(list)
-        self.traffic = TrafficIndex()
+        self.traffic = TrafficIndex(self.gateways.aws)
         self.traffic_collected = False
         self.gateway_entries: dict[str, list[Row]] = defaultdict(list)
         self.spec_entries: dict[str, list[Row]] = defaultdict(list)
@@ -619,8 +612,8 @@ class Indexes:
                     indexes.specs.add(record)
             elif kind == "gateway":
                 indexes.gateway_entries[record["endpoint_key"]].append(record)
-                if _is_aws(record):
-                    indexes.traffic.add_aws(record)
+                if _serves_more(record):
+                    indexes.gateways.add(record)
             elif kind == "traffic":
                 indexes.traffic.add(record)
                 indexes.traffic_collected = True

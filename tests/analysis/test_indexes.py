@@ -1,11 +1,14 @@
-"""The indexed lookups answer what trying every traffic endpoint one by one answers (issue #23)."""
+"""The indexed lookups answer what trying every traffic endpoint (or every route) one by one answers
+(issue #23)."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apiinv.analysis.merge import Indexes, _first, matcher
+from apiinv.analysis.merge import Indexes, Router, _first, evaluable, matcher
+from apiinv.analysis.prefixes import PrefixTrie
+from apiinv.analysis.routers import kong
 from apiinv.inventory.keys import split_key
 from apiinv.inventory.records import make_record
 
@@ -110,3 +113,46 @@ def test_the_newest_traffic_an_entry_serves_is_what_trying_every_endpoint_finds(
             assert indexes.traffic.latest(entry, any_host=any_host) == _naive_latest(
                 indexes, entry, any_host=any_host
             ), (entry["endpoint_key"], entry["path"], any_host)
+
+
+PREFIXES = st.lists(st.text("ab/", max_size=5), max_size=8)
+TEMPLATES = st.lists(st.sampled_from(["a", "b", "/", "{x}"]), max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PREFIXES, st.text("ab/", max_size=7), TEMPLATES)
+def test_the_prefixes_a_path_or_template_reaches_are_those_trying_each_prefix_finds(prefixes, path, template):
+    trie = PrefixTrie()
+    for prefix in prefixes:
+        trie.add(prefix)
+    assert trie.starting(path) == sorted({p for p in prefixes if path.startswith(p)})
+    reached = {p for p in prefixes if not p or kong.serves_template("*", "", p, "GET", "", template)}
+    assert trie.reaching(kong.template_tokens(template)) == sorted(reached)
+
+
+KONG_PATHS = st.one_of(PATHS, st.sampled_from(["/users/{id}", "/{id}", "/v1/{a}/me", "/v{n}", "/{a}{b}"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(kong_route, min_size=1, max_size=12),
+    st.sampled_from(["GET", "POST"]),
+    st.sampled_from(HOSTS),
+    st.lists(KONG_PATHS, min_size=1, max_size=3),
+)
+def test_the_kong_routes_serving_an_endpoint_are_what_trying_every_route_finds(routes, method, host, paths):
+    router = Router()
+    for route in routes:
+        router.add(route)
+    key = _record("cequence", method=method, host=host, path=paths[0], status="active")["endpoint_key"]
+    _, key_host, _ = split_key(key)
+    # By literal prefix, then in the order they were added, per path: the order the rows name them in.
+    tried = sorted(
+        (r for r in routes if evaluable(r, set())), key=lambda r: kong.literal_prefix(r["path"] or "/")
+    )
+    expected: list[dict] = []
+    for path in sorted(set(paths)):
+        expected += [
+            r for r in tried if matcher(r)(method, key_host, path) and not any(r is e for e in expected)
+        ]
+    assert router.serving(key, sorted(set(paths))) == expected

@@ -6,8 +6,10 @@ from functools import partial
 
 import pytest
 
+from apiinv import registry
 from apiinv.analysis.findings import find
 from apiinv.analysis.merge import merge
+from apiinv.analysis.routers import ROUTERS, router_of
 from apiinv.config import Analysis
 from apiinv.inventory.keys import endpoint_key
 from apiinv.inventory.records import make_record
@@ -216,3 +218,10 @@ def test_paths_with_any_characters_keep_their_identity() -> None:
     odd = ["/v1/a b", "/v1/x|y", "/v1/'quoted'", '/v1/"dq"']
     merged = rows([traffic(path) for path in odd])
     assert sorted(r["path"] for r in merged.values()) == sorted(odd)
+
+
+def test_each_gateway_family_is_named_as_its_source_names_the_records_it_writes() -> None:
+    """A family keyed by a tool name no source writes would leave that gateway's entries to the
+    generic OpenAPI rules without a word."""
+    assert set(ROUTERS) <= set(registry.known_types())
+    assert all(router_of({"tool": tool}) is module for tool, module in ROUTERS.items())

@@ -34,17 +34,17 @@ class UnsupportedRegex(ValueError):
     """A route regex this module cannot evaluate as Kong's Rust ``regex`` crate would."""
 
 
-@lru_cache(maxsize=65536)
 def normalize_request_path(path: str) -> str:
     """The request path as Kong's router sees it (kong/router/utils.lua strip_uri_args, then
     kong/tools/uri.lua normalize(uri, true)): no query, unreserved percent-escapes decoded, dot
     segments removed (RFC 3986 5.2.4), repeated slashes merged. Route paths are never normalised
     (08-router_spec.lua:2446 "route no longer normalize user configured path")."""
-    path = path.split("?", 1)[0]
+    if "?" in path:
+        path = path.split("?", 1)[0]
     if "%" in path:
         raw = _PERCENT.sub(_decode, path.encode("utf-8", "surrogateescape"))
         path = raw.decode("utf-8", "surrogateescape")
-    if "." in path:
+    if "/." in path or path.startswith("."):  # a dot segment follows a slash or starts the path
         path = _remove_dot_segments(path)
     return _merge_slashes(path) if "//" in path else path
 
@@ -312,7 +312,7 @@ def serves_template(
 @lru_cache(maxsize=65536)
 def _some_value_served(expression: str, template: str) -> bool:
     pattern = compiled(expression) if expression else re.compile("")
-    tokens = _tokens(template)
+    tokens = template_tokens(template)
     nodes = _sre.parse(pattern.pattern, pattern.flags)
     try:
         return _Walk(tokens).run(list(nodes), 0, (0, False), pattern.flags, lambda _: True)
@@ -320,7 +320,8 @@ def _some_value_served(expression: str, template: str) -> bool:
         return False
 
 
-def _tokens(template: str) -> list[_Token]:
+def template_tokens(template: str) -> list[_Token]:
+    """A template's characters, ``None`` (_PARAMETER) for each parameter."""
     parts = re.split(r"\{[^{}/]*\}", template)
     tokens: list[_Token] = list(parts[0])
     for part in parts[1:]:
