@@ -107,15 +107,28 @@ def observed_paths(record: Row, key_path: str) -> list[str]:
     return [key_path]
 
 
+def kong_route_path(record: Row) -> str | None:
+    """The route path of an entry Kong's router judges: a Kong route's own, or ``~`` and the regex of
+    another gateway's regex row (a ``rest`` gateway's path_match regex: a regular expression in the
+    syntax Kong evaluates, RE2's and Rust's common ground, matched from the start of the path; ``$``
+    anchors its end). None for any other entry."""
+    if router_of(record) is kong:
+        return str(record["path"] or "/")
+    if record["path_match"] == "regex":
+        base = (record.get("base_path") or "").rstrip("/")
+        return "~" + base + (record["path"] or "/")
+    return None
+
+
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:
     """Whether a gateway or spec entry serves a concrete endpoint: ``test(method, host, path)``, with
     ``any_host`` whatever host either names. Built once per entry, tried on many endpoints. Kong
     routes are judged by Kong's router (apiinv.analysis.routers.kong) on the concrete path."""
     own_method, own_host, own_path = split_key(record["endpoint_key"])
     check_host = bool(own_host) and not any_host
-    if router_of(record) is kong:
+    route_path = kong_route_path(record)
+    if route_path is not None:
         route_host = normalize_host(record["host"]) if check_host else ""
-        route_path = record["path"] or "/"
 
         def kong_test(method: str, host: str, path: str) -> bool:
             serves = kong.serves_template if openapi.templated(path) else kong.serves
@@ -155,9 +168,9 @@ def _serves_more(record: Row) -> bool:
 
 
 def evaluable(record: Row, warned: set[str]) -> bool:
-    """False, with a warning the first time, for a Kong regex route this module cannot evaluate."""
-    path = record["path"] or ""
-    if not (router_of(record) is kong and path.startswith("~")):
+    """False, with a warning the first time, for a regex route this module cannot evaluate."""
+    path = kong_route_path(record) or ""
+    if not path.startswith("~"):
         return True
     try:
         kong.compiled(path[1:])
@@ -166,7 +179,7 @@ def evaluable(record: Row, warned: set[str]) -> bool:
         if path not in warned:
             warned.add(path)
             log.warning(
-                "%s: Kong route path %s cannot be evaluated, so it serves nothing here: %s",
+                "%s: route path %s cannot be evaluated, so it serves nothing here: %s",
                 record["instance"],
                 path,
                 error,
@@ -208,8 +221,9 @@ class Router:
         route = (self.added, record, matcher(record))
         self.added += 1
         _, own_host, path = split_key(record["endpoint_key"])
-        if routing is kong:
-            prefix = kong.literal_prefix(record["path"] or "/")
+        route_path = kong_route_path(record)
+        if route_path is not None:
+            prefix = kong.literal_prefix(route_path)
             name = kong.exact_host_name(normalize_host(record["host"])) if own_host else None
             if (name, prefix) not in self.kong:
                 self.kong_prefixes[name].add(prefix)
@@ -552,10 +566,11 @@ class TrafficIndex:
         if routing is aws:
             return self._latest_aws(entry, host, any_host=any_host)
         one_host = bool(host) and not any_host
-        if routing is kong:  # any first segment may match a string prefix
+        route_path = kong_route_path(entry)
+        if route_path is not None:  # any first segment may match a string prefix
             name = kong.exact_host_name(normalize_host(entry["host"])) if one_host else None
             column = self._by_host_name().get(name)
-            span = column.starting(kong.literal_prefix(entry["path"] or "/")) if column else (0, 0)
+            span = column.starting(kong.literal_prefix(route_path)) if column else (0, 0)
         else:
             column = self._by_host_and_segment().get((host if one_host else None, _first(path) or None))
             exact = entry["path_match"] != "prefix" and not openapi.templated(path)

@@ -149,7 +149,7 @@ def test_a_route_regex_that_cannot_be_evaluated_is_a_warning_not_a_silent_miss(c
     records = [*kong_route([route_path], methods=["GET"]), traffic("/abc")]
     with caplog.at_level("WARNING"):
         assert not rows(records)["GET edge.x/abc"]["in_gateway"]
-    assert f"Kong route path {route_path} cannot be evaluated" in caplog.text
+    assert f"kong: route path {route_path} cannot be evaluated" in caplog.text
 
 
 @pytest.mark.parametrize("route_host", ["edge.x", "*.x"])
@@ -225,3 +225,45 @@ def test_each_gateway_family_is_named_as_its_source_names_the_records_it_writes(
     generic OpenAPI rules without a word."""
     assert set(ROUTERS) <= set(registry.known_types())
     assert all(router_of({"tool": tool}) is module for tool, module in ROUTERS.items())
+
+
+def regex_row(pattern: str, host: str = "edge.x") -> dict:
+    """A declarative gateway's regex row (a rest tool's path_match regex), any method."""
+    return make_record(
+        tool="tyk",
+        instance="tyk",
+        collected_at=SEEN,
+        api_id=pattern,
+        api_name="users",
+        host=host,
+        base_path="",
+        method="*",
+        path=pattern,
+        status="deployed",
+        path_match="regex",
+    )
+
+
+def test_a_rest_gateways_regex_row_serves_what_its_expression_matches_from_the_start() -> None:
+    roles = {**ROLES, "tyk": "gateway"}
+    records = [
+        regex_row("/users/[0-9]+$"),
+        traffic("/users/42"),
+        traffic("/users/abc"),
+        traffic("/v2/users/42"),
+    ]
+    merged = {r["endpoint_key"]: r for r in merge(records, roles=roles)}
+    assert merged["GET edge.x/users/{}"]["tools"] == ["cequence", "tyk"]
+    assert not merged["GET edge.x/users/abc"]["in_gateway"]
+    assert not merged["GET edge.x/v2/users/{}"]["in_gateway"]  # from the start of the path only
+    found = find(list(merged.values()), records, Analysis(), now=NOW, roles=roles)
+    assert "GET edge.x/users/{}" not in [r["endpoint_key"] for r in found["shadow"]]
+    assert not [r for r in found["orphan"] if r["tools"] == ["tyk"]]  # traffic reaches it
+
+
+def test_a_rest_gateways_regex_row_that_cannot_be_evaluated_is_a_warning(caplog) -> None:
+    records = [regex_row("/users/\\p{Greek}+"), traffic("/users/abc")]
+    with caplog.at_level("WARNING"):
+        merged = merge(records, roles={**ROLES, "tyk": "gateway"})
+    assert not next(r for r in merged if r["endpoint_key"] == "GET edge.x/users/abc")["in_gateway"]
+    assert "tyk: route path ~/users/\\p{Greek}+ cannot be evaluated" in caplog.text
