@@ -76,6 +76,7 @@ class Dataset:
     analysis: Analysis
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier dates' trend points
     _summaries: dict[str | None, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _digests: dict[tuple[str | None, int, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def generator(self) -> str:
@@ -138,7 +139,14 @@ class Dataset:
         """What to act on first and what each finding holds, for the Summary sheet and the mail alike
         (the mail reads it back from the manifest): the ranked endpoints, each finding's split by risk,
         its riskiest rows and the rest grouped by API, and the new and removed endpoints with why they
-        matter. Of the endpoints ``tool`` sees, when given."""
+        matter. Of the endpoints ``tool`` sees, when given. Made once: the workbook, the JSON report,
+        the manifest and the mail show the same."""
+        asked = (tool, top, changes_top)
+        if asked not in self._digests:
+            self._digests[asked] = self._digest(tool, top, changes_top)
+        return self._digests[asked]
+
+    def _digest(self, tool: str | None, top: int, changes_top: int) -> dict[str, Any]:
         keys = None if tool is None else {r["endpoint_key"] for r in self.rows_of(tool)}
         findings = {
             name: [r for r in rows if keys is None or r["endpoint_key"] in keys]

@@ -10,9 +10,11 @@ rows and the findings, the same for the Summary sheet, the JSON report and the m
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from apiinv.analysis.findings import FINDINGS, TITLES
@@ -49,6 +51,7 @@ ACTION = {
 }
 
 
+@lru_cache(maxsize=65536)  # an estate's rows share few hosts; parsing one as an address is the cost
 def internet_facing(host: str | None) -> bool:
     """A named public host: not an address in a private range, not localhost, not an internal suffix.
     A row that knows no host is not counted as facing the internet."""
@@ -80,8 +83,9 @@ def level(row: Mapping[str, Any]) -> str:
     return row.get("risk_level") or "unknown"
 
 
-def score(finding: str, row: Mapping[str, Any]) -> float:
-    return round(SEVERITY[finding] * RISK_WEIGHT[level(row)] * (1 + EXPOSURE_STEP * len(exposure(row))), 1)
+def score(finding: str, row: Mapping[str, Any], exposed: list[str] | None = None) -> float:
+    exposed = exposure(row) if exposed is None else exposed
+    return round(SEVERITY[finding] * RISK_WEIGHT[level(row)] * (1 + EXPOSURE_STEP * len(exposed)), 1)
 
 
 def _split(rows: Iterable[Row]) -> dict[str, int]:
@@ -90,14 +94,15 @@ def _split(rows: Iterable[Row]) -> dict[str, int]:
 
 
 def _brief(finding: str, row: Row) -> dict[str, Any]:
+    exposed = exposure(row)
     return {
         "endpoint_key": row["endpoint_key"],
         "risk_level": level(row),
-        "score": score(finding, row),
+        "score": score(finding, row, exposed),
         "finding": finding,
         "sheet": TITLES[finding],
         "reason": f"{MEANING[finding]}: {row['reason']}",
-        "exposure": exposure(row),
+        "exposure": exposed,
         "tools": list(row.get("tools") or []),
         "owner": row.get("owner"),
     }
@@ -107,12 +112,17 @@ def _rank(item: Mapping[str, Any]) -> tuple[float, float, str]:
     return (-item["score"], -RISK_WEIGHT[item["risk_level"]], item["endpoint_key"])
 
 
+def _rank_of(finding: str, row: Row) -> tuple[float, float, str]:
+    """``_rank`` of ``_brief(finding, row)``, without building the brief."""
+    return (-score(finding, row), -RISK_WEIGHT[level(row)], row["endpoint_key"])
+
+
 def act_first(
     findings: Mapping[str, list[Row]], keys: set[str] | None = None, top: int = ACT_FIRST
 ) -> list[dict[str, Any]]:
     """The ``top`` riskiest endpoints across all findings (of ``keys`` only, when given), each once,
     under its highest-scoring finding, with the other findings it is in."""
-    best: dict[str, dict[str, Any]] = {}
+    best: dict[str, tuple[tuple[float, float, str], str, Row]] = {}
     also: dict[str, list[str]] = {}
     for name in FINDINGS:
         for row in findings.get(name, []):
@@ -120,21 +130,21 @@ def act_first(
             if keys is not None and key not in keys:
                 continue
             also.setdefault(key, []).append(name)
-            item = _brief(name, row)
-            if key not in best or _rank(item) < _rank(best[key]):
-                best[key] = item
-    ranked = sorted(best.values(), key=_rank)[:top]
+            rank = _rank_of(name, row)
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, name, row)
+    ranked = heapq.nsmallest(top, best.values(), key=lambda entry: entry[0])  # only the top are described
     return [
-        {"rank": rank, **item, "also_in": [n for n in also[item["endpoint_key"]] if n != item["finding"]]}
-        for rank, item in enumerate(ranked, 1)
+        {"rank": place, **item, "also_in": [n for n in also[item["endpoint_key"]] if n != item["finding"]]}
+        for place, item in enumerate((_brief(name, row) for _, name, row in ranked), 1)
     ]
 
 
 def finding_digest(name: str, rows: list[Row], top: int = 10, groups: int = GROUPS) -> dict[str, Any]:
     """One finding: its count split by risk, the riskiest rows one by one (critical to medium only), the
     rest grouped by API with its owner (one decision each)."""
-    ordered = sorted((_brief(name, r) for r in rows), key=_rank)
-    listed = [item for item in ordered if item["risk_level"] in LISTED_LEVELS]
+    listed_rows = [r for r in rows if level(r) in LISTED_LEVELS]
+    listed = [_brief(name, r) for r in heapq.nsmallest(top, listed_rows, key=lambda r: _rank_of(name, r))]
     by_api: dict[tuple[str, str | None], list[Row]] = {}
     for row in rows:
         if level(row) not in LISTED_LEVELS:
