@@ -71,6 +71,9 @@ def pages(
     current = client.url(path)
     fetched, truncated = 0, False
     where = f"{method} {redact_url(client.url(path))}"
+    # A listing sent a body takes its paging there, unless the API reads it from the query beside the
+    # body (Wallarm's endpoint listing: a filter in the body, limit and offset in the query).
+    in_body = body is not None and paginator.options.get("params_in", "body") == "body"
     while page_params is not None:
         if fetched >= cap:
             paginator.stop(f"page cap {cap} reached", warning=True)
@@ -79,12 +82,13 @@ def pages(
         target = path
         if next_url:
             target = client.url(next_url) if from_base else urljoin(current, next_url)
-        query = base_params if body is not None else None if next_url else {**base_params, **page_params}
+        query = base_params if in_body else None if next_url else {**base_params, **page_params}
         current = client.url(target) + (f"?{urlencode(query, doseq=True)}" if query else "")
         if body is None:
             document = client.request_json(method, target, params=query)
         else:
-            document = client.request_json(method, target, params=query, json={**body, **page_params})
+            sent = {**body, **page_params} if in_body else body
+            document = client.request_json(method, target, params=query, json=sent)
         items = items_of(document, items_key, where, tool.name, absent_ok=absent_ok)
         fetched += 1
         client.stats.add("pages")

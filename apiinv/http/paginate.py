@@ -21,7 +21,7 @@ def dig(document: Any, dotted: str | None) -> Any:
     return document
 
 
-def _count(document: Any, key: str | None) -> int | None:
+def count_at(document: Any, key: str | None) -> int | None:
     """A page or item count the answer gives at ``key`` (a number or a string of digits), else None."""
     value = dig(document, key) if key else None  # dig(doc, None) is the whole doc
     if isinstance(value, str) and value.strip().isdigit():
@@ -88,8 +88,8 @@ class PageNumberPaginator(Paginator):
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
         self._seen += len(items)
-        pages = _count(document, self.options.get("pages_key"))
-        total = _count(document, self.options.get("total_key"))
+        pages = count_at(document, self.options.get("pages_key"))
+        total = count_at(document, self.options.get("total_key"))
         last = int(self.options.get("first_page", 1)) + pages - 1 if pages is not None else None
         if total is not None and self._seen >= total:
             return self.stop("total reached")
@@ -123,7 +123,7 @@ class OffsetPaginator(Paginator):
         return {self.opt("offset_param", "offset"): 0, self.opt("size_param", "limit"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
-        total = _count(document, self.options.get("total_key"))
+        total = count_at(document, self.options.get("total_key"))
         if not items:
             if total is not None and self._offset < total:
                 return self.stop(f"empty page with {self._offset} of {total} items", truncated=True)

@@ -27,10 +27,11 @@ A tool is described by what its API serves, never by code:
 
 A listing is a path (GET, the tool's pagination) or an object: ``path``, ``method``, ``params``, ``body``
 (sent as JSON; the paging parameters then go into it), ``items`` (dotted path of the list in each page),
-``pagination`` (overrides), ``for_each`` (another listing's name: the path, params and body are
-templates over its items, which the children carry as ``@name``) and ``optional``. Only ``inventory``
-and the listings it is fetched for each item of are required; when another fails, that is a warning.
-Values put into a path are URL-quoted.
+``pagination`` (overrides; ``params_in: query`` keeps paging out of a body), ``for_each`` (another
+listing's name: the path, params and body are templates over its items, which the children carry as
+``@name``), ``optional`` and ``count`` (a request for how many items the listing holds: fewer collected
+is a truncated listing). Only ``inventory`` and the listings it is fetched for each item of are
+required; when another fails, that is a warning. Values put into a path are URL-quoted.
 
 A method, host or path that maps to a list gives one record per value. Without a mapped
 ``authenticated``, authentication is read from the auth types: an ``unauthenticated`` (or ``none``)
@@ -52,6 +53,7 @@ from urllib.parse import quote, urlsplit
 
 from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError, did_you_mean
 from apiinv.http.listing import pages
+from apiinv.http.paginate import count_at
 from apiinv.inventory.openapi import auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record, risk_level
 from apiinv.sources.base import Source
@@ -102,6 +104,7 @@ LISTING_KEYS = (
     "for_each",
     "optional",
     "spec",
+    "count",
 )
 PATH_MATCHES = ("exact", "prefix", "regex")
 # What a child listing's templates read besides its parent's own name (so no listing takes these names).
@@ -146,6 +149,12 @@ def _listing_schema() -> dict[str, Any]:
                     "for_each": {"type": "string"},
                     "optional": {"type": "boolean"},
                     "spec": {"type": "string"},
+                    "count": {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "at": {"type": ["string", "null"]}},
+                        "required": ["path"],
+                        "additionalProperties": False,
+                    },
                 },
                 "required": ["path"],
                 "additionalProperties": False,
@@ -205,6 +214,7 @@ class Listing:
     for_each: str | None = None
     optional: bool = True
     spec: str | None = None  # an expression whose value is the item's OpenAPI document
+    count: dict[str, Any] | None = None  # {path, at}: a request for how many items the listing holds
 
 
 @dataclass(frozen=True)
@@ -249,6 +259,7 @@ class RestProfile:
                 for_each=spec.get("for_each"),
                 optional=bool(spec.get("optional", name != INVENTORY and name not in needed)),
                 spec=spec.get("spec"),
+                count=spec["count"] if isinstance(spec.get("count"), dict) else None,
             )
         return [listing for wave in waves(list(found.values())) for listing in wave]
 
@@ -278,6 +289,14 @@ class RestProfile:
                 problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
         shared = {**self.pagination, **as_dict(settings.get("pagination"))}
         own = [as_dict(spec.get("pagination")) for spec in declared.values() if isinstance(spec, dict)]
+        for params_in in dict.fromkeys(p["params_in"] for p in (shared, *own) if "params_in" in p):
+            if params_in not in ("body", "query"):
+                problems.append(f"pagination.params_in: {params_in!r} is neither body nor query")
+        problems += [
+            f"endpoints.{listing.name}.count: counts a listing of its own only (no for_each, where or each)"
+            for listing in listings
+            if listing.count and (listing.for_each or listing.where or listing.each)
+        ]
         for relative_to in dict.fromkeys(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
             if relative_to not in ("request", "base"):
                 problems.append(f"pagination.relative_to: {relative_to!r} is neither request nor base")
@@ -411,6 +430,8 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, fetched: _Fetched) -> li
     try:
         if listing.for_each is None:
             items = [i for page, batch in _pages(ctx.client, listing, {}) for i in fetched.kept(page, batch)]
+            if listing.count:
+                _check_count(ctx.client, listing, len(items))
             return fetched.replaced(items, _with_operations(ctx, listing, items))
         parents = [p for p in fetched.items.get(listing.for_each, []) if isinstance(p, dict)]
         key = f"@{listing.for_each}"
@@ -479,6 +500,25 @@ def _pages(
         **options,
     ):
         yield document, _shaped(listing, items)
+
+
+def _check_count(client: HttpClient, listing: Listing, collected: int) -> None:
+    """Mark the listing truncated when its count answers more items than its pages brought (a page cut
+    short reads as the listing's end to offset paging), or cannot be read. The count's path is relative
+    to the listing's unless it starts with /; it is sent the listing's method, params and body."""
+    spec = listing.count or {}
+    own = str(spec["path"])
+    path = own if own.startswith("/") else f"{listing.path.rstrip('/')}/{own}"
+    try:
+        document = client.request_json(listing.method, path, params=listing.params or None, json=listing.body)
+    except CollectionError as exc:
+        client.stats.stopped(f"count unreadable: {exc.message}", truncated=listing.path)
+        return
+    total = count_at(document, spec.get("at"))
+    if total is None:
+        client.stats.stopped(f"count answered no number at {spec.get('at')!r}", truncated=listing.path)
+    elif collected < total:
+        client.stats.stopped(f"{collected} of the {total} items its count gives", truncated=listing.path)
 
 
 def _shaped(listing: Listing, items: list[Any]) -> list[Any]:
