@@ -4,6 +4,23 @@ host, ``hostName``), ``/api/fetchApiInfosForCollection`` a collection's endpoint
 each with a nested id (``id.url``, ``id.method``), the auth combinations seen (``allAuthTypesFound``, a
 list of lists), access types and epoch-second timestamps. It sees a part of the estate's traffic.
 
+Akto's public API reference, which these names were checked against:
+
+- github.com/akto-api-security/Documentation api-reference/api-reference.md: the key from Settings >
+  Integrations in ``X-API-KEY``; .gitbook/assets/AktoSwagger.json ``post /api/getAllCollections``: an
+  object body; the answer's ``apiCollections`` items carry ``id``, ``hostName``, ``displayName``,
+  ``name``, ``urlsCount``, ``startTs``.
+- api-reference/discovery/fetch-data.md: ``POST /api/fetchApiInfosForCollection`` ("detailed API
+  information for a given collection"); its body ``{apiCollectionId}`` and answer ``apiInfoList`` are
+  what Akto's own dashboard sends and reads (akto-api-security/akto,
+  apps/dashboard/web/polaris_web/web/src/apps/dashboard/pages/observe/api.js).
+- Each ``apiInfoList`` item is an ApiInfo (akto-api-security/akto,
+  libs/dao/src/main/java/com/akto/dto/ApiInfo.java): ``id`` (ApiInfoKey: ``apiCollectionId``, ``url``,
+  ``method``), ``allAuthTypesFound`` (Set<Set<AuthType>>; AuthType UNAUTHENTICATED, BASIC,
+  AUTHORIZATION_HEADER, JWT, API_TOKEN, BEARER, CUSTOM, API_KEY, MTLS, SESSION_TOKEN; one combination
+  holding UNAUTHENTICATED makes the endpoint unauthenticated, calculateActualAuth), ``apiAccessTypes``
+  (PUBLIC, PRIVATE, PARTNER, THIRD_PARTY), ``lastSeen`` and ``discoveredTimestamp`` (int, epoch seconds).
+
 Its tools.yaml entry is the ``akto`` preset (apiinv/presets/akto.yaml), pointed at 127.0.0.1.
 """
 
