@@ -846,3 +846,22 @@ def test_a_child_of_a_spec_listing_reads_the_page_its_parent_came_in(listing_ser
     asked = sorted(r["path"] for r in listing_server.received if "/owners" in r["path"])
     assert asked == [f"/entities/svc{n}/owners?tenant=t1" for n in range(3)]
     assert {r["api_name"] for r in records} == {"svc0", "svc1", "svc2"}
+
+
+def test_validate_config_names_a_misplaced_page_parameter_and_a_count_it_cannot_hold() -> None:
+    """params_in is body or query; a count is held against a listing of its own, never per parent."""
+    problems = rest.SOURCE.settings_problems(
+        {
+            "role": "traffic",
+            "pagination": {"strategy": "offset", "params_in": "header"},
+            "endpoints": {
+                "parent": "/p",
+                "inventory": {"path": "/x/{parent.id}", "for_each": "parent", "count": {"path": "count"}},
+            },
+            "fields": {"path": "path"},
+        }
+    )
+    assert "pagination.params_in: 'header' is neither body nor query" in problems, problems
+    assert (
+        "endpoints.inventory.count: counts a listing of its own only (no for_each, where or each)" in problems
+    ), problems
