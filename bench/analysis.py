@@ -20,7 +20,8 @@ import time
 from datetime import UTC, datetime
 
 from apiinv.analysis.findings import find
-from apiinv.analysis.merge import Indexes, merge
+from apiinv.analysis.merge import merge
+from apiinv.analysis.serving import Indexes
 from apiinv.config import Analysis
 from apiinv.inventory.records import compact, make_record
 from apiinv.pipeline.assemble import collection_paused

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from apiinv.analysis.merge import Indexes
+from apiinv.analysis.serving import Indexes
 from apiinv.config import Analysis
 from apiinv.inventory.records import Row
 from apiinv.timefmt import parse

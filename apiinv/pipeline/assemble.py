@@ -12,7 +12,8 @@ from typing import Any
 from apiinv.analysis.changes import ToolChanges, diff_records
 from apiinv.analysis.dataset import Dataset, ToolData, finding_notes, trend_point
 from apiinv.analysis.findings import find
-from apiinv.analysis.merge import Indexes, merge
+from apiinv.analysis.merge import merge
+from apiinv.analysis.serving import Indexes
 from apiinv.config import Analysis
 from apiinv.errors import UsageError
 from apiinv.inventory.records import Row, compact

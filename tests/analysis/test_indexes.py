@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apiinv.analysis.merge import Indexes, Router, _first, evaluable, matcher
 from apiinv.analysis.prefixes import PrefixTrie
 from apiinv.analysis.routers import kong
+from apiinv.analysis.serving import Indexes, Router, _first, evaluable, matcher
 from apiinv.inventory.keys import split_key
 from apiinv.inventory.records import make_record
 
