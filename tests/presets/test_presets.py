@@ -82,14 +82,12 @@ def test_tyk_pages_that_end_before_their_count_are_a_truncated_listing(tmp_path:
     assert outcome.status == "truncated", outcome.summary()
 
 
-def test_wso2_is_collected_whole_with_default_version_aliases(tmp_path: Path) -> None:
-    """Every operation of 60 APIs over pages of 25 (a client-credentials token first): one row at the
-    versioned context ({version} replaced or appended), one more at the bare context for a default
-    version; authType None rows unauthenticated, the others with the API's security scheme."""
+def collect_wso2(listed: list[dict[str, Any]], tmp_path: Path, **own: Any):
+    """(outcome, records) of the WSO2 publisher imitation serving ``listed``, collected from the entry a
+    user writes (the preset, the URLs, the client) and ``own`` keys."""
     from apiinv.sandbox.server import SimServer
-    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis, truth
+    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher
 
-    listed = apis(60)
     app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
     with SimServer(app) as server:
         entry = {
@@ -97,10 +95,20 @@ def test_wso2_is_collected_whole_with_default_version_aliases(tmp_path: Path) ->
             "api_base_url": server.url + BASE,
             "token_url": server.url + TOKEN_PATH,
             "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
-            "page_size": 25,
+            **own,
         }
         folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
-        outcome, records = collect(folder, "wso2", tmp_path)
+        return collect(folder, "wso2", tmp_path)
+
+
+def test_wso2_is_collected_whole_with_default_version_aliases(tmp_path: Path) -> None:
+    """Every operation of 60 APIs over pages of 25 (a client-credentials token first): one row at the
+    versioned context ({version} replaced or appended), one more at the bare context for a default
+    version; authType None rows unauthenticated, the others with the API's security scheme."""
+    from apiinv.sandbox.wso2 import apis, truth
+
+    listed = apis(60)
+    outcome, records = collect_wso2(listed, tmp_path, page_size=25)
     assert outcome.ok and outcome.status == "ok", outcome.summary()
     expected = truth(listed)
     assert rows(records) == expected
@@ -163,21 +171,11 @@ def test_a_preset_entry_collects_cequence_like_its_built_in_type(tmp_path: Path)
 
 def test_wso2_security_schemes_are_apiinvs_auth_kinds(tmp_path: Path) -> None:
     """WSO2's basic_auth is apiinv's basic (as Tyk's basic auth is): one name per kind across vendors."""
-    from apiinv.sandbox.server import SimServer
-    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis
+    from apiinv.sandbox.wso2 import apis
 
     listed = apis(12)
     assert "basic_auth" in {scheme for api in listed for scheme in api["securityScheme"]}
-    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
-    with SimServer(app) as server:
-        entry = {
-            "preset": "wso2",
-            "api_base_url": server.url + BASE,
-            "token_url": server.url + TOKEN_PATH,
-            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
-        }
-        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
-        outcome, records = collect(folder, "wso2", tmp_path)
+    outcome, records = collect_wso2(listed, tmp_path)
     assert outcome.ok, outcome.summary()
     assert {kind for r in records for kind in r["auth_types"]} == {"oauth2", "api_key", "basic"}
 
@@ -226,22 +224,11 @@ def test_a_wso2_default_resource_serves_every_path_below_its_context(tmp_path: P
     the versioned context, so traffic below it (any depth) is in the gateway, not a shadow API."""
     from apiinv.analysis.merge import merge
     from apiinv.inventory.records import make_record
-    from apiinv.sandbox.server import SimServer
-    from apiinv.sandbox.wso2 import BASE, TOKEN_PATH, Wso2Publisher, apis
+    from apiinv.sandbox.wso2 import apis
 
     listed = [api for api in apis(8) if api["operations"][0]["target"] == "/*"]
     assert listed and listed[0]["context"] == "/svc2" and listed[0]["version"] == "3.0.0"
-    app = Wso2Publisher(listed, client_id="apiinv", client_secret="wso2-secret")
-    with SimServer(app) as server:
-        entry = {
-            "preset": "wso2",
-            "api_base_url": server.url + BASE,
-            "token_url": server.url + TOKEN_PATH,
-            "credentials": {"client_id": "apiinv", "client_secret": "${WSO2_SECRET}"},
-            "fields": {"host": "'gw.example'"},
-        }
-        folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
-        outcome, records = collect(folder, "wso2", tmp_path)
+    outcome, records = collect_wso2(listed, tmp_path, fields={"host": "'gw.example'"})
     assert outcome.ok, outcome.summary()
     assert {(r["method"], r["path"], r["path_match"]) for r in records} >= {("GET", "/svc2/3.0.0", "prefix")}
     seen = make_record(
