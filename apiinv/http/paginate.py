@@ -219,6 +219,13 @@ class NextLinkPaginator(Paginator):
 
     def first(self) -> dict[str, Any]:
         self._seen: set[Any] = set()
+        return self._size()
+
+    def _size(self) -> dict[str, Any]:
+        """The page size asked for, unless ``size_param`` is null: a listing that takes none (the next
+        links carry the server's own)."""
+        if "size_param" in self.options and self.options["size_param"] is None:
+            return {}
         return {self.opt("size_param", "size"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
@@ -233,7 +240,7 @@ class NextLinkPaginator(Paginator):
         if token:
             # The offset keeps our page size; Kong's own next link would fall back to its default.
             self.next_url = None
-            return {self.opt("size_param", "size"): self.page_size, self.opt("offset_param", "offset"): token}
+            return {**self._size(), self.opt("offset_param", "offset"): token}
         self.next_url = link
         return {}
 

@@ -218,6 +218,9 @@ class AzureResourceManager(SimApp):
         return next(s for s in self.services if s["name"] == request.params["service"])
 
     def list_services(self, request: Request) -> Response:
+        undeclared = sorted(set(request.query) - {"api-version", "$skiptoken"})
+        if undeclared:  # ApiManagementService_List declares api-version alone; no guess that ARM ignores more
+            return json_response({"error": {"code": "InvalidQueryParameter", "message": undeclared[0]}}, 400)
         return self._page(request, [{k: v for k, v in s.items() if k != "apis"} for s in self.services])
 
     def list_apis(self, request: Request) -> Response:
