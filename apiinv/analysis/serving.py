@@ -14,6 +14,7 @@ loops over all traffic or all routes per row.
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -70,13 +71,23 @@ def kong_route_path(record: Row) -> str | None:
     """The route path of an entry Kong's router judges: a Kong route's own, or ``~`` and the regex of
     another gateway's regex row (a ``rest`` gateway's path_match regex: a regular expression in the
     syntax Kong evaluates, RE2's and Rust's common ground, matched from the start of the path; ``$``
-    anchors its end). None for any other entry."""
+    anchors its end). None for any other entry. Below a base path, the expression is joined to it as
+    the record's key joins them (one slash between; a leading ``^`` anchors it there), and the base
+    path is matched as text."""
     if router_of(record) is kong:
         return str(record["path"] or "/")
-    if record["path_match"] == "regex":
-        base = (record.get("base_path") or "").rstrip("/")
-        return "~" + base + (record["path"] or "/")
-    return None
+    if record["path_match"] != "regex":
+        return None
+    expression = str(record["path"] or "/")
+    base = (record.get("base_path") or "").strip("/")
+    if not base:
+        return "~" + expression
+    below = expression.removeprefix("^")
+    return "~/" + _REGEX_SPECIAL.sub(r"\\\g<0>", base) + ("" if below.startswith("/") else "/") + below
+
+
+# What a regular expression reads as other than itself: a base path's text is escaped before it.
+_REGEX_SPECIAL = re.compile(r"[\\.^$*+?()\[\]{}|]")
 
 
 def matcher(record: Row, *, any_host: bool = False) -> Callable[[str, str, str], bool]:

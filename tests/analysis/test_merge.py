@@ -227,7 +227,7 @@ def test_each_gateway_family_is_named_as_its_source_names_the_records_it_writes(
     assert all(router_of({"tool": tool}) is module for tool, module in ROUTERS.items())
 
 
-def regex_row(pattern: str, host: str = "edge.x") -> dict:
+def regex_row(pattern: str, host: str = "edge.x", base_path: str = "") -> dict:
     """A declarative gateway's regex row (a rest tool's path_match regex), any method."""
     return make_record(
         tool="tyk",
@@ -236,7 +236,7 @@ def regex_row(pattern: str, host: str = "edge.x") -> dict:
         api_id=pattern,
         api_name="users",
         host=host,
-        base_path="",
+        base_path=base_path,
         method="*",
         path=pattern,
         status="deployed",
@@ -267,3 +267,20 @@ def test_a_rest_gateways_regex_row_that_cannot_be_evaluated_is_a_warning(caplog)
         merged = merge(records, roles={**ROLES, "tyk": "gateway"})
     assert not next(r for r in merged if r["endpoint_key"] == "GET edge.x/users/abc")["in_gateway"]
     assert "tyk: route path ~/users/\\p{Greek}+ cannot be evaluated" in caplog.text
+
+
+@pytest.mark.parametrize("pattern", ["^/users/[0-9]+$", "users/[0-9]+$", "/users/[0-9]+$"])
+def test_a_regex_row_under_a_base_path_serves_what_its_expression_matches_below_it(pattern) -> None:
+    """The base path is joined as the record's key joins it (one slash, a leading ^ of the expression
+    anchoring it below the base), and is matched as text: its dot is no wildcard."""
+    roles = {**ROLES, "tyk": "gateway"}
+    records = [
+        regex_row(pattern, base_path="/v1.0/"),
+        traffic("/v1.0/users/42"),
+        traffic("/v1x0/users/42"),
+        traffic("/v1.0users/42"),
+    ]
+    merged = {r["endpoint_key"]: r for r in merge(records, roles=roles)}
+    assert merged["GET edge.x/v1.0/users/{}"]["in_gateway"]
+    assert not merged["GET edge.x/v1x0/users/{}"]["in_gateway"]
+    assert not merged["GET edge.x/v1.0users/{}"]["in_gateway"]
