@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -289,7 +289,7 @@ class RestProfile:
                 problems.append(f"endpoints.{name}.for_each: the listings depend on each other in a cycle")
         shared = {**self.pagination, **as_dict(settings.get("pagination"))}
         own = [as_dict(spec.get("pagination")) for spec in declared.values() if isinstance(spec, dict)]
-        for params_in in dict.fromkeys(p["params_in"] for p in (shared, *own) if "params_in" in p):
+        for params_in in _distinct(p["params_in"] for p in (shared, *own) if "params_in" in p):
             if params_in not in ("body", "query"):
                 problems.append(f"pagination.params_in: {params_in!r} is neither body nor query")
         problems += [
@@ -297,13 +297,13 @@ class RestProfile:
             for listing in listings
             if listing.count and (listing.for_each or listing.where or listing.each)
         ]
-        for relative_to in dict.fromkeys(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
+        for relative_to in _distinct(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
             if relative_to not in ("request", "base"):
                 problems.append(f"pagination.relative_to: {relative_to!r} is neither request nor base")
-        for strategy in dict.fromkeys(p["strategy"] for p in (shared, *own) if "strategy" in p):
-            if strategy != "none" and strategy not in PAGINATORS:
+        for strategy in _distinct(p["strategy"] for p in (shared, *own) if "strategy" in p):
+            if strategy != "none" and not (isinstance(strategy, str) and strategy in PAGINATORS):
                 problems.append(
-                    f"pagination.strategy: unknown {strategy!r}{did_you_mean(strategy, PAGINATORS)} "
+                    f"pagination.strategy: unknown {strategy!r}{did_you_mean(str(strategy), PAGINATORS)} "
                     f"(known: none, {', '.join(sorted(PAGINATORS))})"
                 )
         mapping = self.mapping(settings)
@@ -380,6 +380,16 @@ class RestProfile:
 
 
 # ------------------------------------------------------------------------------------------ requests
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """Each value once, in order, compared rather than hashed: a YAML list or mapping given where a word
+    belongs is named as unknown, not a TypeError."""
+    found: list[Any] = []
+    for value in values:
+        if value not in found:
+            found.append(value)
+    return found
 
 
 def waves(listings: list[Listing]) -> list[list[Listing]]:

@@ -865,3 +865,30 @@ def test_validate_config_names_a_misplaced_page_parameter_and_a_count_it_cannot_
     assert (
         "endpoints.inventory.count: counts a listing of its own only (no for_each, where or each)" in problems
     ), problems
+
+
+@pytest.mark.parametrize(
+    ("pagination", "named"),
+    [
+        (
+            {"strategy": "offset", "params_in": ["query"]},
+            "pagination.params_in: ['query'] is neither body nor query",
+        ),
+        (
+            {"strategy": "next_link", "relative_to": {"base": 1}},
+            "pagination.relative_to: {'base': 1} is neither",
+        ),
+        ({"strategy": ["offset"]}, "pagination.strategy: unknown ['offset']"),
+    ],
+)
+def test_validate_config_names_a_pagination_choice_given_as_a_list_or_mapping(pagination, named) -> None:
+    """A YAML list or mapping where one word belongs is named like any unknown word, not a traceback."""
+    problems = rest.SOURCE.settings_problems(
+        {
+            "role": "traffic",
+            "pagination": pagination,
+            "endpoints": {"inventory": "/x"},
+            "fields": {"path": "p"},
+        }
+    )
+    assert any(problem.startswith(named) for problem in problems), problems
