@@ -236,6 +236,14 @@ def test_finding_sheets_print_the_columns_a_reader_needs_first(two_days) -> None
     assert tall and all((sheet.row_dimensions[r].height or 15) >= 30 for r in tall)
 
 
+def two_usable_cores(monkeypatch) -> None:
+    """The export writes in parallel only with cores to spare: as on a machine with two, whatever this
+    one has (else a one-core runner would write serially and the tests below would fail)."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+
+
 def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, monkeypatch, tmp_path) -> None:
     """The export's workbooks come from worker processes, and each is, part for part, the workbook one
     process writes from the same data (but for the creation time xlsxwriter stamps)."""
@@ -247,6 +255,7 @@ def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, mo
     from apiinv.pipeline.export import export
     from apiinv.report import workbooks
 
+    two_usable_cores(monkeypatch)
     writers = tmp_path / "writers"
     writers.mkdir()
     for name in ("write_tool", "write_combined"):
@@ -295,6 +304,7 @@ def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_day
         if os.getpid() != parent:
             os._exit(9)  # as the kernel's out-of-memory killer would end it
 
+    two_usable_cores(monkeypatch)
     monkeypatch.setattr(workbooks, "write_combined", killed)
     cfg = config.load(two_days.root.parent / "sandbox")
     tools = [t.name for t in cfg.tools.values()]
