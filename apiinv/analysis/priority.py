@@ -108,12 +108,8 @@ def _brief(finding: str, row: Row) -> dict[str, Any]:
     }
 
 
-def _rank(item: Mapping[str, Any]) -> tuple[float, float, str]:
-    return (-item["score"], -RISK_WEIGHT[item["risk_level"]], item["endpoint_key"])
-
-
 def _rank_of(finding: str, row: Row) -> tuple[float, float, str]:
-    """``_rank`` of ``_brief(finding, row)``, without building the brief."""
+    """Where a row stands in a finding, riskiest first: its score, then its risk level, then its key."""
     return (-score(finding, row), -RISK_WEIGHT[level(row)], row["endpoint_key"])
 
 
