@@ -140,7 +140,7 @@ class Dataset:
         (the mail reads it back from the manifest): the ranked endpoints, each finding's split by risk,
         its riskiest rows and the rest grouped by API, and the new and removed endpoints with why they
         matter. Of the endpoints ``tool`` sees, when given. Made once: the workbook, the JSON report,
-        the manifest and the mail show the same."""
+        the manifest and the mail show the same (so they read it and never change it)."""
         asked = (tool, top, changes_top)
         if asked not in self._digests:
             self._digests[asked] = self._digest(tool, top, changes_top)

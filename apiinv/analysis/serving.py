@@ -80,8 +80,8 @@ def kong_route_path(record: Row) -> str | None:
         return None
     expression = str(record["path"] or "/")
     base = (record.get("base_path") or "").strip("/")
-    if not base:
-        return "~" + expression
+    if not base:  # as a key reads it, the expression starts at the path's first slash
+        return "~" + (expression if expression.startswith(("/", "^")) else "/" + expression)
     below = expression.removeprefix("^")
     return "~/" + _REGEX_SPECIAL.sub(r"\\\g<0>", base) + ("" if below.startswith("/") else "/") + below
 

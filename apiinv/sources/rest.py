@@ -297,6 +297,13 @@ class RestProfile:
             for listing in listings
             if listing.count and (listing.for_each or listing.where or listing.each)
         ]
+        problems += [
+            f"endpoints.{listing.name}.pagination.size_param: null (ask no page size) is for next_link only"
+            for listing in listings
+            if "size_param" in listing.pagination
+            and listing.pagination["size_param"] is None
+            and listing.pagination.get("strategy", "none") not in ("next_link", "none")
+        ]
         for relative_to in _distinct(p["relative_to"] for p in (shared, *own) if "relative_to" in p):
             if relative_to not in ("request", "base"):
                 problems.append(f"pagination.relative_to: {relative_to!r} is neither request nor base")

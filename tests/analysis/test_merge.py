@@ -284,3 +284,11 @@ def test_a_regex_row_under_a_base_path_serves_what_its_expression_matches_below_
     assert merged["GET edge.x/v1.0/users/{}"]["in_gateway"]
     assert not merged["GET edge.x/v1x0/users/{}"]["in_gateway"]
     assert not merged["GET edge.x/v1.0users/{}"]["in_gateway"]
+
+
+@pytest.mark.parametrize("pattern", ["^/users/[0-9]+$", "users/[0-9]+$", "/users/[0-9]+$"])
+def test_a_regex_row_without_a_base_path_starts_at_the_paths_first_slash(pattern) -> None:
+    records = [regex_row(pattern), traffic("/users/42"), traffic("/v2/users/42")]
+    merged = {r["endpoint_key"]: r for r in merge(records, roles={**ROLES, "tyk": "gateway"})}
+    assert merged["GET edge.x/users/{}"]["in_gateway"]
+    assert not merged["GET edge.x/v2/users/{}"]["in_gateway"]

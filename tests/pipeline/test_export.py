@@ -314,7 +314,7 @@ def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_day
 
 
 @pytest.mark.sandbox_tools("kong")
-def test_run_with_one_worker_writes_every_workbook_in_its_own_process(cli, sandbox, monkeypatch) -> None:
+def test_run_with_one_worker_writes_every_workbook_in_the_runs_own_process(cli, sandbox, monkeypatch) -> None:
     import os
 
     from apiinv.report import workbooks

@@ -892,3 +892,25 @@ def test_validate_config_names_a_pagination_choice_given_as_a_list_or_mapping(pa
         }
     )
     assert any(problem.startswith(named) for problem in problems), problems
+
+
+def test_validate_config_names_a_null_page_size_where_the_paging_needs_one() -> None:
+    """size_param: null asks no page size: next_link paging follows the server's links; offset or page
+    paging counts on the size it asked, so there it is a configuration error."""
+
+    def problems(strategy: str) -> list[str]:
+        return rest.SOURCE.settings_problems(
+            {
+                "role": "traffic",
+                "endpoints": {
+                    "inventory": {"path": "/x", "pagination": {"strategy": strategy, "size_param": None}}
+                },
+                "fields": {"path": "path"},
+            }
+        )
+
+    assert not [p for p in problems("next_link") if "size_param" in p]
+    assert (
+        "endpoints.inventory.pagination.size_param: null (ask no page size) is for next_link only"
+        in problems("offset")
+    )
