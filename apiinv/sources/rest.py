@@ -51,6 +51,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+import orjson
+
 from apiinv.errors import CollectionError, ConfigurationError, MalformedResponseError, did_you_mean
 from apiinv.http.listing import pages
 from apiinv.http.paginate import count_at
@@ -448,7 +450,7 @@ def _fetch_listing(ctx: FetchContext, listing: Listing, fetched: _Fetched) -> li
         if listing.for_each is None:
             items = [i for page, batch in _pages(ctx.client, listing, {}) for i in fetched.kept(page, batch)]
             if listing.count:
-                _check_count(ctx.client, listing, len(items))
+                _check_count(ctx.client, listing, _distinct_items(items))
             return fetched.replaced(items, _with_operations(ctx, listing, items))
         parents = [p for p in fetched.items.get(listing.for_each, []) if isinstance(p, dict)]
         key = f"@{listing.for_each}"
@@ -517,6 +519,13 @@ def _pages(
         **options,
     ):
         yield document, _shaped(listing, items)
+
+
+def _distinct_items(items: list[Any]) -> int:
+    """How many different items a listing brought: offset pages that shift while they are read (one
+    item added before the offset) repeat an item and skip another, and the repeat must not make up for
+    the one skipped."""
+    return len({orjson.dumps(item, option=orjson.OPT_SORT_KEYS, default=str) for item in items})
 
 
 def _check_count(client: HttpClient, listing: Listing, collected: int) -> None:

@@ -113,3 +113,23 @@ def test_a_wallarm_count_that_cannot_be_read_leaves_the_listing_truncated(tmp_pa
         outcome, records = collect(tmp_path, docs_entry(server.url))
     assert outcome.status == "truncated", outcome.summary()
     assert "count unreadable" in outcome.summary() and records == []
+
+
+def test_a_wallarm_listing_whose_pages_shift_while_read_is_truncated(tmp_path: Path) -> None:
+    """Offset pages that shift between two requests repeat one endpoint and skip another: as many items
+    as the count says, but one fewer endpoint, so the listing is truncated, never ok."""
+    from apiinv.sandbox.server import SimServer, json_response
+    from apiinv.sandbox.wallarm import WallarmApi, endpoints
+
+    class Shifting(WallarmApi):
+        def list_endpoints(self, request):  # type: ignore[no-untyped-def]
+            if request.int_arg("offset", 0) == 100:  # one endpoint came in before the second page
+                return json_response({"status": 200, "body": self.listed[99:199]})
+            return super().list_endpoints(request)
+
+    app = Shifting(endpoints(230, client_id=CLIENT_ID), token=TOKEN, client_id=CLIENT_ID)
+    with SimServer(app) as server:
+        outcome, records = collect(tmp_path, docs_entry(server.url))
+    assert outcome.status == "truncated", outcome.summary()
+    assert "229 of the 230 items its count gives" in outcome.summary()
+    assert records == []
