@@ -28,7 +28,6 @@ from apiinv.http.auth import make_auth
 from apiinv.http.cache import ResponseCache
 from apiinv.http.deadline import ToolClock
 from apiinv.http.origin import OriginPolicy, PinnedAuth, follow_redirects, shown
-from apiinv.http.paginate import Paginator
 from apiinv.http.ratelimit import RateLimiter, SharedPause
 from apiinv.http.retry import RETRYABLE_ERRORS, RetryableResponse, raise_for_retry, retrying
 from apiinv.http.stats import RequestStats
@@ -282,37 +281,13 @@ class HttpClient:
 
     # ------------------------------------------------------------------------------------------ pages
 
-    def paginate(
-        self,
-        path: str,
-        *,
-        strategy: str | Paginator,
-        items_key: str | None,
-        params: dict[str, Any] | None = None,
-        page_size: int | None = None,
-        max_pages: int | None = None,
-        absent_ok: bool = False,
-        method: str = "GET",
-        body: dict[str, Any] | None = None,
-        **options: Any,
-    ) -> Iterator[list[Any]]:
-        """Yield the items of each page until the strategy stops or the page cap is reached (then the
-        listing is marked truncated). ``absent_ok``: the API leaves the items key out of an empty page
-        (Google APIs do). With a ``body`` the listing is sent it as JSON and the paging parameters go
-        into it rather than the query string (APIs that POST a filter)."""
-        return listing.paginate(
-            self,
-            path,
-            strategy=strategy,
-            items_key=items_key,
-            params=params,
-            page_size=page_size,
-            max_pages=max_pages,
-            absent_ok=absent_ok,
-            method=method,
-            body=body,
-            **options,
-        )
+    def paginate(self, path: str, **arguments: Any) -> Iterator[list[Any]]:
+        """The items of each page until the strategy stops or the page cap is reached (then the listing
+        is marked truncated): apiinv.http.listing.pages, whose arguments these are, without the page
+        documents. ``absent_ok``: the API leaves the items key out of an empty page (Google APIs do).
+        With a ``body`` the listing is sent it as JSON and the paging parameters go into it rather than
+        the query string (APIs that POST a filter)."""
+        return (items for _, items in listing.pages(self, path, **arguments))
 
     def items_of(
         self, document: Any, items_key: str | None, path: str, *, absent_ok: bool = False, method: str = "GET"

@@ -32,13 +32,6 @@ class JsonClient(Protocol):
     ) -> Any: ...
 
 
-def paginate(client: JsonClient, path: str, **arguments: Any) -> Iterator[list[Any]]:
-    """The items of each page until the strategy stops or the page cap is reached (then the listing is
-    marked truncated): ``pages`` without the pages themselves; see HttpClient.paginate."""
-    for _, items in pages(client, path, **arguments):
-        yield items
-
-
 def pages(
     client: JsonClient,
     path: str,
@@ -53,8 +46,8 @@ def pages(
     body: dict[str, Any] | None = None,
     **options: Any,
 ) -> Iterator[tuple[Any, list[Any]]]:
-    """Each page's document with the items kept of it (what ``paginate`` yields, with the page whose
-    other fields a child listing may read)."""
+    """Each page's document with the items kept of it: the items ``HttpClient.paginate`` yields, each
+    with the page whose other fields a child listing may read."""
     tool = client.tool
     paginator = (
         strategy
