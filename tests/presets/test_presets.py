@@ -6,33 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from conftest import RUN_DATE
-
 from apiinv import config
 from apiinv.sources import rest
-
-
-def write_config(folder: Path, entries: dict[str, Any], env: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tools.yaml").write_text(yaml.safe_dump(entries))
-    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    return folder
-
-
-def collect(folder: Path, name: str, tmp_path: Path, **overrides: Any):
-    """(outcome, records) of tool ``name`` as apiinv loads it from ``folder``."""
-    import dataclasses
-
-    from apiinv.pipeline.collect import collect_tool
-    from apiinv.store import Store, read_json
-
-    tool = dataclasses.replace(config.load(folder).tools[name], retry_backoff=0.01, **overrides)
-    store = Store(tmp_path / "output")
-    outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
-    raw_path = store.raw_path(RUN_DATE, name)
-    records = list(rest.SOURCE.normalize(read_json(raw_path))) if raw_path.exists() else []
-    return outcome, records
+from tests.presets.collecting import collected, write_config
 
 
 def rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -53,7 +29,7 @@ def test_tyk_is_collected_whole_with_the_default_page_size(tmp_path: Path) -> No
     with SimServer(app) as server:
         entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
         folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "tyk-secret-key"})
-        outcome, records = collect(folder, "tyk", tmp_path)
+        outcome, records, _ = collected(folder, "tyk", tmp_path)
     assert outcome.ok and outcome.status == "ok", outcome.summary()
     assert rows(records) == truth(apis)
     assert {r["tool"] for r in records} == {"tyk"}
@@ -78,7 +54,7 @@ def test_tyk_pages_that_end_before_their_count_are_a_truncated_listing(tmp_path:
     with SimServer(app) as server:
         entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
         folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "k"})
-        outcome, _ = collect(folder, "tyk", tmp_path)
+        outcome, _, _ = collected(folder, "tyk", tmp_path)
     assert outcome.status == "truncated", outcome.summary()
 
 
@@ -98,7 +74,7 @@ def collect_wso2(listed: list[dict[str, Any]], tmp_path: Path, **own: Any):
             **own,
         }
         folder = write_config(tmp_path / "cfg", {"wso2": entry}, {"WSO2_SECRET": "wso2-secret"})
-        return collect(folder, "wso2", tmp_path)
+        return collected(folder, "wso2", tmp_path)[:2]
 
 
 def test_wso2_is_collected_whole_with_default_version_aliases(tmp_path: Path) -> None:
@@ -142,7 +118,7 @@ def test_the_entrys_keys_win_over_the_presets_key_by_key(tmp_path: Path) -> None
             "fields": {"host": "api_definition.domain || 'gw.acme.test'"},
         }
         folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "k"})
-        outcome, records = collect(folder, "tyk", tmp_path)
+        outcome, records, _ = collected(folder, "tyk", tmp_path)
     assert outcome.ok, outcome.summary()
     assert "gw.acme.test" in {r["host"] for r in records} and all(r["host"] for r in records)
     assert {r["path_match"] for r in records} == {"prefix"}
@@ -194,7 +170,7 @@ def test_a_tyk_listen_path_serves_the_traffic_below_it_in_the_combined_report(tm
     with SimServer(app) as server:
         entry = {"preset": "tyk", "api_base_url": server.url, "credentials": {"api_key": "${TYK_KEY}"}}
         folder = write_config(tmp_path / "cfg", {"tyk": entry}, {"TYK_KEY": "tyk-secret-key"})
-        _, records = collect(folder, "tyk", tmp_path)
+        _, records, _ = collected(folder, "tyk", tmp_path)
     on_domain = next(r for r in records if r["host"] and r["auth_required"])
     any_host = next(r for r in records if not r["host"])
 

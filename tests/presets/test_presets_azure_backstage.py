@@ -5,15 +5,10 @@ the imitation's truth: every endpoint, its host and auth, nothing lost silently.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
-import yaml
-from conftest import RUN_DATE
-
-from apiinv import config
-from apiinv.sources import rest
+from tests.presets.collecting import collected, validated, write_config
 
 
 def entry(preset: str, **own: Any) -> dict[str, Any]:
@@ -22,23 +17,8 @@ def entry(preset: str, **own: Any) -> dict[str, Any]:
 
 
 def collect(tmp_path: Path, name: str, tool_entry: dict[str, Any], env: dict[str, str]):
-    from apiinv.pipeline.collect import collect_tool
-    from apiinv.store import Store, read_json
-
-    folder = tmp_path / "cfg"
-    folder.mkdir()
-    (folder / "tools.yaml").write_text(yaml.safe_dump({name: tool_entry}))
-    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    (folder / "planner.yaml").write_text("schedules: {}\n")
-    loaded, report = config.validate(folder, folder / ".env")
-    assert report.problems == [] and loaded is not None, report.problems
-    tool = dataclasses.replace(config.load(folder).tools[name], retry_backoff=0.01, max_retries=0)
-    store = Store(tmp_path / "output")
-    outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
-    raw_path = store.raw_path(RUN_DATE, name)
-    records = list(rest.SOURCE.normalize(read_json(raw_path))) if raw_path.exists() else []
-    warnings = store.step(RUN_DATE, name, "collect")["warnings"] if raw_path.exists() else []
-    return outcome, records, warnings
+    folder = validated(write_config(tmp_path / "cfg", {name: tool_entry}, env))
+    return collected(folder, name, tmp_path, max_retries=0)
 
 
 def rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

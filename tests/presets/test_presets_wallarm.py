@@ -5,15 +5,12 @@ endpoint, its host, status, auth and sensitive data; a listing cut short is trun
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import RUN_DATE
 
-from apiinv import config
-from apiinv.sources import rest
+from tests.presets.collecting import collected, validated, write_config
 
 CLIENT_ID = 12345  # the client id of the docs' example
 TOKEN = "wallarm-api-token"
@@ -28,24 +25,8 @@ def docs_entry(url: str) -> dict[str, Any]:
 
 
 def collect(tmp_path: Path, entry: dict[str, Any], **overrides: Any):
-    from apiinv.pipeline.collect import collect_tool
-    from apiinv.store import Store, read_json
-
-    folder = tmp_path / "cfg"
-    folder.mkdir()
-    (folder / "tools.yaml").write_text(yaml.safe_dump({"wallarm": entry}))
-    (folder / ".env").write_text(f"WALLARM_API_TOKEN={TOKEN}\n")
-    (folder / "planner.yaml").write_text("schedules: {}\n")
-    loaded, report = config.validate(folder, folder / ".env")
-    assert report.problems == [] and loaded is not None, report.problems
-    tool = dataclasses.replace(
-        config.load(folder).tools["wallarm"], retry_backoff=0.01, max_retries=0, **overrides
-    )
-    store = Store(tmp_path / "output")
-    outcome = collect_tool(tool, store.at(RUN_DATE), use_cache=False)
-    raw_path = store.raw_path(RUN_DATE, "wallarm")
-    records = list(rest.SOURCE.normalize(read_json(raw_path))) if raw_path.exists() else []
-    return outcome, records
+    folder = validated(write_config(tmp_path / "cfg", {"wallarm": entry}, {"WALLARM_API_TOKEN": TOKEN}))
+    return collected(folder, "wallarm", tmp_path, max_retries=0, **overrides)[:2]
 
 
 def rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
