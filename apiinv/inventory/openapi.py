@@ -102,7 +102,10 @@ def servers(
     operations in this path, https://spec.openapis.org/oas/v3.0.3#operation-object), with variables
     expanded (section 4.7.6 Server Variable Object); or Swagger 2 ``host`` + ``basePath`` (https when
     ``schemes`` has it). Variants on the same host and base path (an ``http``/``https`` enum) are one
-    server, https when one of them is. One empty host when none."""
+    server, https when one of them is. One empty host when none. Swagger 2 without ``schemes`` means
+    the scheme the document was fetched by (swagger.io/specification/v2, "Swagger Object" schemes),
+    OAS 3 without ``servers`` a server at ``/`` (OAS 3.0.3 section 4.7.1 OpenAPI Object); https in
+    both, and the merged variants, are not stated by the specifications: apiinv's choice."""
     if "swagger" in spec:
         schemes = [str(s) for s in as_list(spec.get("schemes"))] or ["https"]
         scheme = "https" if "https" in schemes else schemes[0]

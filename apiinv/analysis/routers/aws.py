@@ -38,8 +38,14 @@ HTTP APIs (``select_http``): routes are compared, not walked
   routes the longer one (its example: ``GET /pets/{proxy+}`` over ``ANY /{proxy+}``).
 - A greedy path variable catches all child resources of a route and ends the path; ``ANY`` matches every
   method not defined for the route (same page, "Working with path variables", introduction).
-- WebSocket APIs select routes by message, not path: here every request at their base path is theirs,
-  as a ``$default`` route.
+- WebSocket APIs select routes by message, not path: a route key is matched against the value of the
+  API's route selection expression evaluated on a JSON message (websocket-api-develop-routes.html,
+  introduction and "Route selection expressions"). Here every request at their base path is theirs, as
+  a ``$default`` route: not stated by the vendor; apiinv's choice, as an inventory has no messages.
+
+Not stated by the vendor; apiinv's choices (``Gateway``): an API that knows no host (never deployed)
+serves on every host at its own paths; several APIs on one host and base path each answer with the
+route they select.
 """
 
 from __future__ import annotations
