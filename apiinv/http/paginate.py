@@ -45,6 +45,23 @@ class Paginator:
     def opt(self, key: str, default: Any) -> Any:
         return self.options.get(key) or default
 
+    def undeclared(self, document: Any, *keys: str) -> str | None:
+        """The first of the count keys the listing declares (``pages_key``, ``total_key``) that the
+        answer does not give: without it the listing cannot know it is whole."""
+        return next(
+            (
+                self.options[k]
+                for k in keys
+                if self.options.get(k) and count_at(document, self.options[k]) is None
+            ),
+            None,
+        )
+
+    def empty_but_continued(self, what: str) -> dict[str, Any] | None:
+        """An empty page whose answer still gives a next ``what``: the end of what was read, but nothing
+        says it is the end of the listing (some servers page past empty pages)."""
+        return self.stop(f"empty page that still gives a next {what}", truncated=True)
+
     def first(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -88,6 +105,8 @@ class PageNumberPaginator(Paginator):
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
         self._seen += len(items)
+        if missing := self.undeclared(document, "pages_key", "total_key"):
+            return self.stop(f"no {missing!r} in an answer, which the listing counts on", truncated=True)
         pages = count_at(document, self.options.get("pages_key"))
         total = count_at(document, self.options.get("total_key"))
         last = int(self.options.get("first_page", 1)) + pages - 1 if pages is not None else None
@@ -123,6 +142,8 @@ class OffsetPaginator(Paginator):
         return {self.opt("offset_param", "offset"): 0, self.opt("size_param", "limit"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        if missing := self.undeclared(document, "total_key"):
+            return self.stop(f"no {missing!r} in an answer, which the listing counts on", truncated=True)
         total = count_at(document, self.options.get("total_key"))
         if not items:
             if total is not None and self._offset < total:
@@ -153,7 +174,7 @@ class TokenPaginator(Paginator):
         if not token:
             return self.stop("no next token")
         if not items:
-            return self.stop("empty page")
+            return self.empty_but_continued("token")
         if self._repeated(token, self._seen):
             return None
         return {
@@ -176,7 +197,7 @@ class CursorPaginator(TokenPaginator):
         if not cursor:
             return self.stop("no next cursor")
         if not items:
-            return self.stop("empty page")
+            return self.empty_but_continued("cursor")
         if self._repeated(cursor, self._seen):
             return None
         return {self.opt("size_param", "limit"): self.page_size, self.opt("cursor_param", "cursor"): cursor}
@@ -234,7 +255,7 @@ class NextLinkPaginator(Paginator):
         if not link and not token:
             return self.stop("no next link")
         if not items:
-            return self.stop("empty page")
+            return self.empty_but_continued("link")
         if self._repeated(token or link, self._seen):
             return None
         if token:

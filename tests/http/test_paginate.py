@@ -87,11 +87,32 @@ def test_next_links_kong_prefer_the_offset_token() -> None:
     assert (kept, stop) == ([1, 2], "no next link")
 
 
+CONTINUED = {"token": "token", "cursor": "cursor", "next_link": "link"}
+
+
 @pytest.mark.parametrize("name", sorted(PAGINATORS))
 def test_an_empty_first_page_ends_every_strategy(name: str) -> None:
+    """An empty page ends the listing; when its answer still gives a way on, the listing is truncated:
+    nothing says it is whole."""
     document = {"items": [], "nextPageToken": "t", "cursor": "c", "next": "/x", "offset": "o"}
     asked, kept, stop = walk(name, [document], 10)
-    assert asked[-1] is None and kept == [] and stop == "empty page"
+    assert asked[-1] is None and kept == []
+    assert stop == (
+        f"empty page that still gives a next {CONTINUED[name]}" if name in CONTINUED else "empty page"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "key"), [("page", "pages_key"), ("page", "total_key"), ("offset", "total_key")]
+)
+def test_a_page_without_the_count_the_listing_counts_on_is_truncated(name: str, key: str) -> None:
+    paginator = make_paginator(name, 2, **{key: "meta.total"})
+    paginator.first()
+    assert paginator.next({"items": [1, 2], "meta": {}}, [1, 2]) is None
+    assert (
+        paginator.truncated
+        and paginator.stop_reason == "no 'meta.total' in an answer, which the listing counts on"
+    )
 
 
 def test_an_unknown_strategy_names_the_known_ones() -> None:
