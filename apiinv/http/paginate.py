@@ -184,16 +184,24 @@ class TokenPaginator(Paginator):
 
 
 class CursorPaginator(TokenPaginator):
-    """A cursor taken from a JSON field (``cursor_key``) and sent back as ``cursor_param``."""
+    """A cursor taken from a JSON field (``cursor_key``) and sent back as ``cursor_param``; with a
+    ``total_key`` (Backstage's ``totalItems``) a chain of cursors that ends short of it is truncated."""
 
     name = "cursor"
 
     def first(self) -> dict[str, Any]:
         self._seen = set()
+        self._items = 0
         return {self.opt("size_param", "limit"): self.page_size}
 
     def next(self, document: Any, items: list[Any]) -> dict[str, Any] | None:
+        self._items += len(items)
+        if missing := self.undeclared(document, "total_key"):
+            return self.stop(f"no {missing!r} in an answer, which the listing counts on", truncated=True)
         cursor = dig(document, self.opt("cursor_key", "cursor"))
+        total = count_at(document, self.options.get("total_key"))
+        if not cursor and total is not None and self._items < total:
+            return self.stop(f"no next cursor with {self._items} of {total} items", truncated=True)
         if not cursor:
             return self.stop("no next cursor")
         if not items:

@@ -118,3 +118,19 @@ def test_a_page_without_the_count_the_listing_counts_on_is_truncated(name: str, 
 def test_an_unknown_strategy_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown pagination 'pages' .*known: cursor, next_link, offset"):
         make_paginator("pages", 10)
+
+
+def test_a_cursor_chain_that_ends_short_of_its_total_is_truncated() -> None:
+    """Backstage answers totalItems beside pageInfo.nextCursor: a chain that ends before all arrived is
+    no end."""
+    pages = [
+        {"items": [1, 2], "totalItems": 5, "pageInfo": {"nextCursor": "c2"}},
+        {"items": [3, 4], "totalItems": 5, "pageInfo": {}},
+    ]
+    _, kept, stop = walk("cursor", pages, 2, cursor_key="pageInfo.nextCursor", total_key="totalItems")
+    assert kept == [1, 2, 3, 4] and stop == "no next cursor with 4 of 5 items"
+    whole = [*pages[:1], {"items": [3, 4, 5], "totalItems": 5, "pageInfo": {}}]
+    assert (
+        walk("cursor", whole, 2, cursor_key="pageInfo.nextCursor", total_key="totalItems")[2]
+        == "no next cursor"
+    )
