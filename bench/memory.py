@@ -7,7 +7,10 @@ manifest, show it). Per day, `apiinv collect --all`, `process --all` and `export
 another, each in its own process, and then `run --all` in one process as cron runs it (into an output
 folder of its own, with its own day one). Prints each stage's wall time and peak RSS.
 
-    python bench/memory.py [--size 20000 ...] [--days 2] [--no-whole]
+A process's peak RSS counts the pages a forked workbook writer shares with the export again; the
+tree's PSS (sampled every half second from /proc) counts them once: what the machine had to give.
+
+    python bench/memory.py [--size 20000 ...] [--days 2] [--no-whole | --whole-only]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,20 +35,57 @@ WHOLE = "run --all"  # the stage name of `run --all` in one process
 @dataclass
 class Measured:
     wall: float  # seconds
-    rss: int  # peak resident set, bytes
+    rss: int  # peak resident set of the largest process, bytes
+    pss: int  # peak proportional set of the process tree (sampled), bytes: what the machine gave it
+
+
+def tree_pss(root: int) -> int:
+    """The proportional set size of ``root`` and its descendants, bytes: pages they share (a forked
+    workbook writer's with the export) counted once, where each one's RSS counts them again."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                total += sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
+        except OSError:
+            continue
+    return total
 
 
 def measured(argv: list[str]) -> Measured:
-    """Wall time and peak RSS of one child process; exits naming the command if it failed."""
+    """Wall time, peak RSS and the tree's peak PSS of one child process; exits naming the command if
+    it failed."""
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], tree_pss(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if Path("/proc/self/smaps_rollup").exists():
+        sampler.start()
     assert child.stderr is not None
     errors = child.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
+    done.set()
+    if sampler.is_alive():
+        sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(argv[1:])} exited {os.waitstatus_to_exitcode(status)}:\n{errors[-2000:]}")
-    return Measured(wall, usage.ru_maxrss * 1024)
+    return Measured(wall, usage.ru_maxrss * 1024, peak[0])
 
 
 def serve(size: int, config: Path) -> None:
@@ -90,7 +131,9 @@ def reused(output: Path, day: date) -> dict[str, int]:
     return {tool: steps.get("collect", {}).get("reused", 0) for tool, steps in tools.items()}
 
 
-def measure_estate(size: int, days: int, whole: bool = True) -> dict[tuple[int, str], Measured]:
+def measure_estate(
+    size: int, days: int, whole: bool = True, stages: bool = True
+) -> dict[tuple[int, str], Measured]:
     """(day number from 1, stage) -> its measurement, printed as it is taken."""
     apiinv = str(Path(sys.executable).parent / "apiinv")
     found: dict[tuple[int, str], Measured] = {}
@@ -102,13 +145,15 @@ def measure_estate(size: int, days: int, whole: bool = True) -> dict[tuple[int, 
                 day = DAY_ONE + timedelta(days=number - 1)
                 server.set_date(day)
                 base = [apiinv, "--quiet", "--date", str(day), "--config-dir", str(folder / "sb")]
-                runs = [(stage[0], folder / "out", stage) for stage in STAGES]
+                runs = [(stage[0], folder / "out", stage) for stage in STAGES] if stages else []
                 if whole:
                     runs.append((WHOLE, folder / "whole", ["run", "--all", "--no-cache"]))
                 for name, output, stage in runs:
                     taken = found[number, name] = measured([*base, "--output", str(output), *stage])
                     line = f"{size:>7,} APIs day {number} {name:9} {taken.wall:7.1f} s"
                     line += f"  peak RSS {taken.rss / 1e6:7,.0f} MB"
+                    if taken.pss:
+                        line += f"  tree PSS {taken.pss / 1e6:7,.0f} MB"
                     if name in ("collect", WHOLE):
                         counts = reused(output, day)
                         line += "  reused " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
@@ -127,6 +172,9 @@ def main() -> None:
     parser.add_argument(
         "--no-whole", dest="whole", action="store_false", help="skip `run --all` in one process"
     )
+    parser.add_argument(
+        "--whole-only", dest="stages", action="store_false", help="only `run --all` in one process"
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the sandbox child
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -134,9 +182,9 @@ def main() -> None:
         serve(args.serve, args.config)
         return
     for size in args.size:
-        found = measure_estate(size, args.days, args.whole)
-        peak = max(m.rss for m in found.values())
-        print(f"estate {size:,} APIs: largest peak RSS {peak / 1e6:,.0f} MB")
+        found = measure_estate(size, args.days, args.whole or not args.stages, args.stages)
+        peak, tree = max(m.rss for m in found.values()), max(m.pss for m in found.values())
+        print(f"estate {size:,} APIs: largest peak RSS {peak / 1e6:,.0f} MB, tree PSS {tree / 1e6:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -183,7 +183,8 @@ def write_workbooks(
     jobs: list[tuple[Path, str | None]], data: Dataset, max_rows: int, workers: int | None
 ) -> None:
     """The workbooks of ``jobs`` (path, tool or None for the combined one), in parallel processes: xlsx
-    writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. Serial where
+    writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. This
+    process writes the largest (the combined one) while forked workers write the others; serial where
     processes cannot fork or one is asked for; never more processes than usable cores. A failure is that
     of the first failed job in ``jobs``' order, as when written one after another; a writer process
     that dies (killed, out of memory) fails the export naming every workbook left unwritten."""
@@ -197,12 +198,22 @@ def write_workbooks(
             for path, tool in jobs:
                 _write_workbook(path, tool, max_rows)
             return
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
-            # The combined workbook, the largest, starts first: the others share the other workers meanwhile.
-            largest_first = sorted(jobs, key=lambda job: job[1] is not None)
-            futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in largest_first}
+        # This process would otherwise only wait: it writes the largest workbook itself, and one forked
+        # writer fewer holds its own copy of the pages it touches.
+        largest = next((job for job in jobs if job[1] is None), jobs[-1])
+        with ProcessPoolExecutor(count - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in jobs if job != largest}
             try:
+                failure: BaseException | None = None
+                try:
+                    _write_workbook(*largest, max_rows)
+                except Exception as exc:  # reported in jobs' order, after the forked writers' failures
+                    failure = exc
                 for job in jobs:
+                    if job == largest:
+                        if failure is not None:
+                            raise failure
+                        continue
                     try:
                         futures[job].result()
                     except BrokenProcessPool:
