@@ -37,6 +37,7 @@ def main() -> None:
             f"day {day} {stage:9} time {at_n.wall:7.1f} s -> {at_4n.wall:7.1f} s: {time_ratio:5.2f}x"
             f" {verdict:4}"
             f"  peak RSS {at_n.rss / 1e6:6,.0f} -> {at_4n.rss / 1e6:6,.0f} MB: {rss_ratio:5.2f}x"
+            + (f"  tree PSS {at_n.pss / 1e6:6,.0f} -> {at_4n.pss / 1e6:6,.0f} MB" if at_n.pss else "")
         )
 
 
