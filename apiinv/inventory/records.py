@@ -102,6 +102,10 @@ class FrozenRow(Mapping[str, Any]):
             return getattr(self, key)
         raise KeyError(key)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping's get goes through __getitem__ and its KeyError; a workbook calls this per cell.
+        return getattr(self, key) if key in self._NAMES else default
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.FIELDS)
 
