@@ -175,13 +175,17 @@ def collection_paused() -> Iterator[None]:
     the findings make records, lookups and rows that all live on, so each full collection on the way
     walks the whole estate again for nothing, and there are more of them the larger the estate (merge
     25x the collector time at 4x the estate; reading the processed files of 10,000 APIs took twice as
-    long with it). Any cycle left behind is collected once it is back on."""
+    long with it). Any cycle left behind is collected before it is back on: all made meanwhile is still
+    of the youngest generation, so the collections that the next allocations set off would otherwise
+    walk it three times over while it ages (1.6 s of the first digest at 10,000 APIs, against 0.3 s for
+    one full collection that puts it in the oldest generation at once)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.collect()
             gc.enable()
 
 
