@@ -52,6 +52,8 @@ def _aws_add(gateway: aws.Gateway[Row], record: Row) -> None:
 
 def _aws_serving(gateway: aws.Gateway[Row], method: str, host: str, paths: Iterable[str]) -> list[Row]:
     """The API Gateway routes that serve any of ``paths`` (one route per API and path at most)."""
+    if not gateway.hosts:  # the specs' router, or an estate without API Gateway
+        return []
     found = {id(r): r for path in paths for r in gateway.serving(method, host, path)}
     return list(found.values())
 
@@ -245,8 +247,10 @@ class Router:
     def _kong_routes_under(self, concrete: str, name: str) -> Iterator[_Route]:
         """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, some
         path it stands for) starts with, by prefix in sorted order."""
-        path = kong.normalize_request_path(concrete)
         tries = [trie for trie in (self.kong_prefixes.get(name), self.kong_prefixes.get(None)) if trie]
+        if not tries:  # the specs' router, and hosts no Kong route names
+            return
+        path = kong.normalize_request_path(concrete)
         if openapi.templated(concrete):
             tokens = kong.template_tokens(concrete)
             # Kong routes the normalised path: a prefix off its literal head serves none of its values.
