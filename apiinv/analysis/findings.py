@@ -52,6 +52,10 @@ class Finding(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.reason if key == "reason" else self.row[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping's get goes through __getitem__ and a KeyError; the workbooks call this per cell.
+        return self.reason if key == "reason" else self.row.get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         yield from self.row
         yield "reason"

@@ -185,11 +185,21 @@ def _seen_in_traffic(traffic: list[Row]) -> dict[str, Any]:
     return {
         "sensitive_data": sorted({s for r in traffic for s in r["sensitive_data"]}),
         "risk_score": max((r["risk_score"] for r in traffic if r["risk_score"] is not None), default=None),
-        "risk_level": _nonempty(sorted(traffic, key=lambda r: -(r["risk_score"] or 0)), "risk_level"),
+        "risk_level": _riskiest_level(traffic),
         "traffic_status": _nonempty(traffic, "status"),
         "first_seen": min((r["first_seen"] for r in traffic if r["first_seen"]), default=None),
         "last_seen": max((r["last_seen"] for r in traffic if r["last_seen"]), default=None),
     }
+
+
+def _riskiest_level(traffic: list[Row]) -> Any:
+    """The risk level named by the highest-scored traffic record that names one (the first of equals)."""
+    level, top = None, 0
+    for record in traffic:
+        named, score = record.get("risk_level"), record["risk_score"] or 0
+        if named not in (None, "", []) and (level is None or score > top):
+            level, top = named, score
+    return level
 
 
 def _audit(spec: list[Row]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from heapq import merge as merge_sorted
@@ -52,6 +52,8 @@ def _aws_add(gateway: aws.Gateway[Row], record: Row) -> None:
 
 def _aws_serving(gateway: aws.Gateway[Row], method: str, host: str, paths: Iterable[str]) -> list[Row]:
     """The API Gateway routes that serve any of ``paths`` (one route per API and path at most)."""
+    if not gateway.hosts:  # the specs' router, or an estate without API Gateway
+        return []
     found = {id(r): r for path in paths for r in gateway.serving(method, host, path)}
     return list(found.values())
 
@@ -173,8 +175,11 @@ class Router:
 
     def __init__(self) -> None:
         self.added = 0
-        self.by_head: dict[tuple[str, str], list[_Route]] = defaultdict(list)
-        self.head_lengths: list[int] = []  # the lengths of those heads, ascending
+        # By host, the first segment every path under the head is in (None: the head ends inside its
+        # first segment) and the head; the heads' lengths by host and first segment, so that a lookup
+        # slices the path only at lengths a head under its own first segment has.
+        self.by_head: dict[tuple[str, str | None, str], list[_Route]] = defaultdict(list)
+        self.head_lengths: dict[tuple[str, str | None], set[int]] = defaultdict(set)
         self.everywhere: dict[str, list[_Route]] = defaultdict(list)
         self.kong: dict[tuple[str | None, str], list[_Route]] = defaultdict(list)
         self.kong_prefixes: dict[str | None, PrefixTrie] = defaultdict(PrefixTrie)  # by host name
@@ -205,22 +210,23 @@ class Router:
             self.everywhere[own_host].append(route)
             return
         head = _literal_head(record)
-        if len(head) not in self.head_lengths:
-            insort(self.head_lengths, len(head))
-        self.by_head[(own_host, head)].append(route)
+        self.head_lengths[(own_host, _first_segment(head))].add(len(head))
+        self.by_head[(own_host, _first_segment(head), head)].append(route)
 
     def serving(self, key: str, paths: Iterable[str] = ()) -> list[Row]:
         """Entries other than the key's own that serve it; Kong routes (the key's own included) are
         tried on ``paths``, the concrete paths seen under the key (else the key's path)."""
         method, host, path = split_key(key)
         hosts = (host, "") if host else ("",)
+        first = _first_segment(path)
         below = sorted(
             (
                 route
-                for end in self.head_lengths
-                if end <= len(path)
                 for where in hosts
-                for route in self.by_head.get((where, path[:end]), ())
+                for segment in {first, None}
+                for end in self.head_lengths.get((where, segment), ())
+                if end <= len(path)
+                for route in self.by_head.get((where, segment, path[:end]), ())
             ),
             key=_added,
         )
@@ -241,8 +247,10 @@ class Router:
     def _kong_routes_under(self, concrete: str, name: str) -> Iterator[_Route]:
         """The Kong routes for host ``name`` whose literal prefix the path (or, for a template, some
         path it stands for) starts with, by prefix in sorted order."""
-        path = kong.normalize_request_path(concrete)
         tries = [trie for trie in (self.kong_prefixes.get(name), self.kong_prefixes.get(None)) if trie]
+        if not tries:  # the specs' router, and hosts no Kong route names
+            return
+        path = kong.normalize_request_path(concrete)
         if openapi.templated(concrete):
             tokens = kong.template_tokens(concrete)
             # Kong routes the normalised path: a prefix off its literal head serves none of its values.
@@ -260,6 +268,13 @@ class Router:
 
     def _kong_at(self, prefix: str, name: str) -> Iterable[_Route]:
         return _in_order(self.kong.get((name, prefix), ()), self.kong.get((None, prefix), ()))
+
+
+def _first_segment(path: str) -> str | None:
+    """The first segment of a path that goes on below it (``v1`` of ``/v1/`` and ``/v1/x``), else None
+    (``/v1``, ``/``): a path that starts with the other goes on in that same first segment."""
+    slash = path.find("/", 1)
+    return path[1:slash] if slash > 0 and path.startswith("/") else None
 
 
 def _added(route: _Route) -> int:

@@ -87,13 +87,19 @@ class FrozenRow(Mapping[str, Any]):
         shared list, so the values must not be changed in place (nothing does)."""
         row = object.__new__(cls)
         put = object.__setattr__
+        if strings is None:
+            for name in cls.FIELDS:
+                put(row, name, values.get(name))
+            return row
+        share = strings.setdefault
         for name in cls.FIELDS:
             value = values.get(name)
-            if strings is not None:
-                if isinstance(value, str):
-                    value = strings.setdefault(value, value)
-                elif isinstance(value, list):
-                    value = [strings.setdefault(v, v) if isinstance(v, str) else v for v in value] or _EMPTY
+            if value is None:
+                pass
+            elif isinstance(value, str):
+                value = share(value, value)
+            elif isinstance(value, list):
+                value = [share(v, v) if isinstance(v, str) else v for v in value] or _EMPTY
             put(row, name, value)
         return row
 
@@ -101,6 +107,10 @@ class FrozenRow(Mapping[str, Any]):
         if key in self._NAMES:
             return getattr(self, key)
         raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping's get goes through __getitem__ and its KeyError; a workbook calls this per cell.
+        return getattr(self, key) if key in self._NAMES else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.FIELDS)

@@ -192,3 +192,5 @@ def test_a_finding_reads_as_its_merged_row_with_a_reason_and_copies_nothing() ->
     original = next(m for m in merged if m["endpoint_key"] == row["endpoint_key"])
     assert dict(row) == {**original, "reason": row["reason"]} and row["reason"]
     assert row.row is original  # the merged row itself, not a copy
+    assert row.get("reason") == row["reason"] and row.get("host") == original["host"]
+    assert row.get("nope") is None and row.get("nope", 0) == 0

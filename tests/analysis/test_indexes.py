@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from apiinv.analysis.prefixes import PrefixTrie
 from apiinv.analysis.routers import kong
-from apiinv.analysis.serving import Indexes, Router, _first, evaluable, matcher
+from apiinv.analysis.serving import Indexes, Router, _first, _nearest_base_paths, evaluable, matcher
 from apiinv.inventory.keys import split_key
 from apiinv.inventory.records import make_record
 
@@ -156,3 +156,35 @@ def test_the_kong_routes_serving_an_endpoint_are_what_trying_every_route_finds(r
             r for r in tried if matcher(r)(method, key_host, path) and not any(r is e for e in expected)
         ]
     assert router.serving(key, sorted(set(paths))) == expected
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            apigee_base_path,
+            spec_operation,
+            st.builds(
+                lambda host, base: _record(
+                    "apigee", method="*", host=host, base_path=base, path="", path_match="prefix"
+                ),
+                st.sampled_from(HOSTS),
+                st.sampled_from(["/v", "/v1x", "/v1/", "/users/me", "/v{n}/users"]),
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    METHODS,
+    st.sampled_from(HOSTS),
+    st.one_of(PATHS, st.sampled_from(["/v1x/users", "/v", "/v1/users/{id}"])),
+)
+def test_the_entries_serving_an_endpoint_are_what_trying_every_entry_finds(entries, method, host, path):
+    """Base paths and operations, looked up by host, first segment and literal head."""
+    router = Router()
+    for entry in entries:
+        router.add(entry)
+    key = _record("cequence", method=method, host=host, path=path, status="active")["endpoint_key"]
+    key_method, key_host, key_path = split_key(key)
+    expected = [e for e in entries if e["endpoint_key"] != key and matcher(e)(key_method, key_host, key_path)]
+    assert router.serving(key) == _nearest_base_paths(expected)

@@ -292,3 +292,16 @@ def test_a_regex_row_without_a_base_path_starts_at_the_paths_first_slash(pattern
     merged = {r["endpoint_key"]: r for r in merge(records, roles={**ROLES, "tyk": "gateway"})}
     assert merged["GET edge.x/users/{}"]["in_gateway"]
     assert not merged["GET edge.x/v2/users/{}"]["in_gateway"]
+
+
+def test_the_risk_level_is_that_of_the_highest_scored_traffic_record_naming_one() -> None:
+    """Traffic from two tools on one endpoint: the higher score's level, the first of equal scores."""
+    records = [
+        traffic("/v1/a", risk_score=3.0, risk_level="low"),
+        {**traffic("/v1/a", risk_score=9.0, risk_level=None), "instance": "other"},
+        {**traffic("/v1/a", risk_score=7.0, risk_level="high"), "instance": "rest"},
+        {**traffic("/v1/a", risk_score=7.0, risk_level="medium"), "instance": "akto"},
+    ]
+    roles = {"cequence": "traffic", "other": "traffic", "rest": "traffic", "akto": "traffic"}
+    (row,) = merge(records, roles=roles)
+    assert (row["risk_level"], row["risk_score"]) == ("high", 9.0)

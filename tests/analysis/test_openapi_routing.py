@@ -8,6 +8,7 @@ import pytest
 
 from apiinv import registry
 from apiinv.analysis.merge import merge
+from apiinv.analysis.routers import openapi
 from apiinv.inventory.keys import endpoint_key
 from apiinv.inventory.records import make_record
 from tests.analysis.routing import SEEN, assert_each_row_cites_a_source, report, table, traffic
@@ -164,3 +165,36 @@ def test_a_kong_route_serves_a_template_when_it_serves_some_value_of_it(route_pa
     records = [*kong_route(route_path), *spec_records(document(template))]
     merged = {r["endpoint_key"]: r for r in merge(records, roles=roles)}
     assert merged[endpoint_key("GET", "api.x", "", template)]["in_gateway"] is served
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "served"),
+    [
+        ("/Calls/{Sid}.json", "/Calls/CA01.json", True),
+        ("/Calls/{Sid}.json", "/Calls/.json", False),  # a value is never empty
+        ("/p/{a}{b}", "/p/x", False),  # two values in one segment take a character each
+        ("/p/{a}{b}", "/p/xy", True),
+        ("/p/{id}", "/p/x/y", False),  # a value holds no slash
+        ("/p/{id}", "/p/", False),
+        ("/p/{id}/", "/p/x/", True),
+        ("/p/{id}", "/p/a\nb", True),
+    ],
+)
+def test_a_template_serves_a_path_segment_by_segment(template: str, path: str, served: bool) -> None:
+    assert openapi.serves(template, path) is served
+
+
+@pytest.mark.parametrize(
+    ("base_path", "path", "served"),
+    [
+        ("/v1/{}", "/v1/x", True),
+        ("/v1/{}/", "/v1/x/orders", True),
+        ("/v1/{}", "/v1/", False),
+        ("/v1/{}", "/v1", False),
+        ("/v1", "/v1x", False),  # on segment boundaries
+        ("/v1/", "/v1/a/b", True),
+        ("//", "/anything", True),
+    ],
+)
+def test_a_base_path_serves_itself_and_what_is_below_it(base_path: str, path: str, served: bool) -> None:
+    assert openapi.serves_below(base_path, path) is served

@@ -41,3 +41,27 @@ def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only()
         first["nope"]
     with pytest.raises(AttributeError):
         first.host = "elsewhere"  # type: ignore[misc]
+
+
+def test_a_loaded_record_gets_its_fields_and_the_default_for_any_other_name() -> None:
+    from apiinv.inventory.records import compact
+
+    (row,) = compact(
+        [
+            make_record(
+                tool="kong",
+                instance="kong",
+                collected_at=None,
+                api_id=1,
+                api_name=None,
+                host="api.acme.example",
+                base_path="",
+                method="GET",
+                path="/v1",
+                status="active",
+            )
+        ]
+    )
+    assert row.get("host") == "api.acme.example" and row.get("api_name", "x") is None
+    assert row.get("nope") is None and row.get("nope", 0) == 0
+    assert row.get("__class__", "default") == "default"  # an attribute, not a field

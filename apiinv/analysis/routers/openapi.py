@@ -41,25 +41,56 @@ def templated(path: str) -> bool:
     return _EXPRESSION.search(path) is not None
 
 
+# What a segment of a template asks of the path's segment in its place: that text itself, any value
+# (``None``: a whole-segment parameter), or a pattern (a parameter in part of the segment).
+_SegmentTest = str | re.Pattern[str] | None
+
+
 @lru_cache(maxsize=65536)
-def _pattern(template: str, *, prefix: bool) -> re.Pattern[str]:
-    body = _VALUE.join(re.escape(part) for part in _EXPRESSION.split(template))
-    # A prefix covers the path itself and everything below it, on segment boundaries.
-    return re.compile(body.rstrip("/") + "(?:/.*)?" if prefix else body, re.DOTALL)
+def _segment_tests(template: str) -> tuple[_SegmentTest, ...]:
+    """The template segment by segment. A value holds no ``/``, so the path's slashes must fall where
+    the template's do, and each segment matches on its own: most segments are literal or one whole
+    parameter and need no regular expression (compiling one per template cost more than all the
+    matching of an estate's specs)."""
+    return tuple(_segment_test(segment) for segment in template.split("/"))
+
+
+@lru_cache(maxsize=4096)
+def _segment_test(segment: str) -> _SegmentTest:
+    if not templated(segment):
+        return segment
+    if _EXPRESSION.fullmatch(segment):
+        return None
+    return re.compile(_VALUE.join(re.escape(part) for part in _EXPRESSION.split(segment)), re.DOTALL)
+
+
+def _fills(tests: tuple[_SegmentTest, ...], segments: list[str]) -> bool:
+    for test, segment in zip(tests, segments, strict=False):
+        if test is None:
+            if not segment:
+                return False
+        elif isinstance(test, str):
+            if test != segment:
+                return False
+        elif test.fullmatch(segment) is None:
+            return False
+    return True
 
 
 def serves(template: str, path: str) -> bool:
     """Whether an operation's path template serves ``path`` (a concrete path, or a key's path)."""
     if not templated(template):
         return template == path
-    return _pattern(template, prefix=False).fullmatch(path) is not None
+    tests, segments = _segment_tests(template), path.split("/")
+    return len(segments) == len(tests) and _fills(tests, segments)
 
 
 def serves_below(template: str, path: str) -> bool:
     """Whether ``path`` is ``template`` or below it, on segment boundaries (a base path)."""
     if template in ("", "/"):
         return True
-    return _pattern(template, prefix=True).fullmatch(path) is not None
+    tests, segments = _segment_tests(template.rstrip("/")), path.split("/")
+    return len(segments) >= len(tests) and _fills(tests, segments)
 
 
 def specificity(template: str) -> tuple[int, ...]:
