@@ -199,6 +199,38 @@ def read_json(path: Path) -> Any:
         raise StoreError(f"{path}: not valid JSON ({exc.msg})") from None
 
 
+# A processed file holds one record per line between its header line and its last (see
+# pipeline.process): still one JSON document, and read back one record at a time.
+RECORDS_OPEN = b',"records":[\n'
+RECORDS_CLOSE = b"]}"
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a processed file, parsed one at a time: a large tool's parsed document never
+    exists whole beside the rows made of it. A file in one piece (written before records went one per
+    line) is parsed whole. A file that does not end as written is an error, never fewer records."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise StoreError(f"{path}: not found") from None
+    with handle:
+        first = handle.readline()
+        try:
+            if not first.endswith(RECORDS_OPEN):
+                yield from orjson.loads(first + handle.read())["records"]
+                return
+            orjson.loads(first[: -len(RECORDS_OPEN)] + b"}")  # the header is whole
+            last = b""
+            for line in handle:
+                last = line
+                if line != b"\n" and line != RECORDS_CLOSE:
+                    yield orjson.loads(line[:-2] if line.endswith(b",\n") else line)
+        except orjson.JSONDecodeError as exc:
+            raise StoreError(f"{path}: not valid JSON ({exc.msg})") from None
+        if last != RECORDS_CLOSE:
+            raise StoreError(f"{path}: not valid JSON (it ends before its last record)")
+
+
 def _day(day: date | str) -> date:
     """A date as ``date``, from the callers that still hold a folder's name (frames, tests)."""
     return day if isinstance(day, date) else date.fromisoformat(day)

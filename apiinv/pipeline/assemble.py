@@ -18,7 +18,7 @@ from apiinv.config import Analysis
 from apiinv.errors import UsageError
 from apiinv.inventory.records import Row, compact
 from apiinv.registry import role_of
-from apiinv.store import StoreDate, read_json
+from apiinv.store import StoreDate, read_records
 from apiinv.timefmt import end_of_day, iso
 
 
@@ -26,7 +26,7 @@ def load_processed(day: StoreDate, tool: str, strings: dict[str, str] | None = N
     """The tool's processed records of ``day`` as read-only rows (equal texts shared through ``strings``,
     one dict for everything a report reads), or None when there is no such file."""
     path = day.processed_path(tool)
-    return compact(read_json(path)["records"], strings) if path.exists() else None
+    return compact(read_records(path), strings) if path.exists() else None
 
 
 def change_set(

@@ -22,7 +22,7 @@ from apiinv.errors import ApiInvError, DataValidationError, StoreError, tool_fai
 from apiinv.inventory.records import problems
 from apiinv.logs import get_logger
 from apiinv.pipeline.collect import record_step_quietly
-from apiinv.store import StoreDate, now_iso, read_json, write_atomic, write_json
+from apiinv.store import RECORDS_CLOSE, RECORDS_OPEN, StoreDate, now_iso, read_json, write_atomic, write_json
 
 log = get_logger("process")
 PROCESSED_VERSION = 1
@@ -57,7 +57,7 @@ def _stream(
 ) -> Iterator[bytes]:
     """The processed document as chunks, validating each record on its way out."""
     head = orjson.dumps(header)
-    yield head[:-1] + b',"records":['
+    yield head[:-1] + RECORDS_OPEN  # one record per line: read back one at a time (store.read_records)
     first = True
     batch: list[bytes] = []
     for record in records:
@@ -78,11 +78,11 @@ def _stream(
         outcome.records += 1
         batch.append(orjson.dumps(record))
         if len(batch) >= 2048:
-            yield (b"" if first else b",") + b",".join(batch)
+            yield (b"" if first else b",\n") + b",\n".join(batch)
             first, batch = False, []
     if batch:
-        yield (b"" if first else b",") + b",".join(batch)
-    yield b"]}"
+        yield (b"" if first else b",\n") + b",\n".join(batch)
+    yield b"\n" + RECORDS_CLOSE
 
 
 def _check_shape(raw: Any, shape: Mapping[str, type], tool: str) -> None:

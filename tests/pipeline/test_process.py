@@ -7,7 +7,7 @@ import pytest
 from conftest import RUN_DATE
 
 from apiinv.inventory.records import problems
-from apiinv.store import Store, read_json, write_json
+from apiinv.store import Store, StoreError, read_json, read_records, write_json
 
 DATE = str(RUN_DATE)
 
@@ -22,6 +22,8 @@ def test_process_writes_valid_records_for_every_tool(cli, sandbox) -> None:
         assert document["records"] and all(problems(r) == [] for r in document["records"])
         step = store.step(DATE, tool, "process")
         assert step["status"] == "ok" and step["records"] == len(document["records"])
+        # one JSON document, one record per line: read back one at a time, the same records
+        assert list(read_records(store.processed_path(DATE, tool))) == document["records"]
     truth = sandbox.truth()
     assert len(read_json(store.processed_path(DATE, "cequence"))["records"]) == truth["cequence"]["endpoints"]
     # a record per operation and server its spec lists (an Apigee API's test host too)
@@ -114,3 +116,27 @@ def test_owners_workbook_fills_the_owner(cli, sandbox) -> None:
     assert {r["owner"] for r in kong if r["host"] == "edge.acme.example"} == {"Bob"}
     assert {r["owner"] for r in kong if r["host"] != "edge.acme.example"} == {None}
     assert {r["owner"] for r in apigee if r["host"] == "api.acme.example"} == {"Alice (Payments)"}
+
+
+def test_processed_records_are_read_one_at_a_time_and_a_cut_file_is_an_error(tmp_path: Path) -> None:
+    records = [{"endpoint_key": f"GET h/{i}", "note": "a,\nb"} for i in range(3)]
+    lines = b",\n".join(orjson.dumps(r) for r in records)
+    whole = b'{"schema_version":1,"tool":"t","records":[\n' + lines + b"\n]}"
+    path = tmp_path / "t.json"
+    path.write_bytes(whole)
+    assert orjson.loads(whole)["records"] == records == list(read_records(path))
+    # read lazily: the first record arrives although a later line is broken
+    path.write_bytes(whole.replace(b'"GET h/2"', b'"GET h/2'))
+    reading = read_records(path)
+    assert next(reading) == records[0]
+    with pytest.raises(StoreError, match="not valid JSON"):
+        list(reading)
+    # cut after a whole record: never taken for fewer records
+    path.write_bytes(whole[: whole.index(b"\n", whole.index(b"h/1")) + 1])
+    with pytest.raises(StoreError, match=r"t\.json: not valid JSON \(it ends before its last record\)"):
+        list(read_records(path))
+    # in one piece (written before records went one per line): parsed whole
+    path.write_bytes(orjson.dumps({"schema_version": 1, "records": records}))
+    assert list(read_records(path)) == records
+    path.write_bytes(b'{"schema_version":1,"tool":"t","records":[\n\n]}')
+    assert list(read_records(path)) == []
