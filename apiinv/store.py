@@ -153,14 +153,52 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+# How deep dumps_chunks walks mappings by itself before a value is one chunk, whatever its size.
+_CHUNK_DEPTH = 8
+
+
 def dumps(document: Any) -> bytes:
-    options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
     try:
-        return orjson.dumps(document, option=options)
+        return orjson.dumps(document, option=_JSON_OPTIONS)
     except TypeError:
         # A lone surrogate (a file name that is not UTF-8, a vendor's broken escape) cannot be UTF-8:
         # it is written escaped as the bytes it stood for, never the reason a file is not written.
-        return orjson.dumps(_utf8_safe(document), option=options)
+        return orjson.dumps(_utf8_safe(document), option=_JSON_OPTIONS)
+
+
+def dumps_chunks(document: Any) -> Iterator[bytes]:
+    """``dumps(document)`` byte for byte, in pieces: mappings are walked down to their lists and each
+    element of a list is one piece, so a raw inventory is written without ever being one bytes object
+    as large as its file (which at 50,000 APIs is hundreds of MB on top of the inventory itself)."""
+    yield from _chunks(document, 0)
+
+
+def _chunks(value: Any, depth: int) -> Iterator[bytes]:
+    if isinstance(value, dict) and value and depth < _CHUNK_DEPTH:
+        inner = b"\n" + b"  " * (depth + 1)
+        separator = b"{"
+        for key, item in value.items():
+            yield separator + inner + _key(key) + b": "
+            yield from _chunks(item, depth + 1)
+            separator = b","
+        yield b"\n" + b"  " * depth + b"}"
+    elif isinstance(value, list | tuple) and value:
+        inner = b"\n" + b"  " * (depth + 1)
+        separator = b"["
+        for item in value:
+            # Past the first list each element is one piece: its own text, indented in place (orjson
+            # never writes a newline inside a string, so every newline of it is indentation).
+            yield separator + inner + dumps(item).replace(b"\n", inner)
+            separator = b","
+        yield b"\n" + b"  " * depth + b"]"
+    else:
+        yield dumps(value).replace(b"\n", b"\n" + b"  " * depth)
+
+
+def _key(key: Any) -> bytes:
+    """A mapping's key as dumps writes it (a non-string one as a string, OPT_NON_STR_KEYS)."""
+    return dumps({key: None})[4:-8]
 
 
 def utf8_text(text: str) -> str:
@@ -187,7 +225,7 @@ def _utf8_safe(value: Any) -> Any:
 
 
 def write_json(path: Path, document: Any) -> Path:
-    return write_atomic(path, dumps(document))
+    return write_atomic(path, dumps_chunks(document))
 
 
 def read_json(path: Path) -> Any:

@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apiinv.store import Store, read_json, write_atomic, write_json
 
@@ -157,3 +159,42 @@ def test_last_good_follows_steps_as_they_are_recorded_and_skips_a_simulated_date
     assert real.last_good("kong", "process", before=day4, statuses=("failed",)) == day3
     # A new process (a new store) reads the same answers from the manifests.
     assert Store(tmp_path).last_good("kong", "process", before=day4) == day1
+
+
+def test_a_document_is_written_in_pieces_each_far_smaller_than_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A raw inventory at 50,000 APIs is hundreds of MB of JSON: never held as one bytes object too."""
+    import apiinv.store as store
+
+    pieces: list[bytes] = []
+    real = store.write_atomic
+    monkeypatch.setattr(
+        store, "write_atomic", lambda path, chunks: real(path, pieces.extend(chunks) or pieces)
+    )
+    document = {
+        "tool": "kong",
+        "data": {"workspaces": {"default": {"routes": [{"id": n} for n in range(2000)]}}},
+    }
+    store.write_json(tmp_path / "raw.json", document)
+    written = (tmp_path / "raw.json").read_bytes()
+    assert written == store.dumps(document)
+    assert len(pieces) > 2000 and max(map(len, pieces)) < 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text() | st.integers(-(2**63), 2**63 - 1), inner, max_size=4)
+        ),
+        max_leaves=40,
+    )
+)
+def test_a_document_in_pieces_is_byte_for_byte_the_document_whole(document: object) -> None:
+    from apiinv.store import dumps, dumps_chunks
+
+    assert b"".join(dumps_chunks(document)) == dumps(document)

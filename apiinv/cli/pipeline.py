@@ -60,7 +60,15 @@ def process(
     ctx: typer.Context,
     tools: ToolsArgument = None,
     all_tools: AllOption = False,
-    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Tools processed in parallel.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Tools processed in parallel (default 1: more hold more raw files in memory at once, "
+            "and are no faster).",
+        ),
+    ] = None,
 ) -> int:
     """Normalize raw files into output/DATE/processed/TOOL.json (validated records); works offline."""
     from apiinv.errors import status_for_outcomes

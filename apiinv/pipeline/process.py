@@ -198,7 +198,9 @@ def process(
             on_done(outcome)
         return outcome
 
+    # One tool at a time unless asked: normalizing holds the GIL, so tools side by side are no faster,
+    # and each holds its whole raw document, so they only add up in memory.
     with ThreadPoolExecutor(
-        max_workers=max(1, min(len(tools), workers or 4)), thread_name_prefix="process"
+        max_workers=max(1, min(len(tools), workers or 1)), thread_name_prefix="process"
     ) as pool:
         return list(pool.map(one, tools))

@@ -140,3 +140,46 @@ def test_processed_records_are_read_one_at_a_time_and_a_cut_file_is_an_error(tmp
     assert list(read_records(path)) == records
     path.write_bytes(b'{"schema_version":1,"tool":"t","records":[\n\n]}')
     assert list(read_records(path)) == []
+
+
+@pytest.mark.sandbox_tools("kong", "cequence", "rest")
+def test_tools_are_processed_one_at_a_time_unless_more_workers_are_asked_for(
+    cli, sandbox, monkeypatch
+) -> None:
+    """Each tool being processed holds its whole raw document: side by side they add up in memory."""
+    import threading
+
+    import apiinv.pipeline.process as processing
+
+    assert cli("--date", DATE, "collect", "--all", config_dir=sandbox.config_dir).exit_code == 0
+    lock, running, seen = threading.Lock(), set(), []
+    second_started = threading.Event()
+    real = processing.process_tool
+
+    def watched(tool, *args, **kwargs):
+        with lock:
+            running.add(tool.name)
+            seen.append(len(running))
+            if len(running) > 1:
+                second_started.set()
+        try:
+            if wait_for_another:  # a pool of several starts another tool before this one is done
+                second_started.wait(30)
+            return real(tool, *args, **kwargs)
+        finally:
+            with lock:
+                running.discard(tool.name)
+
+    monkeypatch.setattr(processing, "process_tool", watched)
+    wait_for_another = False
+    for argv in (["process", "--all"], ["run", "--all", "--workers", "4", "--format", "json"]):
+        seen.clear()
+        assert cli("--date", DATE, *argv, config_dir=sandbox.config_dir).exit_code == 0
+        assert seen == [1, 1, 1], argv
+
+    wait_for_another, seen[:] = True, []
+    assert (
+        cli("--date", DATE, "process", "--all", "--workers", "2", config_dir=sandbox.config_dir).exit_code
+        == 0
+    )
+    assert max(seen) == 2
