@@ -170,7 +170,9 @@ def dumps(document: Any) -> bytes:
 def dumps_chunks(document: Any) -> Iterator[bytes]:
     """``dumps(document)`` byte for byte, in pieces: mappings are walked down to their lists and each
     element of a list is one piece, so a raw inventory is written without ever being one bytes object
-    as large as its file (which at 50,000 APIs is hundreds of MB on top of the inventory itself)."""
+    as large as its file (which at 50,000 APIs is hundreds of MB on top of the inventory itself). One
+    difference, read back the same: two keys that escape alike (a lone surrogate's escape and that text
+    itself) are both written, where ``dumps`` writes the one read back."""
     yield from _chunks(document, 0)
 
 
@@ -246,27 +248,45 @@ RECORDS_CLOSE = b"]}"
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
     """The records of a processed file, parsed one at a time: a large tool's parsed document never
     exists whole beside the rows made of it. A file in one piece (written before records went one per
-    line) is parsed whole. A file that does not end as written is an error, never fewer records."""
+    line) is parsed whole. A file that does not end as written (a record line without its comma, a
+    comma without a record after it, no closing line) is an error, never fewer records."""
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         raise StoreError(f"{path}: not found") from None
     with handle:
-        first = handle.readline()
         try:
+            first = handle.readline(1 << 16)
             if not first.endswith(RECORDS_OPEN):
-                yield from orjson.loads(first + handle.read())["records"]
+                handle.seek(0)
+                yield from orjson.loads(handle.read())["records"]
                 return
             orjson.loads(first[: -len(RECORDS_OPEN)] + b"}")  # the header is whole
-            last = b""
-            for line in handle:
-                last = line
-                if line != b"\n" and line != RECORDS_CLOSE:
-                    yield orjson.loads(line[:-2] if line.endswith(b",\n") else line)
+            yield from _record_lines(handle, path)
         except orjson.JSONDecodeError as exc:
             raise StoreError(f"{path}: not valid JSON ({exc.msg})") from None
-        if last != RECORDS_CLOSE:
-            raise StoreError(f"{path}: not valid JSON (it ends before its last record)")
+
+
+def _record_lines(handle: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
+    closed = comma = last = False  # the closing line read; the previous record's comma; one without
+    for line in handle:
+        text = line.strip()
+        if not text:
+            continue
+        if closed:
+            raise StoreError(f"{path}: not valid JSON (content after its closing line)")
+        if text == RECORDS_CLOSE:
+            if comma:
+                raise StoreError(f"{path}: not valid JSON (a comma and no record after it)")
+            closed = True
+            continue
+        if last:
+            raise StoreError(f"{path}: not valid JSON (a record line without its comma)")
+        comma = text.endswith(b",")
+        last = not comma
+        yield orjson.loads(text[:-1] if comma else text)
+    if not closed:
+        raise StoreError(f"{path}: not valid JSON (it ends before its last record)")
 
 
 def _day(day: date | str) -> date:

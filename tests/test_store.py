@@ -185,7 +185,12 @@ def test_a_document_is_written_in_pieces_each_far_smaller_than_the_file(
 @settings(max_examples=300, deadline=None)
 @given(
     st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(),
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats(allow_nan=False)
+        | st.text()
+        | st.sampled_from(["\udcff", "a\ud800b"]),  # lone surrogates: written escaped, in pieces too
         lambda inner: (
             st.lists(inner, max_size=4)
             | st.tuples(inner, inner)

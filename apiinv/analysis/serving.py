@@ -171,7 +171,8 @@ class Router:
     serve it. Kong routes by the host name they require (None: any host) and the literal text every
     path they serve starts with (a pure string prefix: a lookup tries each prefix length of the path);
     the others by their host ("": any) and literal head, those whose first segment is ``/`` or holds a
-    parameter by host alone. Matches come in the order the entries were added."""
+    parameter by host alone. Matches come as the merge reads them: those under a literal head, then
+    those by host alone, each in the order added; then Kong routes, then API Gateway routes."""
 
     def __init__(self) -> None:
         self.added = 0

@@ -183,9 +183,14 @@ def collection_paused() -> Iterator[None]:
     gc.disable()
     try:
         yield
-    finally:
-        if was_enabled:
+    except BaseException:
+        if was_enabled:  # failing: the estate is garbage now, and an interrupt must not leave it off
+            gc.enable()
+        raise
+    if was_enabled:
+        try:
             gc.collect()
+        finally:
             gc.enable()
 
 

@@ -186,7 +186,7 @@ def write_workbooks(
     writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. This
     process writes the largest (the combined one) while forked workers write the others; serial where
     processes cannot fork or one is asked for; never more processes than usable cores. A failure is that
-    of the first failed job in ``jobs``' order, as when written one after another; a writer process
+    of the first failed job in ``jobs``' order, as when written one after another; a forked writer
     that dies (killed, out of memory) fails the export naming every workbook left unwritten."""
     global _dataset
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -219,6 +219,7 @@ def write_workbooks(
                     except BrokenProcessPool:
                         # Which one died is not known: every workbook left unwritten is named.
                         lost = [str(p) for (p, _), f in futures.items() if f.exception() is not None]
+                        lost += [str(largest[0])] if failure is not None else []
                         raise OutputWriteError(
                             f"a workbook writer process died (killed or out of memory); not written: "
                             f"{', '.join(lost)}"

@@ -177,7 +177,7 @@ def _steps(
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or day.raw_path(t.name).exists()]
-        # ``workers`` is the request pool of each tool's collection: processing takes one tool at a time.
+        # One tool at a time: each holds its raw file in memory, and normalising is CPU-bound Python.
         result.processed = process_step(cfg, ready, day, console)
         release_memory()
     if "export" in steps:

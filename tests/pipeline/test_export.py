@@ -314,6 +314,48 @@ def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_day
     assert f"{tools[-1]}-{DAY2}.xlsx" in died.value.message  # the last one: left unwritten, whoever died
 
 
+def test_failures_of_the_export_and_its_writers_are_reported_in_the_order_of_the_workbooks(
+    two_days, monkeypatch
+) -> None:
+    import os
+    from pathlib import Path
+
+    from apiinv import config
+    from apiinv.errors import OutputWriteError
+    from apiinv.pipeline.export import export
+    from apiinv.report import workbooks
+
+    two_usable_cores(monkeypatch)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    folder = two_days.at(DAY2).folder
+    writing_tool = workbooks.write_tool
+
+    def combined_fails(*args, **kwargs):
+        raise OutputWriteError("the combined workbook failed")
+
+    def first_tool_fails(path, data, tool, **kwargs):
+        if tool == tools[0]:
+            raise OutputWriteError(f"{tool}'s workbook failed")
+        return writing_tool(path, data, tool, **kwargs)
+
+    # The combined workbook, written by the export itself, fails alone: its failure, the others written.
+    monkeypatch.setattr(workbooks, "write_combined", combined_fails)
+    for tool in tools:
+        (folder / f"{tool}-{DAY2}.xlsx").unlink(missing_ok=True)
+    with pytest.raises(OutputWriteError, match="the combined workbook failed"):
+        export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
+    assert all((folder / f"{tool}-{DAY2}.xlsx").exists() for tool in tools)
+    # Both fail: the first in the workbooks' order (the tools' before the combined one), as when
+    # written one after another; no writer is left behind.
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    before = children.read_text().split() if children.exists() else []
+    monkeypatch.setattr(workbooks, "write_tool", first_tool_fails)
+    with pytest.raises(OutputWriteError, match=f"{tools[0]}'s workbook failed"):
+        export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
+    assert (children.read_text().split() if children.exists() else []) == before
+
+
 @pytest.mark.sandbox_tools("kong")
 def test_run_with_one_worker_writes_every_workbook_in_the_runs_own_process(cli, sandbox, monkeypatch) -> None:
     import os

@@ -135,6 +135,15 @@ def test_processed_records_are_read_one_at_a_time_and_a_cut_file_is_an_error(tmp
     path.write_bytes(whole[: whole.index(b"\n", whole.index(b"h/1")) + 1])
     with pytest.raises(StoreError, match=r"t\.json: not valid JSON \(it ends before its last record\)"):
         list(read_records(path))
+    # a line break or CRLF at the end is still the file as written; a lost comma is not
+    path.write_bytes(whole + b"\r\n")
+    assert list(read_records(path)) == records
+    path.write_bytes(whole.replace(b"},\n", b"}\n", 1))
+    with pytest.raises(StoreError, match="a record line without its comma"):
+        list(read_records(path))
+    path.write_bytes(whole.replace(b"\n]}", b",\n]}"))
+    with pytest.raises(StoreError, match="a comma and no record after it"):
+        list(read_records(path))
     # in one piece (written before records went one per line): parsed whole
     path.write_bytes(orjson.dumps({"schema_version": 1, "records": records}))
     assert list(read_records(path)) == records
