@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -202,7 +203,14 @@ def write_workbooks(
         # writer fewer holds its own copy of the pages it touches.
         largest = next((job for job in jobs if job[1] is None), jobs[-1])
         with ProcessPoolExecutor(count - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in jobs if job != largest}
+            # Frozen while the writers fork (at the first submit): their cycle collector never walks
+            # the heap they inherit, which would copy every page of it into each one.
+            gc.freeze()
+            try:
+                others = [job for job in jobs if job != largest]
+                futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in others}
+            finally:
+                gc.unfreeze()
             try:
                 failure: BaseException | None = None
                 try:
