@@ -272,6 +272,7 @@ def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, mo
     assert outcome.data is not None and len(outcome.files) == len(tools) + 1
     assert {p.name for p in writers.iterdir()} - {str(os.getpid())}, "no workbook came from a worker"
     assert str(os.getpid()) in {p.name for p in writers.iterdir()}, "the export itself only waited"
+    assert gc.get_freeze_count() == 0, "the export's heap was left out of its cycle collector"
 
     def parts(path) -> dict[str, bytes]:
         with zipfile.ZipFile(path) as book:
