@@ -247,6 +247,7 @@ def two_usable_cores(monkeypatch) -> None:
 def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, monkeypatch, tmp_path) -> None:
     """The export's workbooks come from worker processes, and each is, part for part, the workbook one
     process writes from the same data (but for the creation time xlsxwriter stamps)."""
+    import gc
     import os
     import re
     import zipfile
