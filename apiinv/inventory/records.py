@@ -81,10 +81,11 @@ class FrozenRow(Mapping[str, Any]):
         cls._NAMES = frozenset(cls.FIELDS)
 
     @classmethod
-    def of(cls, values: Mapping[str, Any], strings: dict[str, str] | None = None) -> Any:
+    def of(cls, values: Mapping[str, Any], strings: dict[Any, Any] | None = None) -> Any:
         """A row of ``values`` (a field it lacks is None). With ``strings``, equal texts are stored
-        once: hosts, methods, statuses and timestamps repeat across records; and an empty list is one
-        shared list, so the values must not be changed in place (nothing does)."""
+        once: hosts, methods, statuses and timestamps repeat across records; and so are equal lists
+        of texts (an empty list is one shared list), so the values must not be changed in place
+        (nothing does)."""
         row = object.__new__(cls)
         put = object.__setattr__
         if strings is None:
@@ -99,7 +100,7 @@ class FrozenRow(Mapping[str, Any]):
             elif isinstance(value, str):
                 value = share(value, value)
             elif isinstance(value, list):
-                value = [share(v, v) if isinstance(v, str) else v for v in value] or _EMPTY
+                value = _shared_list(value, strings)
             put(row, name, value)
         return row
 
@@ -126,6 +127,23 @@ class FrozenRow(Mapping[str, Any]):
 
 
 _EMPTY: list[Any] = []
+
+
+def _shared_list(value: list[Any], strings: dict[Any, Any]) -> list[Any]:
+    """``value`` with its texts shared; a list of texts only is itself stored once per content (auth
+    types, sensitive data, tags and products repeat across records: 619,000 lists at 10,000 APIs)."""
+    if not value:
+        return _EMPTY
+    share = strings.setdefault
+    if not all(isinstance(v, str) for v in value):
+        return [share(v, v) if isinstance(v, str) else v for v in value]
+    texts = tuple(share(v, v) for v in value)
+    found = strings.get(texts)
+    if found is None:
+        found = strings[texts] = list(texts)
+    return found
+
+
 # What analysis and reports take: a record or a merged row, as a dict or a FrozenRow.
 Row = Mapping[str, Any]
 
@@ -137,7 +155,7 @@ class Record(FrozenRow):
     FIELDS = FIELDS
 
 
-def compact(records: Iterable[Mapping[str, Any]], strings: dict[str, str] | None = None) -> list[Row]:
+def compact(records: Iterable[Mapping[str, Any]], strings: dict[Any, Any] | None = None) -> list[Row]:
     """Records as ``Record`` rows, equal texts shared through ``strings`` (one dict for a whole date)."""
     strings = {} if strings is None else strings
     return [Record.of(record, strings) for record in records]

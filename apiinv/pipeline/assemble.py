@@ -22,7 +22,7 @@ from apiinv.store import StoreDate, read_records
 from apiinv.timefmt import end_of_day, iso
 
 
-def load_processed(day: StoreDate, tool: str, strings: dict[str, str] | None = None) -> list[Row] | None:
+def load_processed(day: StoreDate, tool: str, strings: dict[Any, Any] | None = None) -> list[Row] | None:
     """The tool's processed records of ``day`` as read-only rows (equal texts shared through ``strings``,
     one dict for everything a report reads), or None when there is no such file."""
     path = day.processed_path(tool)
@@ -124,7 +124,7 @@ def tool_data(
     tool: str,
     analysis: Analysis,
     role: str | None,
-    strings: dict[str, str] | None = None,
+    strings: dict[Any, Any] | None = None,
 ) -> ToolData:
     """The tool's records for ``day``: its own when that date has complete processed data, else its
     last complete data within ``carry_forward_days`` (truncated listings are never written, so a date
@@ -218,7 +218,7 @@ def _build(
     now: datetime | None,
     timezone: str | None,
 ) -> Dataset:
-    strings: dict[str, str] = {}
+    strings: dict[Any, Any] = {}
     data = {tool: tool_data(day, tool, analysis, (roles or {}).get(tool), strings) for tool in tools}
     del strings  # the records keep the texts they share
     everything = [r for d in data.values() for r in d.records]

@@ -34,6 +34,9 @@ def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only()
     first, second = compact(written)
     assert dict(first) == written[0] and {**second} == written[1]
     assert first["host"] is second["host"] and first["tags"][0] is second["tags"][0]
+    assert first["tags"] is second["tags"] == ["team:a"]  # equal lists of texts: stored once
+    mixed = compact([{**written[0], "tags": ["team:a", 1]}, {**written[1], "tags": ["team:a", 1]}])
+    assert mixed[0]["tags"] == mixed[1]["tags"] == ["team:a", 1] and mixed[0]["tags"] is not mixed[1]["tags"]
     assert first.get("nope") is None and "host" in first and len(first) == len(written[0])
     assert orjson.loads(orjson.dumps([first], default=plain)) == [written[0]]
     assert sys.getsizeof(first) * 2 < sys.getsizeof(written[0])
