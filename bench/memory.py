@@ -169,10 +169,11 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, nargs="+", default=[20_000], help="estate sizes in APIs")
     parser.add_argument("--days", type=int, default=2, choices=(1, 2, 3))
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--no-whole", dest="whole", action="store_false", help="skip `run --all` in one process"
     )
-    parser.add_argument(
+    only.add_argument(
         "--whole-only", dest="stages", action="store_false", help="only `run --all` in one process"
     )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the sandbox child
@@ -182,7 +183,7 @@ def main() -> None:
         serve(args.serve, args.config)
         return
     for size in args.size:
-        found = measure_estate(size, args.days, args.whole or not args.stages, args.stages)
+        found = measure_estate(size, args.days, args.whole, args.stages)
         peak, tree = max(m.rss for m in found.values()), max(m.pss for m in found.values())
         print(f"estate {size:,} APIs: largest peak RSS {peak / 1e6:,.0f} MB, tree PSS {tree / 1e6:,.0f} MB")
 

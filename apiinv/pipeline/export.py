@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,26 +217,36 @@ def write_workbooks(
                     _write_workbook(*largest, max_rows)
                 except Exception as exc:  # reported in jobs' order, after the forked writers' failures
                     failure = exc
-                for job in jobs:
-                    if job == largest:
-                        if failure is not None:
-                            raise failure
-                        continue
-                    try:
-                        futures[job].result()
-                    except BrokenProcessPool:
-                        # Which one died is not known: every workbook left unwritten is named.
-                        lost = [str(p) for (p, _), f in futures.items() if f.exception() is not None]
-                        lost += [str(largest[0])] if failure is not None else []
-                        raise OutputWriteError(
-                            f"a workbook writer process died (killed or out of memory); not written: "
-                            f"{', '.join(lost)}"
-                        ) from None
+                _raise_first_failure(jobs, futures, largest, failure)
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
     finally:
         _dataset = None
+
+
+def _raise_first_failure(
+    jobs: list[tuple[Path, str | None]],
+    futures: dict[tuple[Path, str | None], Future[None]],
+    written_here: tuple[Path, str | None],
+    failure: BaseException | None,
+) -> None:
+    """The first failure in ``jobs``' order: ``failure`` for the workbook written in this process, the
+    forked writers' own for theirs; a writer that died fails the export naming every workbook left
+    unwritten (which one died is not known)."""
+    for job in jobs:
+        if job == written_here:
+            if failure is not None:
+                raise failure
+            continue
+        try:
+            futures[job].result()
+        except BrokenProcessPool:
+            lost = [str(path) for (path, _), future in futures.items() if future.exception() is not None]
+            lost += [str(written_here[0])] if failure is not None else []
+            raise OutputWriteError(
+                f"a workbook writer process died (killed or out of memory); not written: {', '.join(lost)}"
+            ) from None
 
 
 def describe(outcome: ExportOutcome) -> list[str]:
