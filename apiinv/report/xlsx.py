@@ -24,6 +24,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 
 from apiinv.redact import printable
+from apiinv.report.xlsx_rows import worksheet_class
 
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_TEXT = 32_767
@@ -122,6 +123,9 @@ def sheet_name(title: str, taken: set[str]) -> str:
     return candidate
 
 
+ROWS_WORKSHEET = worksheet_class()
+
+
 class Workbook:
     def __init__(
         self, path: Path, *, properties: dict[str, str] | None = None, max_rows: int = EXCEL_MAX_ROWS
@@ -141,6 +145,7 @@ class Workbook:
         self.max_rows = max_rows
         self.taken: set[str] = set()
         self.rows_written: dict[str, int] = {}
+        self.moments: dict[str, datetime] = {}
         book = self.book
         header = {
             "bold": True,
@@ -205,10 +210,15 @@ class Workbook:
                 else:
                     sheet.write_string(row, col, clean_text(to_text(value)), top)
         elif kind == "date":
-            date_format = self.date
+            date_format, moments = self.date, self.moments
 
             def write(sheet: Any, row: int, col: int, value: Any) -> None:
-                moment = parse_timestamp(value)
+                # Timestamps repeat across records (one collection's time, one audit's): parsed once.
+                moment = moments.get(value) if isinstance(value, str) else None
+                if moment is None:
+                    moment = parse_timestamp(value)
+                    if isinstance(value, str) and moment is not None:
+                        moments[value] = moment
                 if moment is not None:
                     sheet.write_datetime(row, col, moment, date_format)
                 else:
@@ -288,7 +298,10 @@ class Workbook:
     def _new_table_sheet(
         self, title: str, part: int, columns: list[Column], widths: list[int], printed: int | None
     ) -> Any:
-        sheet = self.book.add_worksheet(sheet_name(title if part == 1 else f"{title} ({part})", self.taken))
+        sheet = self.book.add_worksheet(
+            sheet_name(title if part == 1 else f"{title} ({part})", self.taken),
+            worksheet_class=ROWS_WORKSHEET,
+        )
         for index, (width, column) in enumerate(zip(widths, columns, strict=True)):
             sheet.set_column(index, index, width, self.wrap if column.kind == "wrap" else None)
         sheet.set_row(0, None, self.header)
