@@ -124,7 +124,7 @@ def workbooks(size: int, workers: int | None, repeat: int, folder: Path) -> None
     from apiinv import config
     from apiinv.pipeline.assemble import build
     from apiinv.pipeline.collect import collect
-    from apiinv.pipeline.export import write_workbooks
+    from apiinv.pipeline.export import write_reports
     from apiinv.pipeline.process import process
     from apiinv.sandbox.launch import Sandbox
     from apiinv.store import Store
@@ -142,7 +142,7 @@ def workbooks(size: int, workers: int | None, repeat: int, folder: Path) -> None
     for _ in range(repeat):  # alternating, the best of each: a busy machine's noise is all upwards
         for count in (1, workers):
             started = time.perf_counter()
-            write_workbooks(jobs, data, 1_048_575, count)
+            write_reports(jobs, data, 1_048_575, count)
             taken[count].append(time.perf_counter() - started)
     serial, parallel = min(taken[1]), min(taken[workers])
     print(

@@ -142,16 +142,16 @@ def _write(
     workers: int | None,
 ) -> list[Path]:
     """Each of ``tools``' reports and the combined one, in each of ``formats``."""
-    files = []
     combined = folder / f"api-inventory-{day}"
-    if "xlsx" in formats:
-        jobs = [*((folder / f"{t}-{day}.xlsx", t) for t in tools), (combined.with_suffix(".xlsx"), None)]
-        write_workbooks(jobs, data, max_rows, workers)
-        files += [path for path, _ in jobs]
-    if "json" in formats:
-        for tool in tools:
-            files.append(documents.write_tool_json(folder / f"{tool}-{day}.json", data, tool))
-        files.append(documents.write_combined_json(combined.with_suffix(".json"), data))
+    jobs: list[tuple[Path, str | None]] = []
+    for suffix in (".xlsx", ".json"):
+        if suffix[1:] in formats:
+            jobs += [
+                *((folder / f"{t}-{day}{suffix}", t) for t in tools),
+                (combined.with_suffix(suffix), None),
+            ]
+    write_reports(jobs, data, max_rows, workers)
+    files = [path for path, _ in jobs]
     if "csv" in formats:
         csv_dir = folder / "csv"
         sheets: list[tuple[str, list[Column], Iterable[Row]]] = [
@@ -165,14 +165,20 @@ def _write(
     return files
 
 
-# The dataset the workbook writers read. Forked workers inherit it: pickled to each, a large estate's
+# The dataset the report writers read. Forked workers inherit it: pickled to each, a large estate's
 # dataset would cost more time and memory than the writing it spreads.
 _dataset: Dataset | None = None
 
 
-def _write_workbook(path: Path, tool: str | None, max_rows: int) -> None:
-    """One workbook, written atomically: ``tool``'s, or the combined one (None)."""
+def _write_report(path: Path, tool: str | None, max_rows: int) -> None:
+    """One report, written atomically: ``tool``'s, or the combined one (None), as its suffix says."""
     assert _dataset is not None
+    if path.suffix == ".json":
+        if tool is None:
+            documents.write_combined_json(path, _dataset)
+        else:
+            documents.write_tool_json(path, _dataset, tool)
+        return
     with atomic_path(path) as tmp:
         if tool is None:
             workbooks.write_combined(tmp, _dataset, max_rows=max_rows)
@@ -180,16 +186,20 @@ def _write_workbook(path: Path, tool: str | None, max_rows: int) -> None:
             workbooks.write_tool(tmp, _dataset, tool, max_rows=max_rows)
 
 
-def write_workbooks(
+def write_reports(
     jobs: list[tuple[Path, str | None]], data: Dataset, max_rows: int, workers: int | None
 ) -> None:
-    """The workbooks of ``jobs`` (path, tool or None for the combined one), in parallel processes: xlsx
-    writing is CPU-bound Python (xlsxwriter formats every cell), so threads would take turns. This
-    process writes the largest (the combined one) while forked workers write the others; serial where
-    processes cannot fork or one is asked for; never more processes than usable cores. A failure is that
-    of the first failed job in ``jobs``' order, as when written one after another; a forked writer
-    that dies (killed, out of memory) fails the export naming every workbook left unwritten."""
+    """The workbooks and JSON reports of ``jobs`` (path, tool or None for the combined one), in
+    parallel processes: xlsx writing is CPU-bound Python (xlsxwriter formats every cell), so threads
+    would take turns. This process writes the largest (the combined workbook, else the first combined
+    report) while forked workers write the others, the JSON reports in the time the workbooks leave
+    them; serial where processes cannot fork or one is asked for; never more processes than usable
+    cores. A failure is that of the first failed job in ``jobs``' order, as when written one after
+    another; a forked writer that dies (killed, out of memory) fails the export naming every report
+    left unwritten."""
     global _dataset
+    if not jobs:
+        return
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     count = min(len(jobs), usable, workers or usable)
     forking = "fork" in multiprocessing.get_all_start_methods()
@@ -197,9 +207,9 @@ def write_workbooks(
     try:
         if count < 2 or not forking:
             for path, tool in jobs:
-                _write_workbook(path, tool, max_rows)
+                _write_report(path, tool, max_rows)
             return
-        # This process would otherwise only wait: it writes the largest workbook itself, and one forked
+        # This process would otherwise only wait: it writes the largest report itself, and one forked
         # writer fewer holds its own copy of the pages it touches.
         largest = next((job for job in jobs if job[1] is None), jobs[-1])
         with ProcessPoolExecutor(count - 1, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -208,13 +218,13 @@ def write_workbooks(
             gc.freeze()
             try:
                 others = [job for job in jobs if job != largest]
-                futures = {job: pool.submit(_write_workbook, *job, max_rows) for job in others}
+                futures = {job: pool.submit(_write_report, *job, max_rows) for job in others}
             finally:
                 gc.unfreeze()
             try:
                 failure: BaseException | None = None
                 try:
-                    _write_workbook(*largest, max_rows)
+                    _write_report(*largest, max_rows)
                 except Exception as exc:  # reported in jobs' order, after the forked writers' failures
                     failure = exc
                 _raise_first_failure(jobs, futures, largest, failure)
@@ -231,8 +241,8 @@ def _raise_first_failure(
     written_here: tuple[Path, str | None],
     failure: BaseException | None,
 ) -> None:
-    """The first failure in ``jobs``' order: ``failure`` for the workbook written in this process, the
-    forked writers' own for theirs; a writer that died fails the export naming every workbook left
+    """The first failure in ``jobs``' order: ``failure`` for the report written in this process, the
+    forked writers' own for theirs; a writer that died fails the export naming every report left
     unwritten (which one died is not known)."""
     for job in jobs:
         if job == written_here:
@@ -245,7 +255,7 @@ def _raise_first_failure(
             lost = [str(path) for (path, _), future in futures.items() if future.exception() is not None]
             lost += [str(written_here[0])] if failure is not None else []
             raise OutputWriteError(
-                f"a workbook writer process died (killed or out of memory); not written: {', '.join(lost)}"
+                f"a report writer process died (killed or out of memory); not written: {', '.join(lost)}"
             ) from None
 
 

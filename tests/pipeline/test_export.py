@@ -293,6 +293,45 @@ def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, mo
         assert parts(path) == parts(again), path.name
 
 
+def test_json_reports_are_written_by_a_worker_while_the_export_writes_the_combined_workbook(
+    two_days, monkeypatch, tmp_path
+) -> None:
+    import os
+
+    from apiinv import config
+    from apiinv.pipeline.export import export
+    from apiinv.report import documents
+
+    two_usable_cores(monkeypatch)
+    writers = tmp_path / "writers"
+    writers.mkdir()
+    for name in ("write_tool_json", "write_combined_json"):
+        original = getattr(documents, name)
+
+        def noted(*args, _original=original, **kwargs):
+            (writers / str(os.getpid())).touch()
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(documents, name, noted)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    outcome = export(
+        two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx", "json"], combined=tools, workers=2
+    )
+    assert outcome.data is not None
+    assert [p.suffix for p in outcome.files] == [".xlsx"] * (len(tools) + 1) + [".json"] * (len(tools) + 1)
+    pids = {p.name for p in writers.iterdir()}
+    assert pids and str(os.getpid()) not in pids, "the JSON reports were not written by the worker"
+    again = tmp_path / "again.json"
+    for path in outcome.files[len(tools) + 1 :]:
+        tool = None if path.name.startswith("api-inventory-") else path.name.removesuffix(f"-{DAY2}.json")
+        if tool is None:
+            documents.write_combined_json(again, outcome.data)
+        else:
+            documents.write_tool_json(again, outcome.data, tool)
+        assert again.read_bytes() == path.read_bytes(), path.name
+
+
 def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_days, monkeypatch) -> None:
     import os
 
@@ -311,7 +350,7 @@ def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_day
     monkeypatch.setattr(workbooks, "write_tool", killed)
     cfg = config.load(two_days.root.parent / "sandbox")
     tools = [t.name for t in cfg.tools.values()]
-    with pytest.raises(OutputWriteError, match="a workbook writer process died") as died:
+    with pytest.raises(OutputWriteError, match="a report writer process died") as died:
         export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
     assert f"{tools[-1]}-{DAY2}.xlsx" in died.value.message  # the last one: left unwritten, whoever died
 
