@@ -355,7 +355,25 @@ def _located(validator_cls: Any) -> Any:
         return type(keyword_cls.__name__, (keyword_cls,), {"__call__": __call__})
 
     keywords = {name: locating(cls) for name, cls in validator_cls.keyword_validators.items()}
-    return type(validator_cls.__name__, (validator_cls,), {"keyword_validators": keywords})
+    members: dict[str, Any] = {"keyword_validators": keywords}
+    uncached = _under_the_cache(validator_cls.iter_errors)
+    if uncached is not None:
+
+        def iter_errors(self: Any) -> Iterator[Any]:
+            return iter(uncached(self))
+
+        members["iter_errors"] = iter_errors
+    return type(validator_cls.__name__, (validator_cls,), members)
+
+
+def _under_the_cache(method: Any) -> Any:
+    """What ``method`` caches, called directly; None if it caches nothing. openapi-spec-validator 0.9
+    keeps each validator's errors in a process-wide ``lru_cache`` keyed by the validator, so every
+    document it ever validated (with its resolved references) stayed in memory for the rest of the
+    run: 1,638 documents at 10,000 APIs, all through process and export."""
+    while method is not None and not hasattr(method, "cache_clear"):
+        method = getattr(method, "__wrapped__", None)
+    return getattr(method, "__wrapped__", None)
 
 
 # What the inventory reads of each level of a document (openapi.py), kept in the raw file.

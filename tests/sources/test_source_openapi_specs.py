@@ -379,3 +379,17 @@ def test_a_document_whose_files_are_unchanged_is_reused_unparsed_and_the_report_
     assert not {"GET repo.acme.example/b", "GET repo.acme.example/d"} & keys
 
     assert run(days[3], "--full")[0] == {"a.json", "b.json", "c.json", "d.json", "e.json", "paths.yaml"}
+
+
+def test_no_validated_document_stays_in_memory_after_the_crawl(sandbox, tmp_path: Path) -> None:
+    # openapi-spec-validator caches each validator (and the document it holds) for the life of the
+    # process; a large estate's documents would all stay in memory through process and export.
+    import gc
+
+    from openapi_spec_validator.validation.validators import SpecValidator
+
+    outcome, raw = fetch(sandbox, "openapi_specs", tmp_path)
+    assert outcome.ok and raw["counts"]["documents"] > 1, outcome.summary()
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, SpecValidator)]
+    assert alive == [], f"{len(alive)} validators (and their documents) are still in memory"
