@@ -194,15 +194,28 @@ def write_reports(
     would take turns. This process writes the largest (the combined workbook, else the first combined
     report) while forked workers write the others, the JSON reports in the time the workbooks leave
     them; serial where processes cannot fork or one is asked for; never more processes than usable
-    cores. A failure is that of the first failed job in ``jobs``' order, as when written one after
-    another; a forked writer that dies (killed, out of memory) fails the export naming every report
-    left unwritten."""
+    cores, nor than the memory available holds (``writers_that_fit``). A failure is that of the
+    first failed job in ``jobs``' order, as when written one after another; a forked writer that
+    dies (killed, out of memory) fails the export naming every report left unwritten."""
     global _dataset
     if not jobs:
         return
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     count = min(len(jobs), usable, workers or usable)
     forking = "fork" in multiprocessing.get_all_start_methods()
+    if count > 1 and forking:
+        resident, available = _resident_memory(), _available_memory()
+        fitting = writers_that_fit(count, resident, available)
+        if fitting < count:
+            log.info(
+                "%s MB of memory available and the export holds %s MB: its reports are written by %d "
+                "process(es) rather than %d",
+                f"{(available or 0) // 2**20:,}",
+                f"{(resident or 0) // 2**20:,}",
+                fitting,
+                count,
+            )
+            count = fitting
     _dataset = data
     try:
         if count < 2 or not forking:
@@ -233,6 +246,41 @@ def write_reports(
                 raise
     finally:
         _dataset = None
+
+
+# Of the memory the system has available, what forked writers may come to take.
+MEMORY_HEADROOM = 0.8
+
+
+def writers_that_fit(count: int, resident: int | None, available: int | None) -> int:
+    """How many of ``count`` processes may write the reports, given the export's ``resident`` memory
+    and the system's ``available`` memory (bytes; None when unknown: all of them). Each forked writer
+    comes to hold its own copy of every page of the export's heap that either process touches:
+    CPython writes a reference count into every object it reads, and both read the whole dataset.
+    A large estate on a small machine would otherwise be ended by the kernel's out-of-memory killer
+    in the middle of its export."""
+    if not resident or available is None:
+        return count
+    return max(1, min(count, 1 + int(available * MEMORY_HEADROOM // resident)))
+
+
+def _resident_memory() -> int | None:
+    """This process's resident memory in bytes (Linux), else None."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _available_memory() -> int | None:
+    """What the system can give without swapping (Linux's MemAvailable), in bytes, else None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _raise_first_failure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -244,6 +245,23 @@ def two_usable_cores(monkeypatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
 
 
+def note_writers(monkeypatch, folder, functions) -> Callable[[], set[str]]:
+    """Each of ``functions`` ((module, name) pairs) notes the process that calls it, a forked writer
+    included; the returned function says which processes did (their pids, as text)."""
+    import os
+
+    folder.mkdir()
+    for module, name in functions:
+        original = getattr(module, name)
+
+        def noted(*args, _original=original, **kwargs):
+            (folder / str(os.getpid())).touch()
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, noted)
+    return lambda: {path.name for path in folder.iterdir()}
+
+
 def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, monkeypatch, tmp_path) -> None:
     """The export's workbooks come from worker processes, and each is, part for part, the workbook one
     process writes from the same data (but for the creation time xlsxwriter stamps)."""
@@ -257,22 +275,15 @@ def test_workbooks_written_by_worker_processes_equal_a_serial_write(two_days, mo
     from apiinv.report import workbooks
 
     two_usable_cores(monkeypatch)
-    writers = tmp_path / "writers"
-    writers.mkdir()
-    for name in ("write_tool", "write_combined"):
-        original = getattr(workbooks, name)
-
-        def noted(*args, _original=original, **kwargs):
-            (writers / str(os.getpid())).touch()
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(workbooks, name, noted)
+    writers = note_writers(
+        monkeypatch, tmp_path / "writers", [(workbooks, "write_tool"), (workbooks, "write_combined")]
+    )
     cfg = config.load(two_days.root.parent / "sandbox")
     tools = [t.name for t in cfg.tools.values()]
     outcome = export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
     assert outcome.data is not None and len(outcome.files) == len(tools) + 1
-    assert {p.name for p in writers.iterdir()} - {str(os.getpid())}, "no workbook came from a worker"
-    assert str(os.getpid()) in {p.name for p in writers.iterdir()}, "the export itself only waited"
+    assert writers() - {str(os.getpid())}, "no workbook came from a worker"
+    assert str(os.getpid()) in writers(), "the export itself only waited"
     assert gc.get_freeze_count() == 0, "the export's heap was left out of its cycle collector"
 
     def parts(path) -> dict[str, bytes]:
@@ -303,16 +314,8 @@ def test_json_reports_are_written_by_a_worker_while_the_export_writes_the_combin
     from apiinv.report import documents
 
     two_usable_cores(monkeypatch)
-    writers = tmp_path / "writers"
-    writers.mkdir()
-    for name in ("write_tool_json", "write_combined_json"):
-        original = getattr(documents, name)
-
-        def noted(*args, _original=original, **kwargs):
-            (writers / str(os.getpid())).touch()
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(documents, name, noted)
+    functions = [(documents, "write_tool_json"), (documents, "write_combined_json")]
+    writers = note_writers(monkeypatch, tmp_path / "writers", functions)
     cfg = config.load(two_days.root.parent / "sandbox")
     tools = [t.name for t in cfg.tools.values()]
     outcome = export(
@@ -320,7 +323,7 @@ def test_json_reports_are_written_by_a_worker_while_the_export_writes_the_combin
     )
     assert outcome.data is not None
     assert [p.suffix for p in outcome.files] == [".xlsx"] * (len(tools) + 1) + [".json"] * (len(tools) + 1)
-    pids = {p.name for p in writers.iterdir()}
+    pids = writers()
     assert pids and str(os.getpid()) not in pids, "the JSON reports were not written by the worker"
     again = tmp_path / "again.json"
     for path in outcome.files[len(tools) + 1 :]:
@@ -330,6 +333,44 @@ def test_json_reports_are_written_by_a_worker_while_the_export_writes_the_combin
         else:
             documents.write_tool_json(again, outcome.data, tool)
         assert again.read_bytes() == path.read_bytes(), path.name
+
+
+def test_writers_are_as_many_as_the_available_memory_holds() -> None:
+    from apiinv.pipeline.export import writers_that_fit
+
+    gb = 2**30
+    assert writers_that_fit(2, 1 * gb, 8 * gb) == 2
+    assert writers_that_fit(2, 3 * gb, 2 * gb) == 1  # a second writer could copy all 3 GB
+    assert writers_that_fit(4, 1 * gb, int(2.6 * gb)) == 3
+    assert writers_that_fit(2, None, 1) == writers_that_fit(2, 1 * gb, None) == 2  # unknown: as asked
+
+
+def test_with_too_little_memory_for_a_second_writer_the_export_writes_every_report_itself(
+    two_days, monkeypatch, tmp_path, caplog
+) -> None:
+    import logging
+    import os
+
+    from apiinv import config
+    from apiinv.pipeline import export as exporting
+    from apiinv.report import documents, workbooks
+
+    two_usable_cores(monkeypatch)
+    monkeypatch.setattr(exporting, "_available_memory", lambda: 100 * 2**20)
+    functions = [(workbooks, "write_tool"), (documents, "write_tool_json")]
+    writers = note_writers(monkeypatch, tmp_path / "writers", functions)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    with caplog.at_level(logging.INFO, logger="apiinv"):
+        outcome = exporting.export(
+            two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx", "json"], combined=tools, workers=2
+        )
+    assert all(path.exists() for path in outcome.files) and len(outcome.files) == 2 * (len(tools) + 1)
+    assert writers() == {str(os.getpid())}
+    assert (
+        "100 MB of memory available" in caplog.text
+        and "written by 1 process(es) rather than 2" in caplog.text
+    )
 
 
 def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_days, monkeypatch) -> None:
@@ -398,21 +439,16 @@ def test_failures_of_the_export_and_its_writers_are_reported_in_the_order_of_the
 
 
 @pytest.mark.sandbox_tools("kong")
-def test_run_with_one_worker_writes_every_workbook_in_the_runs_own_process(cli, sandbox, monkeypatch) -> None:
+def test_run_with_one_worker_writes_every_workbook_in_the_runs_own_process(
+    cli, sandbox, monkeypatch, tmp_path
+) -> None:
     import os
 
     from apiinv.report import workbooks
 
-    writers: set[int] = set()  # a forked writer's calls never reach this process's set
-    for name in ("write_tool", "write_combined"):
-        original = getattr(workbooks, name)
-
-        def noted(*args, _original=original, **kwargs):
-            writers.add(os.getpid())
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(workbooks, name, noted)
+    functions = [(workbooks, "write_tool"), (workbooks, "write_combined")]
+    writers = note_writers(monkeypatch, tmp_path / "writers", functions)
     result = cli("--date", str(DAY2), "run", "--all", "--workers", "1", config_dir=sandbox.config_dir)
     assert result.exit_code == 0, result.output
-    assert writers == {os.getpid()}
+    assert writers() == {str(os.getpid())}
     assert (cli.output / str(DAY2) / f"api-inventory-{DAY2}.xlsx").exists()
