@@ -230,8 +230,7 @@ def write_reports(
             # the heap they inherit, which would copy every page of it into each one.
             gc.freeze()
             try:
-                others = [job for job in jobs if job != largest]
-                futures = {job: pool.submit(_write_report, *job, max_rows) for job in others}
+                futures = _hand_out(pool, jobs, largest, max_rows)
             finally:
                 gc.unfreeze()
             try:
@@ -272,15 +271,80 @@ def _resident_memory() -> int | None:
         return None
 
 
+# Where Linux says how much memory there is (patched by tests).
+MEMINFO = Path("/proc/meminfo")
+PROC_CGROUP = Path("/proc/self/cgroup")
+CGROUP_FILES = Path("/sys/fs/cgroup")
+
+
 def _available_memory() -> int | None:
-    """What the system can give without swapping (Linux's MemAvailable), in bytes, else None."""
+    """What this process may still take without swapping, in bytes (None when unknown): the system's
+    MemAvailable, or less where a cgroup (v2) limits the process, as a container's or a systemd
+    unit's ``MemoryMax`` does: a container's /proc/meminfo shows the whole host."""
+    available = _meminfo_available()
+    room = _cgroup_room()
+    if room is None:
+        return available
+    return room if available is None else min(available, room)
+
+
+def _meminfo_available() -> int | None:
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        for line in MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _cgroup_room() -> int | None:
+    """The least room (``memory.max`` less ``memory.current``) of the process's cgroup and those
+    above it that set a limit; None without a limit or a cgroup v2 hierarchy."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+        own = next(line.split(":", 2)[2] for line in lines if line.startswith("0::"))
+    except (OSError, StopIteration, IndexError):
+        return None
+    rooms = []
+    folder = CGROUP_FILES / own.strip().lstrip("/")
+    while True:
+        try:
+            limit = (folder / "memory.max").read_text().strip()
+            if limit != "max":
+                rooms.append(max(0, int(limit) - int((folder / "memory.current").read_text())))
+        except (OSError, ValueError):
+            pass
+        if folder == CGROUP_FILES or CGROUP_FILES not in folder.parents:
+            break
+        folder = folder.parent
+    return min(rooms) if rooms else None
+
+
+def _hand_out(
+    pool: ProcessPoolExecutor,
+    jobs: list[tuple[Path, str | None]],
+    kept: tuple[Path, str | None],
+    max_rows: int,
+) -> dict[tuple[Path, str | None], Future[None]]:
+    """Every job but ``kept`` (which this process writes) submitted to the writers. A writer killed
+    while they are handed out fails the export naming every report not known to be written."""
+    futures: dict[tuple[Path, str | None], Future[None]] = {}
+    try:
+        for job in jobs:
+            if job != kept:
+                futures[job] = pool.submit(_write_report, *job, max_rows)
+    except BrokenProcessPool:
+        written = {job for job, future in futures.items() if future.done() and future.exception() is None}
+        raise _writer_died([path for path, tool in jobs if (path, tool) not in written]) from None
+    return futures
+
+
+def _writer_died(unwritten: list[Path]) -> OutputWriteError:
+    return OutputWriteError(
+        "a report writer process died (killed or out of memory); not written: "
+        + ", ".join(str(path) for path in unwritten)
+    )
 
 
 def _raise_first_failure(
@@ -300,11 +364,8 @@ def _raise_first_failure(
         try:
             futures[job].result()
         except BrokenProcessPool:
-            lost = [str(path) for (path, _), future in futures.items() if future.exception() is not None]
-            lost += [str(written_here[0])] if failure is not None else []
-            raise OutputWriteError(
-                f"a report writer process died (killed or out of memory); not written: {', '.join(lost)}"
-            ) from None
+            lost = [path for (path, _), future in futures.items() if future.exception() is not None]
+            raise _writer_died(lost + ([written_here[0]] if failure is not None else [])) from None
 
 
 def describe(outcome: ExportOutcome) -> list[str]:

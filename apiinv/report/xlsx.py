@@ -24,7 +24,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 
 from apiinv.redact import printable
-from apiinv.report.xlsx_rows import worksheet_class
+from apiinv.report.xlsx_rows import MOMENTS_KEPT, worksheet_class
 
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_TEXT = 32_767
@@ -218,6 +218,8 @@ class Workbook:
                 if moment is None:
                     moment = parse_timestamp(value)
                     if isinstance(value, str) and moment is not None:
+                        if len(moments) >= MOMENTS_KEPT:
+                            moments.clear()  # a column of distinct times: no use keeping them all
                         moments[value] = moment
                 if moment is not None:
                     sheet.write_datetime(row, col, moment, date_format)

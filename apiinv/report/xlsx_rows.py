@@ -36,6 +36,9 @@ from xlsxwriter.worksheet import (
 VERIFIED = ("3.3.1",)
 _COLUMN_NAMES: tuple[str, ...] = tuple(xl_col_to_name(col) for col in range(256))
 _NUMBERS = (CellNumberTuple, CellDatetimeTuple)
+# Timestamps repeat (one collection's time, one audit's): each distinct one is converted once, and
+# at most this many are kept, so that a column of distinct times costs no memory that grows with it.
+MOMENTS_KEPT = 10_000
 
 
 class InlineRowsWorksheet(Worksheet):
@@ -75,32 +78,33 @@ class InlineRowsWorksheet(Worksheet):
             self._write_single_row(row)
         return True
 
-    # Each takes xlsxwriter's arguments as given: (row, col, value[, format]), or an A1 name first.
-    def write_string(self, row: Any, col: Any, *args: Any) -> Any:
-        if 0 < len(args) < 3:
+    # Each takes xlsxwriter's arguments as given: (row, col, value[, format]), or an A1 name first;
+    # keyword arguments go to xlsxwriter's own method.
+    def write_string(self, row: Any, col: Any, *args: Any, **kwargs: Any) -> Any:
+        if 0 < len(args) < 3 and not kwargs:
             string, cell_format = args[0], args[1] if len(args) == 2 else None
             if type(string) is str and len(string) <= self.xls_strmax // 2 and self._claim(row, col):
                 self.table[row][col] = CellStringTuple(string, cell_format)
                 return 0
-        return super().write_string(row, col, *args)
+        return super().write_string(row, col, *args, **kwargs)
 
-    def write_number(self, row: Any, col: Any, *args: Any) -> Any:
-        if 0 < len(args) < 3:
+    def write_number(self, row: Any, col: Any, *args: Any, **kwargs: Any) -> Any:
+        if 0 < len(args) < 3 and not kwargs:
             number, cell_format = args[0], args[1] if len(args) == 2 else None
             if type(number) in (int, float) and isfinite(number) and self._claim(row, col):
                 self.table[row][col] = CellNumberTuple(number, cell_format)
                 return 0
-        return super().write_number(row, col, *args)
+        return super().write_number(row, col, *args, **kwargs)
 
-    def write_boolean(self, row: Any, col: Any, *args: Any) -> Any:
-        if 0 < len(args) < 3 and self._claim(row, col):
+    def write_boolean(self, row: Any, col: Any, *args: Any, **kwargs: Any) -> Any:
+        if 0 < len(args) < 3 and not kwargs and self._claim(row, col):
             self.table[row][col] = CellBooleanTuple(1 if args[0] else 0, args[1] if len(args) == 2 else None)
             return 0
-        return super().write_boolean(row, col, *args)
+        return super().write_boolean(row, col, *args, **kwargs)
 
-    def write_datetime(self, row: Any, col: Any, *args: Any) -> Any:
+    def write_datetime(self, row: Any, col: Any, *args: Any, **kwargs: Any) -> Any:
         # With a format, and naive moments only: aware ones that are equal can show different times.
-        if len(args) == 2:
+        if len(args) == 2 and not kwargs:
             date, cell_format = args
             if (
                 type(date) is datetime
@@ -110,10 +114,12 @@ class InlineRowsWorksheet(Worksheet):
             ):
                 number = self._serials.get(date)
                 if number is None:
+                    if len(self._serials) >= MOMENTS_KEPT:
+                        self._serials.clear()  # a column of distinct times: no use keeping them all
                     number = self._serials[date] = self._convert_date_time(date)
                 self.table[row][col] = CellDatetimeTuple(number, cell_format)
                 return 0
-        return super().write_datetime(row, col, *args)
+        return super().write_datetime(row, col, *args, **kwargs)
 
     def _write_single_row(self, current_row_num: int = 0) -> None:
         row_num = self.previous_row
@@ -147,8 +153,8 @@ class InlineRowsWorksheet(Worksheet):
 def _cell_xml(cell: Any, reference: str) -> str | None:
     """The cell's XML as xlsxwriter writes it, or None when xlsxwriter's own code must write it."""
     cell_format = cell.format
-    if cell_format is None:
-        return None  # the row's or the column's format applies
+    if not cell_format:
+        return None  # the row's or the column's format applies (xlsxwriter tests it for truth)
     kind = type(cell)
     if kind is CellStringTuple:
         string = cell.string

@@ -345,6 +345,65 @@ def test_writers_are_as_many_as_the_available_memory_holds() -> None:
     assert writers_that_fit(2, None, 1) == writers_that_fit(2, 1 * gb, None) == 2  # unknown: as asked
 
 
+def test_the_memory_available_is_the_least_room_of_the_system_and_its_cgroups(tmp_path, monkeypatch) -> None:
+    from apiinv.pipeline import export as exporting
+
+    mb = 2**20
+    (tmp_path / "meminfo").write_text("MemTotal: 8000000 kB\nMemAvailable: 4096000 kB\n")
+    (tmp_path / "cgroup").write_text("0::/system.slice/apiinv.service\n")
+    unit = tmp_path / "fs" / "system.slice" / "apiinv.service"
+    unit.mkdir(parents=True)
+    monkeypatch.setattr(exporting, "MEMINFO", tmp_path / "meminfo")
+    monkeypatch.setattr(exporting, "PROC_CGROUP", tmp_path / "cgroup")
+    monkeypatch.setattr(exporting, "CGROUP_FILES", tmp_path / "fs")
+    assert exporting._available_memory() == 4000 * mb  # no limit anywhere: the system's
+    (unit / "memory.max").write_text("max\n")
+    assert exporting._available_memory() == 4000 * mb
+    (unit / "memory.max").write_text(f"{1024 * mb}\n")  # a unit's MemoryMax, or a container's limit
+    (unit / "memory.current").write_text(f"{600 * mb}\n")
+    assert exporting._available_memory() == 424 * mb
+    (unit.parent / "memory.max").write_text(f"{900 * mb}\n")  # a tighter limit above it
+    (unit.parent / "memory.current").write_text(f"{800 * mb}\n")
+    assert exporting._available_memory() == 100 * mb
+    (tmp_path / "cgroup").write_text("1:memory:/legacy\n")  # cgroup v1 only: the system's figure
+    assert exporting._available_memory() == 4000 * mb
+
+
+def writer_dies(two_days, monkeypatch) -> tuple[list[str], str]:
+    """The tools and the error message of a two-process export whose report writer dies."""
+    from apiinv import config
+    from apiinv.errors import OutputWriteError
+    from apiinv.pipeline.export import export
+
+    two_usable_cores(monkeypatch)
+    cfg = config.load(two_days.root.parent / "sandbox")
+    tools = [t.name for t in cfg.tools.values()]
+    with pytest.raises(OutputWriteError, match="a report writer process died") as died:
+        export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
+    return tools, died.value.message
+
+
+def test_a_writer_killed_while_reports_are_handed_out_fails_the_export_naming_them(
+    two_days, monkeypatch
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    submitting = ProcessPoolExecutor.submit
+    handed: list[int] = []
+
+    def breaks_at_the_second(self, *args, **kwargs):
+        handed.append(1)
+        if len(handed) == 2:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        return submitting(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", breaks_at_the_second)
+    tools, message = writer_dies(two_days, monkeypatch)
+    for name in [*tools[1:], "api-inventory"]:  # the first may have been written; the rest were not
+        assert f"{name}-{DAY2}.xlsx" in message
+
+
 def test_with_too_little_memory_for_a_second_writer_the_export_writes_every_report_itself(
     two_days, monkeypatch, tmp_path, caplog
 ) -> None:
@@ -376,9 +435,6 @@ def test_with_too_little_memory_for_a_second_writer_the_export_writes_every_repo
 def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_days, monkeypatch) -> None:
     import os
 
-    from apiinv import config
-    from apiinv.errors import OutputWriteError
-    from apiinv.pipeline.export import export
     from apiinv.report import workbooks
 
     parent = os.getpid()
@@ -387,13 +443,9 @@ def test_a_writer_process_that_dies_fails_the_export_naming_its_workbook(two_day
         if os.getpid() != parent:
             os._exit(9)  # as the kernel's out-of-memory killer would end it
 
-    two_usable_cores(monkeypatch)
     monkeypatch.setattr(workbooks, "write_tool", killed)
-    cfg = config.load(two_days.root.parent / "sandbox")
-    tools = [t.name for t in cfg.tools.values()]
-    with pytest.raises(OutputWriteError, match="a report writer process died") as died:
-        export(two_days.at(DAY2), tools, cfg.analysis, formats=["xlsx"], combined=tools, workers=2)
-    assert f"{tools[-1]}-{DAY2}.xlsx" in died.value.message  # the last one: left unwritten, whoever died
+    tools, message = writer_dies(two_days, monkeypatch)
+    assert f"{tools[-1]}-{DAY2}.xlsx" in message  # the last one: left unwritten, whoever died
 
 
 def test_failures_of_the_export_and_its_writers_are_reported_in_the_order_of_the_workbooks(

@@ -113,6 +113,50 @@ def test_special_texts_and_moments_are_written_as_xlsxwriter_writes_them(tmp_pat
     assert _parts(tmp_path / "fast.xlsx") == _parts(tmp_path / "stock.xlsx")
 
 
+def test_calls_by_keyword_and_formats_that_are_not_formats_are_taken_as_xlsxwriter_takes_them(
+    tmp_path: Path,
+) -> None:
+    answers = {}
+    for name, sheet_class in (("stock", Worksheet), ("fast", InlineRowsWorksheet)):
+        book = xlsxwriter.Workbook(str(tmp_path / f"{name}.xlsx"), {"constant_memory": True})
+        book.set_properties({"created": CREATED})
+        bold = book.add_format({"bold": True})
+        sheet = book.add_worksheet("Data", worksheet_class=sheet_class)
+        sheet.set_column(0, 0, 20, bold)
+        answers[name] = [
+            sheet.write_string(0, 0, "x", cell_format=bold),
+            sheet.write_number(1, 0, number=5),
+            sheet.write_boolean(2, 0, boolean=True),
+            sheet.write_datetime(3, 0, datetime(2020, 1, 1), cell_format=bold),
+            sheet.write_string(4, 0, "no format: the column's", 0),
+            sheet.write_string(5, 0, "x" * 40_000),
+            sheet.write_string(4, 1, "an earlier row"),
+        ]
+        book.close()
+    assert answers["fast"] == answers["stock"]
+    assert _parts(tmp_path / "fast.xlsx") == _parts(tmp_path / "stock.xlsx")
+
+
+def test_a_column_of_distinct_times_keeps_few_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apiinv.report import xlsx_rows
+
+    monkeypatch.setattr(xlsx_rows, "MOMENTS_KEPT", 5)
+    monkeypatch.setattr(xlsx, "MOMENTS_KEPT", 5)
+    rows = [{"seen": f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"} for n in range(300)]
+    columns = [xlsx.Column("Seen", "seen", "date")]
+    for name, sheet_class in (("stock", Worksheet), ("fast", InlineRowsWorksheet)):
+        monkeypatch.setattr(xlsx, "ROWS_WORKSHEET", sheet_class)
+        book = xlsx.Workbook(tmp_path / f"{name}.xlsx", properties={"created": CREATED})  # type: ignore[dict-item]
+        book.table("Records", columns, rows)
+        assert len(book.moments) <= 5
+        sheets = [s for s in book.book.worksheets() if isinstance(s, InlineRowsWorksheet)]
+        assert all(len(s._serials) <= 5 for s in sheets)
+        book.close()
+    assert _parts(tmp_path / "fast.xlsx") == _parts(tmp_path / "stock.xlsx")
+
+
 def test_a_table_is_written_as_xlsxwriter_writes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     columns = [
         xlsx.Column("Name", "name"),
