@@ -204,18 +204,7 @@ def write_reports(
     count = min(len(jobs), usable, workers or usable)
     forking = "fork" in multiprocessing.get_all_start_methods()
     if count > 1 and forking:
-        resident, available = _resident_memory(), _available_memory()
-        fitting = writers_that_fit(count, resident, available)
-        if fitting < count:
-            log.info(
-                "%s MB of memory available and the export holds %s MB: its reports are written by %d "
-                "process(es) rather than %d",
-                f"{(available or 0) // 2**20:,}",
-                f"{(resident or 0) // 2**20:,}",
-                fitting,
-                count,
-            )
-            count = fitting
+        count = _writers_for_memory(count)
     _dataset = data
     try:
         if count < 2 or not forking:
@@ -261,6 +250,22 @@ def writers_that_fit(count: int, resident: int | None, available: int | None) ->
     if not resident or available is None:
         return count
     return max(1, min(count, 1 + int(available * MEMORY_HEADROOM // resident)))
+
+
+def _writers_for_memory(count: int) -> int:
+    """``writers_that_fit`` this process and this system now; logged when fewer than ``count``."""
+    resident, available = _resident_memory(), _available_memory()
+    fitting = writers_that_fit(count, resident, available)
+    if fitting < count:
+        log.info(
+            "%s MB of memory available and the export holds %s MB: its reports are written by %d "
+            "process(es) rather than %d",
+            f"{(available or 0) // 2**20:,}",
+            f"{(resident or 0) // 2**20:,}",
+            fitting,
+            count,
+        )
+    return fitting
 
 
 def _resident_memory() -> int | None:
