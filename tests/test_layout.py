@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "apiinv.schemas",
         "apiinv.presets",
         "apiinv.bounds",
+        "apiinv.memory",
         "apiinv.cron",
         "apiinv.store",
         "apiinv.logs",

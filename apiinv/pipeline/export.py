@@ -12,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apiinv import memory
 from apiinv.analysis.dataset import Dataset
 from apiinv.analysis.findings import FINDINGS, TITLES
 from apiinv.config import Analysis, Config
@@ -254,7 +255,7 @@ def writers_that_fit(count: int, resident: int | None, available: int | None) ->
 
 def _writers_for_memory(count: int) -> int:
     """``writers_that_fit`` this process and this system now; logged when fewer than ``count``."""
-    resident, available = _resident_memory(), _available_memory()
+    resident, available = memory.resident(), memory.available()
     fitting = writers_that_fit(count, resident, available)
     if fitting < count:
         log.info(
@@ -266,64 +267,6 @@ def _writers_for_memory(count: int) -> int:
             count,
         )
     return fitting
-
-
-def _resident_memory() -> int | None:
-    """This process's resident memory in bytes (Linux), else None."""
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-# Where Linux says how much memory there is (patched by tests).
-MEMINFO = Path("/proc/meminfo")
-PROC_CGROUP = Path("/proc/self/cgroup")
-CGROUP_FILES = Path("/sys/fs/cgroup")
-
-
-def _available_memory() -> int | None:
-    """What this process may still take without swapping, in bytes (None when unknown): the system's
-    MemAvailable, or less where a cgroup (v2) limits the process, as a container's or a systemd
-    unit's ``MemoryMax`` does: a container's /proc/meminfo shows the whole host."""
-    available = _meminfo_available()
-    room = _cgroup_room()
-    if room is None:
-        return available
-    return room if available is None else min(available, room)
-
-
-def _meminfo_available() -> int | None:
-    try:
-        for line in MEMINFO.read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_room() -> int | None:
-    """The least room (``memory.max`` less ``memory.current``) of the process's cgroup and those
-    above it that set a limit; None without a limit or a cgroup v2 hierarchy."""
-    try:
-        lines = PROC_CGROUP.read_text().splitlines()
-        own = next(line.split(":", 2)[2] for line in lines if line.startswith("0::"))
-    except (OSError, StopIteration, IndexError):
-        return None
-    rooms = []
-    folder = CGROUP_FILES / own.strip().lstrip("/")
-    while True:
-        try:
-            limit = (folder / "memory.max").read_text().strip()
-            if limit != "max":
-                rooms.append(max(0, int(limit) - int((folder / "memory.current").read_text())))
-        except (OSError, ValueError):
-            pass
-        if folder == CGROUP_FILES or CGROUP_FILES not in folder.parents:
-            break
-        folder = folder.parent
-    return min(rooms) if rooms else None
 
 
 def _hand_out(

@@ -3,16 +3,14 @@ notifications, as the schedule says). What cron calls."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
-import gc
 import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from apiinv import memory
 from apiinv.config import ACTION_STEPS, Config, Delivery, ToolConfig
 from apiinv.console import Console
 from apiinv.errors import (
@@ -173,13 +171,13 @@ def _steps(
     result = RunResult()
     if "collect" in steps:
         result.collected = collect_step(tools, day, console, workers=workers, use_cache=use_cache, full=full)
-        release_memory()
+        memory.release()  # each stage's data is on disk: what it freed goes back before the next
     if "process" in steps:
         # A tool whose collection failed is processed only if an earlier raw file of the date is there.
         ready = [t for t in tools if "collect" not in steps or day.raw_path(t.name).exists()]
         # One tool at a time: each holds its raw file in memory, and normalising is CPU-bound Python.
         result.processed = process_step(cfg, ready, day, console)
-        release_memory()
+        memory.release()  # each stage's data is on disk: what it freed goes back before the next
     if "export" in steps:
         try:
             result.exported = export_step(cfg, day, plan.names, plan.formats, workers=workers)
@@ -191,15 +189,6 @@ def _steps(
             for line in describe(result.exported):
                 console.result(line)
     return result
-
-
-def release_memory() -> None:
-    """What a stage freed, handed back to the system before the next one starts: each stage's data is
-    on disk, but glibc keeps freed heap for the process, so one ``run`` would otherwise peak at the
-    sum of its stages rather than at the largest."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def collect_step(

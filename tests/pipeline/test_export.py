@@ -346,27 +346,27 @@ def test_writers_are_as_many_as_the_available_memory_holds() -> None:
 
 
 def test_the_memory_available_is_the_least_room_of_the_system_and_its_cgroups(tmp_path, monkeypatch) -> None:
-    from apiinv.pipeline import export as exporting
+    from apiinv import memory
 
     mb = 2**20
     (tmp_path / "meminfo").write_text("MemTotal: 8000000 kB\nMemAvailable: 4096000 kB\n")
     (tmp_path / "cgroup").write_text("0::/system.slice/apiinv.service\n")
     unit = tmp_path / "fs" / "system.slice" / "apiinv.service"
     unit.mkdir(parents=True)
-    monkeypatch.setattr(exporting, "MEMINFO", tmp_path / "meminfo")
-    monkeypatch.setattr(exporting, "PROC_CGROUP", tmp_path / "cgroup")
-    monkeypatch.setattr(exporting, "CGROUP_FILES", tmp_path / "fs")
-    assert exporting._available_memory() == 4000 * mb  # no limit anywhere: the system's
+    monkeypatch.setattr(memory, "MEMINFO", tmp_path / "meminfo")
+    monkeypatch.setattr(memory, "PROC_CGROUP", tmp_path / "cgroup")
+    monkeypatch.setattr(memory, "CGROUP_FILES", tmp_path / "fs")
+    assert memory.available() == 4000 * mb  # no limit anywhere: the system's
     (unit / "memory.max").write_text("max\n")
-    assert exporting._available_memory() == 4000 * mb
+    assert memory.available() == 4000 * mb
     (unit / "memory.max").write_text(f"{1024 * mb}\n")  # a unit's MemoryMax, or a container's limit
     (unit / "memory.current").write_text(f"{600 * mb}\n")
-    assert exporting._available_memory() == 424 * mb
+    assert memory.available() == 424 * mb
     (unit.parent / "memory.max").write_text(f"{900 * mb}\n")  # a tighter limit above it
     (unit.parent / "memory.current").write_text(f"{800 * mb}\n")
-    assert exporting._available_memory() == 100 * mb
+    assert memory.available() == 100 * mb
     (tmp_path / "cgroup").write_text("1:memory:/legacy\n")  # cgroup v1 only: the system's figure
-    assert exporting._available_memory() == 4000 * mb
+    assert memory.available() == 4000 * mb
 
 
 def writer_dies(two_days, monkeypatch) -> tuple[list[str], str]:
@@ -410,12 +410,12 @@ def test_with_too_little_memory_for_a_second_writer_the_export_writes_every_repo
     import logging
     import os
 
-    from apiinv import config
+    from apiinv import config, memory
     from apiinv.pipeline import export as exporting
     from apiinv.report import documents, workbooks
 
     two_usable_cores(monkeypatch)
-    monkeypatch.setattr(exporting, "_available_memory", lambda: 100 * 2**20)
+    monkeypatch.setattr(memory, "available", lambda: 100 * 2**20)
     functions = [(workbooks, "write_tool"), (documents, "write_tool_json")]
     writers = note_writers(monkeypatch, tmp_path / "writers", functions)
     cfg = config.load(two_days.root.parent / "sandbox")

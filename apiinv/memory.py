@@ -1,0 +1,73 @@
+"""How much memory this process holds and how much more it may take (Linux; None elsewhere)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+from pathlib import Path
+
+# Where Linux says how much memory there is (patched by tests).
+MEMINFO = Path("/proc/meminfo")
+PROC_CGROUP = Path("/proc/self/cgroup")
+CGROUP_FILES = Path("/sys/fs/cgroup")
+
+
+def resident() -> int | None:
+    """This process's resident memory in bytes (Linux), else None."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def available() -> int | None:
+    """What this process may still take without swapping, in bytes (None when unknown): the system's
+    MemAvailable, or less where a cgroup (v2) limits the process, as a container's or a systemd
+    unit's ``MemoryMax`` does: a container's /proc/meminfo shows the whole host."""
+    system, room = _meminfo_available(), _cgroup_room()
+    if room is None:
+        return system
+    return room if system is None else min(system, room)
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_room() -> int | None:
+    """The least room (``memory.max`` less ``memory.current``) of the process's cgroup and those
+    above it that set a limit; None without a limit or a cgroup v2 hierarchy."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+        own = next(line.split(":", 2)[2] for line in lines if line.startswith("0::"))
+    except (OSError, StopIteration, IndexError):
+        return None
+    rooms = []
+    folder = CGROUP_FILES / own.strip().lstrip("/")
+    while True:
+        try:
+            limit = (folder / "memory.max").read_text().strip()
+            if limit != "max":
+                rooms.append(max(0, int(limit) - int((folder / "memory.current").read_text())))
+        except (OSError, ValueError):
+            pass
+        if folder == CGROUP_FILES or CGROUP_FILES not in folder.parents:
+            break
+        folder = folder.parent
+    return min(rooms) if rooms else None
+
+
+def release() -> None:
+    """What was freed, handed back to the system: glibc keeps freed heap for the process, so one
+    ``run`` would otherwise peak at the sum of its stages rather than at the largest."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
