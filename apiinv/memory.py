@@ -6,6 +6,8 @@ import contextlib
 import ctypes
 import gc
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 # Where Linux says how much memory there is (patched by tests).
@@ -71,3 +73,33 @@ def release() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+_holding = 0  # how many stages hold full collections off now (they may run in threads side by side)
+_holding_lock = threading.Lock()
+_thresholds = gc.get_threshold()
+# No count of young collections reaches it: only ``gc.collect()`` walks the whole heap.
+NEVER = 2**30
+
+
+@contextlib.contextmanager
+def full_collections_held() -> Iterator[None]:
+    """Python's cycle collector kept to young objects while a stage runs. A stage that reads a large
+    collection (day two's collect holds the last one of every tool, ``process`` a whole raw file)
+    keeps it to the end, and each full collection on the way walks all of it again for nothing: a
+    quarter of day two's collect, and a larger share the larger the estate. Cycles among young
+    objects (answers, retries' exceptions) are collected as ever; older ones wait for the next full
+    collection after the stage (``release``, or the collector's own)."""
+    global _holding, _thresholds
+    with _holding_lock:
+        if _holding == 0:
+            _thresholds = gc.get_threshold()
+            gc.set_threshold(_thresholds[0], _thresholds[1], NEVER)
+        _holding += 1
+    try:
+        yield
+    finally:
+        with _holding_lock:
+            _holding -= 1
+            if _holding == 0:
+                gc.set_threshold(*_thresholds)

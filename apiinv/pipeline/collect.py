@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from apiinv import memory
 from apiinv.config import ToolConfig
 from apiinv.errors import (
     ApiInvError,
@@ -301,5 +302,8 @@ def collect(
         return outcome
 
     # Tools are independent vendors with their own rate limits: they always run side by side.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(tools), 16)), thread_name_prefix="collect") as pool:
+    with (
+        memory.full_collections_held(),
+        ThreadPoolExecutor(max_workers=max(1, min(len(tools), 16)), thread_name_prefix="collect") as pool,
+    ):
         return list(pool.map(one, tools))

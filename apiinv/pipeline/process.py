@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from apiinv import registry
+from apiinv import memory, registry
 from apiinv.config import Analysis, ToolConfig
 from apiinv.errors import ApiInvError, DataValidationError, StoreError, tool_failure
 from apiinv.inventory.records import problems
@@ -200,7 +200,10 @@ def process(
 
     # One tool at a time unless asked: normalizing holds the GIL, so tools side by side are no faster,
     # and each holds its whole raw document, so they only add up in memory.
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(len(tools), workers or 1)), thread_name_prefix="process"
-    ) as pool:
+    with (
+        memory.full_collections_held(),
+        ThreadPoolExecutor(
+            max_workers=max(1, min(len(tools), workers or 1)), thread_name_prefix="process"
+        ) as pool,
+    ):
         return list(pool.map(one, tools))

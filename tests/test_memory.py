@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from apiinv import memory
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def collections_during(action) -> dict[int, int]:
+    """How many collections of each generation the collector ran while ``action()`` ran."""
+    counts = {0: 0, 1: 0, 2: 0}
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            counts[info["generation"]] += 1
+
+    gc.callbacks.append(seen)
+    try:
+        action()
+    finally:
+        gc.callbacks.remove(seen)
+    return counts
+
+
+def make_garbage_and_keep_some() -> list[Cycle]:
+    kept = []
+    for n in range(300_000):
+        Cycle()  # garbage in a cycle, for the young collections to find
+        if n % 2:
+            kept.append(Cycle())  # what a stage keeps: it ages into the oldest generation
+    return kept
+
+
+def test_a_stage_walks_only_young_objects_and_still_frees_their_cycles() -> None:
+    before = gc.get_threshold()
+    with memory.full_collections_held():
+        counts = collections_during(make_garbage_and_keep_some)
+        # The young collections freed the 300,000 cycles made on the way, but for the last few thousand.
+        assert gc.collect(1) < 10_000
+    assert counts[2] == 0 and counts[0] > 100
+    assert gc.get_threshold() == before
+    assert collections_during(make_garbage_and_keep_some)[2] > 0  # as ever afterwards
+
+
+def test_stages_side_by_side_restore_the_collector_when_the_last_ends() -> None:
+    before = gc.get_threshold()
+    first_in, second_done = threading.Event(), threading.Event()
+
+    def stage() -> None:
+        with memory.full_collections_held():
+            first_in.set()
+            second_done.wait(10)
+            assert gc.get_threshold()[2] == memory.NEVER  # the other stage's end did not restore it
+
+    other = threading.Thread(target=stage)
+    other.start()
+    first_in.wait(10)
+    with memory.full_collections_held():
+        pass
+    second_done.set()
+    other.join()
+    assert gc.get_threshold() == before
+
+
+def test_a_failing_stage_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), memory.full_collections_held():
+        raise RuntimeError("the stage failed")
+    assert gc.get_threshold() == before
