@@ -21,6 +21,8 @@ COMPARED = (
     "sensitive_data",
     "products",
 )
+# Every field of a record that a diff reads: the earlier side of a change set is read for these alone.
+DIFFED = ("endpoint_key", "api_name", "url", *COMPARED)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import RUN_DATE
 
-from apiinv.analysis.changes import diff_records
+from apiinv.analysis.changes import DIFFED, diff_records
 from apiinv.config import Analysis
 from apiinv.inventory.records import make_record
 from apiinv.pipeline.assemble import change_set
@@ -42,6 +42,23 @@ def test_new_removed_and_changed_fields_are_named() -> None:
         "auth_required=False",
     )
     assert changed["GET h/c"]["after"] == "auth_types=jwt, api_key"
+
+
+def test_a_diff_reads_no_field_but_those_named_diffed() -> None:
+    """The earlier side of a change set is read with only these fields: one the diff read besides would
+    be missing there, and every endpoint would look changed."""
+    old = [record("/a", auth_required=True, risk_level="high"), record("/b", products=["p"]), record("/c")]
+    new = [
+        record("/a", auth_required=False, risk_level="high"),
+        record("/c", sensitive_data=["pii"]),
+        record("/d"),
+    ]
+
+    def slim(records):
+        return [{name: r.get(name) for name in DIFFED} for r in records]
+
+    whole = diff_records("kong", old, new)
+    assert whole.rows() and diff_records("kong", slim(old), slim(new)) == whole
 
 
 def test_a_sudden_drop_holds_removals_back() -> None:
