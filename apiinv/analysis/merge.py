@@ -101,13 +101,20 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
                 absorbed.add(id(record))
     dropped = absorbed | unserved
     rows: list[Row] = []
+    # Equal texts and lists of texts stored once: of 355,000 lists in the rows of 10,000 APIs, 4,500
+    # differ (tools, auth types, tags repeat), and half the texts are copies; 40 MB of 72 MB.
+    strings: dict[Any, Any] = {}
     for key, seen in sorted(by_key.items()):
         own_gateway = [r for r in seen.get("gateway", []) if id(r) not in dropped]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
         rows.append(
             _merge_one(
-                key, {**seen, "gateway": own_gateway}, served_by.get(key, []), documented_by.get(key, [])
+                key,
+                {**seen, "gateway": own_gateway},
+                served_by.get(key, []),
+                documented_by.get(key, []),
+                strings,
             )
         )
     return rows
@@ -121,10 +128,15 @@ class MergedRow(FrozenRow):
 
 
 def _merge_one(
-    key: str, roles: dict[str, list[Row]], served_by: list[Row], documented_by: list[Row]
+    key: str,
+    roles: dict[str, list[Row]],
+    served_by: list[Row],
+    documented_by: list[Row],
+    strings: dict[Any, Any] | None = None,
 ) -> MergedRow:
     """``served_by``: the gateway entries, ``documented_by`` the spec operations that serve the key
-    without having it, attributed as if they were its own."""
+    without having it, attributed as if they were its own; ``strings`` shares equal values between
+    rows (``FrozenRow.of``)."""
     own_gateway, own_spec, traffic = roles.get("gateway", []), roles.get("spec", []), roles.get("traffic", [])
     gateway, spec = own_gateway + served_by, own_spec + documented_by
     every = gateway + spec + traffic + roles.get("other", [])
@@ -151,7 +163,7 @@ def _merge_one(
         "tags": sorted({t for r in every for t in r["tags"]}),
         "owner": _nonempty(every, "owner"),
     }
-    return MergedRow.of(row)
+    return MergedRow.of(row, strings)
 
 
 def _routing(own_gateway: list[Row], spec: list[Row], gateway: list[Row]) -> dict[str, Any]:
