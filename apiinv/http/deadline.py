@@ -86,7 +86,7 @@ class _Alarms:
     def add(self, at: float, watchdog: Watchdog) -> None:
         with self._wake:
             heapq.heappush(self._due, (at, next(self._order), watchdog))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="apiinv-watchdog", daemon=True)
                 self._thread.start()
             elif self._due[0][2] is watchdog:  # sooner than what the thread waits for

@@ -14,6 +14,7 @@ from generic_api import API_KEY, CLIENT_ID, CLIENT_SECRET, ITEMS, PASSWORD, STAT
 from apiinv import config
 from apiinv.config import ToolConfig
 from apiinv.errors import AuthenticationError, MalformedResponseError, RetriesExhaustedError
+from apiinv.http import deadline
 from apiinv.http.client import HttpClient
 from apiinv.http.retry import parse_retry_after
 from apiinv.sandbox.server import SimServer
@@ -495,3 +496,16 @@ def test_requests_leave_nothing_for_the_cycle_collector(serve) -> None:
         finally:
             gc.enable()
     assert left < 100, f"{left} objects in cycles after 100 requests"
+
+
+def test_deadlines_still_fire_after_the_watchdog_thread_ended(monkeypatch) -> None:
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    monkeypatch.setattr(deadline._alarms, "_thread", ended)
+    with deadline.Watchdog(0.01) as watchdog:
+        waited = 0.0
+        while not watchdog.fired and waited < 10:
+            time.sleep(0.01)
+            waited += 0.01
+    assert watchdog.fired
