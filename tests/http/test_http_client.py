@@ -495,7 +495,9 @@ def test_requests_leave_nothing_for_the_cycle_collector(serve) -> None:
             left = gc.collect()
         finally:
             gc.enable()
-    assert left < 100, f"{left} objects in cycles after 100 requests"
+    # 2,600 with a timer thread per request; what else this process runs (other tests' servers) may
+    # leave a few hundred meanwhile.
+    assert left < 1_000, f"{left} objects in cycles after 100 requests"
 
 
 def test_deadlines_still_fire_after_the_watchdog_thread_ended(monkeypatch) -> None:
