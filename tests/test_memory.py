@@ -49,23 +49,31 @@ def test_a_stage_walks_only_young_objects_and_still_frees_their_cycles() -> None
     assert collections_during(make_garbage_and_keep_some)[2] > 0  # as ever afterwards
 
 
-def test_stages_side_by_side_restore_the_collector_when_the_last_ends() -> None:
+@pytest.mark.parametrize("first_ends_first", [True, False])
+def test_stages_side_by_side_restore_the_collector_when_the_last_ends(first_ends_first: bool) -> None:
     before = gc.get_threshold()
-    first_in, second_done = threading.Event(), threading.Event()
+    entered, may_end, ended = threading.Event(), threading.Event(), threading.Event()
+    while_one_still_runs: list[int] = []
 
-    def stage() -> None:
+    def other_stage() -> None:
         with memory.full_collections_held():
-            first_in.set()
-            second_done.wait(10)
-            assert gc.get_threshold()[2] == memory.NEVER  # the other stage's end did not restore it
+            entered.set()
+            may_end.wait(10)
+        ended.set()
 
-    other = threading.Thread(target=stage)
-    other.start()
-    first_in.wait(10)
+    other = threading.Thread(target=other_stage)
     with memory.full_collections_held():
-        pass
-    second_done.set()
+        other.start()
+        entered.wait(10)
+        if first_ends_first:  # the other stage ends while this one still runs
+            may_end.set()
+            ended.wait(10)
+            while_one_still_runs.append(gc.get_threshold()[2])
+    if not first_ends_first:  # this stage ended first: the other still runs
+        while_one_still_runs.append(gc.get_threshold()[2])
+        may_end.set()
     other.join()
+    assert while_one_still_runs == [memory.NEVER]
     assert gc.get_threshold() == before
 
 

@@ -3,6 +3,7 @@ the model. Every problem of a file is collected, so one run names them all."""
 
 from __future__ import annotations
 
+import math
 import os
 import zoneinfo
 from collections.abc import Iterable
@@ -106,6 +107,12 @@ def _build_tool(
             return None
     report.problems.extend(
         schema_problems(entry, "tools", label, validator=_settings_validator(tool_type), at=(name,))
+    )
+    # YAML's .nan and .inf are numbers to the schema, and no limit or deadline of a tool.
+    report.problems.extend(
+        f"{where}.{key}: {value!r} is not a finite number"
+        for key, value in entry.items()
+        if isinstance(value, float) and not math.isfinite(value)
     )
     if source.base_url and "api_base_url" not in entry:
         report.problems.append(f"{where}: api_base_url is required (the {tool_type} API's base URL)")

@@ -28,6 +28,7 @@ from apiinv.errors import ToolDeadlineError
 if TYPE_CHECKING:
     from apiinv.config import ToolConfig
 
+_LONGEST = threading.TIMEOUT_MAX / 2  # seconds: any later deadline is as good as none
 _sending = threading.local()  # .watchdog: the Watchdog of the request this thread is sending, if any
 
 
@@ -39,7 +40,8 @@ class Watchdog:
         self.ended = False
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
-        self._seconds = max(seconds, 0.0)
+        # Past TIMEOUT_MAX a wait raises, and a NaN would break the alarms' order for every request.
+        self._seconds = min(seconds, _LONGEST) if seconds > 0 else 0.0
 
     def __enter__(self) -> Watchdog:
         _sending.watchdog = self

@@ -312,3 +312,11 @@ def test_tool_deadline_is_read_defaulted_and_validated(tmp_path: Path) -> None:
         tmp_path / "bad", planner, 'kong:\n  api_base_url: "https://kong.example"\n  tool_deadline: 0\n'
     )
     assert any("kong.tool_deadline" in problem for problem in problems(bad))
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("key", ["request_deadline", "tool_deadline", "timeout", "max_response_mb"])
+def test_a_limit_that_is_no_finite_number_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    planner = 'schedules:\n  s:\n    cron: "0 1 * * *"\n'
+    tools = f'kong:\n  api_base_url: "https://kong.example"\n  {key}: {value}\n'
+    assert any(f"kong.{key}" in problem for problem in problems(write(tmp_path, planner, tools)))

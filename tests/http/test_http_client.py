@@ -501,13 +501,25 @@ def test_requests_leave_nothing_for_the_cycle_collector(serve) -> None:
 
 
 def test_deadlines_still_fire_after_the_watchdog_thread_ended(monkeypatch) -> None:
-    ended = threading.Thread(target=lambda: None)
-    ended.start()
-    ended.join()
-    monkeypatch.setattr(deadline._alarms, "_thread", ended)
-    with deadline.Watchdog(0.01) as watchdog:
+    alarms = deadline._Alarms()  # this test's own: another test's thread may serve the shared ones
+    alarms._thread = threading.Thread(target=lambda: None)
+    alarms._thread.start()
+    alarms._thread.join()
+    monkeypatch.setattr(deadline, "_alarms", alarms)
+    assert fires(deadline.Watchdog(0.01))
+
+
+def fires(watchdog: deadline.Watchdog) -> bool:
+    with watchdog:
         waited = 0.0
         while not watchdog.fired and waited < 10:
             time.sleep(0.01)
             waited += 0.01
-    assert watchdog.fired
+    return watchdog.fired
+
+
+@pytest.mark.parametrize("seconds", [1e12, float("inf"), float("nan")])
+def test_a_deadline_too_far_or_no_number_leaves_the_others_working(monkeypatch, seconds: float) -> None:
+    monkeypatch.setattr(deadline, "_alarms", deadline._Alarms())
+    with deadline.Watchdog(seconds):
+        assert fires(deadline.Watchdog(0.01))
