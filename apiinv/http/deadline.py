@@ -53,7 +53,7 @@ class Watchdog:
             self.ended = True
             self._socket = None
         _sending.watchdog = None
-        _alarms.cancelled()
+        _alarms.ended()
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
@@ -75,13 +75,13 @@ class _Alarms:
     stopped an operating-system thread for each request, and left each one's objects to the cycle
     collector (about 30 per request: 630,000 after a 10,000-API first crawl)."""
 
-    # Requests that ended before their deadline stay queued until it; past this many, they are dropped.
-    MOST_ENDED = 10_000
+    # Requests that ended before their deadline stay queued until it: dropped every this many ends.
+    PRUNE_EVERY = 10_000
 
     def __init__(self) -> None:
         self._due: list[tuple[float, int, Watchdog]] = []
         self._order = itertools.count()
-        self._ended = 0
+        self._ends = 0
         self._wake = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
 
@@ -94,13 +94,13 @@ class _Alarms:
             elif self._due[0][2] is watchdog:  # sooner than what the thread waits for
                 self._wake.notify()
 
-    def cancelled(self) -> None:
+    def ended(self) -> None:
         with self._wake:
-            self._ended += 1
-            if self._ended > self.MOST_ENDED and self._ended * 2 > len(self._due):
+            self._ends += 1
+            if self._ends >= self.PRUNE_EVERY:
                 self._due = [entry for entry in self._due if not entry[2].ended]
                 heapq.heapify(self._due)
-                self._ended = 0
+                self._ends = 0
 
     def _run(self) -> None:
         with self._wake:

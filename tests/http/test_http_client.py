@@ -523,3 +523,13 @@ def test_a_deadline_too_far_or_no_number_leaves_the_others_working(monkeypatch, 
     monkeypatch.setattr(deadline, "_alarms", deadline._Alarms())
     with deadline.Watchdog(seconds):
         assert fires(deadline.Watchdog(0.01))
+
+
+def test_requests_that_ended_do_not_stay_queued_until_their_deadline(monkeypatch) -> None:
+    alarms = deadline._Alarms()
+    monkeypatch.setattr(deadline, "_alarms", alarms)
+    monkeypatch.setattr(alarms, "PRUNE_EVERY", 3)
+    for _ in range(3):
+        with deadline.Watchdog(3600):
+            pass
+    assert alarms._due == []
