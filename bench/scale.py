@@ -35,7 +35,8 @@ def main() -> None:
         verdict = "ok" if time_ratio <= TARGET else "OVER"
         print(
             f"day {day} {stage:9} time {at_n.wall:7.1f} s -> {at_4n.wall:7.1f} s: {time_ratio:5.2f}x"
-            f" {verdict:4}"
+            f" {verdict:4}  CPU {at_4n.cpu / at_n.cpu if at_n.cpu else 0:5.2f}x"
+            f" (simulators {at_4n.simulator_cpu / at_n.simulator_cpu if at_n.simulator_cpu else 0:5.2f}x)"
             f"  peak RSS {at_n.rss / 1e6:6,.0f} -> {at_4n.rss / 1e6:6,.0f} MB: {rss_ratio:5.2f}x"
             + (f"  tree PSS {at_n.pss / 1e6:6,.0f} -> {at_4n.pss / 1e6:6,.0f} MB" if at_n.pss else "")
         )
