@@ -125,7 +125,10 @@ class Server:
         """CPU seconds the simulators have used so far: a stage's wall time also waits on them, and on
         these 2 cores their share grows with the estate (day two's collect at 40,000 APIs spent
         21-31 s of simulator CPU against 14 s of apiinv's)."""
-        fields = Path(f"/proc/{self.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{self.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # no /proc (not Linux): not counted
+            return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:

@@ -132,7 +132,7 @@ def _merge_one(
     roles: dict[str, list[Row]],
     served_by: list[Row],
     documented_by: list[Row],
-    strings: dict[Any, Any] | None = None,
+    strings: dict[Any, Any],
 ) -> MergedRow:
     """``served_by``: the gateway entries, ``documented_by`` the spec operations that serve the key
     without having it, attributed as if they were its own; ``strings`` shares equal values between

@@ -53,7 +53,7 @@ class Watchdog:
             self.ended = True
             self._socket = None
         _sending.watchdog = None
-        _alarms.ended()
+        _alarms.one_ended()
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
@@ -94,7 +94,7 @@ class _Alarms:
             elif self._due[0][2] is watchdog:  # sooner than what the thread waits for
                 self._wake.notify()
 
-    def ended(self) -> None:
+    def one_ended(self) -> None:
         with self._wake:
             self._ends += 1
             if self._ends >= self.PRUNE_EVERY:
