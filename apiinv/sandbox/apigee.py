@@ -84,7 +84,9 @@ class ApigeeApp(EstateApp):
         proxies: dict[str, tuple[Api, tuple[Operation, ...]]] = {}
         for api, ops in day.in_gateway("apigee"):
             proxies[api.name] = (api, ops)
-        return {"proxies": proxies}
+        # Built once per date: a listing of many pages would otherwise build every product per page.
+        products = self._products(proxies)
+        return {"proxies": proxies, "products": products, "product_names": [p["name"] for p in products]}
 
     def _proxies(self) -> dict[str, tuple[Api, tuple[Operation, ...]]]:
         return self.view(self._build)["proxies"]
@@ -248,9 +250,9 @@ class ApigeeApp(EstateApp):
             }
         )
 
-    def _products(self) -> list[dict[str, Any]]:
+    def _products(self, proxies: dict[str, tuple[Api, tuple[Operation, ...]]]) -> list[dict[str, Any]]:
         products = []
-        for name, (api, ops) in sorted(self._proxies().items()):
+        for name, (api, ops) in sorted(proxies.items()):
             if api.index % 6 == 5:
                 continue  # a proxy in no product: only its base path is known
             products.append(
@@ -287,12 +289,13 @@ class ApigeeApp(EstateApp):
         denied = self._org_or_404(request)
         if denied:
             return denied
-        products = self._products()
+        view = self.view(self._build)
+        products = view["products"]
         count = min(1000, request.int_arg("count", 1000) or 1000)
         start = 0
         if "startKey" in request.query:
             # Real Apigee starts at the key itself, so the last item of a page comes back first.
-            start = bisect.bisect_left([p["name"] for p in products], request.query["startKey"])
+            start = bisect.bisect_left(view["product_names"], request.query["startKey"])
         page = products[start : start + count]
         if request.query.get("expand") != "true":
             return json_response({"apiProduct": [{"name": p["name"]} for p in page]})
@@ -425,18 +428,19 @@ class ApigeeEdgeApp(ApigeeApp):
         denied = self._org_or_404(request)
         if denied:
             return denied
+        view = self.view(self._build)
+        count = min(1000, request.int_arg("count", 1000) or 1000)
+        start = 0
+        if "startKey" in request.query:
+            start = bisect.bisect_left(view["product_names"], request.query["startKey"])
         products = []
-        for product in self._products():
+        for product in view["products"][start : start + count]:
             edge = {k: v for k, v in product.items() if k != "operationGroup"}
             edge["apiResources"] = ["/**"]
             for key in ("createdAt", "lastModifiedAt"):
                 edge[key] = int(edge[key])
             products.append(edge)
-        count = min(1000, request.int_arg("count", 1000) or 1000)
-        start = 0
-        if "startKey" in request.query:
-            start = bisect.bisect_left([p["name"] for p in products], request.query["startKey"])
-        return json_response({"apiProduct": products[start : start + count]})
+        return json_response({"apiProduct": products})
 
 
 ORGANIZATION = "acme-sandbox"
