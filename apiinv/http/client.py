@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import orjson
 import requests
 
+from apiinv import memory
 from apiinv.bounds import check_nesting
 from apiinv.errors import (
     AuthenticationError,
@@ -55,8 +56,12 @@ class HttpClient:
         refresh: bool = False,
         pool_size: int | None = None,
         private_paths: tuple[str, ...] = (),
+        texts: dict[str, str] | None = None,
     ) -> None:
         self.tool = tool
+        # Equal string values of all its answers held once (memory.share_texts); a caller that also
+        # holds the tool's last collection passes the table its strings went into.
+        self.texts: dict[str, str] = {} if texts is None else texts
         self.stats = RequestStats()
         self.clock = ToolClock(tool)  # the tool's collection starts with its client
         self.limiter = RateLimiter(tool.rate_limit or None)
@@ -255,9 +260,10 @@ class HttpClient:
         for attempt in range(2):
             response = self.request(method, path, params=params, **extra)
             try:
-                return check_nesting(
+                document = check_nesting(
                     orjson.loads(response.content), lambda: f"{method} {redact_url(self.url(path))}"
                 )
+                return memory.share_texts(document, self.texts)
             except MalformedResponseError as exc:
                 exc.tool = self.tool.name
                 self.cache.forget(response)

@@ -104,9 +104,12 @@ def scope(tool: ToolConfig) -> str:
     return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:16]
 
 
-def previous_collection(day: StoreDate, tool: ToolConfig) -> tuple[StoreDate | None, dict[str, Any] | None]:
+def previous_collection(
+    day: StoreDate, tool: ToolConfig, texts: dict[str, str] | None = None
+) -> tuple[StoreDate | None, dict[str, Any] | None]:
     """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
-    incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full)."""
+    incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full).
+    Its string values go into ``texts`` (memory.share_texts), shared with the new answers'."""
     # A partial collection is whole but for its failed items, which are never reused from it.
     earlier_day = day.store.last_good(tool.name, "collect", before=day.day, statuses=("ok", "partial"))
     if earlier_day is None:
@@ -121,7 +124,7 @@ def previous_collection(day: StoreDate, tool: ToolConfig) -> tuple[StoreDate | N
         return None, None
     if not isinstance(raw, dict) or raw.get("scope") != scope(tool) or not isinstance(raw.get("data"), dict):
         return None, None
-    return earlier, raw["data"]
+    return earlier, memory.share_texts(raw["data"], {} if texts is None else texts)
 
 
 def collect_tool(
@@ -140,12 +143,13 @@ def collect_tool(
     client: HttpClient | None = None
     pool_size = workers or tool.concurrency
     reused_from: StoreDate | None = None
+    texts: dict[str, str] = {}  # the equal strings of the last collection and of the new answers, once
     try:
         tool.require_ready()
         previous = None
         if tool.source.incremental:
             # Also on a full crawl: what stands in for an item whose own call fails.
-            reused_from, previous = previous_collection(day, tool)
+            reused_from, previous = previous_collection(day, tool, texts)
         failed_before = _failed_items_of(reused_from, tool.name)
         client = HttpClient(
             tool,
@@ -154,6 +158,7 @@ def collect_tool(
             refresh=refresh,
             pool_size=pool_size + 2,
             private_paths=tool.source.private_paths,
+            texts=texts,
         )
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix=f"{tool.name}-req") as pool:
             context = FetchContext(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from apiinv import memory
 from apiinv.errors import MalformedResponseError
 from apiinv.inventory.openapi import METHODS, auth, operations, parse_document, security_schemes, servers
 from apiinv.inventory.records import as_dict, as_list, as_text, make_record
@@ -37,17 +38,19 @@ def _list(ctx: FetchContext, path: str, params: dict[str, Any]) -> list[Any]:
     return ctx.client.paginate_all(path, strategy="page", items_key="list", params=params)
 
 
-def decode_base64_document(text: str, *, what: str, tool: str) -> Any:
-    """A base64 JSON (or YAML) document, as 42Crunch sends spec files and audit reports."""
+def decode_base64_document(text: str, *, what: str, tool: str, texts: dict[str, str] | None = None) -> Any:
+    """A base64 JSON (or YAML) document, as 42Crunch sends spec files and audit reports; its strings
+    go into ``texts`` when given (memory.share_texts): specs are most of a collection's memory."""
     try:
         raw = base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError):
         raise MalformedResponseError(f"{what}: not base64", tool=tool) from None
     try:
-        return parse_document(raw, what)
+        document = parse_document(raw, what)
     except MalformedResponseError as exc:
         exc.tool = tool
         raise
+    return document if texts is None else memory.share_texts(document, texts)
 
 
 def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -146,7 +149,9 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
     entry = {**api, "spec": None}
     if specfile:
         try:
-            entry["spec"] = decode_base64_document(specfile, what=f"spec of API {aid}", tool=ctx.tool.name)
+            entry["spec"] = decode_base64_document(
+                specfile, what=f"spec of API {aid}", tool=ctx.tool.name, texts=ctx.client.texts
+            )
         except MalformedResponseError as exc:
             # One hostile or broken spec costs that API its operations, not the whole tool.
             ctx.warn(f"{exc.message}; the API is listed without operations")
@@ -163,7 +168,7 @@ def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
     report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
     if report.get("enc") == "base64" and isinstance(report.get("data"), str):
         report["data"] = decode_base64_document(
-            report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name
+            report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name, texts=ctx.client.texts
         )
         report["enc"] = "decoded"
     return dict(report)

@@ -500,6 +500,15 @@ def test_requests_leave_nothing_for_the_cycle_collector(serve) -> None:
     assert left < 1_000, f"{left} objects in cycles after 100 requests"
 
 
+def test_answers_hold_each_equal_text_once(serve) -> None:
+    """A tool's answers repeat few values many times: each is held once however often it comes."""
+    server = serve(GenericApi())
+    with HttpClient(tool_for(server.url)) as client:
+        first, second = client.get_json("/items/all"), client.get_json("/items/all")
+    assert first == second == {"list": ITEMS}
+    assert all(a["name"] is b["name"] for a, b in zip(first["list"], second["list"], strict=True))
+
+
 def test_deadlines_still_fire_after_the_watchdog_thread_ended(monkeypatch) -> None:
     alarms = deadline._Alarms()  # this test's own: another test's thread may serve the shared ones
     alarms._thread = threading.Thread(target=lambda: None)
