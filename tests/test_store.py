@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,7 +179,7 @@ def test_a_document_is_written_in_pieces_each_far_smaller_than_the_file(
     }
     store.write_json(tmp_path / "raw.json", document)
     written = (tmp_path / "raw.json").read_bytes()
-    assert written == store.dumps(document)
+    assert orjson.loads(written) == document
     assert len(pieces) > 2000 and max(map(len, pieces)) < 100
 
 
@@ -199,7 +200,19 @@ def test_a_document_is_written_in_pieces_each_far_smaller_than_the_file(
         max_leaves=40,
     )
 )
-def test_a_document_in_pieces_is_byte_for_byte_the_document_whole(document: object) -> None:
+def test_a_document_in_pieces_reads_back_as_the_document_whole(document: object) -> None:
     from apiinv.store import dumps, dumps_chunks
 
-    assert b"".join(dumps_chunks(document)) == dumps(document)
+    assert orjson.loads(b"".join(dumps_chunks(document))) == orjson.loads(dumps(document))
+
+
+def test_a_raw_file_has_its_structure_indented_and_one_item_per_line(tmp_path) -> None:
+    from apiinv.store import write_json
+
+    items = [{"id": n, "spec": {"paths": {"/a": {"get": {"responses": {"200": {}}}}}}} for n in range(3)]
+    path = write_json(tmp_path / "raw.json", {"tool": "42crunch", "data": {"apis": items, "collections": []}})
+
+    lines = path.read_bytes().split(b"\n")
+    assert lines[:3] == [b"{", b'  "tool": "42crunch",', b'  "data": {']
+    assert [orjson.loads(line.strip().rstrip(b",")) for line in lines[4:7]] == items
+    assert orjson.loads(path.read_bytes()) == {"tool": "42crunch", "data": {"apis": items, "collections": []}}
