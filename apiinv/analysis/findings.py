@@ -144,7 +144,7 @@ def _last_seen(indexes: Indexes, key: str, *, any_host: bool) -> str | None:
     it, the paths an operation's template fills)."""
     seen = [
         latest
-        for entry in indexes.gateway_entries.get(key, []) + indexes.spec_entries.get(key, [])
+        for entry in indexes.entries(key)
         if (latest := indexes.traffic.latest(entry, any_host=any_host))
     ]
     return max(seen, default=None)

@@ -73,14 +73,19 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
     ``indexes``: built from the same records and roles, when the caller shares them with the findings."""
     indexes = indexes or Indexes.build(records, roles)
     router, specs = indexes.gateways, indexes.specs
-    by_key: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    for record in records:
-        by_key[record["endpoint_key"]][role(record, roles)].append(record)
+
+    def by_role(group: list[Row]) -> dict[str, list[Row]]:
+        seen: dict[str, list[Row]] = defaultdict(list)
+        for record in group:
+            seen[role(record, roles)].append(record)
+        return seen
+
     served_by: dict[str, list[Row]] = defaultdict(list)
     documented_by: dict[str, list[Row]] = {}
     unserved: set[int] = set()  # Kong routes on a key whose concrete paths they do not serve
     absorbed: set[int] = set()
-    for key, seen in by_key.items():
+    for key, group in indexes.groups():
+        seen = by_role(group)
         method, host, key_path = split_key(key)
         others = [r for kind, rs in seen.items() if kind != "gateway" for r in rs]
         paths = sorted({p for r in others for p in observed_paths(r, key_path)})
@@ -104,7 +109,8 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
     # Equal texts and lists of texts stored once: of 355,000 lists in the rows of 10,000 APIs, 4,500
     # differ (tools, auth types, tags repeat), and half the texts are copies; 40 MB of 72 MB.
     strings: dict[Any, Any] = {}
-    for key, seen in sorted(by_key.items()):
+    for key, group in indexes.groups():  # in key order
+        seen = by_role(group)
         own_gateway = [r for r in seen.get("gateway", []) if id(r) not in dropped]
         if not own_gateway and not any(seen.get(k) for k in ("spec", "traffic", "other")):
             continue  # an any-method or host-less gateway row whose endpoints all have rows of their own
