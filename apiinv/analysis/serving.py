@@ -20,8 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from heapq import merge as merge_sorted
-from itertools import chain, groupby
-from operator import itemgetter
+from itertools import chain
 
 from apiinv.analysis.prefixes import PrefixTrie
 from apiinv.analysis.routers import apigee, aws, kong, openapi, router_of
@@ -29,7 +28,6 @@ from apiinv.inventory.keys import ANY_METHOD, normalize_host, path_key, split_ke
 from apiinv.inventory.records import Row
 
 log = logging.getLogger(__name__)
-_endpoint_key = itemgetter("endpoint_key")
 
 
 def role(record: Row, roles: Mapping[str, str]) -> str:
@@ -491,8 +489,10 @@ class Indexes:
             elif kind == "traffic":
                 indexes.traffic.add(record)
                 indexes.traffic_collected = True
-        indexes.ordered = sorted(given, key=_endpoint_key)
-        indexes.keys = [record["endpoint_key"] for record in indexes.ordered]
+        keys = [record["endpoint_key"] for record in given]
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: a key's records as given
+        indexes.ordered = [given[i] for i in order]
+        indexes.keys = [keys[i] for i in order]
         return indexes
 
     def records_of(self, key: str) -> list[Row]:
@@ -502,8 +502,12 @@ class Indexes:
 
     def groups(self) -> Iterator[tuple[str, list[Row]]]:
         """(endpoint_key, its records) for every key, in key order."""
-        for key, group in groupby(self.ordered, key=_endpoint_key):
-            yield key, list(group)
+        keys, start, end = self.keys, 0, len(self.keys)
+        while start < end:
+            key = keys[start]
+            stop = bisect_right(keys, key, start)
+            yield key, self.ordered[start:stop]
+            start = stop
 
     def entries(self, key: str) -> list[Row]:
         """The gateway entries and spec operations whose own key is ``key``."""
