@@ -106,29 +106,37 @@ def full_collections_held() -> Iterator[None]:
                 gc.set_threshold(*_thresholds)
 
 
+# Longer texts are left as they are: they seldom repeat (a spec's base64, a long description), and
+# the table would keep each one alive as long as itself, after its document is gone.
+SHARED_TEXT_MAX = 200
+
+
 def share_texts(document: Any, texts: dict[str, str]) -> Any:
-    """``document`` (parsed JSON) with each of its string values replaced by the equal one already in
-    ``texts`` (added when new), in place. A parser makes a new string object for every value, and a
-    vendor's answers repeat few of them many times ("OK", a team's name, a host, a media type): at
-    10,000 APIs a 42Crunch collection's 415,000 strings held 34,000 distinct values, and sharing them
-    took its answers from 95 to 69 MB in memory, Cequence's from 46 to 24 MB. Keys need nothing:
-    the parser already shares those. ``texts`` may be shared between threads."""
+    """``document`` (parsed JSON) with each of its string values (up to SHARED_TEXT_MAX characters)
+    replaced by the equal one already in ``texts`` (added when new), in place. A parser makes a new
+    string object for every value, and a vendor's answers repeat few of them many times ("OK", a
+    team's name, a host, a media type): at 10,000 APIs a 42Crunch collection's 415,000 strings held
+    34,000 distinct values, and sharing them took its answers from 95 to 69 MB in memory, Cequence's
+    from 46 to 24 MB. Keys are left as they are (orjson shares short ones itself). ``texts`` may be
+    shared between threads; it holds what it was given until it is cleared."""
     stack = [document]
-    pop, push, share = stack.pop, stack.append, texts.setdefault
+    pop, push, share, longest = stack.pop, stack.append, texts.setdefault, SHARED_TEXT_MAX
     while stack:
         node = pop()
         if type(node) is dict:
             for key, value in node.items():
                 kind = type(value)
                 if kind is str:
-                    node[key] = share(value, value)
+                    if len(value) <= longest:
+                        node[key] = share(value, value)
                 elif kind is dict or kind is list:
                     push(value)
         elif type(node) is list:
             for index, value in enumerate(node):
                 kind = type(value)
                 if kind is str:
-                    node[index] = share(value, value)
+                    if len(value) <= longest:
+                        node[index] = share(value, value)
                 elif kind is dict or kind is list:
                     push(value)
     return document

@@ -109,3 +109,10 @@ def test_equal_texts_of_a_document_are_held_once_and_the_document_reads_the_same
     # A second document takes the texts the first left in the table.
     later = memory.share_texts(orjson.loads(b'{"h": "api.example", "list": ["OK"]}'), texts)
     assert later["h"] is hosts[0] and later["list"][0] is document["hosts"][0]["tags"][0]
+
+
+def test_long_texts_are_left_alone_and_not_kept_by_the_table() -> None:
+    blob = "QUJD" * 1_000  # a spec's base64: seldom repeated, and kept alive by a table that held it
+    texts: dict[str, str] = {}
+    document = memory.share_texts({"specfile": blob, "name": "short"}, texts)
+    assert document == {"specfile": blob, "name": "short"} and texts == {"short": "short"}

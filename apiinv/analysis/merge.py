@@ -72,6 +72,8 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
     ``roles``: tool name -> role (gateway, spec or traffic) of every tool the records come from;
     ``indexes``: built from the same records and roles, when the caller shares them with the findings."""
     indexes = indexes or Indexes.build(records, roles)
+    if len(indexes.ordered) != len(records):  # the groups below are the indexes' records
+        raise ValueError("merge: indexes built from other records than those given")
     router, specs = indexes.gateways, indexes.specs
 
     def by_role(group: list[Row]) -> dict[str, list[Row]]:

@@ -186,7 +186,6 @@ def sandbox_serve(
     ] = None,
 ) -> int:
     """Run the vendor simulators on 127.0.0.1 and write a ready-to-use configuration for them."""
-    from apiinv import memory
     from apiinv.ops.schedule import running_apiinv
     from apiinv.sandbox import launch
 
@@ -199,9 +198,7 @@ def sandbox_serve(
         rate_limits=launch.parse_rate_limits(rate_limit or []),
         kong_admin_token=kong_admin_token,
     )
-    # A long-lived server holding a whole estate: full collections would walk all of it again and
-    # again for the little cyclic garbage its answers leave (see bench/memory.py's serve).
-    with memory.full_collections_held(), sandbox:
+    with sandbox:
         for spec in fault or []:
             launch.inject_fault(sandbox, spec)
         folder = sandbox.write_config(write_config)

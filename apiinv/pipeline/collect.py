@@ -189,6 +189,7 @@ def collect_tool(
             )
         # The previous collection is needed only while fetching: let it go before the new one is written.
         context.previous = context.fallback = previous = None
+        texts.clear()
         counts = tool.source.counts(data)
         stats = {
             **client.stats.as_dict(),

@@ -192,3 +192,18 @@ def test_the_entries_serving_an_endpoint_are_what_trying_every_entry_finds(entri
     by_host_alone = {id(route[1]) for routes in router.everywhere.values() for route in routes}
     ordered = sorted(_nearest_base_paths(expected), key=lambda e: id(e) in by_host_alone)
     assert [id(e) for e in router.serving(key)] == [id(e) for e in ordered]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(traffic, kong_route, apigee_base_path, spec_operation, aws_route), max_size=30))
+def test_a_keys_records_are_what_a_mapping_of_each_key_finds(records) -> None:
+    indexes = Indexes.build(records, ROLES)
+    by_key: dict[str, list] = {}
+    for record in records:
+        by_key.setdefault(record["endpoint_key"], []).append(record)
+
+    assert [(key, group) for key, group in indexes.groups()] == sorted(by_key.items(), key=lambda kv: kv[0])
+    for key, group in by_key.items():
+        assert indexes.records_of(key) == group
+        assert indexes.entries(key) == [r for r in group if ROLES[r["instance"]] in ("gateway", "spec")]
+    assert indexes.records_of("GET nowhere.x/none") == []
