@@ -119,24 +119,16 @@ def share_texts(document: Any, texts: dict[str, str]) -> Any:
     34,000 distinct values, and sharing them took its answers from 95 to 69 MB in memory, Cequence's
     from 46 to 24 MB. Keys are left as they are (orjson shares short ones itself). ``texts`` may be
     shared between threads; it holds what it was given until it is cleared."""
-    stack = [document]
+    stack = [document] if type(document) in (dict, list) else []
     pop, push, share, longest = stack.pop, stack.append, texts.setdefault, SHARED_TEXT_MAX
     while stack:
         node = pop()
-        if type(node) is dict:
-            for key, value in node.items():
-                kind = type(value)
-                if kind is str:
-                    if len(value) <= longest:
-                        node[key] = share(value, value)
-                elif kind is dict or kind is list:
-                    push(value)
-        elif type(node) is list:
-            for index, value in enumerate(node):
-                kind = type(value)
-                if kind is str:
-                    if len(value) <= longest:
-                        node[index] = share(value, value)
-                elif kind is dict or kind is list:
-                    push(value)
+        # Values are replaced in place, never added or removed: safe while a mapping is walked.
+        for slot, value in node.items() if type(node) is dict else enumerate(node):
+            kind = type(value)
+            if kind is str:
+                if len(value) <= longest:
+                    node[slot] = share(value, value)
+            elif kind is dict or kind is list:
+                push(value)
     return document

@@ -116,3 +116,8 @@ def test_long_texts_are_left_alone_and_not_kept_by_the_table() -> None:
     texts: dict[str, str] = {}
     document = memory.share_texts({"specfile": blob, "name": "short"}, texts)
     assert document == {"specfile": blob, "name": "short"} and texts == {"short": "short"}
+
+
+@pytest.mark.parametrize("document", ["a text", 7, None, [], {}])
+def test_a_document_without_texts_inside_comes_back_as_it_was(document) -> None:
+    assert memory.share_texts(document, {}) == document
