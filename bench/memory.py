@@ -130,9 +130,9 @@ class Server:
         self._ready()
 
     def cpu(self) -> float:
-        """CPU seconds the simulators have used so far: a stage's wall time also waits on them, and on
-        these 2 cores their share grows with the estate (day two's collect at 40,000 APIs spent
-        21-31 s of simulator CPU against 14 s of apiinv's)."""
+        """CPU seconds the simulators have used so far: on these 2 cores a stage's wall time also
+        waits on them (day two's collect at 50,000 APIs: 12 s of simulator CPU beside 17 s of
+        apiinv's), so apiinv's own cost is told from theirs."""
         try:
             fields = Path(f"/proc/{self.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # no /proc (not Linux): not counted

@@ -76,6 +76,8 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
         raise ValueError("merge: indexes built from other records than those given")
     router, specs = indexes.gateways, indexes.specs
 
+    # A key's records by role, made in each of the two passes rather than kept between them: kept for
+    # every key, they were the mapping per key that the sorted indexes replaced (same build time).
     def by_role(group: list[Row]) -> dict[str, list[Row]]:
         seen: dict[str, list[Row]] = defaultdict(list)
         for record in group:

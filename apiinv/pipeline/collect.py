@@ -105,7 +105,7 @@ def scope(tool: ToolConfig) -> str:
 
 
 def previous_collection(
-    day: StoreDate, tool: ToolConfig, texts: dict[str, str] | None = None
+    day: StoreDate, tool: ToolConfig, texts: dict[str, str]
 ) -> tuple[StoreDate | None, dict[str, Any] | None]:
     """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
     incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full).
@@ -124,7 +124,7 @@ def previous_collection(
         return None, None
     if not isinstance(raw, dict) or raw.get("scope") != scope(tool) or not isinstance(raw.get("data"), dict):
         return None, None
-    return earlier, memory.share_texts(raw["data"], {} if texts is None else texts)
+    return earlier, memory.share_texts(raw["data"], texts)
 
 
 def collect_tool(
