@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from apiinv.errors import OutputWriteError, StoreError, os_reason
+from apiinv.memory import written_as_is
 from apiinv.timefmt import iso
 
 FILE_MODE = 0o600
@@ -161,11 +162,11 @@ _CHUNK_DEPTH = 8
 def dumps(document: Any, *, indent: bool = True) -> bytes:
     options = _JSON_OPTIONS if indent else orjson.OPT_NON_STR_KEYS
     try:
-        return orjson.dumps(document, option=options)
+        return orjson.dumps(document, default=written_as_is, option=options)
     except TypeError:
         # A lone surrogate (a file name that is not UTF-8, a vendor's broken escape) cannot be UTF-8:
         # it is written escaped as the bytes it stood for, never the reason a file is not written.
-        return orjson.dumps(_utf8_safe(document), option=options)
+        return orjson.dumps(_utf8_safe(document), default=written_as_is, option=options)
 
 
 def dumps_chunks(document: Any) -> Iterator[bytes]:
@@ -232,13 +233,135 @@ def write_json(path: Path, document: Any) -> Path:
     return write_atomic(path, dumps_chunks(document))
 
 
-def read_json(path: Path) -> Any:
+ItemHook = Callable[[tuple[str, ...], Any], Any]
+
+
+def read_json(path: Path, on_item: ItemHook | None = None) -> Any:
+    """The JSON document in ``path``, read a line at a time when it is laid out as ``dumps_chunks``
+    (or orjson's indentation) writes it: the file's bytes are never held whole beside the parsed
+    document, nor a parser's copy of them. ``on_item(keys, item)`` (when given) is called for each
+    element of a list reached from the top through mappings only (``keys``: their keys down to it) as
+    the element is read, and what it returns is kept instead. Any other layout is parsed whole, to the
+    same document (the same calls of ``on_item`` made afterwards), or the same error."""
     try:
-        return orjson.loads(path.read_bytes())
+        with path.open("rb") as handle:
+            try:
+                return _LineReader(on_item).read(handle)
+            except _NotByLine:
+                handle.seek(0)
+                document = orjson.loads(handle.read())
+        return _each_item(document, on_item, ()) if on_item else document
     except FileNotFoundError:
         raise StoreError(f"{path}: not found") from None
     except orjson.JSONDecodeError as exc:
         raise StoreError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+class _NotByLine(Exception):
+    """The file is not laid out one value (or one container's opening or closing) per line."""
+
+
+_KEY = re.compile(rb'"(?:[^"\\]|\\.)*": ')
+_OPENERS = {b"{": dict, b"[": list}
+_CLOSERS = {b"}": dict, b"]": list}
+
+
+class _Open:
+    """A container being read: where it goes, whether its last member ended with a comma."""
+
+    __slots__ = ("comma", "key", "keys", "value")
+
+    def __init__(self, value: Any, keys: tuple[str, ...] | None, key: str | None) -> None:
+        self.value, self.keys, self.key = value, keys, key  # keys: None below a list's element
+        self.comma: bool | None = None  # no member yet
+
+
+class _LineReader:
+    """Each line is a member of the container open last (``"key": `` first in a mapping): a whole value,
+    or the opening of a container whose members follow; or that container's closing. A comma ends every
+    member but a container's last."""
+
+    def __init__(self, on_item: ItemHook | None) -> None:
+        self.on_item = on_item
+        self.stack: list[_Open] = []
+        self.document: list[Any] = []  # the top value, once read
+
+    def read(self, handle: BinaryIO) -> Any:
+        try:
+            for raw_line in handle:
+                line = raw_line.strip()
+                if line:
+                    comma = line.endswith(b",")
+                    self.line(line[:-1] if comma else line, comma)
+        except orjson.JSONDecodeError:
+            raise _NotByLine from None
+        if self.stack or not self.document:
+            raise _NotByLine
+        return self.document[0]
+
+    def line(self, line: bytes, comma: bool) -> None:
+        stack = self.stack
+        kind = _CLOSERS.get(line)
+        if kind is not None:
+            if not stack or type(stack[-1].value) is not kind or stack[-1].comma:
+                raise _NotByLine
+            done = stack.pop()
+            self.place(done.value, done.key, read_whole=False)
+        else:
+            key = None
+            if stack and type(stack[-1].value) is dict:
+                found = _KEY.match(line)
+                if found is None:
+                    raise _NotByLine
+                key, line = orjson.loads(found.group()[:-2]), line[found.end() :]
+            if stack and stack[-1].comma is False:
+                raise _NotByLine  # a member after one without its comma
+            opens = _OPENERS.get(line)
+            if opens is not None:  # its members follow, its comma on its closing line
+                if comma:
+                    raise _NotByLine
+                self.open(opens(), key)
+                return
+            self.place(orjson.loads(line), key, read_whole=True)
+        if stack:
+            stack[-1].comma = comma
+        elif comma:
+            raise _NotByLine
+
+    def open(self, container: Any, key: str | None) -> None:
+        keys: tuple[str, ...] | None = None if self.document else ()
+        if self.stack:
+            parent = self.stack[-1]
+            keys = None if parent.keys is None or key is None else (*parent.keys, key)
+        self.stack.append(_Open(container, keys, key))
+
+    def place(self, value: Any, key: str | None, *, read_whole: bool) -> None:
+        """``value`` into its container; ``read_whole``: from one line (not yet seen by ``on_item``)."""
+        on_item = self.on_item
+        if not self.stack:
+            if self.document:
+                raise _NotByLine
+            self.document.append(_each_item(value, on_item, ()) if read_whole and on_item else value)
+            return
+        where = self.stack[-1]
+        if key is None:
+            if where.keys is not None and on_item is not None:
+                value = on_item(where.keys, value)
+            where.value.append(value)
+        else:
+            if read_whole and where.keys is not None and on_item is not None:
+                value = _each_item(value, on_item, (*where.keys, key))
+            where.value[key] = value
+
+
+def _each_item(value: Any, on_item: ItemHook, keys: tuple[str, ...]) -> Any:
+    """``read_json``'s calls of ``on_item`` on a document parsed whole."""
+    if isinstance(value, dict):
+        for key, member in value.items():
+            value[key] = _each_item(member, on_item, (*keys, key))
+    elif isinstance(value, list):
+        value[:] = [on_item(keys, item) for item in value]
+    return value
 
 
 # A processed file holds one record per line between its header line and its last (see

@@ -216,3 +216,79 @@ def test_a_raw_file_has_its_structure_indented_and_one_item_per_line(tmp_path) -
     assert lines[:3] == [b"{", b'  "tool": "42crunch",', b'  "data": {']
     assert [orjson.loads(line.strip().rstrip(b",")) for line in lines[4:7]] == items
     assert orjson.loads(path.read_bytes()) == {"tool": "42crunch", "data": {"apis": items, "collections": []}}
+
+
+_JSON_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=40,
+)
+
+
+def _layouts(document: object) -> dict[str, bytes]:
+    """The layouts a raw file may have: as written now, as orjson indents, and in one line."""
+    from apiinv.store import dumps, dumps_chunks
+
+    return {
+        "pieces": b"".join(dumps_chunks(document)),
+        "indented": dumps(document),
+        "one line": dumps(document, indent=False),
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_DOCUMENTS)
+def test_a_file_read_a_line_at_a_time_is_the_document_and_each_list_item_is_seen_once(
+    tmp_path_factory: pytest.TempPathFactory, document: object
+) -> None:
+    folder = tmp_path_factory.mktemp("lines")
+    expected_items: list[tuple[tuple[str, ...], object]] = []
+    from apiinv.store import ItemHook, _each_item, _LineReader
+
+    def noted(into: list[tuple[tuple[str, ...], object]]) -> ItemHook:
+        return lambda keys, item: into.append((keys, item)) or item
+
+    _each_item(orjson.loads(orjson.dumps(document)), noted(expected_items), ())
+    for layout, text in _layouts(document).items():
+        path = folder / f"{layout}.json"
+        path.write_bytes(text)
+        seen: list[tuple[tuple[str, ...], object]] = []
+        assert read_json(path) == orjson.loads(text), layout
+        assert read_json(path, noted(seen)) == orjson.loads(text)
+        assert sorted(map(repr, seen)) == sorted(map(repr, expected_items)), layout
+        with path.open("rb") as handle:  # by line, never by the whole file's fallback
+            assert _LineReader(None).read(handle) == orjson.loads(text), layout
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b'{\n  "data": {\n    "apis": [\n      {"id": 1}\n      {"id": 2}\n    ]\n  }\n}',  # a comma lost
+        b'{\n  "data": {\n    "apis": [\n      {"id": 1},\n    ]\n  }\n}',  # a comma too many
+        b'{\n  "data": {\n    "apis": [\n      {"id": 1},\n      {"id": 2}',  # cut short
+        b'{\n  "data": {\n    "apis": [\n      {"id": 1}\n    }\n  }\n}',  # closed by the wrong bracket
+        b'{\n  "data": 1\n}\n{"more": 2}',  # content after the document
+    ],
+)
+def test_a_file_not_as_written_is_an_error_never_less_data(tmp_path: Path, broken: bytes) -> None:
+    from apiinv.errors import StoreError
+
+    path = tmp_path / "raw.json"
+    path.write_bytes(broken)
+    with pytest.raises(StoreError, match=r"raw\.json: not valid JSON"):
+        read_json(path)
+
+
+def test_a_value_held_as_its_text_is_written_as_the_value_and_reads_back_parsed(tmp_path: Path) -> None:
+    from apiinv.memory import RawJson, as_raw_json, parsed
+
+    spec = {"openapi": "3.0.3", "paths": {"/a": {"get": {"responses": {"200": {"description": "é"}}}}}}
+    held = as_raw_json(spec)
+    assert isinstance(held, RawJson) and held == spec and parsed(held) == spec and parsed(spec) is spec
+    assert as_raw_json({"name": "a\ud800b"}) == {"name": "a\ud800b"}  # not JSON text: kept as it is
+    assert len(held.text) == len(orjson.dumps(spec))
+    document = {"data": {"apis": [{"id": 1, "spec": held}, {"id": 2, "spec": None}]}}
+    path = write_json(tmp_path / "raw.json", document)
+    written = orjson.loads(path.read_bytes())
+    assert written == {"data": {"apis": [{"id": 1, "spec": spec}, {"id": 2, "spec": None}]}}
+    assert b'"spec":{"openapi":"3.0.3"' in path.read_bytes()  # within its item's one line

@@ -109,14 +109,25 @@ def previous_collection(
 ) -> tuple[StoreDate | None, dict[str, Any] | None]:
     """(date, data) of the tool's last complete collection before ``day`` with the same scope, for an
     incremental crawl; (None, None) when there is none or it cannot be read (then the crawl is full).
-    Its string values go into ``texts`` (memory.share_texts), shared with the new answers'."""
+    Its string values go into ``texts`` (memory.share_texts), shared with the new answers'; the values
+    the source passes on verbatim are held as their JSON text."""
     # A partial collection is whole but for its failed items, which are never reused from it.
     earlier_day = day.store.last_good(tool.name, "collect", before=day.day, statuses=("ok", "partial"))
     if earlier_day is None:
         return None, None
     earlier = day.store.at(earlier_day)
+    verbatim = tool.source.verbatim
+
+    def held_as_text(keys: tuple[str, ...], item: Any) -> Any:
+        # Each item as its line is read: its bulk is never held parsed, not even the whole file at once.
+        if len(keys) == 2 and keys[0] == "data" and isinstance(item, dict):
+            for key in verbatim.get(keys[1], ()):
+                if isinstance(item.get(key), dict | list):
+                    item[key] = memory.as_raw_json(item[key])
+        return item
+
     try:
-        raw = read_json(earlier.raw_path(tool.name))
+        raw = read_json(earlier.raw_path(tool.name), held_as_text if verbatim else None)
     except (StoreError, OSError, ValueError) as exc:
         log.warning(
             "the raw file of %s is unreadable (%s): a full crawl", earlier, exc, extra={"tool": tool.name}

@@ -26,6 +26,9 @@ The registry resolves a tool's type to that object once, when the configuration 
 - ``incremental`` (default False): ``fetch`` reuses items of ``ctx.previous`` that the listings say
   are unchanged (immutable revisions, documents whose revision counter, audit date or bytes are the
   same), each through ``ctx.reusing``;
+- ``verbatim`` (default none): per listing (a list in the raw document's data), the keys of its items
+  whose values ``fetch`` passes on as they are, never looking into them (42Crunch's specs and reports):
+  an incremental collect reads them from the last collection as their JSON text (``memory.RawJson``);
 - ``scrub(raw) -> raw`` (default: unchanged): third-party secrets masked before the raw file is written;
 - ``private_paths`` (default none): regular expressions of the paths whose answers hold such secrets,
   never stored in the HTTP cache;
@@ -85,6 +88,7 @@ class Source:
     path_settings: tuple[str, ...] = ()
     required_settings: tuple[str, ...] = ()
     incremental: bool = False
+    verbatim: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     scrub: Callable[[Raw], Raw] = _unchanged
     # Paths (regular expressions, searched) whose answers hold other systems' secrets: never stored in
     # the HTTP cache, since ``scrub`` masks only what is written to the raw file.

@@ -38,9 +38,8 @@ def _list(ctx: FetchContext, path: str, params: dict[str, Any]) -> list[Any]:
     return ctx.client.paginate_all(path, strategy="page", items_key="list", params=params)
 
 
-def decode_base64_document(text: str, *, what: str, tool: str, texts: dict[str, str] | None = None) -> Any:
-    """A base64 JSON (or YAML) document, as 42Crunch sends spec files and audit reports; its strings
-    go into ``texts`` when given (memory.share_texts): specs are most of a collection's memory."""
+def decode_base64_document(text: str, *, what: str, tool: str) -> Any:
+    """A base64 JSON (or YAML) document, as 42Crunch sends spec files and audit reports."""
     try:
         raw = base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError):
@@ -50,7 +49,7 @@ def decode_base64_document(text: str, *, what: str, tool: str, texts: dict[str, 
     except MalformedResponseError as exc:
         exc.tool = tool
         raise
-    return document if texts is None else memory.share_texts(document, texts)
+    return document
 
 
 def fetch(ctx: FetchContext) -> dict[str, Any]:
@@ -118,7 +117,7 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
 
 def _kept_spec(api: dict[str, Any], before: dict[str, Any], day: str | None) -> dict[str, Any] | None:
     """The API as listed now with the spec of its last good collection, labelled with that date."""
-    if not isinstance(before.get("spec"), dict):
+    if not isinstance(before.get("spec"), dict | memory.RawJson):
         return None
     return {**api, "spec": before["spec"], "kept_from": kept_since(before, day)}
 
@@ -149,9 +148,8 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
     entry = {**api, "spec": None}
     if specfile:
         try:
-            entry["spec"] = decode_base64_document(
-                specfile, what=f"spec of API {aid}", tool=ctx.tool.name, texts=ctx.client.texts
-            )
+            spec = decode_base64_document(specfile, what=f"spec of API {aid}", tool=ctx.tool.name)
+            entry["spec"] = memory.as_raw_json(spec)
         except MalformedResponseError as exc:
             # One hostile or broken spec costs that API its operations, not the whole tool.
             ctx.warn(f"{exc.message}; the API is listed without operations")
@@ -161,17 +159,17 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
 
 def _scan_report(ctx: FetchContext, aid: str) -> dict[str, Any] | None:
     scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
-    return scans[0] if scans else None
+    return memory.as_raw_json(scans[0]) if scans else None
 
 
 def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
     report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
     if report.get("enc") == "base64" and isinstance(report.get("data"), str):
         report["data"] = decode_base64_document(
-            report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name, texts=ctx.client.texts
+            report["data"], what=f"audit report of API {aid}", tool=ctx.tool.name
         )
         report["enc"] = "decoded"
-    return dict(report)
+    return memory.as_raw_json(report)
 
 
 def counts(raw: dict[str, Any]) -> dict[str, int]:
@@ -179,7 +177,7 @@ def counts(raw: dict[str, Any]) -> dict[str, int]:
     operations = sum(
         sum(1 for method in (item or {}) if method in METHODS)
         for api in apis
-        for item in ((api.get("spec") or {}).get("paths") or {}).values()
+        for item in ((memory.parsed(api.get("spec")) or {}).get("paths") or {}).values()
         if isinstance(item, dict)
     )
     return {"collections": len(raw.get("collections") or []), "apis": len(apis), "operations": operations}
@@ -290,6 +288,7 @@ SOURCE = Source(
         "scan_reports": {"description": "Also fetch each API's latest scan report.", "type": "boolean"},
     },
     incremental=True,
+    verbatim={"apis": ("spec", "assessment_report", "scan_report")},
     check=check,
     fetch=fetch,
     counts=counts,
