@@ -235,10 +235,14 @@ def _build(
     by_tool = {name: d.role for name, d in data.items()}
     moment = now or end_of_day(day.day, timezone)
     notes, skip = finding_notes(data, str(day))
+    fresh = [t for t, d in data.items() if d.fresh(str(day)) and d.status != "truncated"]
+    # Before the lookups and the merge: the earlier dates' records it reads (one tool at a time) are
+    # gone when those are made, which then take the memory they freed rather than more (at 10,000 APIs
+    # the export's peak was 39 MB higher with the changes read last).
+    changes = change_set(day, tools, analysis, compared=fresh, loaded=data)
     indexes = Indexes.build(everything, by_tool)  # merge's and the findings' lookups alike
     merged = merge(everything, roles=by_tool, indexes=indexes)
     findings = find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool, indexes=indexes)
-    fresh = [t for t, d in data.items() if d.fresh(str(day)) and d.status != "truncated"]
     return Dataset(
         day=str(day),
         generated_at=iso(datetime.now(UTC)),
@@ -249,7 +253,7 @@ def _build(
         merged=merged,
         findings=findings,
         finding_notes=notes,
-        changes=change_set(day, tools, analysis, compared=fresh, loaded=data),
+        changes=changes,
         analysis=analysis,
         history=history(day, analysis.trend_runs),
     )
