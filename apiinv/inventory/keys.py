@@ -12,6 +12,7 @@ path", a whole segment or part of one. A concrete path keeps such a segment lite
 from __future__ import annotations
 
 import re
+from sys import intern
 
 ANY_METHOD = "*"
 _PARAM_SEGMENT = re.compile(
@@ -92,10 +93,13 @@ def path_key(key: str) -> str:
 
 
 def split_key(key: str) -> tuple[str, str, str]:
-    """(method, host, path) of a key."""
+    """(method, host, path) of a key. The method and host are interned: an estate has few of each, and
+    the lookups built from every record keep them (at 10,000 APIs, 6 MB of copies of a few hundred)."""
     method, _, rest = key.partition(" ")
     slash = rest.find("/")
-    return (method, rest[:slash], rest[slash:]) if slash >= 0 else (method, rest, "/")
+    if slash < 0:
+        return intern(method), intern(rest), "/"
+    return intern(method), intern(rest[:slash]), rest[slash:]
 
 
 def covers(prefix_path: str, path: str) -> bool:
