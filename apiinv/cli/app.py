@@ -18,7 +18,7 @@ import typer
 from typer._click.exceptions import ClickException  # Typer's own click, which it raises
 from typer._click.globals import get_current_context
 
-from apiinv import __version__
+from apiinv import __version__, memory
 from apiinv.console import Console
 from apiinv.errors import ApiInvError, ConfigurationError, ExitStatus, exit_status_for
 from apiinv.runtime import Runtime
@@ -334,4 +334,5 @@ NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read no
 
 
 def main() -> None:
+    memory.fewer_heaps()  # before any thread is started
     app(prog_name="apiinv")
