@@ -101,6 +101,8 @@ class FrozenRow(Mapping[str, Any]):
                 value = share(value, value)
             elif isinstance(value, list):
                 value = _shared_list(value, strings)
+            elif isinstance(value, dict):
+                value = _shared_dict(value, strings)
             put(row, name, value)
         return row
 
@@ -141,6 +143,21 @@ def _shared_list(value: list[Any], strings: dict[Any, Any]) -> list[Any]:
     found = strings.get(texts)
     if found is None:
         found = strings[texts] = list(texts)
+    return found
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _shared_dict(value: dict[str, Any], strings: dict[Any, Any]) -> dict[str, Any]:
+    """``value`` stored once per content (its items in order) when they are all scalars: audit issue
+    counts by severity take few values (42,807 dicts of 13 contents at 10,000 APIs, 10 MB)."""
+    if not all(type(v) in _SCALARS for v in value.values()):
+        return value
+    items = (dict, tuple(value.items()))
+    found = strings.get(items)
+    if found is None:
+        found = strings[items] = value
     return found
 
 

@@ -37,6 +37,15 @@ def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only()
     assert first["tags"] is second["tags"] == ["team:a"]  # equal lists of texts: stored once
     mixed = compact([{**written[0], "tags": ["team:a", 1]}, {**written[1], "tags": ["team:a", 1]}])
     assert mixed[0]["tags"] == mixed[1]["tags"] == ["team:a", 1] and mixed[0]["tags"] is not mixed[1]["tags"]
+    issues = {"critical": 0, "high": 1}
+    counted = compact([{**written[n], "audit_issues": dict(issues)} for n in range(2)])
+    assert counted[0]["audit_issues"] is counted[1]["audit_issues"] == issues  # equal counts: once
+    reordered = compact(
+        [{**written[0], "audit_issues": issues}, {**written[1], "audit_issues": {"high": 1, "critical": 0}}]
+    )
+    assert list(reordered[1]["audit_issues"]) == ["high", "critical"]  # written in its own order
+    nested = compact([{**written[n], "audit_issues": {"by": ["a"]}} for n in range(2)])
+    assert nested[0]["audit_issues"] is not nested[1]["audit_issues"]  # only dicts of plain values
     assert first.get("nope") is None and "host" in first and len(first) == len(written[0])
     assert orjson.loads(orjson.dumps([first], default=plain)) == [written[0]]
     assert sys.getsizeof(first) * 2 < sys.getsizeof(written[0])
