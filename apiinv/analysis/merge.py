@@ -101,7 +101,8 @@ def merge(records: Sequence[Row], *, roles: Mapping[str, str], indexes: Indexes 
             )
         if method == ANY_METHOD:
             continue
-        documented_by[key] = specs_serving(key, seen.get("spec", []), specs)
+        if documenting := specs_serving(key, seen.get("spec", []), specs):
+            documented_by[key] = documenting
         for record in serving:
             if record["endpoint_key"] == key:
                 continue

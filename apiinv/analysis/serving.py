@@ -495,6 +495,14 @@ class Indexes:
         indexes.keys = [keys[i] for i in order]
         return indexes
 
+    def drop_gateway_routes(self) -> None:
+        """Let go of what only merge reads, the gateway entries' routes, once it has run: the findings'
+        own lookups (made as they run) then take that memory rather than more. API Gateway's routes
+        stay: the traffic index judges traffic by them."""
+        kept = self.gateways.aws
+        self.gateways = Router()
+        self.gateways.aws = kept
+
     def records_of(self, key: str) -> list[Row]:
         """The records whose endpoint_key is ``key``, in the order given."""
         start = bisect_left(self.keys, key)

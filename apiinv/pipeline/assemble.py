@@ -242,6 +242,7 @@ def _build(
     changes = change_set(day, tools, analysis, compared=fresh, loaded=data)
     indexes = Indexes.build(everything, by_tool)  # merge's and the findings' lookups alike
     merged = merge(everything, roles=by_tool, indexes=indexes)
+    indexes.drop_gateway_routes()
     findings = find(merged, everything, analysis, now=moment, skip=skip, roles=by_tool, indexes=indexes)
     return Dataset(
         day=str(day),

@@ -207,3 +207,22 @@ def test_a_keys_records_are_what_a_mapping_of_each_key_finds(records) -> None:
         assert indexes.records_of(key) == group
         assert indexes.entries(key) == [r for r in group if ROLES[r["instance"]] in ("gateway", "spec")]
     assert indexes.records_of("GET nowhere.x/none") == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(traffic, kong_route, apigee_base_path, spec_operation, aws_route), max_size=30))
+def test_the_findings_are_the_same_once_merge_has_let_go_of_the_gateway_routes(records) -> None:
+    from datetime import UTC, datetime
+
+    from apiinv.analysis.findings import find
+    from apiinv.analysis.merge import merge
+    from apiinv.config import Analysis
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    shared = Indexes.build(records, ROLES)
+    merged = merge(records, roles=ROLES, indexes=shared)
+    shared.drop_gateway_routes()
+    assert not shared.gateways.by_head and not shared.gateways.kong and not shared.gateways.everywhere
+
+    found = find(merged, records, Analysis(), now=now, roles=ROLES, indexes=shared)
+    assert found == find(merged, records, Analysis(), now=now, roles=ROLES)  # lookups of its own
