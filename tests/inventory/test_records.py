@@ -77,3 +77,34 @@ def test_a_loaded_record_gets_its_fields_and_the_default_for_any_other_name() ->
     assert row.get("host") == "api.acme.example" and row.get("api_name", "x") is None
     assert row.get("nope") is None and row.get("nope", 0) == 0
     assert row.get("__class__", "default") == "default"  # an attribute, not a field
+
+
+def test_fields_one_value_in_every_record_are_held_once_and_rows_read_as_before() -> None:
+    from apiinv.inventory.records import FIELDS, compact
+
+    written = [
+        make_record(
+            tool="cequence",
+            instance="cequence",
+            collected_at="2026-11-23T00:00:00Z",
+            api_id=None,
+            api_name=None,
+            host="api.acme.example",
+            base_path="",
+            method=method,
+            path=f"/v1/items/{n}",
+            status="active",
+            risk_score=float(n) if n else None,
+        )
+        for n, method in enumerate(["GET", "POST", "GET"])
+    ]
+    rows = compact(written)
+    assert [dict(row) for row in rows] == written and [row.get("tool") for row in rows] == ["cequence"] * 3
+    held = set(type(rows[0]).__slots__)
+    assert {"method", "path", "risk_score", "endpoint_key"} <= held  # they differ between records
+    assert not held & {"tool", "collected_at", "host", "owner", "first_seen"}  # one value: held once
+    assert held < set(FIELDS) and all(type(row) is type(rows[0]) for row in rows)
+    (alone,) = compact(written[:1])
+    assert dict(alone) == written[0]
+    with pytest.raises(AttributeError):
+        rows[0].tool = "kong"  # type: ignore[misc]
