@@ -248,8 +248,9 @@ def read_json(path: Path, on_item: ItemHook | None = None) -> Any:
             try:
                 return _LineReader(on_item).read(handle)
             except _NotByLine:
-                handle.seek(0)
-                document = orjson.loads(handle.read())
+                pass  # out of the handler first: its traceback would keep what was read alive
+            handle.seek(0)
+            document = orjson.loads(handle.read())
         return _each_item(document, on_item, ()) if on_item else document
     except FileNotFoundError:
         raise StoreError(f"{path}: not found") from None

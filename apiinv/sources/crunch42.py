@@ -95,7 +95,7 @@ def fetch(ctx: FetchContext) -> dict[str, Any]:
             }
             if entry.get("missing"):
                 return entry
-        reports: list[tuple[str, str, str, Callable[[FetchContext, str], dict[str, Any] | None]]] = [
+        reports: list[tuple[str, str, str, Callable[[FetchContext, str], Any]]] = [
             ("assessment_report", "assessment", "assessment_reports", _assessment_report),
             ("scan_report", "scan", "scan_reports", _scan_report),
         ]
@@ -157,12 +157,14 @@ def _fetch_spec(ctx: FetchContext, api: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _scan_report(ctx: FetchContext, aid: str) -> dict[str, Any] | None:
+def _scan_report(ctx: FetchContext, aid: str) -> Any:
+    """The API's latest scan report, held as its JSON text (``Source.verbatim``), or None."""
     scans = ctx.client.get_list(f"/api/v2/apis/{aid}/scanReports", "list")
     return memory.as_raw_json(scans[0]) if scans else None
 
 
-def _assessment_report(ctx: FetchContext, aid: str) -> dict[str, Any]:
+def _assessment_report(ctx: FetchContext, aid: str) -> Any:
+    """The API's audit report, decoded and held as its JSON text (``Source.verbatim``)."""
     report = ctx.client.get_json(f"/api/v1/apis/{aid}/assessmentreport")
     if report.get("enc") == "base64" and isinstance(report.get("data"), str):
         report["data"] = decode_base64_document(

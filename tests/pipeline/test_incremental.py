@@ -93,3 +93,37 @@ def test_run_full_reuses_nothing(cli, sandbox) -> None:
     tools = Store(cli.output).read_manifest(today)["tools"]
     assert all(tools[t]["collect"]["reused"] == 0 for t in ("42crunch", "apigee"))
     assert tools["apigee"]["collect"]["requests"] > sandbox.truth()["apigee"]["proxies"]  # every revision
+
+
+def test_the_last_collection_holds_what_its_source_passes_on_verbatim_as_json_text(tmp_path: Path) -> None:
+    """42Crunch's specs and reports are most of its last collection: read back, they stay text until
+    written again (memory.RawJson), while what the crawl compares is parsed as ever."""
+    from apiinv.config import ToolConfig
+    from apiinv.memory import RawJson
+    from apiinv.pipeline.collect import previous_collection, scope
+    from apiinv.store import write_json
+
+    tool = ToolConfig(name="42crunch", type="42crunch", base_url="http://127.0.0.1:9", auth_type="api_key")
+    store = Store(tmp_path)
+    spec = {"openapi": "3.0.3", "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+    api = {"desc": {"id": "a1", "revisionOasCounter": 3}, "spec": spec, "assessment_report": {"grade": 91}}
+    write_json(
+        store.raw_path(START, "42crunch"),
+        {
+            "scope": scope(tool),
+            "data": {"collections": [{"desc": {"id": "c"}}], "apis": [api, {**api, "spec": None}]},
+        },
+    )
+    store.record_step(START, "42crunch", "collect", {"status": "ok"})
+
+    texts: dict[str, str] = {}
+    earlier, data = previous_collection(store.at(START + timedelta(days=1)), tool, texts)
+    assert earlier is not None and earlier.day == START and data is not None
+    first, second = data["apis"]
+    assert isinstance(first["spec"], RawJson) and isinstance(first["assessment_report"], RawJson)
+    assert first["spec"] == spec and second["spec"] is None
+    assert first["desc"] == {"id": "a1", "revisionOasCounter": 3} and data["collections"] == [
+        {"desc": {"id": "c"}}
+    ]
+    again = write_json(tmp_path / "again.json", {"data": data})
+    assert read_json(again)["data"]["apis"] == [api, {**api, "spec": None}]
