@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import platform
 import threading
 
 import pytest
@@ -121,3 +122,54 @@ def test_long_texts_are_left_alone_and_not_kept_by_the_table() -> None:
 @pytest.mark.parametrize("document", ["a text", 7, None, [], {}])
 def test_a_document_without_texts_inside_comes_back_as_it_was(document) -> None:
     assert memory.share_texts(document, {}) == document
+
+
+_HEAPS = """
+import ctypes, os, sys, tempfile, threading
+from apiinv import memory
+if sys.argv[1] == "fewer":
+    memory.fewer_heaps()
+def allocate():
+    kept = [bytearray(4096) for _ in range(2000)]  # larger than Python's own small-object pools
+    barrier.wait()
+barrier = threading.Barrier(8)
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+path = tempfile.mktemp()
+stream = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(stream))
+libc.fclose(ctypes.c_void_p(stream))
+print(open(path).read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="heaps of glibc's malloc")
+@pytest.mark.parametrize("operator_setting", [None, "4"])
+def test_threads_that_allocate_at_once_share_two_heaps_unless_the_operator_says(operator_setting) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+
+    def heaps(how: str, setting: str | None) -> int:
+        extra = {"MALLOC_ARENA_MAX": setting} if setting else {}
+        done = subprocess.run(
+            [sys.executable, "-c", _HEAPS, how],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout)
+
+    if operator_setting is None:
+        assert heaps("fewer", None) <= 2 < heaps("default", None)
+    else:
+        assert heaps("fewer", operator_setting) == heaps("default", operator_setting) > 2
