@@ -7,6 +7,21 @@ import pytest
 from apiinv.inventory.records import make_record
 
 
+def _item(n: int, tool: str = "kong", **fields: object) -> dict:
+    """The n-th record of a tool's listing on one host."""
+    values: dict = {"api_id": n, "method": "GET", "status": "active", **fields}
+    return make_record(
+        tool=tool,
+        instance=tool,
+        collected_at="2026-11-23T00:00:00Z",
+        api_name=None,
+        host="api.acme.example",
+        base_path="",
+        path=f"/v1/items/{n}",
+        **values,
+    )
+
+
 def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only() -> None:
     """What the report stage holds by the hundred thousand: a third of a dict's memory, same reads."""
     import sys
@@ -15,22 +30,7 @@ def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only()
 
     from apiinv.inventory.records import compact, plain
 
-    written = [
-        make_record(
-            tool="kong",
-            instance="kong",
-            collected_at="2026-11-23T00:00:00Z",
-            api_id=n,
-            api_name=None,
-            host="api.acme.example",
-            base_path="",
-            method="GET",
-            path=f"/v1/items/{n}",
-            status="active",
-            tags=["team:a"],
-        )
-        for n in range(2)
-    ]
+    written = [_item(n, tags=["team:a"]) for n in range(2)]
     first, second = compact(written)
     assert dict(first) == written[0] and {**second} == written[1]
     assert first["host"] is second["host"] and first["tags"][0] is second["tags"][0]
@@ -83,19 +83,7 @@ def test_fields_one_value_in_every_record_are_held_once_and_rows_read_as_before(
     from apiinv.inventory.records import FIELDS, compact
 
     written = [
-        make_record(
-            tool="cequence",
-            instance="cequence",
-            collected_at="2026-11-23T00:00:00Z",
-            api_id=None,
-            api_name=None,
-            host="api.acme.example",
-            base_path="",
-            method=method,
-            path=f"/v1/items/{n}",
-            status="active",
-            risk_score=float(n) if n else None,
-        )
+        _item(n, "cequence", api_id=None, method=method, risk_score=float(n) if n else None)
         for n, method in enumerate(["GET", "POST", "GET"])
     ]
     rows = compact(written)
