@@ -46,6 +46,11 @@ def test_a_loaded_record_reads_like_its_dict_shares_its_texts_and_is_read_only()
     assert list(reordered[1]["audit_issues"]) == ["high", "critical"]  # written in its own order
     nested = compact([{**written[n], "audit_issues": {"by": ["a"]}} for n in range(2)])
     assert nested[0]["audit_issues"] is not nested[1]["audit_issues"]  # only dicts of plain values
+    unlike = compact(
+        [{**written[0], "audit_issues": {"high": 1}}, {**written[1], "audit_issues": {"high": True}}]
+    )
+    assert [row["audit_issues"]["high"] for row in unlike] == [1, True]  # equal, but written unlike
+    assert type(unlike[1]["audit_issues"]["high"]) is bool
     assert first.get("nope") is None and "host" in first and len(first) == len(written[0])
     assert orjson.loads(orjson.dumps([first], default=plain)) == [written[0]]
     assert sys.getsizeof(first) * 2 < sys.getsizeof(written[0])
